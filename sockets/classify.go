@@ -1,0 +1,110 @@
+package sockets
+
+// Kind sorts sockets into the tabs portwatch shows.
+type Kind int
+
+// The kinds of socket.
+const (
+	KindOther       Kind = iota // any other TCP state: handshakes, closing, TIME_WAIT
+	KindListening               // TCP LISTEN, or UDP bound with no peer
+	KindEstablished             // TCP ESTABLISHED, or UDP connected to one peer
+)
+
+// Direction tells who opened a connection.
+type Direction string
+
+// Directions of a connection; empty for listeners.
+const (
+	Inbound  Direction = "in"
+	Outbound Direction = "out"
+)
+
+// Exposure says from where a listening socket can be reached.
+type Exposure string
+
+// Exposures of a listener.
+const (
+	ExposureAll      Exposure = "all interfaces"
+	ExposureLoopback Exposure = "loopback"
+	ExposureSpecific Exposure = "specific address"
+)
+
+// Kind classifies the socket.
+func (s *Socket) Kind() Kind {
+	switch s.State {
+	case StateListen, StateUnconnected:
+		return KindListening
+	case StateEstablished:
+		return KindEstablished
+	}
+	return KindOther
+}
+
+// IsListening is Kind() == KindListening.
+func (s *Socket) IsListening() bool { return s.Kind() == KindListening }
+
+// Exposure is where a listener can be reached from; for a connection, the
+// exposure of its local address.
+func (s *Socket) Exposure() Exposure {
+	switch {
+	case s.Local.IsUnspecified():
+		return ExposureAll
+	case s.Local.IsLoopback():
+		return ExposureLoopback
+	}
+	return ExposureSpecific
+}
+
+// listenerIndex answers "is this local endpoint one of our listeners?".
+type listenerIndex map[listenerKey]bool
+
+type listenerKey struct {
+	proto Proto
+	port  uint16
+	addr  string // "" for a wildcard listener
+}
+
+func newListenerIndex(socks []Socket) listenerIndex {
+	idx := listenerIndex{}
+	for i := range socks {
+		s := &socks[i]
+		if !s.IsListening() {
+			continue
+		}
+		k := listenerKey{proto: s.Proto, port: s.LPort}
+		if !s.Local.IsUnspecified() {
+			k.addr = s.Local.String()
+		}
+		idx[k] = true
+	}
+	return idx
+}
+
+// accepts reports whether a connection with this local endpoint came in
+// through one of the listeners.
+func (idx listenerIndex) accepts(s *Socket) bool {
+	k := listenerKey{proto: s.Proto, port: s.LPort}
+	if idx[k] {
+		return true
+	}
+	k.addr = s.Local.String()
+	return idx[k]
+}
+
+// SetDirections marks every connection inbound (its local endpoint is one of
+// this machine's listeners for the same protocol) or outbound.
+func SetDirections(socks []Socket) {
+	idx := newListenerIndex(socks)
+	for i := range socks {
+		s := &socks[i]
+		if s.IsListening() {
+			s.Direction = ""
+			continue
+		}
+		if idx.accepts(s) {
+			s.Direction = Inbound
+		} else {
+			s.Direction = Outbound
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package sockets
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func sock(proto Proto, local string, lport uint16, remote string, rport uint16, state string, inode uint64) Socket {
+	return Socket{Proto: proto, Family: 4, Local: netip.MustParseAddr(local), LPort: lport,
+		Remote: netip.MustParseAddr(remote), RPort: rport, State: state, Inode: inode}
+}
+
+func keys(socks []Socket) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range socks {
+		m[s.Key()] = true
+	}
+	return m
+}
+
+func TestDiff(t *testing.T) {
+	web := sock(TCP, "0.0.0.0", 80, "0.0.0.0", 0, StateListen, 10)
+	webTwin := sock(TCP, "0.0.0.0", 80, "0.0.0.0", 0, StateListen, 11) // SO_REUSEPORT
+	conn := sock(TCP, "10.0.0.1", 80, "10.0.0.9", 5000, StateEstablished, 12)
+	connClosing := conn
+	connClosing.State, connClosing.Inode = "FIN_WAIT1", 12
+	dns := sock(UDP, "127.0.0.53", 53, "0.0.0.0", 0, StateUnconnected, 13)
+
+	cases := []struct {
+		name           string
+		prev, cur      []Socket
+		added, removed []Socket
+	}{
+		{"baseline: nothing flashes", nil, []Socket{web, conn}, nil, nil},
+		{"empty to one", []Socket{}, []Socket{dns}, []Socket{dns}, nil},
+		{"unchanged", []Socket{web, conn}, []Socket{conn, web}, nil, nil},
+		{"added and removed", []Socket{web, conn}, []Socket{web, dns}, []Socket{dns}, []Socket{conn}},
+		{"reuseport twin is its own socket", []Socket{web}, []Socket{web, webTwin}, []Socket{webTwin}, nil},
+		{"a state change is the same connection", []Socket{conn}, []Socket{connClosing}, nil, nil},
+		{"everything closed", []Socket{web, dns}, []Socket{}, nil, []Socket{web, dns}},
+	}
+	for _, c := range cases {
+		got := Diff(c.prev, c.cur)
+		if !sameKeys(got.Added, c.added) || !sameKeys(got.Removed, c.removed) {
+			t.Errorf("%s: added %v removed %v", c.name, keys(got.Added), keys(got.Removed))
+		}
+	}
+}
+
+func sameKeys(a, b []Socket) bool {
+	ka, kb := keys(a), keys(b)
+	if len(ka) != len(kb) || len(a) != len(b) {
+		return false
+	}
+	for k := range ka {
+		if !kb[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDirectionsAndExposure(t *testing.T) {
+	socks := []Socket{
+		sock(TCP, "0.0.0.0", 22, "0.0.0.0", 0, StateListen, 1),
+		sock(TCP, "127.0.0.1", 5432, "0.0.0.0", 0, StateListen, 2),
+		sock(TCP, "192.168.1.5", 22, "192.168.1.9", 40000, StateEstablished, 3),   // in via wildcard
+		sock(TCP, "127.0.0.1", 5432, "127.0.0.1", 40001, StateEstablished, 4),     // in via exact address
+		sock(TCP, "192.168.1.5", 5432, "192.168.1.9", 40002, StateEstablished, 5), // not that listener
+		sock(TCP, "192.168.1.5", 40003, "192.168.1.9", 443, StateEstablished, 6),  // out
+		sock(UDP, "192.168.1.5", 22, "192.168.1.9", 53, StateEstablished, 7),      // udp is not tcp
+	}
+	SetDirections(socks)
+	want := []Direction{"", "", Inbound, Inbound, Outbound, Outbound, Outbound}
+	for i, w := range want {
+		if socks[i].Direction != w {
+			t.Errorf("%s: direction %q, want %q", socks[i].Key(), socks[i].Direction, w)
+		}
+	}
+	exp := map[string]Exposure{"0.0.0.0": ExposureAll, "::": ExposureAll, "127.0.0.1": ExposureLoopback, "::1": ExposureLoopback, "192.168.1.5": ExposureSpecific}
+	for a, w := range exp {
+		s := Socket{Local: netip.MustParseAddr(a)}
+		if s.Exposure() != w {
+			t.Errorf("%s: exposure %q, want %q", a, s.Exposure(), w)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package sockets
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Proto is a transport protocol: "tcp" or "udp".
+type Proto string
+
+// The protocols portwatch lists.
+const (
+	TCP Proto = "tcp"
+	UDP Proto = "udp"
+)
+
+// UDP sockets have no TCP state; portwatch names theirs the way ss does.
+const (
+	StateUnconnected = "UNCONN"      // a bound UDP socket with no peer: it listens
+	StateEstablished = "ESTABLISHED" // a TCP connection, or a UDP socket connect()ed to one peer
+	StateListen      = "LISTEN"
+	StateTimeWait    = "TIME_WAIT"
+)
+
+// OwnerStatus says what is known about the processes holding a socket.
+type OwnerStatus string
+
+const (
+	// OwnerKnown: at least one owning process was found.
+	OwnerKnown OwnerStatus = "known"
+	// OwnerNone: no process owns the socket by nature (TIME_WAIT, a half-open
+	// handshake the kernel holds for a listener).
+	OwnerNone OwnerStatus = "none"
+	// OwnerHidden: another user's process holds it and portwatch, not being
+	// root, may not look at that process's descriptors.
+	OwnerHidden OwnerStatus = "hidden"
+	// OwnerOutside: no process in portwatch's view holds it, as root too: its
+	// owner lives outside this pid namespace (a container runtime, a sandbox).
+	OwnerOutside OwnerStatus = "outside"
+)
+
+// Process is what portwatch knows about a process that holds sockets.
+type Process struct {
+	PID        int32
+	PPID       int32
+	Name       string
+	Exe        string
+	ExeDeleted bool
+	Cmdline    string
+	User       string
+	UID        int32
+	Started    time.Time
+	Unit       string // systemd unit, from /proc/PID/cgroup
+}
+
+// Socket is one TCP or UDP socket, IPv4 or IPv6, as seen in one poll.
+type Socket struct {
+	Proto  Proto
+	Family int // 4 or 6
+	Local  netip.Addr
+	LPort  uint16
+	Remote netip.Addr
+	RPort  uint16
+	// State is the TCP state in gopsutil's words (LISTEN, ESTABLISHED,
+	// TIME_WAIT, ...); for UDP, UNCONN or ESTABLISHED.
+	State string
+	// DualStack marks an IPv6 wildcard listener that accepts IPv4 too.
+	DualStack bool
+	// Inode identifies the socket in the kernel; 0 for TIME_WAIT remnants.
+	Inode uint64
+	// UID is the socket's owner as the kernel records it, known without root.
+	UID uint32
+	// Owners lists every process holding the socket, lowest pid first.
+	Owners      []*Process
+	OwnerStatus OwnerStatus
+	// Direction is set for connections: inbound or outbound.
+	Direction Direction
+}
+
+// Snapshot is every socket of the machine at one moment.
+type Snapshot struct {
+	Taken    time.Time
+	Took     time.Duration
+	Sockets  []Socket
+	Root     bool
+	Method   string // how sockets were listed
+	Hidden   int
+	HideNote string
+}
+
+// PID is the socket's first owner's pid, or 0.
+func (s *Socket) PID() int32 {
+	if p := s.Process(); p != nil {
+		return p.PID
+	}
+	return 0
+}
+
+// Process is the socket's first owner, or nil.
+func (s *Socket) Process() *Process {
+	if len(s.Owners) == 0 {
+		return nil
+	}
+	return s.Owners[0]
+}
+
+// LocalEndpoint is "addr:port", with IPv6 addresses in brackets.
+func (s *Socket) LocalEndpoint() string { return endpoint(s.Local, s.LPort) }
+
+// RemoteEndpoint is "addr:port", or "*" for a socket with no peer.
+func (s *Socket) RemoteEndpoint() string {
+	if s.RPort == 0 && (!s.Remote.IsValid() || s.Remote.IsUnspecified()) {
+		return "*"
+	}
+	return endpoint(s.Remote, s.RPort)
+}
+
+func endpoint(a netip.Addr, port uint16) string {
+	return netip.AddrPortFrom(a, port).String()
+}
+
+// Key identifies a socket across polls: protocol, family, local and remote
+// endpoints. Listeners add the inode, because SO_REUSEPORT lets several of
+// them share one address and each is its own socket. The pid is no part of it:
+// it can appear and vanish with permissions while the socket stays.
+func (s *Socket) Key() string {
+	k := fmt.Sprintf("%s%d %s %s", s.Proto, s.Family, s.LocalEndpoint(), s.RemoteEndpoint())
+	if s.IsListening() {
+		k += fmt.Sprintf(" #%d", s.Inode)
+	}
+	return k
+}
