@@ -1,0 +1,114 @@
+package sockets
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Origin says where a service's description came from.
+type Origin string
+
+// Origins of a ServiceInfo.
+const (
+	FromCatalog Origin = "catalog" // portwatch's own notes
+	FromSystem  Origin = "system"  // a name from /etc/services only
+	Unknown     Origin = "unknown" // no name anywhere
+)
+
+// ServiceInfo is what portwatch can say about a port.
+type ServiceInfo struct {
+	Port        uint16
+	Proto       Proto
+	Name        string
+	Description string
+	Risk        Risk
+	Tags        Tag
+	Note        string
+	UsualUser   string
+	Origin      Origin
+}
+
+// Knowledge answers "what is this port?": portwatch's catalog first, then the
+// system's service database, then "unknown service".
+type Knowledge struct {
+	catalog   map[serviceKey]*CatalogEntry
+	system    map[serviceKey]string
+	Ephemeral PortRange
+}
+
+// NewKnowledge builds a knowledge base from the catalog, the services(5)
+// file at servicesPath and the kernel's ephemeral port range file.
+func NewKnowledge(servicesPath, portRangePath string) *Knowledge {
+	k := &Knowledge{
+		catalog:   make(map[serviceKey]*CatalogEntry, len(catalog)*2),
+		system:    loadServices(servicesPath),
+		Ephemeral: readEphemeralRange(portRangePath),
+	}
+	for i := range catalog {
+		e := &catalog[i]
+		for _, p := range []Proto{TCP, UDP} {
+			if e.protos.covers(p) {
+				k.catalog[serviceKey{e.Port, p}] = e
+			}
+		}
+	}
+	return k
+}
+
+var (
+	systemKnowledge     *Knowledge
+	systemKnowledgeOnce sync.Once
+)
+
+// SystemKnowledge is the knowledge base of this machine, built once.
+func SystemKnowledge() *Knowledge {
+	systemKnowledgeOnce.Do(func() {
+		systemKnowledge = NewKnowledge("/etc/services", "/proc/sys/net/ipv4/ip_local_port_range")
+	})
+	return systemKnowledge
+}
+
+// Lookup describes a listening port.
+func (k *Knowledge) Lookup(proto Proto, port uint16) ServiceInfo {
+	key := serviceKey{port, proto}
+	if e, ok := k.catalog[key]; ok {
+		return ServiceInfo{Port: port, Proto: proto, Name: e.Name, Description: e.Description,
+			Risk: e.Risk, Tags: e.Tags, Note: e.Note, UsualUser: e.UsualUser, Origin: FromCatalog}
+	}
+	if name, ok := k.system[key]; ok {
+		return ServiceInfo{Port: port, Proto: proto, Name: name, Risk: RiskLow, Origin: FromSystem,
+			Description: fmt.Sprintf("%s (named in the system's service list)", name),
+			Note:        "portwatch has no notes of its own for this service. Check that it is meant to run here, and that it is reachable only from where it must be."}
+	}
+	info := ServiceInfo{Port: port, Proto: proto, Name: "unknown", Origin: Unknown,
+		Description: "No service is registered on this port", Risk: RiskMedium,
+		Note: "No known service uses this port. An unexpected listener can be a backdoor or malware: identify the process and its binary, and close it if it has no reason to be here."}
+	if k.Ephemeral.Contains(port) {
+		info.Risk = RiskLow
+		info.Note = fmt.Sprintf("The port is in the kernel's ephemeral range (%d-%d), which a program gets when it asks for any free port: usually a helper, RPC or debug port of the owning program. Check that the process is one you expect.", k.Ephemeral.Low, k.Ephemeral.High)
+	}
+	return info
+}
+
+// ServicePort is the port that names a socket's service: the local port of a
+// listener or an inbound connection, the remote port of an outbound one (its
+// local port is an ephemeral one the kernel picked, not a service).
+func ServicePort(s *Socket) uint16 {
+	if s.IsListening() || s.Direction == Inbound {
+		return s.LPort
+	}
+	return s.RPort
+}
+
+// ForSocket describes the service a socket belongs to. For an outbound
+// connection it is the remote service, and an unknown remote port is only
+// information: the risk of an unknown port lies in listening on it.
+func (k *Knowledge) ForSocket(s *Socket) ServiceInfo {
+	info := k.Lookup(s.Proto, ServicePort(s))
+	if s.Direction == Outbound && info.Origin == Unknown {
+		info.Risk = RiskInfo
+		info.Description = "An outbound connection to an unregistered port"
+		info.Note = "The remote port has no registered service. Usually harmless; a long-lived connection to an odd port on an unknown host can be a command-and-control channel."
+	}
+	return info
+}
