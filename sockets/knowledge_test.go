@@ -281,4 +281,3 @@ func TestFloodFinding(t *testing.T) {
 		t.Errorf("a single connection is flagged: %v", f)
 	}
 }
-

@@ -1,0 +1,91 @@
+// Command portwatch is a live terminal monitor of the machine's sockets: what
+// listens, who is connected, which process owns each socket and what its risk
+// is. With --once or --json it prints one snapshot and exits.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole program: it returns the exit code, and every error is one
+// line on stderr.
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "portwatch: %v (see portwatch --help)\n", err)
+		return 2
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "portwatch %s\n", version)
+		return 0
+	}
+	if err := dispatch(o, stdout); err != nil {
+		fmt.Fprintf(stderr, "portwatch: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func dispatch(o options, stdout io.Writer) error {
+	src := sockets.NewLive()
+	if o.once || o.json {
+		return dispatchOnce(o, src, stdout)
+	}
+	return runMonitor(o, src)
+}
+
+// dispatchOnce prints one snapshot, as tables or as JSON.
+func dispatchOnce(o options, src sockets.Source, stdout io.Writer) error {
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		snap, err := src.Snapshot(ctx)
+		if err != nil {
+			return fmt.Errorf("reading sockets: %w", err)
+		}
+		snap.Sockets = narrow(snap.Sockets, o)
+		if o.json {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(snap)
+		}
+		return printTables(stdout, snap, sockets.SystemKnowledge(), o)
+	}
+}
+
+// narrow keeps the sockets that --listening or --established ask for.
+func narrow(socks []sockets.Socket, o options) []sockets.Socket {
+	if !o.listening && !o.established {
+		return socks
+	}
+	want := sockets.KindListening
+	if o.established {
+		want = sockets.KindEstablished
+	}
+	out := socks[:0:0]
+	for i := range socks {
+		if socks[i].Kind() == want {
+			out = append(out, socks[i])
+		}
+	}
+	return out
+}
