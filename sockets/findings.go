@@ -23,16 +23,20 @@ type Analysis struct {
 	kb        *Knowledge
 	conns     map[listenerKey]int                // established inbound connections per listener port
 	perRemote map[listenerKey]map[netip.Addr]int // ... and per remote address
+	perPID    map[int32]int                      // sockets each process holds
 }
 
 // Analyze indexes a snapshot's connections by the listener they came through.
 func Analyze(snap *Snapshot, kb *Knowledge) *Analysis {
-	a := &Analysis{kb: kb, conns: map[listenerKey]int{}, perRemote: map[listenerKey]map[netip.Addr]int{}}
+	a := &Analysis{kb: kb, conns: map[listenerKey]int{}, perRemote: map[listenerKey]map[netip.Addr]int{}, perPID: map[int32]int{}}
 	if snap == nil {
 		return a
 	}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
+		for _, p := range s.Owners {
+			a.perPID[p.PID]++
+		}
 		if s.Kind() != KindEstablished || s.Direction != Inbound {
 			continue
 		}
@@ -54,6 +58,9 @@ func (a *Analysis) Knowledge() *Knowledge { return a.kb }
 func (a *Analysis) Connections(s *Socket) int {
 	return a.conns[listenerKey{proto: s.Proto, port: s.LPort}]
 }
+
+// SocketsOf counts the sockets a process holds.
+func (a *Analysis) SocketsOf(pid int32) int { return a.perPID[pid] }
 
 // worldWritableDirs are where anyone can drop a binary: a process started
 // from one is a classic sign of a compromise.

@@ -41,7 +41,7 @@ func TestLookup(t *testing.T) {
 		{UDP, 53, "domain", FromCatalog, RiskMedium},
 		{TCP, 53, "domain", FromCatalog, RiskMedium},
 		{UDP, 514, "syslog", FromCatalog, RiskMedium},
-		{TCP, 514, "shell / syslog-tcp", FromCatalog, RiskHigh},
+		{TCP, 514, "rsh/syslog", FromCatalog, RiskHigh},
 		{UDP, 6379, "fallback", Unknown, RiskMedium}, // redis is tcp only
 		{TCP, 4711, "fancysvc", FromSystem, RiskLow},
 		{UDP, 4711, "fancysvc-u", FromSystem, RiskLow},
@@ -49,7 +49,7 @@ func TestLookup(t *testing.T) {
 		{TCP, 4900, "fallback", Unknown, RiskMedium}, // sctp lines are ignored
 		{TCP, 5001, "fallback", Unknown, RiskMedium},
 		{TCP, 45000, "fallback", Unknown, RiskLow}, // ephemeral range from the file
-		{TCP, 4444, "backdoor (4444)", FromCatalog, RiskHigh},
+		{TCP, 4444, "metasploit", FromCatalog, RiskHigh},
 	}
 	for _, c := range cases {
 		got := k.Lookup(c.proto, c.port)

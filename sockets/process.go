@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shirou/gopsutil/v3/process"
 )
@@ -106,6 +107,7 @@ func (c *processCache) load(ctx context.Context, pid int32) *Process {
 		p.UID = -1
 	}
 	p.Unit = readSystemdUnit(c.procRoot, pid)
+	p.Name, p.Cmdline, p.Exe = printable(p.Name), printable(p.Cmdline), printable(p.Exe)
 	return p
 }
 
@@ -170,4 +172,30 @@ func systemdUnitFromCgroup(cgroup string) string {
 		}
 	}
 	return unit
+}
+
+// printable makes text that a process chose (its name, its arguments) safe
+// to print on a terminal: a name holding escape sequences could otherwise
+// rewrite the analyst's screen. Newlines and tabs become spaces, other
+// control characters '?'.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return ' '
+		case unicode.IsControl(r):
+			return '?'
+		}
+		return r
+	}, s)
 }

@@ -1,0 +1,59 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// keyMap is every binding of the monitor. Bindings that do not apply are
+// disabled, so the help hides them.
+type keyMap struct {
+	Up, Down, PageUp, PageDown, Home, End key.Binding
+	NextTab, PrevTab, Tab1, Tab2, Tab3    key.Binding
+	Detail, Back, Filter, Sort, Reverse   key.Binding
+	Pause, Kill, Resolve, Help, Quit      key.Binding
+	Confirm, Cancel                       key.Binding
+}
+
+func newKeyMap() keyMap {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return keyMap{
+		Up:       b("↑/k", "up", "up", "k"),
+		Down:     b("↓/j", "down", "down", "j"),
+		PageUp:   b("pgup", "page up", "pgup", "ctrl+b"),
+		PageDown: b("pgdn", "page down", "pgdown", "ctrl+f", " "),
+		Home:     b("g/home", "first", "home", "g"),
+		End:      b("G/end", "last", "end", "G"),
+		NextTab:  b("tab", "tabs", "tab", "right", "l"),
+		PrevTab:  b("shift+tab", "previous tab", "shift+tab", "left", "h"),
+		Tab1:     b("1", "listening", "1"),
+		Tab2:     b("2", "established", "2"),
+		Tab3:     b("3", "all states", "3"),
+		Detail:   b("enter", "details", "enter"),
+		Back:     b("esc", "back / clear", "esc"),
+		Filter:   b("/", "filter", "/"),
+		Sort:     b("s", "sort", "s"),
+		Reverse:  b("S", "reverse sort", "S"),
+		Pause:    b("p", "pause", "p"),
+		Kill:     b("K", "kill", "K"),
+		Resolve:  b("r", "host names", "r"),
+		Help:     b("?", "help", "?"),
+		Quit:     b("q", "quit", "q", "ctrl+c"),
+		Confirm:  b("y", "yes", "y", "Y"),
+		Cancel:   b("n/esc", "no", "n", "N", "esc"),
+	}
+}
+
+// ShortHelp is the footer.
+func (k keyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.NextTab, k.Detail, k.Filter, k.Sort, k.Pause, k.Kill, k.Help, k.Quit}
+}
+
+// FullHelp is the help screen, by column.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
+		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3},
+		{k.Detail, k.Back, k.Filter, k.Sort, k.Reverse},
+		{k.Pause, k.Kill, k.Resolve, k.Help, k.Quit},
+	}
+}

@@ -1,0 +1,147 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// tab is one of the monitor's tabs.
+type tab int
+
+const (
+	tabListening tab = iota
+	tabEstablished
+	tabAll
+	tabCount
+)
+
+var tabTitles = [tabCount]string{"Listening", "Established", "All states"}
+
+// mode is what the screen shows besides the table.
+type mode int
+
+const (
+	modeTable  mode = iota
+	modeDetail      // the detail pane full screen
+	modeHelp        // the full help
+)
+
+// markFor is how long a new row stays marked "+" and a closed one "-".
+const markFor = 5 * time.Second
+
+// tracked is a socket as the monitor follows it across polls.
+type tracked struct {
+	entry
+	firstSeen time.Time
+	isNew     bool      // appeared after the first snapshot
+	goneAt    time.Time // when it closed; zero while open
+}
+
+func (t *tracked) added(now time.Time) bool {
+	return t.isNew && t.goneAt.IsZero() && now.Sub(t.firstSeen) < markFor
+}
+
+func (t *tracked) removed() bool { return !t.goneAt.IsZero() }
+
+// sortState is a tab's sort column (an index into its columns) and order.
+type sortState struct {
+	col     int
+	reverse bool
+}
+
+// Model is the root model. It owns the shared state and composes the views:
+// header, tab bar, table, detail pane, status line and help.
+type Model struct {
+	cfg   Config
+	keys  keyMap
+	theme Theme
+	help  help.Model
+
+	filter    textinput.Model
+	filtering bool // the filter input has focus
+	pane      viewport.Model
+	mode      mode
+
+	width, height int
+	now           time.Time
+
+	tab      tab
+	sorts    [tabCount]sortState
+	selected [tabCount]string // the selected socket's key, per tab
+	cursor   int              // index of the selected row in rows
+	offset   int              // first visible row
+	rows     []*tracked       // the current tab's rows, filtered and sorted
+	counts   [tabCount]int
+
+	entries  map[string]*tracked
+	snap     *sockets.Snapshot
+	analysis *sockets.Analysis
+
+	seq      int
+	polling  bool
+	paused   bool
+	pollErr  error
+	lastGood time.Time
+
+	confirm  *killTarget // a kill awaiting y/n
+	status   string      // a transient message
+	statusAt time.Time
+
+	resolve  bool
+	names    map[string]string // address -> host name ("" = none)
+	pending  map[string]bool
+	queue    []string
+	inflight int
+}
+
+// New builds the monitor's model.
+func New(cfg Config) Model {
+	cfg.setDefaults()
+	ti := textinput.New()
+	ti.Prompt = "/"
+	ti.Placeholder = "port, address, process, service, user"
+	ti.CharLimit = 64
+	m := Model{
+		cfg:     cfg,
+		keys:    newKeyMap(),
+		theme:   NewTheme(cfg.Color),
+		help:    help.New(),
+		filter:  ti,
+		pane:    viewport.New(0, 0),
+		now:     cfg.Now(),
+		entries: map[string]*tracked{},
+		resolve: cfg.Resolve,
+		names:   map[string]string{},
+		pending: map[string]bool{},
+	}
+	m.help.ShortSeparator = "  "
+	for t := range m.sorts {
+		m.sorts[t].col = defaultSort[t]
+	}
+	m.keys.Kill.SetEnabled(!cfg.ReadOnly)
+	m.keys.Confirm.SetEnabled(false)
+	m.keys.Cancel.SetEnabled(false)
+	return m
+}
+
+// Init sends the first tick at once: it starts the first poll and arms the
+// ticker.
+func (m Model) Init() tea.Cmd {
+	return func() tea.Msg { return tickMsg{at: m.cfg.Now()} }
+}
+
+// startPoll is called only from Update (and Init), with no poll in flight.
+func (m *Model) startPoll() tea.Cmd {
+	m.polling = true
+	return pollCmd(m.cfg.Source, m.cfg.Knowledge, m.seq, pollTimeout(m.cfg.Interval), m.cfg.Now)
+}
+
+// pollTimeout bounds a poll: a stuck /proc read must not hold polling forever.
+func pollTimeout(interval time.Duration) time.Duration {
+	return max(10*interval, 10*time.Second)
+}

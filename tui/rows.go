@@ -1,0 +1,165 @@
+package tui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// applySnapshot merges a poll into the tracked sockets: new ones are marked,
+// vanished ones stay marked closed for a few seconds, and the first
+// snapshot is a baseline in which nothing is new.
+func (m *Model) applySnapshot(msg snapshotMsg) {
+	baseline := m.snap == nil
+	m.snap, m.analysis = msg.snap, msg.analysis
+	m.pollErr = nil
+	m.lastGood = msg.at
+	seen := make(map[string]bool, len(msg.entries))
+	for _, e := range msg.entries {
+		if seen[e.key] { // two sockets with one key: keep the first
+			continue
+		}
+		seen[e.key] = true
+		if t, ok := m.entries[e.key]; ok {
+			t.entry = e
+			t.goneAt = time.Time{}
+			continue
+		}
+		m.entries[e.key] = &tracked{entry: e, firstSeen: m.now, isNew: !baseline}
+	}
+	for k, t := range m.entries {
+		switch {
+		case seen[k]:
+		case t.goneAt.IsZero():
+			t.goneAt = m.now
+		case m.now.Sub(t.goneAt) >= markFor:
+			delete(m.entries, k)
+		}
+	}
+	m.rebuild()
+}
+
+// tabOf says which tab shows a socket; the All-states tab shows them all.
+func tabOf(s *sockets.Socket) tab {
+	switch s.Kind() {
+	case sockets.KindListening:
+		return tabListening
+	case sockets.KindEstablished:
+		return tabEstablished
+	}
+	return tabAll
+}
+
+// rebuild recomputes the current tab's rows (filter, then a stable sort) and
+// finds the selected socket again by its key.
+func (m *Model) rebuild() {
+	// Closed rows disappear once their mark has been shown.
+	for k, t := range m.entries {
+		if t.removed() && m.now.Sub(t.goneAt) >= markFor {
+			delete(m.entries, k)
+		}
+	}
+	m.counts = [tabCount]int{}
+	needle := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	prevCursor := m.cursor
+	m.rows = m.rows[:0]
+	for _, t := range m.entries {
+		if !t.removed() { // closed rows are still shown, not counted
+			if tt := tabOf(&t.sock); tt != tabAll {
+				m.counts[tt]++
+			}
+			m.counts[tabAll]++
+		}
+		if m.tab != tabAll && tabOf(&t.sock) != m.tab {
+			continue
+		}
+		if needle != "" && !strings.Contains(t.search, needle) {
+			continue
+		}
+		m.rows = append(m.rows, t)
+	}
+	m.sortRows()
+	m.cursor = -1
+	if sel := m.selected[m.tab]; sel != "" {
+		for i, t := range m.rows {
+			if t.key == sel {
+				m.cursor = i
+				break
+			}
+		}
+	}
+	if m.cursor < 0 {
+		// The selected socket is gone: its neighbour takes its place.
+		m.cursor = min(max(prevCursor, 0), len(m.rows)-1)
+		m.selected[m.tab] = ""
+		if m.cursor >= 0 {
+			m.selected[m.tab] = m.rows[m.cursor].key
+		}
+	}
+	m.scrollToCursor()
+	if m.mode == modeDetail {
+		if t := m.current(); t != nil {
+			m.pane.SetContent(strings.Join(m.detailLines(t, m.width), "\n"))
+		}
+	}
+}
+
+// sortRows orders by the tab's sort column, then by key, so equal rows keep
+// their order from poll to poll.
+func (m *Model) sortRows() {
+	cols := tabColumns[m.tab]
+	st := m.sorts[m.tab]
+	less := cols[min(st.col, len(cols)-1)].less
+	slices.SortFunc(m.rows, func(a, b *tracked) int {
+		c := less(a, b)
+		if st.reverse {
+			c = -c
+		}
+		return cmp.Or(c, cmp.Compare(a.key, b.key))
+	})
+}
+
+// current is the selected row, or nil.
+func (m *Model) current() *tracked {
+	if m.cursor < 0 || m.cursor >= len(m.rows) {
+		return nil
+	}
+	return m.rows[m.cursor]
+}
+
+func (m *Model) moveCursor(delta int) {
+	if len(m.rows) == 0 {
+		return
+	}
+	m.cursor = min(max(m.cursor+delta, 0), len(m.rows)-1)
+	m.selected[m.tab] = m.rows[m.cursor].key
+	m.scrollToCursor()
+}
+
+func (m *Model) switchTab(t tab) {
+	if t == m.tab {
+		return
+	}
+	m.tab = t
+	m.cursor, m.offset = 0, 0
+	m.rebuild()
+}
+
+// scrollToCursor keeps the cursor inside the visible rows.
+func (m *Model) scrollToCursor() {
+	h := m.tableRows()
+	if h <= 0 {
+		m.offset = 0
+		return
+	}
+	if m.cursor < m.offset {
+		m.offset = max(m.cursor, 0)
+	}
+	if m.cursor >= m.offset+h {
+		m.offset = m.cursor - h + 1
+	}
+	m.offset = max(min(m.offset, len(m.rows)-h), 0)
+}
