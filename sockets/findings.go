@@ -166,10 +166,18 @@ func (a *Analysis) processFindings(s *Socket, p *Process, info ServiceInfo, add 
 	}
 }
 
-// WorstRisk is the service's risk or its worst finding, whichever is higher:
-// the badge a row shows.
-func WorstRisk(info ServiceInfo, findings []Finding) Risk {
-	r := info.Risk
+// WorstRisk is the badge a row shows: its worst finding, or the service's
+// own risk where the service can be reached. A database on loopback is not
+// a high risk, and an outbound connection does not carry the risk of
+// running the remote service: for those only the findings count.
+func WorstRisk(s *Socket, info ServiceInfo, findings []Finding) Risk {
+	r := RiskInfo
+	if s.IsListening() {
+		r = info.Risk
+		if s.Exposure() == ExposureLoopback {
+			r = min(r, RiskLow)
+		}
+	}
 	if len(findings) > 0 && findings[0].Risk > r {
 		r = findings[0].Risk
 	}

@@ -46,16 +46,19 @@ func pollCmd(src sockets.Source, kb *sockets.Knowledge, seq int, timeout time.Du
 
 func describe(s *sockets.Socket, a *sockets.Analysis) entry {
 	info := a.Knowledge().ForSocket(s)
-	e := entry{key: s.Key(), sock: *s, info: info, risk: sockets.WorstRisk(info, a.Findings(s))}
+	e := entry{key: s.Key(), sock: *s, info: info, risk: sockets.WorstRisk(s, info, a.Findings(s))}
 	if s.IsListening() {
 		e.conns = a.Connections(s)
 	}
 	var b strings.Builder
 	for _, f := range []string{s.ProtoLabel(), s.State, s.LocalEndpoint(), s.RemoteEndpoint(),
 		strconv.Itoa(int(s.LPort)), info.Name, s.OwnerName(), s.OwnerPIDs(), s.OwnerUser(),
-		string(s.Direction), string(s.Exposure()), e.risk.String()} {
+		string(s.Direction), exposureWord(s), e.risk.String()} {
 		b.WriteString(strings.ToLower(f))
 		b.WriteByte(' ')
+	}
+	for _, p := range s.Owners[min(1, len(s.Owners)):] { // the other owners too
+		b.WriteString(strings.ToLower(p.Name + " " + p.User + " "))
 	}
 	e.search = b.String()
 	return e

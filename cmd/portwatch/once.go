@@ -38,7 +38,7 @@ func printTables(w io.Writer, snap *sockets.Snapshot, kb *sockets.Knowledge, o o
 		fmt.Fprintln(tw, "PROTO\tADDRESS\tPORT\tSERVICE\tRISK\tCONNS\tPID\tPROCESS\tUSER\tEXPOSURE")
 		for _, s := range listening {
 			info := kb.ForSocket(s)
-			risk := sockets.WorstRisk(info, a.Findings(s))
+			risk := sockets.WorstRisk(s, info, a.Findings(s))
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.ProtoLabel(), s.Local, s.LPort,
 				info.Name, risk, a.Connections(s), s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), s.Exposure())
 		}

@@ -1,0 +1,354 @@
+package tui
+
+import (
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portwatch/portwatch/sockets"
+)
+
+func started(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
+	t.Helper()
+	if len(snaps) == 0 {
+		snaps = []*sockets.Snapshot{snapAt(t0, fixtureSockets())}
+	}
+	hs := newHarness(t, w, h, snaps...)
+	hs.send(tickMsg{at: t0}) // Init's first tick
+	if hs.m.snap == nil {
+		t.Fatal("the first tick did not poll")
+	}
+	return hs
+}
+
+func rowPorts(m Model) []uint16 {
+	var ports []uint16
+	for _, r := range m.rows {
+		ports = append(ports, r.sock.LPort)
+	}
+	return ports
+}
+
+func TestTabsSwitchAndCount(t *testing.T) {
+	hs := started(t, 100, 30)
+	if hs.m.tab != tabListening || hs.m.counts != [tabCount]int{6, 3, 12} {
+		t.Fatalf("tab %d counts %v, want listening and 6/3/12", hs.m.tab, hs.m.counts)
+	}
+	steps := []struct {
+		key  string
+		want tab
+	}{{"tab", tabEstablished}, {"tab", tabAll}, {"tab", tabListening}, {"shift+tab", tabAll}, {"2", tabEstablished}, {"1", tabListening}, {"3", tabAll}}
+	for _, s := range steps {
+		hs.keys(s.key)
+		if hs.m.tab != s.want {
+			t.Errorf("after %s: tab %d, want %d", s.key, hs.m.tab, s.want)
+		}
+	}
+	hs.keys("2")
+	for _, r := range hs.m.rows {
+		if r.sock.Kind() != sockets.KindEstablished {
+			t.Errorf("Established tab shows %s", r.sock.State)
+		}
+	}
+	if len(hs.m.rows) != 3 {
+		t.Errorf("Established shows %d rows, want 3", len(hs.m.rows))
+	}
+}
+
+func TestSelectionFollowsTheSocketAcrossSnapshots(t *testing.T) {
+	base := fixtureSockets()
+	more := append(slices.Clone(base), sk(sockets.TCP, 4, "0.0.0.0", 21, "0.0.0.0", 0, "LISTEN", 300, procNginx))
+	hs := started(t, 100, 30, snapAt(t0, base), snapAt(t0, more))
+	hs.selectPort(6379)
+	key := hs.selectedKey()
+	before := hs.m.cursor
+	hs.poll() // port 21 sorts first and pushes every row down
+	if hs.selectedKey() != key {
+		t.Fatalf("selection moved from %s to %s", key, hs.selectedKey())
+	}
+	if hs.m.cursor != before+1 {
+		t.Errorf("cursor %d, want %d (the row moved down one)", hs.m.cursor, before+1)
+	}
+}
+
+func TestNewAndClosedRowsAreMarkedThenExpire(t *testing.T) {
+	base := fixtureSockets()
+	extra := sk(sockets.TCP, 4, "0.0.0.0", 8080, "0.0.0.0", 0, "LISTEN", 301, procNginx)
+	hs := started(t, 100, 30, snapAt(t0, base), snapAt(t0, append(slices.Clone(base), extra)), snapAt(t0, base))
+	for _, r := range hs.m.rows {
+		if r.added(hs.m.now) {
+			t.Fatalf("the baseline marks %s new", r.key)
+		}
+	}
+	hs.poll()
+	got := hs.m.entries[extra.Key()]
+	if got == nil || !got.added(hs.m.now) {
+		t.Fatal("a new listener is not marked new")
+	}
+	if !regexp.MustCompile(`(?m)^ \+ +8080 `).MatchString(hs.m.View()) {
+		t.Errorf("the new row has no + mark:\n%s", hs.m.View())
+	}
+	hs.selectPort(8080)
+	hs.poll() // it closes
+	if got := hs.m.entries[extra.Key()]; got == nil || !got.removed() {
+		t.Fatal("a closed listener is not kept marked closed")
+	}
+	if !regexp.MustCompile(`(?m)^>- +8080 `).MatchString(hs.m.View()) {
+		t.Errorf("the closed row has no - mark:\n%s", hs.m.View())
+	}
+	if hs.m.counts[tabListening] != 6 {
+		t.Errorf("a closed row is counted: %v", hs.m.counts)
+	}
+	for i := 0; i < 5; i++ {
+		hs.poll()
+	}
+	if _, ok := hs.m.entries[extra.Key()]; ok {
+		t.Error("the closed row is still there after its mark expired")
+	}
+	if hs.m.current() == nil || hs.m.current().sock.LPort == 8080 {
+		t.Error("the selection did not move to a neighbour")
+	}
+	if hs.m.current().sock.LPort != 31337 {
+		t.Errorf("selection on port %d, want the neighbour 31337", hs.m.current().sock.LPort)
+	}
+}
+
+func TestFilterAsYouTypeAndEscClears(t *testing.T) {
+	hs := started(t, 100, 30)
+	hs.keys("/", "r", "e", "d")
+	if !hs.m.filtering || len(hs.m.rows) != 1 || hs.m.rows[0].sock.LPort != 6379 {
+		t.Fatalf("filter red: %v", rowPorts(hs.m))
+	}
+	hs.keys("enter")
+	if hs.m.filtering || len(hs.m.rows) != 1 {
+		t.Fatalf("enter should keep the filter: filtering %v rows %v", hs.m.filtering, rowPorts(hs.m))
+	}
+	hs.poll()
+	if len(hs.m.rows) != 1 {
+		t.Errorf("the filter was lost on refresh: %v", rowPorts(hs.m))
+	}
+	hs.keys("esc")
+	if hs.m.filter.Value() != "" || len(hs.m.rows) != 6 {
+		t.Errorf("esc did not clear the filter: %q %v", hs.m.filter.Value(), rowPorts(hs.m))
+	}
+	for filter, want := range map[string]int{"www-data": 2, "HIGH": 2, "loopback": 2, "31337": 1, "udp": 1} {
+		hs.keys("/")
+		hs.keys(strings.Split(filter, "")...)
+		if len(hs.m.rows) != want {
+			t.Errorf("filter %q: %d rows %v, want %d", filter, len(hs.m.rows), rowPorts(hs.m), want)
+		}
+		hs.keys("esc")
+	}
+}
+
+func TestSortCyclesReversesAndIsStable(t *testing.T) {
+	hs := started(t, 100, 30)
+	if got := rowPorts(hs.m); !slices.IsSorted(got) {
+		t.Fatalf("default sort by port: %v", got)
+	}
+	hs.keys("S")
+	got := rowPorts(hs.m)
+	if !slices.IsSortedFunc(got, func(a, b uint16) int { return int(b) - int(a) }) {
+		t.Errorf("S should reverse: %v", got)
+	}
+	hs.keys("s") // PROTO: many ties
+	first := slices.Clone(hs.m.rows)
+	hs.poll()
+	for i := range first {
+		if hs.m.rows[i].key != first[i].key {
+			t.Fatalf("rows moved between polls under an unchanged sort")
+		}
+	}
+	if !strings.Contains(hs.m.View(), "PROTO↑") {
+		t.Error("the sort column is not shown")
+	}
+	for i := 0; i < len(tabColumns[tabListening])-1; i++ {
+		hs.keys("s")
+	}
+	if hs.m.sorts[tabListening].col != 0 {
+		t.Errorf("s did not cycle back to the first column: %d", hs.m.sorts[tabListening].col)
+	}
+}
+
+func TestPauseStopsPollingAndDropsALateReply(t *testing.T) {
+	hs := started(t, 100, 30)
+	calls := hs.src.callCount()
+	hs.keys("p")
+	hs.poll()
+	hs.poll()
+	if hs.src.callCount() != calls {
+		t.Errorf("polled %d times while paused", hs.src.callCount()-calls)
+	}
+	if !strings.Contains(hs.m.View(), "PAUSED") {
+		t.Error("the screen does not say PAUSED")
+	}
+	// A reply to a poll started before the pause arrives late: dropped.
+	late := snapAt(t0.Add(time.Hour), nil)
+	hs.send(snapshotMsg{seq: hs.m.seq - 1, snap: late, at: t0.Add(time.Hour)})
+	if hs.m.snap == late {
+		t.Error("a stale poll result was applied")
+	}
+	hs.keys("p")
+	hs.poll()
+	if hs.src.callCount() != calls+1 {
+		t.Errorf("no poll after resuming")
+	}
+}
+
+func TestTickIsSkippedWhilePolling(t *testing.T) {
+	hs := started(t, 100, 30)
+	hs.m.polling = true // a slow poll is still running
+	calls := hs.src.callCount()
+	hs.poll()
+	hs.poll()
+	if hs.src.callCount() != calls {
+		t.Errorf("%d polls started while one was in flight", hs.src.callCount()-calls)
+	}
+	hs.send(snapshotMsg{seq: hs.m.seq, snap: snapAt(t0, fixtureSockets()), at: hs.clock.Now()})
+	hs.poll()
+	if hs.src.callCount() != calls+1 {
+		t.Error("polling did not resume after the slow poll finished")
+	}
+}
+
+func TestPollErrorStaysInStatusBarWithLastRows(t *testing.T) {
+	hs := started(t, 100, 30)
+	hs.src.err = errors.New("open /proc/net/tcp: too many open files")
+	hs.poll()
+	hs.poll()
+	hs.poll()
+	view := hs.m.View()
+	if !strings.Contains(view, "ERROR poll failed: open /proc/net/tcp: too many open files") || !strings.Contains(view, "last update 3s ago") {
+		t.Errorf("status bar:\n%s", view)
+	}
+	if len(hs.m.rows) != 6 || !strings.Contains(view, "6379") {
+		t.Error("the last good rows are gone")
+	}
+	hs.src.err = nil
+	hs.poll()
+	if strings.Contains(hs.m.View(), "ERROR") {
+		t.Error("the error stayed after a good poll")
+	}
+}
+
+func TestKillAsksThenSendsSIGTERMAndOffersSIGKILL(t *testing.T) {
+	hs := started(t, 100, 30)
+	hs.selectPort(6379)
+	hs.keys("K")
+	if hs.m.confirm == nil || !strings.Contains(hs.m.View(), "End pid 940 (redis-server, user redis)") ||
+		!strings.Contains(hs.m.View(), "/usr/bin/redis-server 0.0.0.0:6379") {
+		t.Fatalf("no confirmation naming pid, user and command:\n%s", hs.m.View())
+	}
+	hs.keys("n")
+	if len(hs.kills) != 0 || hs.m.confirm != nil {
+		t.Fatalf("n still sent %v", hs.kills)
+	}
+	hs.keys("K", "y")
+	if len(hs.kills) != 1 || hs.kills[0] != "940 terminated" {
+		t.Fatalf("signals sent: %v, want SIGTERM to 940", hs.kills)
+	}
+	// Two seconds later the port is still held: SIGKILL is offered.
+	hs.send(killCheckMsg{target: killTarget{pid: 940, name: "redis-server", key: hs.selectedKey()}})
+	if hs.m.confirm == nil || hs.m.confirm.sig != syscall.SIGKILL || !strings.Contains(hs.m.View(), "SIGKILL") {
+		t.Fatalf("SIGKILL not offered:\n%s", hs.m.View())
+	}
+	hs.keys("y")
+	if len(hs.kills) != 2 || hs.kills[1] != "940 killed" {
+		t.Errorf("signals sent: %v", hs.kills)
+	}
+}
+
+func TestKillRefusesAndReportsErrors(t *testing.T) {
+	self := procCurl
+	init := &sockets.Process{PID: 1, Name: "systemd", User: "root"}
+	socks := append(fixtureSockets(),
+		sk(sockets.TCP, 4, "0.0.0.0", 7000, "0.0.0.0", 0, "LISTEN", 400, init),
+		sk(sockets.TCP, 4, "0.0.0.0", 7001, "0.0.0.0", 0, "LISTEN", 401, &sockets.Process{PID: 99999, Name: "portwatch"}),
+	)
+	hs := started(t, 100, 30, snapAt(t0, socks))
+	for port, want := range map[uint16]string{7000: "refused: pid 1", 7001: "refused: that is portwatch itself", 5432: "no process to end"} {
+		hs.selectPort(port)
+		hs.keys("K")
+		if hs.m.confirm != nil || !strings.Contains(hs.m.View(), want) {
+			t.Errorf("port %d: want %q in\n%s", port, want, hs.m.View())
+		}
+	}
+	hs.killFn = func(int, syscall.Signal) error { return syscall.EPERM }
+	hs.selectPort(80)
+	hs.keys("K", "y")
+	if !strings.Contains(hs.m.View(), "cannot end pid 812: permission denied") {
+		t.Errorf("permission error not shown:\n%s", hs.m.View())
+	}
+	_ = self
+
+	ro := newHarness(t, 100, 30, snapAt(t0, socks))
+	ro.m.cfg.ReadOnly = true
+	ro.send(tickMsg{at: t0})
+	ro.selectPort(6379)
+	ro.keys("K")
+	if ro.m.confirm != nil || len(ro.kills) != 0 || !strings.Contains(ro.m.View(), "read-only") {
+		t.Errorf("read-only still offers K")
+	}
+}
+
+func TestResolveShowsNamesWhenTheyArrive(t *testing.T) {
+	hs := started(t, 120, 30)
+	hs.keys("2")
+	if strings.Contains(hs.m.View(), "example.org") {
+		t.Fatal("names shown before r")
+	}
+	hs.keys("r")
+	if !strings.Contains(hs.m.View(), "example.org:443") {
+		t.Errorf("no host name after r:\n%s", hs.m.View())
+	}
+	if !strings.Contains(hs.m.View(), "10.0.0.7:60022") {
+		t.Errorf("an address without a name must stay shown")
+	}
+	hs.keys("r")
+	if strings.Contains(hs.m.View(), "example.org") {
+		t.Error("r did not turn names off")
+	}
+}
+
+func TestDetailFullScreenAndBack(t *testing.T) {
+	hs := started(t, 80, 24)
+	hs.selectPort(31337)
+	hs.keys("enter")
+	if hs.m.mode != modeDetail {
+		t.Fatal("enter did not open the details")
+	}
+	view := hs.m.View()
+	for _, want := range []string{"back-orifice", "HIGH", "world-writable", "deleted executable", "pid 4711", "kworkerd"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("details lack %q:\n%s", want, view)
+		}
+	}
+	hs.keys("esc")
+	if hs.m.mode != modeTable {
+		t.Error("esc did not return to the table")
+	}
+	hs.send(tea.WindowSizeMsg{Width: 100, Height: 50})
+	hs.keys("?")
+	if hs.m.mode != modeHelp || !strings.Contains(hs.m.View(), "TIME_WAIT") {
+		t.Error("? does not show the help with the TCP states")
+	}
+	hs.keys("?")
+	if hs.m.mode != modeTable {
+		t.Error("? did not close the help")
+	}
+}
+
+func TestQuitKeys(t *testing.T) {
+	for _, k := range []tea.KeyMsg{keyMsg("q"), {Type: tea.KeyCtrlC}} {
+		hs := started(t, 100, 30)
+		_, cmd := hs.m.Update(k)
+		if cmd == nil || cmd() != tea.Quit() {
+			t.Errorf("%s does not quit", k)
+		}
+	}
+}
