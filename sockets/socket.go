@@ -3,6 +3,7 @@ package sockets
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -105,8 +106,14 @@ func (s *Socket) Process() *Process {
 	return s.Owners[0]
 }
 
-// LocalEndpoint is "addr:port", with IPv6 addresses in brackets.
-func (s *Socket) LocalEndpoint() string { return endpoint(s.Local, s.LPort) }
+// LocalEndpoint is "addr:port", with IPv6 addresses in brackets; a
+// dual-stack wildcard listener is "*:port", as ss writes it.
+func (s *Socket) LocalEndpoint() string {
+	if s.DualStack {
+		return "*:" + strconv.Itoa(int(s.LPort))
+	}
+	return endpoint(s.Local, s.LPort)
+}
 
 // RemoteEndpoint is "addr:port", or "*" for a socket with no peer.
 func (s *Socket) RemoteEndpoint() string {

@@ -51,20 +51,20 @@ var (
 	colConns = column{title: "CONNS", width: 5, min: 5, priority: 3, right: true,
 		cell: func(_ *Model, t *tracked) string { return strconv.Itoa(t.conns) },
 		less: func(a, b *tracked) int { return cmp.Compare(a.conns, b.conns) }}
-	colLocal = column{title: "LOCAL", width: 21, min: 15, priority: 8,
+	colLocal = column{title: "LOCAL", width: 21, min: 21, priority: 8,
 		cell: func(_ *Model, t *tracked) string { return t.sock.LocalEndpoint() },
 		less: func(a, b *tracked) int {
 			return cmp.Or(a.sock.Local.Compare(b.sock.Local), cmp.Compare(a.sock.LPort, b.sock.LPort))
 		}}
-	colRemote = column{title: "REMOTE", width: 24, min: 15, priority: 9,
+	colRemote = column{title: "REMOTE", width: 24, min: 21, priority: 9,
 		cell: remoteCell,
 		less: func(a, b *tracked) int {
 			return cmp.Or(a.sock.Remote.Compare(b.sock.Remote), cmp.Compare(a.sock.RPort, b.sock.RPort))
 		}}
-	colDir = column{title: "DIR", width: 4, min: 4, priority: 6,
+	colDir = column{title: "DIR", width: 4, min: 4, priority: 7,
 		cell: func(_ *Model, t *tracked) string { return string(t.sock.Direction) },
 		less: func(a, b *tracked) int { return cmp.Compare(a.sock.Direction, b.sock.Direction) }}
-	colState = column{title: "STATE", width: 12, min: 12, priority: 10,
+	colState = column{title: "STATE", width: 11, min: 11, priority: 10,
 		cell: func(_ *Model, t *tracked) string { return t.sock.State },
 		less: func(a, b *tracked) int { return cmp.Compare(stateOrder(a.sock.State), stateOrder(b.sock.State)) }}
 	colAge = column{title: "AGE", width: 5, min: 4, priority: 4, right: true,
@@ -148,14 +148,36 @@ func shortDuration(d time.Duration) string {
 	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 }
 
+// optionalBelow: columns with a lower priority are dropped before any
+// column is squeezed below its natural width.
+const optionalBelow = 5
+
 // fitColumns chooses the columns and their widths for a table of the given
-// width (gutter excluded): shrink the widest columns toward their minimum,
-// then drop columns from the lowest priority up, then give spare room to
-// the first wide column.
+// width (gutter excluded): drop the optional columns, lowest priority first,
+// while the natural widths do not fit; then shrink the widest columns
+// toward their minimum; then drop more columns by priority; spare room goes
+// to the free-text columns.
 func fitColumns(cols []column, width int) ([]column, []int) {
 	keep := make([]bool, len(cols))
 	for i := range keep {
 		keep[i] = true
+	}
+	for {
+		total, n, drop := 0, 0, -1
+		for i, c := range cols {
+			if !keep[i] {
+				continue
+			}
+			total += c.width
+			n++
+			if c.priority < optionalBelow && (drop < 0 || c.priority < cols[drop].priority) {
+				drop = i
+			}
+		}
+		if total+max(n-1, 0) <= width || drop < 0 {
+			break
+		}
+		keep[drop] = false
 	}
 	for {
 		total, minTotal, n := 0, 0, 0
