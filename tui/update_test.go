@@ -133,6 +133,11 @@ func TestFilterAsYouTypeAndEscClears(t *testing.T) {
 		t.Errorf("the filter was lost on refresh: %v", rowPorts(hs.m))
 	}
 	hs.keys("esc")
+	hs.keys("/31337") // typed faster than a frame: one message
+	if !hs.m.filtering || len(hs.m.rows) != 1 || hs.m.rows[0].sock.LPort != 31337 {
+		t.Errorf("a burst of keys: filtering %v rows %v", hs.m.filtering, rowPorts(hs.m))
+	}
+	hs.keys("esc")
 	if hs.m.filter.Value() != "" || len(hs.m.rows) != 6 {
 		t.Errorf("esc did not clear the filter: %q %v", hs.m.filter.Value(), rowPorts(hs.m))
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxSession runs the built binary in a detached tmux session of its own
+// server, so the test reads the screen a user would see.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+}
+
+func (s *tmuxSession) tmux(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) screen() string { return s.tmux("capture-pane", "-p", "-t", "pw") }
+
+// waitFor polls the screen until every string is on it.
+func (s *tmuxSession) waitFor(what ...string) string {
+	s.t.Helper()
+	var screen string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		screen = s.screen()
+		missing := false
+		for _, w := range what {
+			if !strings.Contains(screen, w) {
+				missing = true
+			}
+		}
+		if !missing {
+			return screen
+		}
+	}
+	s.t.Fatalf("the screen never showed %q:\n%s", what, screen)
+	return ""
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "portwatch")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestEndToEndInTmux: a real listener and a real connection, seen through
+// the real binary in a real terminal.
+func TestEndToEndInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	// 127.0.0.2 is loopback too, so the well-known port is free there.
+	ln, err := net.Listen("tcp4", "127.0.0.2:6379")
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2:6379: %v", err)
+	}
+	defer ln.Close()
+	bin := buildBinary(t)
+
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("portwatch-e2e-%d", os.Getpid())}
+	s.tmux("new-session", "-d", "-s", "pw", "-x", "100", "-y", "30", "env", "NO_COLOR=1", "TERM=xterm-256color", bin)
+	defer exec.Command("tmux", "-L", s.socket, "kill-server").Run()
+
+	s.waitFor("Listening", "6379")
+	s.tmux("send-keys", "-t", "pw", "/", "6379")
+	s.tmux("send-keys", "-t", "pw", "Enter")
+	me := fmt.Sprint(os.Getpid())
+	screen := s.waitFor("127.0.0.2", "redis", me, "Redis has no password by default")
+	if !strings.Contains(screen, "row 1 of 1") {
+		t.Errorf("the filter should leave our listener alone:\n%s", screen)
+	}
+
+	client, err := net.Dial("tcp4", "127.0.0.2:6379")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	s.tmux("send-keys", "-t", "pw", "2")
+	_, cport, _ := net.SplitHostPort(client.LocalAddr().String())
+	screen = s.waitFor("[2 Established", "127.0.0.2:6379", "127.0.0.1:"+cport, "row 1 of 2")
+	for _, dir := range []string{" in ", " out "} {
+		if !strings.Contains(screen, dir) {
+			t.Errorf("no %q direction on:\n%s", dir, screen)
+		}
+	}
+	s.tmux("send-keys", "-t", "pw", "q")
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if exec.Command("tmux", "-L", s.socket, "has-session", "-t", "pw").Run() != nil {
+			return // q ended the program and its session
+		}
+	}
+	t.Error("q did not quit")
+}
+
+func TestMonitorWithoutTerminalIsAOneLineError(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin)
+	out, err := cmd.CombinedOutput()
+	if err == nil || cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1", err)
+	}
+	if strings.Count(string(out), "\n") != 1 || !strings.Contains(string(out), "needs a terminal") {
+		t.Errorf("output %q", out)
+	}
+}
