@@ -18,7 +18,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.scrollToCursor()
 		return m, nil
 	case tickMsg:
-		m.now = msg.at
+		m.now = m.cfg.Now()
 		cmds := []tea.Cmd{tickCmd(m.cfg.Interval)}
 		if !m.paused && !m.polling {
 			cmds = append(cmds, m.startPoll())

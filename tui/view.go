@@ -51,7 +51,7 @@ func (m *Model) viewHeader() string {
 	left := m.theme.Title.Render("portwatch") + " " + m.cfg.Hostname
 	var right []string
 	if m.snap != nil {
-		right = append(right, fmt.Sprintf("updated %s in %s", m.snap.Taken.Format("15:04:05"), roundDuration(m.snap.Took)))
+		right = append(right, fmt.Sprintf("updated %s in %s", m.lastGood.Format("15:04:05"), roundDuration(m.snap.Took)))
 		if m.snap.Root {
 			right = append(right, "root")
 		} else if m.snap.Hidden > 0 {
