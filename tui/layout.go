@@ -11,7 +11,7 @@ const (
 	minWidth  = 60
 	minHeight = 12
 	// sideBySideWidth is where the detail pane moves beside the table.
-	sideBySideWidth = 120
+	sideBySideWidth = 140
 	chromeLines     = 4 // header, tab bar, status line, footer
 )
 
@@ -25,7 +25,7 @@ type layout struct {
 func (m *Model) layout() layout {
 	h := max(m.height-chromeLines, 0)
 	if m.width >= sideBySideWidth {
-		dw := min(max(m.width*2/5, 40), 64)
+		dw := min(max(m.width*2/5, 44), 64)
 		return layout{tableW: m.width - dw - 3, tableH: h, detailW: dw, detailH: h, side: true}
 	}
 	// Below the table the pane takes what the rows leave, so a short list

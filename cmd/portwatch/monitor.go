@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -27,15 +28,34 @@ func runMonitor(o options, src sockets.Source) error {
 	if o.mouse {
 		opts = append(opts, tea.WithMouseCellMotion())
 	}
+	now, err := clockFromEnv()
+	if err != nil {
+		return err
+	}
 	m := tui.New(tui.Config{
 		Source:   src,
 		Interval: o.interval,
 		Color:    color,
 		ReadOnly: o.readOnly,
 		Resolve:  o.resolve,
+		Now:      now,
 	})
 	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
 	return nil
+}
+
+// clockFromEnv stops the monitor's clock at PORTWATCH_CLOCK (RFC 3339), so
+// that demos and the README's screenshots come out the same every time.
+func clockFromEnv() (func() time.Time, error) {
+	v := os.Getenv("PORTWATCH_CLOCK")
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, fmt.Errorf("PORTWATCH_CLOCK=%q is not an RFC 3339 time such as 2026-11-25T12:00:00Z", v)
+	}
+	return func() time.Time { return t }, nil
 }
