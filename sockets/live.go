@@ -2,9 +2,9 @@ package sockets
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,37 +15,62 @@ type Source interface {
 	Snapshot(ctx context.Context) (*Snapshot, error)
 }
 
-// Live reads the machine this process runs on. It keeps a process cache
-// between polls; Snapshot may be called from any goroutine, one call at a time
-// being served (a second waits for the first).
+// The ways a snapshot's sockets are listed, as Snapshot.Method names them.
+const (
+	MethodNetlink = "netlink" // sock_diag, with the owner map kept between polls
+	MethodProcfs  = "procfs"  // /proc/net/{tcp,udp}{,6}, with the owner map kept between polls
+	// MethodReference reads /proc/net and walks every process's descriptors
+	// on every poll: slow, simple, and what the fast path is tested against.
+	MethodReference = "reference"
+)
+
+// Live reads the machine this process runs on. It keeps its caches between
+// polls; Snapshot may be called from any goroutine, one call at a time being
+// served (a second waits for the first).
 type Live struct {
 	mu        sync.Mutex
+	method    string
 	procRoot  string
 	procs     *processCache
+	index     *ownerIndex
+	netlink   *netlinkLister
 	euid      int
 	dualStack bool
 }
 
-// NewLive returns a Source reading /proc.
-func NewLive() *Live { return newLiveAt("/proc") }
+// NewLive returns the fastest Source that works here: netlink sock_diag,
+// else the /proc/net tables.
+func NewLive() *Live {
+	if netlinkWorks() {
+		return newLive("/proc", MethodNetlink)
+	}
+	return newLive("/proc", MethodProcfs)
+}
 
-func newLiveAt(procRoot string) *Live {
-	return &Live{
+// NewReference returns the reference Source: every poll reads /proc/net and
+// walks every process's descriptors.
+func NewReference() *Live { return newLive("/proc", MethodReference) }
+
+func newLive(procRoot, method string) *Live {
+	l := &Live{
+		method:   method,
 		procRoot: procRoot,
 		procs:    newProcessCache(procRoot),
+		index:    newOwnerIndex(procRoot),
 		euid:     os.Geteuid(),
 		// With net.ipv6.bindv6only=0 (the default) an IPv6 wildcard listener
-		// accepts IPv4 too, unless the program set IPV6_V6ONLY itself.
+		// accepts IPv4 too, unless the program set IPV6_V6ONLY itself; only
+		// netlink can tell which.
 		dualStack: readSysctl(filepath.Join(procRoot, "sys/net/ipv6/bindv6only")) != "1",
 	}
+	if method == MethodNetlink {
+		l.netlink = newNetlinkLister()
+	}
+	return l
 }
 
-// ProcessLoads is how many processes were read in full so far.
-func (l *Live) ProcessLoads() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.procs.loads
-}
+// Method says how this source lists sockets.
+func (l *Live) Method() string { return l.method }
 
 // Snapshot lists every TCP and UDP socket of this network namespace with its
 // owners.
@@ -53,20 +78,26 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	start := time.Now()
-	socks, err := readProcNet(filepath.Join(l.procRoot, "self/net"), l.dualStack)
+	socks, err := l.list()
 	if err != nil {
 		return nil, err
 	}
-	scan, err := scanOwners(l.procRoot)
-	if err != nil {
+	owners := l.index.owners
+	if l.method == MethodReference {
+		scan, err := scanOwners(l.procRoot)
+		if err != nil {
+			return nil, err
+		}
+		owners = func(ino uint64) []int32 { return scan.owners[ino] }
+	} else if err := l.index.update(socks, start); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{Taken: start, Root: l.euid == 0, Method: "procfs"}
+	snap := &Snapshot{Taken: start, Root: l.euid == 0, Method: l.method}
 	for i := range socks {
-		l.attachOwners(ctx, &socks[i], scan, snap)
+		l.attachOwners(ctx, &socks[i], owners(socks[i].Inode), snap)
 	}
 	l.procs.sweep()
 	if snap.Hidden > 0 && !snap.Root {
@@ -78,9 +109,23 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	return snap, nil
 }
 
-func (l *Live) attachOwners(ctx context.Context, s *Socket, scan ownerScan, snap *Snapshot) {
-	pids := scan.owners[s.Inode]
-	slices.Sort(pids)
+// list reads the socket tables; if netlink fails mid-life (a seccomp
+// profile, a changed namespace), the source falls back to /proc for good.
+func (l *Live) list() ([]Socket, error) {
+	if l.netlink != nil {
+		socks, err := l.netlink.list()
+		if err == nil {
+			return socks, nil
+		}
+		if !errors.Is(err, errNetlinkUnavailable) {
+			return nil, err
+		}
+		l.netlink, l.method = nil, MethodProcfs
+	}
+	return readProcNet(filepath.Join(l.procRoot, "self/net"), l.dualStack)
+}
+
+func (l *Live) attachOwners(ctx context.Context, s *Socket, pids []int32, snap *Snapshot) {
 	for _, pid := range pids {
 		if p := l.procs.get(ctx, pid); p != nil {
 			s.Owners = append(s.Owners, p)

@@ -108,16 +108,7 @@ func parseProcNet(data []byte, t procNetTable) ([]Socket, error) {
 			Local: local, LPort: lport, Remote: remote, RPort: rport,
 			UID: uint32(uid), Inode: inode,
 		}
-		if t.proto == TCP {
-			s.State = tcpStates[st]
-			if s.State == "" {
-				s.State = fmt.Sprintf("STATE_%02X", st)
-			}
-		} else if st == 0x01 {
-			s.State = StateEstablished
-		} else {
-			s.State = StateUnconnected
-		}
+		s.State = stateName(t.proto, st)
 		socks = append(socks, s)
 	}
 	return socks, sc.Err()

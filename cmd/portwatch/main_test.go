@@ -270,3 +270,20 @@ func TestOnceTables(t *testing.T) {
 		t.Errorf("--once --established printed listeners:\n%s", out)
 	}
 }
+
+func TestMethodIsReportedAndFallbackWorks(t *testing.T) {
+	j := struct {
+		Method string `json:"method"`
+	}{}
+	_, out, _ := runArgs(t, "--json")
+	json.Unmarshal([]byte(out), &j)
+	if j.Method != "netlink" && j.Method != "procfs" {
+		t.Errorf("method %q", j.Method)
+	}
+	t.Setenv("PORTWATCH_NO_NETLINK", "1")
+	_, out, _ = runArgs(t, "--json")
+	json.Unmarshal([]byte(out), &j)
+	if j.Method != "procfs" {
+		t.Errorf("with netlink refused, method %q, want procfs", j.Method)
+	}
+}

@@ -1,0 +1,283 @@
+package sockets
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// openVariety opens one of each kind of socket on loopback: listeners of
+// both families and protocols, a connection, a TIME_WAIT remnant and a
+// listener shared with a child process.
+func openVariety(t *testing.T) {
+	t.Helper()
+	ln := listenTCP(t, "127.0.0.1:0")
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	// The client closes first: its end goes to TIME_WAIT.
+	c2, err := net.Dial("tcp4", ln.Addr().String())
+	if err == nil {
+		s2, _ := ln.Accept()
+		c2.Close()
+		if s2 != nil {
+			time.Sleep(50 * time.Millisecond)
+			s2.Close()
+		}
+	}
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	if l6, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		t.Cleanup(func() { l6.Close() })
+	}
+	if ld, err := net.Listen("tcp", "[::]:0"); err == nil {
+		t.Cleanup(func() { ld.Close() })
+	}
+	startChildHolding(t, listenTCP(t, "127.0.0.1:0"))
+}
+
+// comparable is a socket without what legitimately differs between paths.
+func comparable(s Socket) string {
+	var pids []string
+	for _, p := range s.Owners {
+		pids = append(pids, strconv.Itoa(int(p.PID)))
+	}
+	return fmt.Sprintf("%s%d %s:%d %s:%d %s ino=%d uid=%d owners=%s %s", s.Proto, s.Family, s.Local, s.LPort,
+		s.Remote, s.RPort, s.State, s.Inode, s.UID, strings.Join(pids, ","), s.OwnerStatus)
+}
+
+func comparableSet(snap *Snapshot) []string {
+	var out []string
+	for _, s := range snap.Sockets {
+		if s.State == "TIME_WAIT" {
+			continue // TIME_WAIT remnants come and go by the millisecond
+		}
+		out = append(out, comparable(s))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestFastPathMatchesReference: netlink with the owner map kept between
+// polls gives the same sockets, states and owners as /proc/net with a full
+// descriptor walk.
+func TestFastPathMatchesReference(t *testing.T) {
+	if !netlinkWorks() {
+		t.Skip("netlink sock_diag is not available here")
+	}
+	openVariety(t)
+	fast := NewLive()
+	if fast.Method() != MethodNetlink {
+		t.Fatalf("method %s, want netlink", fast.Method())
+	}
+	snapshot(t, fast) // the first poll builds the owner map; the second keeps it
+	var diff []string
+	for attempt := 0; attempt < 5; attempt++ {
+		a := comparableSet(snapshot(t, fast))
+		b := comparableSet(snapshot(t, NewReference()))
+		diff = symmetricDiff(a, b)
+		if len(diff) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // another program's sockets moved meanwhile
+	}
+	t.Errorf("fast and reference paths differ:\n%s", strings.Join(diff, "\n"))
+}
+
+func symmetricDiff(a, b []string) []string {
+	var d []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			d = append(d, "fast only:      "+x)
+		}
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			d = append(d, "reference only: "+x)
+		}
+	}
+	return d
+}
+
+// TestFastPathMatchesSS: every TCP and UDP socket ss lists, portwatch lists
+// with the same state and every pid ss names.
+func TestFastPathMatchesSS(t *testing.T) {
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("ss is not installed")
+	}
+	openVariety(t)
+	src := NewLive()
+	ssStates := map[string]string{"ESTAB": "ESTABLISHED", "LISTEN": "LISTEN", "UNCONN": "UNCONN", "TIME-WAIT": "TIME_WAIT",
+		"CLOSE-WAIT": "CLOSE_WAIT", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV", "FIN-WAIT-1": "FIN_WAIT1",
+		"FIN-WAIT-2": "FIN_WAIT2", "LAST-ACK": "LAST_ACK", "CLOSING": "CLOSING"}
+	pidRe := regexp.MustCompile(`pid=(\d+)`)
+	var problems []string
+	for attempt := 0; attempt < 5; attempt++ {
+		problems = nil
+		out, err := exec.Command("ss", "-H", "-tuanp").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := snapshot(t, src)
+		ours := map[string][]Socket{}
+		for _, s := range snap.Sockets {
+			k := fmt.Sprintf("%s %s %s", s.Proto, ssEndpoint(s.Local, s.LPort, s.DualStack), ssEndpoint(s.Remote, s.RPort, s.DualStack))
+			ours[k] = append(ours[k], s)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 6 || f[1] == "TIME-WAIT" {
+				continue
+			}
+			k := fmt.Sprintf("%s %s %s", f[0], normSS(f[4]), normSS(f[5]))
+			got := ours[k]
+			if len(got) == 0 {
+				problems = append(problems, "ss lists "+line)
+				continue
+			}
+			want := ssStates[f[1]]
+			state := false
+			for _, s := range got {
+				state = state || s.State == want
+			}
+			if !state {
+				problems = append(problems, fmt.Sprintf("state of %s: ss %s", k, f[1]))
+			}
+			for _, m := range pidRe.FindAllStringSubmatch(line, -1) {
+				pid, _ := strconv.Atoi(m[1])
+				found := false
+				for _, s := range got {
+					found = found || hasOwner(s, pid)
+				}
+				if !found {
+					problems = append(problems, fmt.Sprintf("ss names pid %d on %s", pid, k))
+				}
+			}
+		}
+		if len(problems) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("portwatch and ss disagree:\n%s", strings.Join(problems, "\n"))
+}
+
+// ssEndpoint writes an endpoint as ss does: "*" for a dual-stack wildcard,
+// brackets for IPv6, "*" for port 0.
+func ssEndpoint(a netip.Addr, port uint16, dual bool) string {
+	host := a.String()
+	if dual {
+		host = "*"
+	} else if a.Is6() {
+		host = "[" + host + "]"
+	}
+	p := strconv.Itoa(int(port))
+	if port == 0 {
+		p = "*"
+	}
+	return host + ":" + p
+}
+
+// normSS drops the interface ("%lo") and unmaps "[::ffff:1.2.3.4]".
+func normSS(ep string) string {
+	i := strings.LastIndexByte(ep, ':')
+	host, port := ep[:i], ep[i+1:]
+	if j := strings.IndexByte(host, '%'); j >= 0 {
+		host = host[:j]
+		if strings.HasPrefix(host, "[") {
+			host += "]"
+		}
+	}
+	if strings.HasPrefix(host, "[::ffff:") && strings.Count(host, ".") == 3 {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "[::ffff:"), "]")
+	}
+	if host == "0.0.0.0" && port == "*" || host == "[::]" && port == "*" {
+		return host + ":*"
+	}
+	return host + ":" + port
+}
+
+// TestNetlinkKnowsV6Only: netlink tells a dual-stack listener from one with
+// IPV6_V6ONLY set; /proc/net cannot.
+func TestNetlinkKnowsV6Only(t *testing.T) {
+	if !netlinkWorks() {
+		t.Skip("netlink sock_diag is not available here")
+	}
+	fd, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Skipf("no IPv6: %v", err)
+	}
+	defer syscall.Close(fd)
+	syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 1)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet6{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := syscall.Getsockname(fd)
+	port := uint16(sa.(*syscall.SockaddrInet6).Port)
+	dual, err := net.Listen("tcp", "[::]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dual.Close()
+	snap := snapshot(t, NewLive())
+	v6only := findOne(t, snap, TCP, netip.AddrPortFrom(netip.IPv6Unspecified(), port), netip.AddrPort{})
+	both := findOne(t, snap, TCP, addrPort(t, dual.Addr()), netip.AddrPort{})
+	if v6only.DualStack || !both.DualStack {
+		t.Errorf("v6only listener dual=%v, default listener dual=%v; want false, true", v6only.DualStack, both.DualStack)
+	}
+}
+
+// TestOwnerIndexWalksOnlyWhatChanged: in a steady state a poll reads no
+// descriptors at all; a new socket of a known process, or a new process,
+// is found at once.
+func TestOwnerIndexWalksOnlyWhatChanged(t *testing.T) {
+	src := newLive("/proc", MethodProcfs)
+	ln := listenTCP(t, "127.0.0.1:0")
+	snapshot(t, src)
+	full := src.index.fullWalks
+	for i := 0; i < 3; i++ {
+		snapshot(t, src)
+	}
+	// Other programs may start processes meanwhile, but nothing of ours changed.
+	if src.index.fullWalks > full+1 {
+		t.Errorf("%d full walks in 3 quiet polls", src.index.fullWalks-full)
+	}
+	ln2 := listenTCP(t, "127.0.0.1:0")
+	s := findOne(t, snapshot(t, src), TCP, addrPort(t, ln2.Addr()), netip.AddrPort{})
+	if !hasOwner(s, os.Getpid()) {
+		t.Errorf("a new socket of a known process has owners %v", s.Owners)
+	}
+	child := startChildHolding(t, ln)
+	s = findOne(t, snapshot(t, src), TCP, addrPort(t, ln.Addr()), netip.AddrPort{})
+	if !hasOwner(s, child.Process.Pid) {
+		t.Errorf("a new process holding a known socket is not an owner: %v", s.Owners)
+	}
+	child.Process.Kill()
+	child.Wait()
+	s = findOne(t, snapshot(t, src), TCP, addrPort(t, ln.Addr()), netip.AddrPort{})
+	if hasOwner(s, child.Process.Pid) {
+		t.Error("an exited process is still an owner")
+	}
+}

@@ -1,0 +1,149 @@
+package sockets
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// fullWalkEvery bounds how stale the owner map may get: a socket passed to
+// another process over a Unix socket, or a pid reused between two polls, is
+// noticed by the next full walk at the latest.
+const fullWalkEvery = 10 * time.Second
+
+// ownerIndex keeps the inode -> owners map between polls. Reading every
+// process's descriptors costs about 3.6 us a descriptor, so a poll walks
+// only the processes that are new; it walks them all only when a socket's
+// owner is unknown, or every fullWalkEvery.
+type ownerIndex struct {
+	procRoot string
+	byInode  map[uint64][]int32
+	ofPID    map[int32][]uint64 // what each walked process held
+	orphans  map[uint64]bool    // inodes no process held at the last full walk
+	denied   map[int32]bool     // processes whose descriptors we may not read
+	lastFull time.Time
+	// Counters for tests and benchmarks.
+	fullWalks, pidWalks int
+}
+
+func newOwnerIndex(procRoot string) *ownerIndex {
+	return &ownerIndex{procRoot: procRoot, byInode: map[uint64][]int32{}, ofPID: map[int32][]uint64{},
+		orphans: map[uint64]bool{}, denied: map[int32]bool{}}
+}
+
+// owners returns the pids holding an inode, lowest first.
+func (ix *ownerIndex) owners(inode uint64) []int32 { return ix.byInode[inode] }
+
+// update brings the map up to date for this poll's sockets.
+func (ix *ownerIndex) update(socks []Socket, now time.Time) error {
+	pids, err := listPIDs(ix.procRoot)
+	if err != nil {
+		return err
+	}
+	if ix.lastFull.IsZero() || now.Sub(ix.lastFull) >= fullWalkEvery {
+		ix.fullWalk(pids, socks, now)
+		return nil
+	}
+	alive := make(map[int32]bool, len(pids))
+	for _, pid := range pids {
+		alive[pid] = true
+		_, walked := ix.ofPID[pid]
+		if !walked && !ix.denied[pid] {
+			ix.walk(pid)
+		}
+	}
+	for pid := range ix.ofPID {
+		if !alive[pid] {
+			ix.forget(pid)
+		}
+	}
+	for pid := range ix.denied {
+		if !alive[pid] {
+			delete(ix.denied, pid)
+		}
+	}
+	for i := range socks {
+		ino := socks[i].Inode
+		if ino != 0 && len(ix.byInode[ino]) == 0 && !ix.orphans[ino] {
+			ix.fullWalk(pids, socks, now) // a new socket of a process we know
+			return nil
+		}
+	}
+	return nil
+}
+
+func (ix *ownerIndex) fullWalk(pids []int32, socks []Socket, now time.Time) {
+	ix.byInode = make(map[uint64][]int32, len(ix.byInode))
+	ix.ofPID = make(map[int32][]uint64, len(pids))
+	ix.denied = map[int32]bool{}
+	for _, pid := range pids {
+		ix.walk(pid)
+	}
+	ix.orphans = map[uint64]bool{}
+	for i := range socks {
+		if ino := socks[i].Inode; ino != 0 && len(ix.byInode[ino]) == 0 {
+			ix.orphans[ino] = true
+		}
+	}
+	ix.lastFull = now
+	ix.fullWalks++
+}
+
+// walk reads one process's descriptors; a process that has exited is skipped.
+func (ix *ownerIndex) walk(pid int32) {
+	ix.pidWalks++
+	inodes, err := socketInodes(ix.procRoot, pid)
+	if errors.Is(err, fs.ErrPermission) {
+		ix.denied[pid] = true
+		return
+	}
+	if err != nil {
+		return
+	}
+	ix.ofPID[pid] = inodes
+	for _, ino := range inodes {
+		pids := ix.byInode[ino]
+		if i, found := slices.BinarySearch(pids, pid); !found {
+			ix.byInode[ino] = slices.Insert(pids, i, pid)
+		}
+		delete(ix.orphans, ino)
+	}
+}
+
+func (ix *ownerIndex) forget(pid int32) {
+	for _, ino := range ix.ofPID[pid] {
+		pids := ix.byInode[ino]
+		if i, found := slices.BinarySearch(pids, pid); found {
+			pids = slices.Delete(pids, i, i+1)
+		}
+		if len(pids) == 0 {
+			delete(ix.byInode, ino)
+		} else {
+			ix.byInode[ino] = pids
+		}
+	}
+	delete(ix.ofPID, pid)
+}
+
+// listPIDs lists the processes under procRoot.
+func listPIDs(procRoot string) ([]int32, error) {
+	f, err := os.Open(procRoot)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int32, 0, len(names))
+	for _, n := range names {
+		if pid, err := strconv.ParseInt(n, 10, 32); err == nil && pid > 0 {
+			pids = append(pids, int32(pid))
+		}
+	}
+	return pids, nil
+}
