@@ -1,5 +1,7 @@
 package sockets
 
+import "net/netip"
+
 // Kind sorts sockets into the tabs portwatch shows.
 type Kind int
 
@@ -61,7 +63,7 @@ type listenerIndex map[listenerKey]bool
 type listenerKey struct {
 	proto Proto
 	port  uint16
-	addr  string // "" for a wildcard listener
+	addr  netip.Addr // the zero Addr for a wildcard listener
 }
 
 func newListenerIndex(socks []Socket) listenerIndex {
@@ -73,7 +75,7 @@ func newListenerIndex(socks []Socket) listenerIndex {
 		}
 		k := listenerKey{proto: s.Proto, port: s.LPort}
 		if !s.Local.IsUnspecified() {
-			k.addr = s.Local.String()
+			k.addr = s.Local
 		}
 		idx[k] = true
 	}
@@ -87,7 +89,7 @@ func (idx listenerIndex) accepts(s *Socket) bool {
 	if idx[k] {
 		return true
 	}
-	k.addr = s.Local.String()
+	k.addr = s.Local
 	return idx[k]
 }
 

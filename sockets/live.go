@@ -96,8 +96,11 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 		return nil, err
 	}
 	snap := &Snapshot{Taken: start, Root: l.euid == 0, Method: l.method}
+	// Most sockets have one owner, and a server has thousands with the same
+	// one: they share one read-only owners slice.
+	single := map[int32][]*Process{}
 	for i := range socks {
-		l.attachOwners(ctx, &socks[i], owners(socks[i].Inode), snap)
+		l.attachOwners(ctx, &socks[i], owners(socks[i].Inode), snap, single)
 	}
 	l.procs.sweep()
 	if snap.Hidden > 0 && !snap.Root {
@@ -125,10 +128,21 @@ func (l *Live) list() ([]Socket, error) {
 	return readProcNet(filepath.Join(l.procRoot, "self/net"), l.dualStack)
 }
 
-func (l *Live) attachOwners(ctx context.Context, s *Socket, pids []int32, snap *Snapshot) {
-	for _, pid := range pids {
-		if p := l.procs.get(ctx, pid); p != nil {
-			s.Owners = append(s.Owners, p)
+func (l *Live) attachOwners(ctx context.Context, s *Socket, pids []int32, snap *Snapshot, single map[int32][]*Process) {
+	if len(pids) == 1 {
+		owners, ok := single[pids[0]]
+		if !ok {
+			if p := l.procs.get(ctx, pids[0]); p != nil {
+				owners = []*Process{p}
+			}
+			single[pids[0]] = owners
+		}
+		s.Owners = owners
+	} else {
+		for _, pid := range pids {
+			if p := l.procs.get(ctx, pid); p != nil {
+				s.Owners = append(s.Owners, p)
+			}
 		}
 	}
 	switch {

@@ -29,7 +29,8 @@ var errNetlinkUnavailable = errors.New("netlink sock_diag is not available")
 
 // netlinkLister lists the sockets of the calling thread's network namespace.
 type netlinkLister struct {
-	buf []byte
+	buf  []byte
+	last int // sockets in the previous dump: the next slice is sized for them
 }
 
 func newNetlinkLister() *netlinkLister {
@@ -46,21 +47,22 @@ func (l *netlinkLister) list() ([]Socket, error) {
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
 	}
-	var socks []Socket
+	socks := make([]Socket, 0, l.last+l.last/8+64)
 	for _, q := range []struct {
 		family int
 		proto  uint8
 	}{{unix.AF_INET, unix.IPPROTO_TCP}, {unix.AF_INET6, unix.IPPROTO_TCP}, {unix.AF_INET, unix.IPPROTO_UDP}, {unix.AF_INET6, unix.IPPROTO_UDP}} {
-		got, err := l.dump(fd, q.family, q.proto, uint32(len(socks)+1))
-		if err != nil {
+		var err error
+		if socks, err = l.dump(fd, q.family, q.proto, uint32(len(socks)+1), socks); err != nil {
 			return nil, err
 		}
-		socks = append(socks, got...)
 	}
+	l.last = len(socks)
 	return socks, nil
 }
 
-func (l *netlinkLister) dump(fd, family int, proto uint8, seq uint32) ([]Socket, error) {
+// dump appends one family and protocol's sockets to socks.
+func (l *netlinkLister) dump(fd, family int, proto uint8, seq uint32, socks []Socket) ([]Socket, error) {
 	req := make([]byte, nlmsgHeaderLen+inetDiagReqV2Len)
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
@@ -74,7 +76,6 @@ func (l *netlinkLister) dump(fd, family int, proto uint8, seq uint32) ([]Socket,
 	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
 	}
-	var socks []Socket
 	for {
 		n, _, err := unix.Recvfrom(fd, l.buf, 0)
 		if errors.Is(err, syscall.EINTR) {

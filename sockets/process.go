@@ -45,6 +45,9 @@ func newProcessCache(procRoot string) *processCache {
 // new or its pid now belongs to another process. It returns nil for a
 // process that has exited.
 func (c *processCache) get(ctx context.Context, pid int32) *Process {
+	if cp, ok := c.byPID[pid]; ok && cp.seen {
+		return cp.proc // checked already in this poll: a server's 10,000 sockets cost one read
+	}
 	start, err := readStartTicks(c.procRoot, pid)
 	if err != nil {
 		delete(c.byPID, pid)
