@@ -13,11 +13,11 @@ func Diff(prev, cur []Socket) Change {
 	if prev == nil {
 		return c
 	}
-	before := make(map[string]struct{}, len(prev))
+	before := make(map[SocketKey]struct{}, len(prev))
 	for i := range prev {
 		before[prev[i].Key()] = struct{}{}
 	}
-	now := make(map[string]struct{}, len(cur))
+	now := make(map[SocketKey]struct{}, len(cur))
 	for i := range cur {
 		k := cur[i].Key()
 		now[k] = struct{}{}

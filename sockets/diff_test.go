@@ -10,8 +10,8 @@ func sock(proto Proto, local string, lport uint16, remote string, rport uint16, 
 		Remote: netip.MustParseAddr(remote), RPort: rport, State: state, Inode: inode}
 }
 
-func keys(socks []Socket) map[string]bool {
-	m := map[string]bool{}
+func keys(socks []Socket) map[SocketKey]bool {
+	m := map[SocketKey]bool{}
 	for _, s := range socks {
 		m[s.Key()] = true
 	}

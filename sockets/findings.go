@@ -59,6 +59,12 @@ func (a *Analysis) Connections(s *Socket) int {
 	return a.conns[listenerKey{proto: s.Proto, port: s.LPort}]
 }
 
+// Flooded reports whether an inbound connection's remote address holds
+// FloodThreshold or more connections to the same listener port.
+func (a *Analysis) Flooded(s *Socket) bool {
+	return s.Direction == Inbound && a.perRemote[listenerKey{proto: s.Proto, port: s.LPort}][s.Remote] >= FloodThreshold
+}
+
 // SocketsOf counts the sockets a process holds.
 func (a *Analysis) SocketsOf(pid int32) int { return a.perPID[pid] }
 
@@ -78,7 +84,7 @@ func (a *Analysis) Findings(s *Socket) []Finding {
 		a.exposureFindings(s, info, add)
 		a.ownerFindings(s, add)
 		a.floodFindings(s, add)
-	} else if s.Direction == Inbound && a.perRemote[listenerKey{proto: s.Proto, port: s.LPort}][s.Remote] >= FloodThreshold {
+	} else if a.Flooded(s) {
 		add(RiskMedium, "%s holds %d connections to this port: a flood, a scan or a very busy client.",
 			s.Remote, a.perRemote[listenerKey{proto: s.Proto, port: s.LPort}][s.Remote])
 	}

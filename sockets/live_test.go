@@ -100,7 +100,7 @@ func TestConnectionIsInboundAndOutboundThenRemoved(t *testing.T) {
 	}
 }
 
-func containsKey(socks []Socket, key string) bool {
+func containsKey(socks []Socket, key SocketKey) bool {
 	for _, s := range socks {
 		if s.Key() == key {
 			return true

@@ -12,7 +12,7 @@ import (
 // fullWalkEvery bounds how stale the owner map may get: a socket passed to
 // another process over a Unix socket, or a pid reused between two polls, is
 // noticed by the next full walk at the latest.
-const fullWalkEvery = 10 * time.Second
+const fullWalkEvery = 30 * time.Second
 
 // ownerIndex keeps the inode -> owners map between polls. Reading every
 // process's descriptors costs about 3.6 us a descriptor, so a poll walks

@@ -1,7 +1,7 @@
 package sockets
 
 import (
-	"fmt"
+	"cmp"
 	"net/netip"
 	"strconv"
 	"time"
@@ -127,14 +127,40 @@ func endpoint(a netip.Addr, port uint16) string {
 	return netip.AddrPortFrom(a, port).String()
 }
 
-// Key identifies a socket across polls: protocol, family, local and remote
-// endpoints. Listeners add the inode, because SO_REUSEPORT lets several of
-// them share one address and each is its own socket. The pid is no part of it:
-// it can appear and vanish with permissions while the socket stays.
-func (s *Socket) Key() string {
-	k := fmt.Sprintf("%s%d %s %s", s.Proto, s.Family, s.LocalEndpoint(), s.RemoteEndpoint())
+// SocketKey identifies a socket across polls: protocol, family, local and
+// remote endpoints. Listeners add the inode, because SO_REUSEPORT lets
+// several of them share one address and each is its own socket. The pid is
+// no part of it: it can appear and vanish with permissions while the socket
+// stays. It is a comparable value, so maps need no string built per socket.
+type SocketKey struct {
+	Proto  Proto
+	Family uint8
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+	Inode  uint64 // listeners only
+}
+
+// Key is the socket's SocketKey.
+func (s *Socket) Key() SocketKey {
+	k := SocketKey{Proto: s.Proto, Family: uint8(s.Family),
+		Local: netip.AddrPortFrom(s.Local, s.LPort), Remote: netip.AddrPortFrom(s.Remote, s.RPort)}
 	if s.IsListening() {
-		k += fmt.Sprintf(" #%d", s.Inode)
+		k.Inode = s.Inode
 	}
 	return k
+}
+
+// Compare orders keys: a total order, for stable sorting.
+func (k SocketKey) Compare(o SocketKey) int {
+	return cmp.Or(cmp.Compare(k.Proto, o.Proto), cmp.Compare(k.Family, o.Family), k.Local.Compare(o.Local),
+		k.Remote.Compare(o.Remote), cmp.Compare(k.Inode, o.Inode))
+}
+
+// String is "tcp4 127.0.0.1:80 10.0.0.9:5000" (and " #inode" for a listener).
+func (k SocketKey) String() string {
+	s := string(k.Proto) + strconv.Itoa(int(k.Family)) + " " + k.Local.String() + " " + k.Remote.String()
+	if k.Inode != 0 {
+		s += " #" + strconv.FormatUint(k.Inode, 10)
+	}
+	return s
 }

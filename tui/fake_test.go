@@ -228,11 +228,11 @@ func keyMsg(k string) tea.KeyMsg {
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
 
-func (hs *harness) selectedKey() string {
+func (hs *harness) selectedKey() sockets.SocketKey {
 	if t := hs.m.current(); t != nil {
 		return t.key
 	}
-	return ""
+	return sockets.SocketKey{}
 }
 
 // selectPort moves the cursor to the first row with this local port.

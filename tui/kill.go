@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portwatch/portwatch/sockets"
 )
 
 // killGrace is how long a process gets to exit after SIGTERM before
@@ -19,7 +20,7 @@ type killTarget struct {
 	name    string
 	user    string
 	cmdline string
-	key     string // the socket, to see whether the port is still held
+	key     sockets.SocketKey // the socket, to see whether the port is still held
 	sig     syscall.Signal
 }
 

@@ -16,7 +16,7 @@ type snapshotMsg struct {
 	seq      int
 	snap     *sockets.Snapshot
 	analysis *sockets.Analysis
-	entries  []entry // one per socket, described off the UI goroutine
+	entries  []*entry // one per socket, described off the UI goroutine
 	at       time.Time
 }
 

@@ -36,9 +36,10 @@ const markFor = 5 * time.Second
 
 // tracked is a socket as the monitor follows it across polls.
 type tracked struct {
-	entry
+	*entry
 	firstSeen time.Time
 	isNew     bool      // appeared after the first snapshot
+	gen       uint64    // the last poll that listed it
 	goneAt    time.Time // when it closed; zero while open
 }
 
@@ -72,15 +73,18 @@ type Model struct {
 
 	tab      tab
 	sorts    [tabCount]sortState
-	selected [tabCount]string // the selected socket's key, per tab
-	cursor   int              // index of the selected row in rows
-	offset   int              // first visible row
-	rows     []*tracked       // the current tab's rows, filtered and sorted
+	selected [tabCount]sockets.SocketKey // the selected socket's key, per tab
+	cursor   int                         // index of the selected row in rows
+	offset   int                         // first visible row
+	rows     []*tracked                  // the current tab's rows, filtered and sorted
 	counts   [tabCount]int
 
-	entries  map[string]*tracked
-	snap     *sockets.Snapshot
-	analysis *sockets.Analysis
+	entries   map[sockets.SocketKey]*tracked
+	gen       uint64     // polls applied
+	ghosts    int        // closed rows still shown
+	describer *describer // the poll command's cache, never touched by Update
+	snap      *sockets.Snapshot
+	analysis  *sockets.Analysis
 
 	seq      int
 	polling  bool
@@ -107,17 +111,18 @@ func New(cfg Config) Model {
 	ti.Placeholder = "port, address, process, service, user"
 	ti.CharLimit = 64
 	m := Model{
-		cfg:     cfg,
-		keys:    newKeyMap(),
-		theme:   NewTheme(cfg.Color),
-		help:    help.New(),
-		filter:  ti,
-		pane:    viewport.New(0, 0),
-		now:     cfg.Now(),
-		entries: map[string]*tracked{},
-		resolve: cfg.Resolve,
-		names:   map[string]string{},
-		pending: map[string]bool{},
+		cfg:       cfg,
+		keys:      newKeyMap(),
+		theme:     NewTheme(cfg.Color),
+		help:      help.New(),
+		filter:    ti,
+		pane:      viewport.New(0, 0),
+		now:       cfg.Now(),
+		entries:   map[sockets.SocketKey]*tracked{},
+		describer: newDescriber(),
+		resolve:   cfg.Resolve,
+		names:     map[string]string{},
+		pending:   map[string]bool{},
 	}
 	m.help.ShortSeparator = "  "
 	for t := range m.sorts {
@@ -138,7 +143,7 @@ func (m Model) Init() tea.Cmd {
 // startPoll is called only from Update (and Init), with no poll in flight.
 func (m *Model) startPoll() tea.Cmd {
 	m.polling = true
-	return pollCmd(m.cfg.Source, m.cfg.Knowledge, m.seq, pollTimeout(m.cfg.Interval), m.cfg.Now)
+	return pollCmd(m.cfg.Source, m.describer, m.cfg.Knowledge, m.seq, pollTimeout(m.cfg.Interval), m.cfg.Now)
 }
 
 // pollTimeout bounds a poll: a stuck /proc read must not hold polling forever.

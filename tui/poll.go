@@ -13,7 +13,7 @@ import (
 // entry is one socket with everything a row shows, computed in the poll
 // command so that Update and View only look things up.
 type entry struct {
-	key    string
+	key    sockets.SocketKey
 	sock   sockets.Socket
 	info   sockets.ServiceInfo
 	risk   sockets.Risk
@@ -26,8 +26,68 @@ func tickCmd(d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg{at: t} })
 }
 
+// describer remembers the last poll's entries, so a connection that has not
+// changed is not described again: at 20,000 sockets describing is most of a
+// poll's cost in the monitor. Only the poll command uses it, and polls never
+// overlap (the model starts one only when none is in flight). Entries are
+// never changed once made, so the model may hold the same pointers.
+type describer struct {
+	prev map[uint64]*describedEntry // by inode: a cheaper key than SocketKey
+	gen  uint64
+}
+
+type describedEntry struct {
+	e   *entry
+	sig entrySignature
+	gen uint64 // the poll that last saw it
+}
+
+// entrySignature is what a connection's description depends on.
+type entrySignature struct {
+	state   string
+	status  sockets.OwnerStatus
+	owner   *sockets.Process // owners are immutable and shared between polls
+	owners  int
+	dir     sockets.Direction
+	flooded bool
+}
+
+func newDescriber() *describer { return &describer{prev: map[uint64]*describedEntry{}} }
+
+// describeAll describes every socket of a snapshot, reusing what it can.
+func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*entry {
+	entries := make([]*entry, len(snap.Sockets))
+	d.gen++
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		key := s.Key()
+		if s.IsListening() || s.Inode == 0 { // few, or TIME_WAIT: always fresh
+			entries[i] = describe(s, key, a)
+			continue
+		}
+		sig := entrySignature{state: s.State, status: s.OwnerStatus, owner: s.Process(), owners: len(s.Owners),
+			dir: s.Direction, flooded: a.Flooded(s)}
+		p := d.prev[s.Inode]
+		switch {
+		case p == nil:
+			p = &describedEntry{describe(s, key, a), sig, d.gen}
+			d.prev[s.Inode] = p
+		case p.sig != sig || p.e.key != key:
+			p.e, p.sig = describe(s, key, a), sig
+		}
+		p.gen = d.gen
+		entries[i] = p.e
+	}
+	for k, p := range d.prev {
+		if p.gen != d.gen {
+			delete(d.prev, k)
+		}
+	}
+	return entries
+}
+
 // pollCmd takes a snapshot off the UI goroutine and describes every socket.
-func pollCmd(src sockets.Source, kb *sockets.Knowledge, seq int, timeout time.Duration, now func() time.Time) tea.Cmd {
+func pollCmd(src sockets.Source, d *describer, kb *sockets.Knowledge, seq int, timeout time.Duration, now func() time.Time) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
@@ -36,17 +96,13 @@ func pollCmd(src sockets.Source, kb *sockets.Knowledge, seq int, timeout time.Du
 			return pollErrorMsg{seq: seq, err: err, at: now()}
 		}
 		a := sockets.Analyze(snap, kb)
-		entries := make([]entry, len(snap.Sockets))
-		for i := range snap.Sockets {
-			entries[i] = describe(&snap.Sockets[i], a)
-		}
-		return snapshotMsg{seq: seq, snap: snap, analysis: a, entries: entries, at: now()}
+		return snapshotMsg{seq: seq, snap: snap, analysis: a, entries: d.describeAll(snap, a), at: now()}
 	}
 }
 
-func describe(s *sockets.Socket, a *sockets.Analysis) entry {
+func describe(s *sockets.Socket, key sockets.SocketKey, a *sockets.Analysis) *entry {
 	info := a.Knowledge().ForSocket(s)
-	e := entry{key: s.Key(), sock: *s, info: info, risk: sockets.WorstRisk(s, info, a.Findings(s))}
+	e := &entry{key: key, sock: *s, info: info, risk: sockets.WorstRisk(s, info, a.Findings(s))}
 	if s.IsListening() {
 		e.conns = a.Connections(s)
 	}

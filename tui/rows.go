@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -17,26 +16,24 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 	m.snap, m.analysis = msg.snap, msg.analysis
 	m.pollErr = nil
 	m.lastGood = msg.at
-	seen := make(map[string]bool, len(msg.entries))
+	m.gen++
 	for _, e := range msg.entries {
-		if seen[e.key] { // two sockets with one key: keep the first
-			continue
-		}
-		seen[e.key] = true
-		if t, ok := m.entries[e.key]; ok {
-			t.entry = e
-			t.goneAt = time.Time{}
-			continue
-		}
-		m.entries[e.key] = &tracked{entry: e, firstSeen: m.now, isNew: !baseline}
-	}
-	for k, t := range m.entries {
+		t, ok := m.entries[e.key]
 		switch {
-		case seen[k]:
-		case t.goneAt.IsZero():
-			t.goneAt = m.now
-		case m.now.Sub(t.goneAt) >= markFor:
-			delete(m.entries, k)
+		case !ok:
+			m.entries[e.key] = &tracked{entry: e, firstSeen: m.now, isNew: !baseline, gen: m.gen}
+		case t.gen == m.gen: // two sockets with one key: keep the first
+		default:
+			t.entry, t.goneAt, t.gen = e, time.Time{}, m.gen
+		}
+	}
+	m.ghosts = 0
+	for _, t := range m.entries {
+		if t.gen != m.gen {
+			if t.goneAt.IsZero() {
+				t.goneAt = m.now
+			}
+			m.ghosts++
 		}
 	}
 	m.rebuild()
@@ -57,9 +54,12 @@ func tabOf(s *sockets.Socket) tab {
 // finds the selected socket again by its key.
 func (m *Model) rebuild() {
 	// Closed rows disappear once their mark has been shown.
-	for k, t := range m.entries {
-		if t.removed() && m.now.Sub(t.goneAt) >= markFor {
-			delete(m.entries, k)
+	if m.ghosts > 0 {
+		for k, t := range m.entries {
+			if t.removed() && m.now.Sub(t.goneAt) >= markFor {
+				delete(m.entries, k)
+				m.ghosts--
+			}
 		}
 	}
 	m.counts = [tabCount]int{}
@@ -83,7 +83,7 @@ func (m *Model) rebuild() {
 	}
 	m.sortRows()
 	m.cursor = -1
-	if sel := m.selected[m.tab]; sel != "" {
+	if sel := m.selected[m.tab]; sel != (sockets.SocketKey{}) {
 		for i, t := range m.rows {
 			if t.key == sel {
 				m.cursor = i
@@ -94,7 +94,7 @@ func (m *Model) rebuild() {
 	if m.cursor < 0 {
 		// The selected socket is gone: its neighbour takes its place.
 		m.cursor = min(max(prevCursor, 0), len(m.rows)-1)
-		m.selected[m.tab] = ""
+		m.selected[m.tab] = sockets.SocketKey{}
 		if m.cursor >= 0 {
 			m.selected[m.tab] = m.rows[m.cursor].key
 		}
@@ -118,7 +118,10 @@ func (m *Model) sortRows() {
 		if st.reverse {
 			c = -c
 		}
-		return cmp.Or(c, cmp.Compare(a.key, b.key))
+		if c != 0 {
+			return c
+		}
+		return a.key.Compare(b.key)
 	})
 }
 

@@ -23,7 +23,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !m.paused && !m.polling {
 			cmds = append(cmds, m.startPoll())
 		}
-		m.rebuild() // marks age with the clock
+		if m.ghosts > 0 { // closed rows whose mark has run out go now
+			m.rebuild()
+		}
 		return m, tea.Batch(cmds...)
 	case snapshotMsg:
 		m.polling = false

@@ -94,5 +94,9 @@ func run(nConns, nListeners, nIdle int) error {
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close()
 	}
+	// Listeners that nothing references are closed by the garbage collector.
+	for _, ln := range lns {
+		ln.Close()
+	}
 	return nil
 }
