@@ -13,12 +13,11 @@ import (
 // entry is one socket with everything a row shows, computed in the poll
 // command so that Update and View only look things up.
 type entry struct {
-	key    sockets.SocketKey
-	sock   sockets.Socket
-	info   sockets.ServiceInfo
-	risk   sockets.Risk
-	conns  int
-	search string // the row's visible text, lower case, for the filter
+	key   sockets.SocketKey
+	sock  sockets.Socket
+	info  sockets.ServiceInfo
+	risk  sockets.Risk
+	conns int
 }
 
 // tickCmd schedules the next tick.
@@ -106,16 +105,24 @@ func describe(s *sockets.Socket, key sockets.SocketKey, a *sockets.Analysis) *en
 	if s.IsListening() {
 		e.conns = a.Connections(s)
 	}
-	var b strings.Builder
-	for _, f := range []string{s.ProtoLabel(), s.State, s.LocalEndpoint(), s.RemoteEndpoint(),
-		strconv.Itoa(int(s.LPort)), info.Name, s.OwnerName(), s.OwnerPIDs(), s.OwnerUser(),
-		string(s.Direction), exposureWord(s), e.risk.String()} {
-		b.WriteString(strings.ToLower(f))
-		b.WriteByte(' ')
-	}
-	for _, p := range s.Owners[min(1, len(s.Owners)):] { // the other owners too
-		b.WriteString(strings.ToLower(p.Name + " " + p.User + " "))
-	}
-	e.search = b.String()
 	return e
+}
+
+// matches reports whether the row's visible text holds the filter (lower
+// case). The text is built only while a filter is set: most of the time
+// nobody filters, and 60,000 rows of text would be memory for nothing.
+func (e *entry) matches(needle string) bool {
+	s := &e.sock
+	for _, f := range []string{s.ProtoLabel(), s.State, s.LocalEndpoint(), s.RemoteEndpoint(),
+		strconv.Itoa(int(s.LPort)), e.info.Name, s.OwnerPIDs(), string(s.Direction), exposureWord(s), e.risk.String()} {
+		if strings.Contains(strings.ToLower(f), needle) {
+			return true
+		}
+	}
+	for _, p := range s.Owners { // every owner, not only the first
+		if strings.Contains(strings.ToLower(p.Name), needle) || strings.Contains(strings.ToLower(p.User), needle) {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(s.OwnerName()+" "+s.OwnerUser()), needle)
 }

@@ -76,7 +76,7 @@ func (m *Model) rebuild() {
 		if m.tab != tabAll && tabOf(&t.sock) != m.tab {
 			continue
 		}
-		if needle != "" && !strings.Contains(t.search, needle) {
+		if needle != "" && !t.matches(needle) {
 			continue
 		}
 		m.rows = append(m.rows, t)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The monitor idling on the Listening tab at the default interval, with N
+# loopback connections: CPU share over 30 s and resident memory.
+#   bash bench/tui.sh 10000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-10000}
+work=$(mktemp -d)
+pids=""
+cleanup() {
+  tmux -L pwbench kill-server 2>/dev/null || true
+  [ -n "$pids" ] && kill $pids 2>/dev/null; wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+go build -o "$work/portwatch" ./cmd/portwatch
+go build -o "$work/load" ./bench/load
+ulimit -n "$(ulimit -Hn)"
+parts=$(( (n + 8999) / 9000 ))
+mkfifo "$work/hold"
+exec 3<>"$work/hold"
+for p in $(seq "$parts"); do
+  "$work/load" -conns $((n / parts)) -listeners $((100 / parts)) -idle $((300 / parts)) <"$work/hold" >"$work/ready.$p" 2>&1 &
+  pids="$pids $!"
+done
+for p in $(seq "$parts"); do
+  for _ in $(seq 600); do grep -q ready "$work/ready.$p" 2>/dev/null && break; sleep 0.1; done
+done
+tmux -L pwbench new-session -d -s pw -x 120 -y 40 "$work/portwatch"
+sleep 5
+pid=$(pgrep -f "^$work/portwatch$")
+hz=$(getconf CLK_TCK)
+a=$(awk '{print $14+$15}' "/proc/$pid/stat")
+sleep 30
+b=$(awk '{print $14+$15}' "/proc/$pid/stat")
+echo "$n connections: monitor CPU $(echo "scale=1; ($b - $a) * 100 / 30 / $hz" | bc)% of one core, RSS $(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status")"
