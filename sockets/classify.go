@@ -61,6 +61,7 @@ func (s *Socket) Exposure() Exposure {
 type listenerIndex map[listenerKey]bool
 
 type listenerKey struct {
+	netns uint64
 	proto Proto
 	port  uint16
 	addr  netip.Addr // the zero Addr for a wildcard listener
@@ -73,7 +74,7 @@ func newListenerIndex(socks []Socket) listenerIndex {
 		if !s.IsListening() {
 			continue
 		}
-		k := listenerKey{proto: s.Proto, port: s.LPort}
+		k := listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}
 		if !s.Local.IsUnspecified() {
 			k.addr = s.Local
 		}
@@ -85,7 +86,7 @@ func newListenerIndex(socks []Socket) listenerIndex {
 // accepts reports whether a connection with this local endpoint came in
 // through one of the listeners.
 func (idx listenerIndex) accepts(s *Socket) bool {
-	k := listenerKey{proto: s.Proto, port: s.LPort}
+	k := listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}
 	if idx[k] {
 		return true
 	}

@@ -40,7 +40,7 @@ func Analyze(snap *Snapshot, kb *Knowledge) *Analysis {
 		if s.Kind() != KindEstablished || s.Direction != Inbound {
 			continue
 		}
-		k := listenerKey{proto: s.Proto, port: s.LPort}
+		k := listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}
 		a.conns[k]++
 		if a.perRemote[k] == nil {
 			a.perRemote[k] = map[netip.Addr]int{}
@@ -56,13 +56,13 @@ func (a *Analysis) Knowledge() *Knowledge { return a.kb }
 // Connections counts the established connections that came in on a
 // listener's port.
 func (a *Analysis) Connections(s *Socket) int {
-	return a.conns[listenerKey{proto: s.Proto, port: s.LPort}]
+	return a.conns[listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}]
 }
 
 // Flooded reports whether an inbound connection's remote address holds
 // FloodThreshold or more connections to the same listener port.
 func (a *Analysis) Flooded(s *Socket) bool {
-	return s.Direction == Inbound && a.perRemote[listenerKey{proto: s.Proto, port: s.LPort}][s.Remote] >= FloodThreshold
+	return s.Direction == Inbound && a.perRemote[listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}][s.Remote] >= FloodThreshold
 }
 
 // SocketsOf counts the sockets a process holds.
@@ -86,7 +86,7 @@ func (a *Analysis) Findings(s *Socket) []Finding {
 		a.floodFindings(s, add)
 	} else if a.Flooded(s) {
 		add(RiskMedium, "%s holds %d connections to this port: a flood, a scan or a very busy client.",
-			s.Remote, a.perRemote[listenerKey{proto: s.Proto, port: s.LPort}][s.Remote])
+			s.Remote, a.perRemote[listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}][s.Remote])
 	}
 	if info.Tags.Has(TagCleartext) && s.State != StateTimeWait {
 		add(RiskMedium, "%s is a cleartext protocol: passwords and data cross the network unencrypted.", info.Name)
@@ -114,6 +114,9 @@ func (a *Analysis) exposureFindings(s *Socket, info ServiceInfo, add func(Risk, 
 		}
 		if s.DualStack {
 			add(RiskInfo, "Dual-stack listener: it accepts both IPv4 and IPv6 clients; check both firewalls.")
+		}
+		if s.Netns != "" && s.Netns != HostNetns {
+			add(RiskInfo, "It lives in network namespace %s: all of that namespace's interfaces, reachable from the host and beyond only as the container's network (bridges, published ports) allows.", s.Netns)
 		}
 	case ExposureLoopback:
 		add(RiskInfo, "Loopback only: reachable from this machine alone.")
@@ -145,7 +148,7 @@ func (a *Analysis) ownerFindings(s *Socket, add func(Risk, string, ...any)) {
 }
 
 func (a *Analysis) floodFindings(s *Socket, add func(Risk, string, ...any)) {
-	for remote, n := range a.perRemote[listenerKey{proto: s.Proto, port: s.LPort}] {
+	for remote, n := range a.perRemote[listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}] {
 		if n >= FloodThreshold {
 			add(RiskMedium, "%d connections come from %s alone: a flood, a scan or a very busy client.", n, remote)
 		}

@@ -16,6 +16,8 @@ type jsonSnapshot struct {
 	Method       string       `json:"method"`
 	HiddenOwners int          `json:"hidden_owners"`
 	HiddenReason string       `json:"hidden_reason,omitempty"`
+	NetnsSkipped int          `json:"netns_skipped"`
+	NetnsReason  string       `json:"netns_reason,omitempty"`
 	Sockets      []jsonSocket `json:"sockets"`
 }
 
@@ -38,6 +40,7 @@ type jsonSocket struct {
 	User          string      `json:"user"`
 	OwnerStatus   OwnerStatus `json:"owner_status"`
 	Owners        []*Process  `json:"owners"`
+	Netns         string      `json:"netns"`
 }
 
 // String names the kind: listening, established or other.
@@ -60,6 +63,8 @@ func (s *Snapshot) MarshalJSON() ([]byte, error) {
 		Method:       s.Method,
 		HiddenOwners: s.Hidden,
 		HiddenReason: s.HideNote,
+		NetnsSkipped: s.NetnsSkipped,
+		NetnsReason:  s.NetnsNote,
 		Sockets:      make([]jsonSocket, 0, len(s.Sockets)),
 	}
 	for i := range s.Sockets {
@@ -75,7 +80,7 @@ func toJSONSocket(s *Socket) jsonSocket {
 		RemoteAddress: s.Remote.String(), RemotePort: s.RPort,
 		State: s.State, Kind: s.Kind().String(), Direction: s.Direction,
 		DualStack: s.DualStack, Inode: s.Inode, UID: s.UID,
-		OwnerStatus: s.OwnerStatus, Owners: s.Owners,
+		OwnerStatus: s.OwnerStatus, Owners: s.Owners, Netns: s.Netns,
 	}
 	if s.IsListening() {
 		j.Exposure = s.Exposure()

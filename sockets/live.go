@@ -3,8 +3,10 @@ package sockets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +35,7 @@ type Live struct {
 	procRoot  string
 	procs     *processCache
 	index     *ownerIndex
+	netns     *netnsIndex
 	netlink   *netlinkLister
 	euid      int
 	dualStack bool
@@ -57,6 +60,7 @@ func newLive(procRoot, method string) *Live {
 		procRoot: procRoot,
 		procs:    newProcessCache(procRoot),
 		index:    newOwnerIndex(procRoot),
+		netns:    newNetnsIndex(procRoot),
 		euid:     os.Geteuid(),
 		// With net.ipv6.bindv6only=0 (the default) an IPv6 wildcard listener
 		// accepts IPv4 too, unless the program set IPV6_V6ONLY itself; only
@@ -82,6 +86,15 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	pids, err := listPIDs(l.procRoot)
+	if err != nil {
+		return nil, err
+	}
+	for i := range socks {
+		socks[i].Netns, socks[i].NetnsInode = HostNetns, l.netns.self
+	}
+	hostCount := len(socks)
+	socks = l.appendForeignNamespaces(socks, pids)
 	owners := l.index.owners
 	if l.method == MethodReference {
 		scan, err := scanOwners(l.procRoot)
@@ -89,7 +102,7 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 			return nil, err
 		}
 		owners = func(ino uint64) []int32 { return scan.owners[ino] }
-	} else if err := l.index.update(socks, start); err != nil {
+	} else if err := l.index.update(pids, socks, start); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -106,10 +119,47 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if snap.Hidden > 0 && !snap.Root {
 		snap.HideNote = "not root: other users' processes cannot be inspected; run as root to see every owner"
 	}
-	SetDirections(socks)
+	if n := len(l.netns.denied); n > 0 {
+		snap.NetnsSkipped = n
+		snap.NetnsNote = fmt.Sprintf("the network namespaces of %d processes could not be read (not root): their containers' sockets are not shown", n)
+	}
+	// Inbound or outbound is judged within each namespace.
+	SetDirections(socks[:hostCount])
+	for i := hostCount; i < len(socks); {
+		j := i
+		for j < len(socks) && socks[j].NetnsInode == socks[i].NetnsInode {
+			j++
+		}
+		SetDirections(socks[i:j])
+		i = j
+	}
 	snap.Sockets = socks
 	snap.Took = time.Since(start)
 	return snap, nil
+}
+
+// appendForeignNamespaces adds the sockets of every other network
+// namespace, read through one of its processes: /proc/PID/net holds the
+// tables of that process's namespace. A member that exits meanwhile is
+// replaced by the next.
+func (l *Live) appendForeignNamespaces(socks []Socket, pids []int32) []Socket {
+	l.netns.update(pids)
+	inodes, members := l.netns.foreign()
+	for _, ino := range inodes {
+		label := l.netns.label(ino, members[ino])
+		for _, pid := range members[ino] {
+			got, err := readProcNet(filepath.Join(l.procRoot, strconv.Itoa(int(pid)), "net"), l.dualStack)
+			if err != nil {
+				continue
+			}
+			for i := range got {
+				got[i].Netns, got[i].NetnsInode = label, ino
+			}
+			socks = append(socks, got...)
+			break
+		}
+	}
+	return socks
 }
 
 // list reads the socket tables; if netlink fails mid-life (a seccomp

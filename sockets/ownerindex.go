@@ -38,11 +38,7 @@ func newOwnerIndex(procRoot string) *ownerIndex {
 func (ix *ownerIndex) owners(inode uint64) []int32 { return ix.byInode[inode] }
 
 // update brings the map up to date for this poll's sockets.
-func (ix *ownerIndex) update(socks []Socket, now time.Time) error {
-	pids, err := listPIDs(ix.procRoot)
-	if err != nil {
-		return err
-	}
+func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) error {
 	if ix.lastFull.IsZero() || now.Sub(ix.lastFull) >= fullWalkEvery {
 		ix.fullWalk(pids, socks, now)
 		return nil

@@ -77,6 +77,10 @@ type Socket struct {
 	OwnerStatus OwnerStatus
 	// Direction is set for connections: inbound or outbound.
 	Direction Direction
+	// Netns labels the network namespace the socket lives in: "host" for
+	// portwatch's own, an `ip netns` name, a container, or "netns:INODE".
+	Netns      string
+	NetnsInode uint64
 }
 
 // Snapshot is every socket of the machine at one moment.
@@ -88,6 +92,10 @@ type Snapshot struct {
 	Method   string // how sockets were listed
 	Hidden   int
 	HideNote string
+	// NetnsSkipped counts processes whose network namespace could not be
+	// read (not root); NetnsNote says so for the header.
+	NetnsSkipped int
+	NetnsNote    string
 }
 
 // PID is the socket's first owner's pid, or 0.
@@ -133,6 +141,7 @@ func endpoint(a netip.Addr, port uint16) string {
 // no part of it: it can appear and vanish with permissions while the socket
 // stays. It is a comparable value, so maps need no string built per socket.
 type SocketKey struct {
+	Netns  uint64 // the same port in two namespaces is two sockets
 	Proto  Proto
 	Family uint8
 	Local  netip.AddrPort
@@ -142,7 +151,7 @@ type SocketKey struct {
 
 // Key is the socket's SocketKey.
 func (s *Socket) Key() SocketKey {
-	k := SocketKey{Proto: s.Proto, Family: uint8(s.Family),
+	k := SocketKey{Netns: s.NetnsInode, Proto: s.Proto, Family: uint8(s.Family),
 		Local: netip.AddrPortFrom(s.Local, s.LPort), Remote: netip.AddrPortFrom(s.Remote, s.RPort)}
 	if s.IsListening() {
 		k.Inode = s.Inode
@@ -152,7 +161,7 @@ func (s *Socket) Key() SocketKey {
 
 // Compare orders keys: a total order, for stable sorting.
 func (k SocketKey) Compare(o SocketKey) int {
-	return cmp.Or(cmp.Compare(k.Proto, o.Proto), cmp.Compare(k.Family, o.Family), k.Local.Compare(o.Local),
+	return cmp.Or(cmp.Compare(k.Netns, o.Netns), cmp.Compare(k.Proto, o.Proto), cmp.Compare(k.Family, o.Family), k.Local.Compare(o.Local),
 		k.Remote.Compare(o.Remote), cmp.Compare(k.Inode, o.Inode))
 }
 
