@@ -119,9 +119,10 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if snap.Hidden > 0 && !snap.Root {
 		snap.HideNote = "not root: other users' processes cannot be inspected; run as root to see every owner"
 	}
-	if n := len(l.netns.denied); n > 0 {
+	// As root a refusal is a process outside our view, not a permission.
+	if n := len(l.netns.denied); n > 0 && !snap.Root {
 		snap.NetnsSkipped = n
-		snap.NetnsNote = fmt.Sprintf("the network namespaces of %d processes could not be read (not root): their containers' sockets are not shown", n)
+		snap.NetnsNote = fmt.Sprintf("not root: the network namespace of %d other users' processes could not be read, so sockets in other namespaces (containers) may be missing", n)
 	}
 	// Inbound or outbound is judged within each namespace.
 	SetDirections(socks[:hostCount])

@@ -55,6 +55,8 @@ func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
 		Root         bool   `json:"root"`
 		HiddenOwners int    `json:"hidden_owners"`
 		HiddenReason string `json:"hidden_reason"`
+		NetnsSkipped int    `json:"netns_skipped"`
+		NetnsReason  string `json:"netns_reason"`
 		Sockets      []struct {
 			LocalAddress string `json:"local_address"`
 			LocalPort    uint16 `json:"local_port"`
@@ -68,6 +70,9 @@ func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
 	}
 	if got.Root || got.HiddenOwners == 0 || got.HiddenReason == "" {
 		t.Errorf("root %v, hidden %d, reason %q: want a non-root snapshot that says owners are hidden", got.Root, got.HiddenOwners, got.HiddenReason)
+	}
+	if got.NetnsSkipped == 0 || got.NetnsReason == "" {
+		t.Errorf("netns skipped %d, reason %q: want the snapshot to say namespaces were skipped", got.NetnsSkipped, got.NetnsReason)
 	}
 	want := addrPort(t, ln.Addr())
 	for _, s := range got.Sockets {

@@ -67,6 +67,9 @@ var (
 	colState = column{title: "STATE", width: 11, min: 11, priority: 10,
 		cell: func(_ *Model, t *tracked) string { return t.sock.State },
 		less: func(a, b *tracked) int { return cmp.Compare(stateOrder(a.sock.State), stateOrder(b.sock.State)) }}
+	colNetns = column{title: "NETNS", width: 12, min: 6, priority: 7,
+		cell: func(_ *Model, t *tracked) string { return t.sock.Netns },
+		less: func(a, b *tracked) int { return cmp.Compare(a.sock.Netns, b.sock.Netns) }}
 	colAge = column{title: "AGE", width: 5, min: 4, priority: 4, right: true,
 		cell: func(m *Model, t *tracked) string { return shortDuration(m.now.Sub(t.firstSeen)) },
 		less: func(a, b *tracked) int { return b.firstSeen.Compare(a.firstSeen) }}

@@ -76,6 +76,9 @@ func (m *Model) detailLines(t *tracked, w int) []string {
 
 	out = append(out, label("Socket"))
 	out = append(out, fmt.Sprintf("  %s %s  local %s  remote %s", s.ProtoLabel(), s.State, s.LocalEndpoint(), remoteCell(m, t)))
+	if s.Netns != "" && (m.multiNetns || s.Netns != sockets.HostNetns) {
+		out = append(out, "  network namespace: "+s.Netns)
+	}
 	if s.Direction != "" {
 		out = append(out, fmt.Sprintf("  %s connection, seen for %s", map[sockets.Direction]string{sockets.Inbound: "inbound", sockets.Outbound: "outbound"}[s.Direction], shortDuration(m.now.Sub(t.firstSeen))))
 	} else {

@@ -79,12 +79,14 @@ type Model struct {
 	rows     []*tracked                  // the current tab's rows, filtered and sorted
 	counts   [tabCount]int
 
-	entries   map[sockets.SocketKey]*tracked
-	gen       uint64     // polls applied
-	ghosts    int        // closed rows still shown
-	describer *describer // the poll command's cache, never touched by Update
-	snap      *sockets.Snapshot
-	analysis  *sockets.Analysis
+	entries map[sockets.SocketKey]*tracked
+	gen     uint64 // polls applied
+	ghosts  int    // closed rows still shown
+	// multiNetns: sockets of more than one network namespace are shown.
+	multiNetns bool
+	describer  *describer // the poll command's cache, never touched by Update
+	snap       *sockets.Snapshot
+	analysis   *sockets.Analysis
 
 	seq      int
 	polling  bool

@@ -17,7 +17,11 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 	m.pollErr = nil
 	m.lastGood = msg.at
 	m.gen++
+	m.multiNetns = false
 	for _, e := range msg.entries {
+		if e.sock.Netns != "" && e.sock.Netns != sockets.HostNetns {
+			m.multiNetns = true
+		}
 		t, ok := m.entries[e.key]
 		switch {
 		case !ok:

@@ -11,7 +11,11 @@ func (m *Model) viewTable(w, h int) []string {
 		return nil
 	}
 	const gutter = 2 // cursor '>' and mark '+' / '-'
-	cols, widths := fitColumns(tabColumns[m.tab], w-gutter)
+	all := tabColumns[m.tab]
+	if m.multiNetns { // where each socket lives matters once there are several
+		all = append([]column{colNetns}, all...)
+	}
+	cols, widths := fitColumns(all, w-gutter)
 	st := m.sorts[m.tab]
 	sortTitle := tabColumns[m.tab][st.col].title
 

@@ -59,6 +59,9 @@ func (m *Model) viewHeader() string {
 		} else {
 			right = append(right, "not root")
 		}
+		if m.snap.NetnsSkipped > 0 {
+			right = append(right, m.theme.Warning.Render("! namespaces skipped: run as root"))
+		}
 	} else {
 		right = append(right, "reading sockets…")
 	}

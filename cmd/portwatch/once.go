@@ -32,14 +32,24 @@ func printTables(w io.Writer, snap *sockets.Snapshot, kb *sockets.Knowledge, o o
 	sortSockets(established)
 	sortSockets(other)
 
+	// With more than one network namespace, each row says where it lives.
+	ns := func(*sockets.Socket) string { return "" }
+	nsHead := ""
+	for i := range snap.Sockets {
+		if n := snap.Sockets[i].Netns; n != "" && n != sockets.HostNetns {
+			ns = func(s *sockets.Socket) string { return s.Netns + "\t" }
+			nsHead = "NETNS\t"
+			break
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if !o.established {
 		fmt.Fprintf(tw, "LISTENING (%d)\n", len(listening))
-		fmt.Fprintln(tw, "PROTO\tADDRESS\tPORT\tSERVICE\tRISK\tCONNS\tPID\tPROCESS\tUSER\tEXPOSURE")
+		fmt.Fprintln(tw, nsHead+"PROTO\tADDRESS\tPORT\tSERVICE\tRISK\tCONNS\tPID\tPROCESS\tUSER\tEXPOSURE")
 		for _, s := range listening {
 			info := kb.ForSocket(s)
 			risk := sockets.WorstRisk(s, info, a.Findings(s))
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.ProtoLabel(), s.Local, s.LPort,
+			fmt.Fprintf(tw, "%s%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", ns(s), s.ProtoLabel(), s.Local, s.LPort,
 				info.Name, risk, a.Connections(s), s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), s.Exposure())
 		}
 	}
@@ -48,13 +58,16 @@ func printTables(w io.Writer, snap *sockets.Snapshot, kb *sockets.Knowledge, o o
 			fmt.Fprintln(tw)
 		}
 		fmt.Fprintf(tw, "ESTABLISHED (%d)\n", len(established))
-		printConnections(tw, established, kb, false)
+		printConnections(tw, established, kb, false, ns, nsHead)
 		if o.showAll {
 			fmt.Fprintf(tw, "\nOTHER STATES (%d)\n", len(other))
-			printConnections(tw, other, kb, true)
+			printConnections(tw, other, kb, true, ns, nsHead)
 		} else if len(other) > 0 && !o.established {
 			fmt.Fprintf(tw, "\n%d sockets in other states (%s): --all lists them\n", len(other), stateCounts(other))
 		}
+	}
+	if snap.NetnsNote != "" {
+		fmt.Fprintf(tw, "\n%s\n", snap.NetnsNote)
 	}
 	if snap.HideNote != "" {
 		fmt.Fprintf(tw, "\n%d owners hidden: %s\n", snap.Hidden, snap.HideNote)
@@ -62,18 +75,18 @@ func printTables(w io.Writer, snap *sockets.Snapshot, kb *sockets.Knowledge, o o
 	return tw.Flush()
 }
 
-func printConnections(tw io.Writer, socks []*sockets.Socket, kb *sockets.Knowledge, withState bool) {
+func printConnections(tw io.Writer, socks []*sockets.Socket, kb *sockets.Knowledge, withState bool, ns func(*sockets.Socket) string, nsHead string) {
 	head := "PROTO\tLOCAL\tREMOTE\tDIR\tSERVICE\tPID\tPROCESS\tUSER"
 	if withState {
 		head = "PROTO\tSTATE\tLOCAL\tREMOTE\tDIR\tSERVICE\tPID\tPROCESS\tUSER"
 	}
-	fmt.Fprintln(tw, head)
+	fmt.Fprintln(tw, nsHead+head)
 	for _, s := range socks {
 		state := ""
 		if withState {
 			state = s.State + "\t"
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ProtoLabel(), state, s.LocalEndpoint(), s.RemoteEndpoint(),
+		fmt.Fprintf(tw, "%s%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ns(s), s.ProtoLabel(), state, s.LocalEndpoint(), s.RemoteEndpoint(),
 			s.Direction, kb.ForSocket(s).Name, s.OwnerPIDs(), s.OwnerName(), s.OwnerUser())
 	}
 }
