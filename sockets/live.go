@@ -95,16 +95,10 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	hostCount := len(socks)
 	socks = l.appendForeignNamespaces(socks, pids)
-	owners := l.index.owners
 	if l.method == MethodReference {
-		scan, err := scanOwners(l.procRoot)
-		if err != nil {
-			return nil, err
-		}
-		owners = func(ino uint64) []int32 { return scan.owners[ino] }
-	} else if err := l.index.update(pids, socks, start); err != nil {
-		return nil, err
+		l.index = newOwnerIndex(l.procRoot) // forget everything: walk it all
 	}
+	l.index.update(pids, socks, start)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -113,7 +107,7 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	// one: they share one read-only owners slice.
 	single := map[int32][]*Process{}
 	for i := range socks {
-		l.attachOwners(ctx, &socks[i], owners(socks[i].Inode), snap, single)
+		l.attachOwners(ctx, &socks[i], l.index.owners(socks[i].Inode), snap, single)
 	}
 	l.procs.sweep()
 	if snap.Hidden > 0 && !snap.Root {

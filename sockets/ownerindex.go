@@ -38,10 +38,10 @@ func newOwnerIndex(procRoot string) *ownerIndex {
 func (ix *ownerIndex) owners(inode uint64) []int32 { return ix.byInode[inode] }
 
 // update brings the map up to date for this poll's sockets.
-func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) error {
+func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) {
 	if ix.lastFull.IsZero() || now.Sub(ix.lastFull) >= fullWalkEvery {
 		ix.fullWalk(pids, socks, now)
-		return nil
+		return
 	}
 	alive := make(map[int32]bool, len(pids))
 	for _, pid := range pids {
@@ -65,10 +65,9 @@ func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) error 
 		ino := socks[i].Inode
 		if ino != 0 && len(ix.byInode[ino]) == 0 && !ix.orphans[ino] {
 			ix.fullWalk(pids, socks, now) // a new socket of a process we know
-			return nil
+			return
 		}
 	}
-	return nil
 }
 
 func (ix *ownerIndex) fullWalk(pids []int32, socks []Socket, now time.Time) {
