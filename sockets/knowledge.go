@@ -34,6 +34,14 @@ type Knowledge struct {
 	catalog   map[serviceKey]*CatalogEntry
 	system    map[serviceKey]string
 	Ephemeral PortRange
+
+	mu     sync.Mutex
+	shared map[sharedKey]*ServiceInfo // SharedForSocket's answers
+}
+
+type sharedKey struct {
+	serviceKey
+	outbound bool
 }
 
 // NewKnowledge builds a knowledge base from the catalog, the services(5)
@@ -98,6 +106,24 @@ func ServicePort(s *Socket) uint16 {
 		return s.LPort
 	}
 	return s.RPort
+}
+
+// SharedForSocket is ForSocket as a pointer shared by every socket of the
+// same service: a monitor holding 60,000 rows keeps one copy of each
+// description. The ServiceInfo must not be changed. Safe for concurrent use.
+func (k *Knowledge) SharedForSocket(s *Socket) *ServiceInfo {
+	key := sharedKey{serviceKey{ServicePort(s), s.Proto}, s.Direction == Outbound}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if info, ok := k.shared[key]; ok {
+		return info
+	}
+	if k.shared == nil {
+		k.shared = map[sharedKey]*ServiceInfo{}
+	}
+	info := k.ForSocket(s)
+	k.shared[key] = &info
+	return &info
 }
 
 // ForSocket describes the service a socket belongs to. For an outbound

@@ -15,7 +15,7 @@ import (
 type entry struct {
 	key   sockets.SocketKey
 	sock  sockets.Socket
-	info  sockets.ServiceInfo
+	info  *sockets.ServiceInfo // shared, read-only
 	risk  sockets.Risk
 	conns int
 }
@@ -95,13 +95,18 @@ func pollCmd(src sockets.Source, d *describer, kb *sockets.Knowledge, seq int, t
 			return pollErrorMsg{seq: seq, err: err, at: now()}
 		}
 		a := sockets.Analyze(snap, kb)
-		return snapshotMsg{seq: seq, snap: snap, analysis: a, entries: d.describeAll(snap, a), at: now()}
+		entries := d.describeAll(snap, a)
+		// The rows hold copies of the sockets: the model keeps only the
+		// snapshot's header, not a second copy of every socket.
+		header := *snap
+		header.Sockets = nil
+		return snapshotMsg{seq: seq, snap: &header, analysis: a, entries: entries, at: now()}
 	}
 }
 
 func describe(s *sockets.Socket, key sockets.SocketKey, a *sockets.Analysis) *entry {
-	info := a.Knowledge().ForSocket(s)
-	e := &entry{key: key, sock: *s, info: info, risk: sockets.WorstRisk(s, info, a.Findings(s))}
+	info := a.Knowledge().SharedForSocket(s)
+	e := &entry{key: key, sock: *s, info: info, risk: sockets.WorstRisk(s, *info, a.Findings(s))}
 	if s.IsListening() {
 		e.conns = a.Connections(s)
 	}
