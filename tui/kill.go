@@ -126,3 +126,24 @@ func (m Model) killCheck(msg killCheckMsg) (tea.Model, tea.Cmd) {
 	}
 	return m, nil
 }
+
+// viewConfirm is the kill confirmation in full: what will be signalled,
+// with its whole command line, so nobody ends the wrong process.
+func (m *Model) viewConfirm(w, h int) []string {
+	k := m.confirm
+	lines := []string{m.theme.Dialog.Render(fmt.Sprintf("Send %s to this process?", signalName(k.sig)))}
+	if k.sig == syscall.SIGKILL {
+		lines = append(lines, "It still holds the port two seconds after SIGTERM. SIGKILL cannot be caught:")
+		lines = append(lines, "the process gets no chance to clean up.")
+	}
+	lines = append(lines, fmt.Sprintf("  pid %d  %s  user %s", k.pid, k.name, k.user))
+	for i, l := range wrap(k.cmdline, max(w-11, 10)) {
+		prefix := "           "
+		if i == 0 {
+			prefix = "  command  "
+		}
+		lines = append(lines, prefix+l)
+	}
+	lines = append(lines, "", "y: send it    n or esc: cancel")
+	return fitLines(lines, w, h)
+}

@@ -36,6 +36,9 @@ func (m *Model) viewBody() []string {
 	l := m.layout()
 	table := m.viewTable(l.tableW, l.tableH)
 	detail := m.viewDetailPane(l.detailW, l.detailH)
+	if m.confirm != nil { // the whole command line, where the details were
+		detail = m.viewConfirm(l.detailW, l.detailH)
+	}
 	if !l.side {
 		return append(table, detail...)
 	}

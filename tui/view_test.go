@@ -29,6 +29,7 @@ func TestGolden(t *testing.T) {
 			{"detail_full", []string{"G", "enter"}},
 			{"help", []string{"?"}},
 			{"filter", []string{"/", "n", "g", "i", "n", "x"}},
+			{"kill_confirm", []string{"G", "K"}},
 		}
 		for _, sc := range screens {
 			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, w, h), func(t *testing.T) {
