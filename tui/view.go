@@ -55,15 +55,20 @@ func (m *Model) viewHeader() string {
 	var right []string
 	if m.snap != nil {
 		right = append(right, fmt.Sprintf("updated %s in %s", m.lastGood.Format("15:04:05"), roundDuration(m.snap.Took)))
-		if m.snap.Root {
-			right = append(right, "root")
-		} else if m.snap.Hidden > 0 {
-			right = append(right, m.theme.Warning.Render(fmt.Sprintf("! %d owners hidden: run as root", m.snap.Hidden)))
-		} else {
-			right = append(right, "not root")
+		var hidden []string
+		if m.snap.Hidden > 0 {
+			hidden = append(hidden, fmt.Sprintf("%d owners hidden", m.snap.Hidden))
 		}
 		if m.snap.NetnsSkipped > 0 {
-			right = append(right, m.theme.Warning.Render("! namespaces skipped: run as root"))
+			hidden = append(hidden, "namespaces skipped")
+		}
+		switch {
+		case m.snap.Root:
+			right = append(right, "root")
+		case len(hidden) > 0:
+			right = append(right, m.theme.Warning.Render("! "+strings.Join(hidden, ", ")+": run as root"))
+		default:
+			right = append(right, "not root")
 		}
 	} else {
 		right = append(right, "reading sockets…")
