@@ -53,8 +53,9 @@ func (m *Model) viewBody() []string {
 func (m *Model) viewHeader() string {
 	left := m.theme.Title.Render("portwatch") + " " + m.cfg.Hostname
 	var right []string
+	updated := ""
 	if m.snap != nil {
-		right = append(right, fmt.Sprintf("updated %s in %s", m.lastGood.Format("15:04:05"), roundDuration(m.snap.Took)))
+		updated = fmt.Sprintf("updated %s in %s", m.lastGood.Format("15:04:05"), roundDuration(m.snap.Took))
 		var hidden []string
 		if m.snap.Hidden > 0 {
 			hidden = append(hidden, fmt.Sprintf("%d owners hidden", m.snap.Hidden))
@@ -76,7 +77,19 @@ func (m *Model) viewHeader() string {
 	if m.paused {
 		right = append(right, m.theme.Warning.Render("PAUSED"))
 	}
-	return spread(left, strings.Join(right, " · "), m.width)
+	// The warnings matter more than the timing: on a narrow terminal the
+	// timing shrinks, then goes.
+	for _, u := range []string{updated, m.lastGood.Format("15:04:05"), ""} {
+		parts := right
+		if u != "" && m.snap != nil {
+			parts = append([]string{u}, right...)
+		}
+		line := strings.Join(parts, " · ")
+		if widthOf(left)+1+widthOf(line) <= m.width || u == "" {
+			return spread(left, line, m.width)
+		}
+	}
+	return ""
 }
 
 func (m *Model) viewTabs() string {
