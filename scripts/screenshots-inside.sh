@@ -21,10 +21,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A web server with two workers: one listener, three owners.
+# A web server and its worker: one listener, two owners (one worker, so the
+# same process accepts every run).
 if command -v nginx >/dev/null; then
   cat >"$work/nginx.conf" <<CONF
-worker_processes 2;
+worker_processes 1;
 pid $work/run/nginx.pid;
 error_log /dev/null;
 events { worker_connections 64; }
