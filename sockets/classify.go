@@ -12,6 +12,17 @@ const (
 	KindEstablished             // TCP ESTABLISHED, or UDP connected to one peer
 )
 
+// String names the kind: listening, established or other.
+func (k Kind) String() string {
+	switch k {
+	case KindListening:
+		return "listening"
+	case KindEstablished:
+		return "established"
+	}
+	return "other"
+}
+
 // Direction tells who opened a connection.
 type Direction string
 

@@ -43,17 +43,6 @@ type jsonSocket struct {
 	Netns         string      `json:"netns"`
 }
 
-// String names the kind: listening, established or other.
-func (k Kind) String() string {
-	switch k {
-	case KindListening:
-		return "listening"
-	case KindEstablished:
-		return "established"
-	}
-	return "other"
-}
-
 // MarshalJSON writes the snapshot in portwatch's documented JSON format.
 func (s *Snapshot) MarshalJSON() ([]byte, error) {
 	out := jsonSnapshot{

@@ -148,7 +148,11 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.askKill()
 	case key.Matches(msg, k.Resolve):
 		m.resolve = !m.resolve
-		m.setStatus(map[bool]string{true: "host names on: reverse DNS lookups run in the background", false: "host names off"}[m.resolve])
+		if m.resolve {
+			m.setStatus("host names on: reverse DNS lookups run in the background")
+		} else {
+			m.setStatus("host names off")
+		}
 		return m, m.resolveVisible()
 	}
 	return m, nil

@@ -357,3 +357,15 @@ func TestQuitKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestMouseWheelMovesTheCursor(t *testing.T) {
+	hs := started(t, 100, 30)
+	hs.send(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelDown})
+	if hs.m.cursor != 3 {
+		t.Errorf("wheel down: cursor %d, want 3", hs.m.cursor)
+	}
+	hs.send(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelUp})
+	if hs.m.cursor != 0 {
+		t.Errorf("wheel up: cursor %d, want 0", hs.m.cursor)
+	}
+}
