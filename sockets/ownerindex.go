@@ -3,7 +3,6 @@ package sockets
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -125,12 +124,7 @@ func (ix *ownerIndex) forget(pid int32) {
 
 // listPIDs lists the processes under procRoot.
 func listPIDs(procRoot string) ([]int32, error) {
-	f, err := os.Open(procRoot)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
+	names, err := dirNames(procRoot)
 	if err != nil {
 		return nil, err
 	}

@@ -10,12 +10,7 @@ import (
 // socketInodes lists the socket inodes that one process holds open.
 func socketInodes(procRoot string, pid int32) ([]uint64, error) {
 	dir := filepath.Join(procRoot, strconv.Itoa(int(pid)), "fd")
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
+	names, err := dirNames(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -40,4 +35,14 @@ func parseSocketLink(link string) (uint64, bool) {
 	}
 	ino, err := strconv.ParseUint(rest[:len(rest)-1], 10, 64)
 	return ino, err == nil
+}
+
+// dirNames lists a directory's entries, unsorted: /proc needs no order.
+func dirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
