@@ -76,8 +76,9 @@ func newLive(procRoot, method string) *Live {
 // Method says how this source lists sockets.
 func (l *Live) Method() string { return l.method }
 
-// Snapshot lists every TCP and UDP socket of this network namespace with its
-// owners.
+// Snapshot lists every TCP and UDP socket with its owners: those of
+// portwatch's own network namespace, then those of every other namespace it
+// can see (containers, ip netns), each labelled with where it lives.
 func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
