@@ -46,6 +46,7 @@ type entrySignature struct {
 	state   string
 	status  sockets.OwnerStatus
 	owner   *sockets.Process // owners are immutable and shared between polls
+	last    *sockets.Process
 	owners  int
 	dir     sockets.Direction
 	flooded bool
@@ -65,7 +66,8 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 			continue
 		}
 		sig := entrySignature{state: s.State, status: s.OwnerStatus, owner: s.Process(), owners: len(s.Owners),
-			dir: s.Direction, flooded: a.Flooded(s)}
+			last: lastOwner(s),
+			dir:  s.Direction, flooded: a.Flooded(s)}
 		p := d.prev[s.Inode]
 		switch {
 		case p == nil:
@@ -130,4 +132,11 @@ func (e *entry) matches(needle string) bool {
 		}
 	}
 	return strings.Contains(strings.ToLower(s.OwnerName()+" "+s.OwnerUser()), needle)
+}
+
+func lastOwner(s *sockets.Socket) *sockets.Process {
+	if len(s.Owners) == 0 {
+		return nil
+	}
+	return s.Owners[len(s.Owners)-1]
 }
