@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -184,13 +183,4 @@ func stateName(proto Proto, st uint64) string {
 		return name
 	}
 	return fmt.Sprintf("STATE_%02X", st)
-}
-
-// netlinkWorks is a probe: can this process use sock_diag here?
-func netlinkWorks() bool {
-	if os.Getenv("PORTWATCH_NO_NETLINK") != "" {
-		return false
-	}
-	_, err := newNetlinkLister().list()
-	return err == nil
 }

@@ -153,17 +153,23 @@ func ownerAbsence(s *sockets.Socket) string {
 	return "No process owns this socket: the kernel holds it (TIME_WAIT and half-open handshakes belong to no process)."
 }
 
+// refreshDetail fills the full-screen details with the selected row, and
+// returns to the table when no row is left to show.
+func (m *Model) refreshDetail() {
+	if t := m.current(); t != nil {
+		m.pane.SetContent(strings.Join(m.detailLines(t, m.width), "\n"))
+	} else {
+		m.mode = modeTable
+	}
+}
+
 // layoutPane sizes the full-screen viewport and fills it for the mode.
 func (m *Model) layoutPane() {
 	m.pane.Width = max(m.width, 0)
 	m.pane.Height = max(m.height-chromeLines, 0)
 	switch m.mode {
 	case modeDetail:
-		if t := m.current(); t != nil {
-			m.pane.SetContent(strings.Join(m.detailLines(t, m.width), "\n"))
-		} else {
-			m.mode = modeTable
-		}
+		m.refreshDetail()
 	case modeHelp:
 		m.pane.SetContent(m.helpText())
 		m.pane.GotoTop()

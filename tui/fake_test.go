@@ -198,7 +198,7 @@ func (hs *harness) run(cmd tea.Cmd) {
 func (hs *harness) poll() {
 	hs.t.Helper()
 	hs.clock.Advance(time.Second)
-	hs.send(tickMsg{at: hs.clock.Now()})
+	hs.send(tickMsg{})
 }
 
 func (hs *harness) keys(keys ...string) {

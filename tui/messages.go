@@ -7,8 +7,9 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 )
 
-// tickMsg asks for a poll; it re-arms itself.
-type tickMsg struct{ at time.Time }
+// tickMsg asks for a poll; it re-arms itself. The time comes from the
+// injected clock, not from the message.
+type tickMsg struct{}
 
 // snapshotMsg carries a finished poll. seq is the poll's sequence number: a
 // reply to a poll started before a pause is dropped.

@@ -139,7 +139,7 @@ func New(cfg Config) Model {
 // Init sends the first tick at once: it starts the first poll and arms the
 // ticker.
 func (m Model) Init() tea.Cmd {
-	return func() tea.Msg { return tickMsg{at: m.cfg.Now()} }
+	return func() tea.Msg { return tickMsg{} }
 }
 
 // startPoll is called only from Update (and Init), with no poll in flight.

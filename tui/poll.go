@@ -22,7 +22,7 @@ type entry struct {
 
 // tickCmd schedules the next tick.
 func tickCmd(d time.Duration) tea.Cmd {
-	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg{at: t} })
+	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{} })
 }
 
 // describer remembers the last poll's entries, so a connection that has not

@@ -105,9 +105,7 @@ func (m *Model) rebuild() {
 	}
 	m.scrollToCursor()
 	if m.mode == modeDetail {
-		if t := m.current(); t != nil {
-			m.pane.SetContent(strings.Join(m.detailLines(t, m.width), "\n"))
-		}
+		m.refreshDetail()
 	}
 }
 

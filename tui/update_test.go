@@ -19,7 +19,7 @@ func started(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
 		snaps = []*sockets.Snapshot{snapAt(t0, fixtureSockets())}
 	}
 	hs := newHarness(t, w, h, snaps...)
-	hs.send(tickMsg{at: t0}) // Init's first tick
+	hs.send(tickMsg{}) // Init's first tick
 	if hs.m.snap == nil {
 		t.Fatal("the first tick did not poll")
 	}
@@ -293,7 +293,7 @@ func TestKillRefusesAndReportsErrors(t *testing.T) {
 
 	ro := newHarness(t, 100, 30, snapAt(t0, socks))
 	ro.m.cfg.ReadOnly = true
-	ro.send(tickMsg{at: t0})
+	ro.send(tickMsg{})
 	ro.selectPort(6379)
 	ro.keys("K")
 	if ro.m.confirm != nil || len(ro.kills) != 0 || !strings.Contains(ro.m.View(), "read-only") {

@@ -35,7 +35,7 @@ func TestGolden(t *testing.T) {
 			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, w, h), func(t *testing.T) {
 				hs := started(t, w, h)
 				hs.clock.Advance(42 * time.Second) // ages are from the fake clock
-				hs.send(tickMsg{at: hs.clock.Now()})
+				hs.send(tickMsg{})
 				hs.keys(sc.keys...)
 				golden.RequireEqual(t, []byte(hs.m.View()))
 			})
