@@ -291,3 +291,50 @@ func netlinkWorks() bool {
 	_, err := newNetlinkLister().list()
 	return err == nil
 }
+
+// TestBothTCPRequestsListTheSameSockets: the original TCP request, which
+// lists both families in one walk, and one request per family give the same
+// sockets, IPv6 ones included.
+func TestBothTCPRequestsListTheSameSockets(t *testing.T) {
+	if !netlinkWorks() {
+		t.Skip("netlink sock_diag is not available here")
+	}
+	l6, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	t.Cleanup(func() { l6.Close() })
+	openVariety(t)
+	keys := func(l *netlinkLister) []string {
+		socks, err := l.list()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range socks {
+			if s.State != StateTimeWait {
+				out = append(out, comparable(s))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	var diff []string
+	for attempt := 0; attempt < 5; attempt++ {
+		combined, split := newNetlinkLister(), newNetlinkLister()
+		split.splitTCP = true
+		a, b := keys(combined), keys(split)
+		if combined.splitTCP {
+			t.Skip("this kernel refuses the original TCP request")
+		}
+		own := fmt.Sprintf("tcp6 ::1:%d", addrPort(t, l6.Addr()).Port())
+		if !slices.ContainsFunc(a, func(k string) bool { return strings.HasPrefix(k, own+" ") }) {
+			t.Fatalf("the combined request misses our IPv6 listener %s", own)
+		}
+		if diff = symmetricDiff(a, b); len(diff) == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // another program's sockets moved meanwhile
+	}
+	t.Errorf("the combined and per-family requests differ:\n%s", strings.Join(diff, "\n"))
+}
