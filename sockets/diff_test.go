@@ -85,3 +85,44 @@ func TestDirectionsAndExposure(t *testing.T) {
 		}
 	}
 }
+
+// TestSocketKeyOrderAndText: keys sort by namespace, protocol, family, then
+// endpoints, and read the way ss writes endpoints.
+func TestSocketKeyOrderAndText(t *testing.T) {
+	v6 := Socket{Proto: TCP, Family: 6, Local: netip.MustParseAddr("::1"), LPort: 22,
+		Remote: netip.MustParseAddr("::1"), RPort: 40000, State: StateEstablished, Inode: 7}
+	ordered := []Socket{
+		sock(TCP, "10.0.0.1", 80, "10.0.0.9", 5000, StateEstablished, 1),
+		sock(TCP, "10.0.0.1", 80, "10.0.0.9", 5001, StateEstablished, 2),
+		sock(TCP, "10.0.0.2", 22, "10.0.0.9", 5000, StateEstablished, 3),
+		v6,
+		sock(UDP, "127.0.0.1", 53, "0.0.0.0", 0, StateUnconnected, 4),
+	}
+	for i := range ordered {
+		for j := range ordered {
+			got := ordered[i].Key().Compare(ordered[j].Key())
+			if want := cmpInt(i, j); got != want {
+				t.Errorf("Compare(%s, %s) = %d, want %d", ordered[i].Key(), ordered[j].Key(), got, want)
+			}
+		}
+	}
+	for s, want := range map[*Socket]string{
+		&ordered[0]: "tcp4 10.0.0.1:80 10.0.0.9:5000",
+		&ordered[3]: "tcp6 [::1]:22 [::1]:40000",
+		&ordered[4]: "udp4 127.0.0.1:53 0.0.0.0:0 #4",
+	} {
+		if got := s.Key().String(); got != want {
+			t.Errorf("key text %q, want %q", got, want)
+		}
+	}
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

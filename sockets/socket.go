@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"bytes"
 	"cmp"
 	"net/netip"
 	"strconv"
@@ -139,37 +140,62 @@ func endpoint(a netip.Addr, port uint16) string {
 // remote endpoints. Listeners add the inode, because SO_REUSEPORT lets
 // several of them share one address and each is its own socket. The pid is
 // no part of it: it can appear and vanish with permissions while the socket
-// stays. It is a comparable value, so maps need no string built per socket.
+// stays. It is a small comparable value without pointers: the monitor keys
+// a map of every socket by it, which the collector then need not scan.
 type SocketKey struct {
-	Netns  uint64 // the same port in two namespaces is two sockets
-	Proto  Proto
-	Family uint8
-	Local  netip.AddrPort
-	Remote netip.AddrPort
-	Inode  uint64 // listeners only
+	netns         uint64 // the same port in two namespaces is two sockets
+	inode         uint64 // listeners only
+	local, remote [16]byte
+	lport, rport  uint16
+	udp           bool
+	family        uint8
 }
 
 // Key is the socket's SocketKey.
 func (s *Socket) Key() SocketKey {
-	k := SocketKey{Netns: s.NetnsInode, Proto: s.Proto, Family: uint8(s.Family),
-		Local: netip.AddrPortFrom(s.Local, s.LPort), Remote: netip.AddrPortFrom(s.Remote, s.RPort)}
+	k := SocketKey{netns: s.NetnsInode, local: s.Local.As16(), remote: s.Remote.As16(),
+		lport: s.LPort, rport: s.RPort, udp: s.Proto == UDP, family: uint8(s.Family)}
 	if s.IsListening() {
-		k.Inode = s.Inode
+		k.inode = s.Inode
 	}
 	return k
 }
 
 // Compare orders keys: a total order, for stable sorting.
 func (k SocketKey) Compare(o SocketKey) int {
-	return cmp.Or(cmp.Compare(k.Netns, o.Netns), cmp.Compare(k.Proto, o.Proto), cmp.Compare(k.Family, o.Family), k.Local.Compare(o.Local),
-		k.Remote.Compare(o.Remote), cmp.Compare(k.Inode, o.Inode))
+	return cmp.Or(cmp.Compare(k.netns, o.netns), compareBool(k.udp, o.udp), cmp.Compare(k.family, o.family),
+		bytes.Compare(k.local[:], o.local[:]), cmp.Compare(k.lport, o.lport),
+		bytes.Compare(k.remote[:], o.remote[:]), cmp.Compare(k.rport, o.rport), cmp.Compare(k.inode, o.inode))
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+func (k SocketKey) addr(b [16]byte) netip.Addr {
+	a := netip.AddrFrom16(b)
+	if k.family == 4 {
+		return a.Unmap()
+	}
+	return a
 }
 
 // String is "tcp4 127.0.0.1:80 10.0.0.9:5000" (and " #inode" for a listener).
 func (k SocketKey) String() string {
-	s := string(k.Proto) + strconv.Itoa(int(k.Family)) + " " + k.Local.String() + " " + k.Remote.String()
-	if k.Inode != 0 {
-		s += " #" + strconv.FormatUint(k.Inode, 10)
+	proto := TCP
+	if k.udp {
+		proto = UDP
+	}
+	s := string(proto) + strconv.Itoa(int(k.family)) + " " + netip.AddrPortFrom(k.addr(k.local), k.lport).String() + " " +
+		netip.AddrPortFrom(k.addr(k.remote), k.rport).String()
+	if k.inode != 0 {
+		s += " #" + strconv.FormatUint(k.inode, 10)
 	}
 	return s
 }

@@ -49,7 +49,7 @@ var (
 		cell: func(_ *Model, t *tracked) string { return t.risk.String() },
 		less: func(a, b *tracked) int { return cmp.Compare(a.risk, b.risk) }}
 	colConns = column{title: "CONNS", width: 5, min: 5, priority: 3, right: true,
-		cell: func(_ *Model, t *tracked) string { return strconv.Itoa(t.conns) },
+		cell: func(_ *Model, t *tracked) string { return strconv.Itoa(int(t.conns)) },
 		less: func(a, b *tracked) int { return cmp.Compare(a.conns, b.conns) }}
 	colLocal = column{title: "LOCAL", width: 21, min: 21, priority: 8,
 		cell: func(_ *Model, t *tracked) string { return t.sock.LocalEndpoint() },
@@ -71,8 +71,8 @@ var (
 		cell: func(_ *Model, t *tracked) string { return t.sock.Netns },
 		less: func(a, b *tracked) int { return cmp.Compare(a.sock.Netns, b.sock.Netns) }}
 	colAge = column{title: "AGE", width: 5, min: 4, priority: 4, right: true,
-		cell: func(m *Model, t *tracked) string { return shortDuration(m.now.Sub(t.firstSeen)) },
-		less: func(a, b *tracked) int { return b.firstSeen.Compare(a.firstSeen) }}
+		cell: func(m *Model, t *tracked) string { return shortDuration(m.now.Sub(t.firstSeen.Time())) },
+		less: func(a, b *tracked) int { return cmp.Compare(b.firstSeen, a.firstSeen) }}
 )
 
 // defaultSort is each tab's first sort column: port for listeners, remote

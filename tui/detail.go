@@ -45,7 +45,7 @@ func (m *Model) detailLines(t *tracked, w int) []string {
 	label := func(s string) string { return th.Label.Render(s) }
 
 	if t.removed() {
-		out = append(out, th.Removed.Render(fmt.Sprintf("- CLOSED %s ago", shortDuration(m.now.Sub(t.goneAt)))))
+		out = append(out, th.Removed.Render(fmt.Sprintf("- CLOSED %s ago", shortDuration(m.now.Sub(t.goneAt.Time())))))
 	} else if t.added(m.now) {
 		out = append(out, th.Added.Render("+ NEW"))
 	}
@@ -80,7 +80,7 @@ func (m *Model) detailLines(t *tracked, w int) []string {
 		out = append(out, "  network namespace: "+s.Netns)
 	}
 	if s.Direction != "" {
-		out = append(out, fmt.Sprintf("  %s connection, seen for %s", map[sockets.Direction]string{sockets.Inbound: "inbound", sockets.Outbound: "outbound"}[s.Direction], shortDuration(m.now.Sub(t.firstSeen))))
+		out = append(out, fmt.Sprintf("  %s connection, seen for %s", map[sockets.Direction]string{sockets.Inbound: "inbound", sockets.Outbound: "outbound"}[s.Direction], shortDuration(m.now.Sub(t.firstSeen.Time()))))
 	} else {
 		out = append(out, fmt.Sprintf("  exposure: %s · established connections: %d", s.Exposure(), t.conns))
 	}

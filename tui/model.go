@@ -34,20 +34,30 @@ const (
 // markFor is how long a new row stays marked "+" and a closed one "-".
 const markFor = 5 * time.Second
 
-// tracked is a socket as the monitor follows it across polls.
+// tracked is a socket as the monitor follows it across polls. There is one
+// per socket, 60,000 on a busy server: it is kept small.
 type tracked struct {
 	*entry
-	firstSeen time.Time
-	isNew     bool      // appeared after the first snapshot
-	gen       uint64    // the last poll that listed it
-	goneAt    time.Time // when it closed; zero while open
+	firstSeen stamp
+	goneAt    stamp  // when it closed; zero while open
+	gen       uint32 // the last poll that listed it
+	isNew     bool   // appeared after the first snapshot
 }
 
 func (t *tracked) added(now time.Time) bool {
-	return t.isNew && t.goneAt.IsZero() && now.Sub(t.firstSeen) < markFor
+	return t.isNew && t.goneAt == 0 && now.Sub(t.firstSeen.Time()) < markFor
 }
 
-func (t *tracked) removed() bool { return !t.goneAt.IsZero() }
+func (t *tracked) removed() bool { return t.goneAt != 0 }
+
+// stamp is a moment in Unix nanoseconds, zero for none: a third of the size
+// of a time.Time, and without a pointer for the collector to follow.
+type stamp int64
+
+func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
+
+// Time is the stamp as a time.Time.
+func (s stamp) Time() time.Time { return time.Unix(0, int64(s)) }
 
 // sortState is a tab's sort column (an index into its columns) and order.
 type sortState struct {
@@ -80,7 +90,7 @@ type Model struct {
 	counts   [tabCount]int
 
 	entries map[sockets.SocketKey]*tracked
-	gen     uint64 // polls applied
+	gen     uint32 // polls applied
 	ghosts  int    // closed rows still shown
 	// multiNetns: sockets of more than one network namespace are shown.
 	multiNetns bool

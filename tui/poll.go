@@ -13,11 +13,16 @@ import (
 // entry is one socket with everything a row shows, computed in the poll
 // command so that Update and View only look things up.
 type entry struct {
-	key   sockets.SocketKey
-	sock  sockets.Socket
-	info  *sockets.ServiceInfo // shared, read-only
-	risk  sockets.Risk
-	conns int
+	key     sockets.SocketKey
+	sock    sockets.Socket
+	info    *sockets.ServiceInfo // shared, read-only
+	risk    sockets.Risk
+	conns   int32
+	flooded bool
+	// seen is the describer's last poll that listed this connection. Only
+	// the describer touches it; everything else in an entry is fixed once
+	// made.
+	seen uint64
 }
 
 // tickCmd schedules the next tick.
@@ -28,31 +33,14 @@ func tickCmd(d time.Duration) tea.Cmd {
 // describer remembers the last poll's entries, so a connection that has not
 // changed is not described again: at 20,000 sockets describing is most of a
 // poll's cost in the monitor. Only the poll command uses it, and polls never
-// overlap (the model starts one only when none is in flight). Entries are
-// never changed once made, so the model may hold the same pointers.
+// overlap (the model starts one only when none is in flight). The model
+// holds the same entries, and reads none of what the describer changes.
 type describer struct {
-	prev map[uint64]*describedEntry // by inode: a cheaper key than SocketKey
+	prev map[uint64]*entry // connections by inode: a cheaper key than SocketKey
 	gen  uint64
 }
 
-type describedEntry struct {
-	e   *entry
-	sig entrySignature
-	gen uint64 // the poll that last saw it
-}
-
-// entrySignature is what a connection's description depends on.
-type entrySignature struct {
-	state   string
-	status  sockets.OwnerStatus
-	owner   *sockets.Process // owners are immutable and shared between polls
-	last    *sockets.Process
-	owners  int
-	dir     sockets.Direction
-	flooded bool
-}
-
-func newDescriber() *describer { return &describer{prev: map[uint64]*describedEntry{}} }
+func newDescriber() *describer { return &describer{prev: map[uint64]*entry{}} }
 
 // describeAll describes every socket of a snapshot, reusing what it can.
 func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*entry {
@@ -65,26 +53,29 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 			entries[i] = describe(s, key, a)
 			continue
 		}
-		sig := entrySignature{state: s.State, status: s.OwnerStatus, owner: s.Process(), owners: len(s.Owners),
-			last: lastOwner(s),
-			dir:  s.Direction, flooded: a.Flooded(s)}
 		p := d.prev[s.Inode]
-		switch {
-		case p == nil:
-			p = &describedEntry{describe(s, key, a), sig, d.gen}
+		if p == nil || p.key != key || p.flooded != a.Flooded(s) || !sameDescription(&p.sock, s) {
+			p = describe(s, key, a)
 			d.prev[s.Inode] = p
-		case p.sig != sig || p.e.key != key:
-			p.e, p.sig = describe(s, key, a), sig
 		}
-		p.gen = d.gen
-		entries[i] = p.e
+		p.seen = d.gen
+		entries[i] = p
 	}
 	for k, p := range d.prev {
-		if p.gen != d.gen {
+		if p.seen != d.gen {
 			delete(d.prev, k)
 		}
 	}
 	return entries
+}
+
+// sameDescription: a connection's row and details would read the same.
+// Owners are compared by pointer: they are immutable and shared between
+// polls while the process is unchanged.
+func sameDescription(a, b *sockets.Socket) bool {
+	return a.State == b.State && a.OwnerStatus == b.OwnerStatus && a.Direction == b.Direction &&
+		a.UID == b.UID && a.Netns == b.Netns && len(a.Owners) == len(b.Owners) &&
+		a.Process() == b.Process() && lastOwner(a) == lastOwner(b)
 }
 
 // pollCmd takes a snapshot off the UI goroutine and describes every socket.
@@ -108,9 +99,9 @@ func pollCmd(src sockets.Source, d *describer, kb *sockets.Knowledge, seq int, t
 
 func describe(s *sockets.Socket, key sockets.SocketKey, a *sockets.Analysis) *entry {
 	info := a.Knowledge().SharedForSocket(s)
-	e := &entry{key: key, sock: *s, info: info, risk: sockets.WorstRisk(s, *info, a.Findings(s))}
+	e := &entry{key: key, sock: *s, info: info, risk: sockets.WorstRisk(s, *info, a.Findings(s)), flooded: a.Flooded(s)}
 	if s.IsListening() {
-		e.conns = a.Connections(s)
+		e.conns = int32(a.Connections(s))
 	}
 	return e
 }

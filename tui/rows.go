@@ -3,7 +3,6 @@ package tui
 import (
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/portwatch/portwatch/sockets"
 )
@@ -25,17 +24,17 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 		t, ok := m.entries[e.key]
 		switch {
 		case !ok:
-			m.entries[e.key] = &tracked{entry: e, firstSeen: m.now, isNew: !baseline, gen: m.gen}
+			m.entries[e.key] = &tracked{entry: e, firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
 		case t.gen == m.gen: // two sockets with one key: keep the first
 		default:
-			t.entry, t.goneAt, t.gen = e, time.Time{}, m.gen
+			t.entry, t.goneAt, t.gen = e, 0, m.gen
 		}
 	}
 	m.ghosts = 0
 	for _, t := range m.entries {
 		if t.gen != m.gen {
-			if t.goneAt.IsZero() {
-				t.goneAt = m.now
+			if t.goneAt == 0 {
+				t.goneAt = stampOf(m.now)
 			}
 			m.ghosts++
 		}
@@ -60,7 +59,7 @@ func (m *Model) rebuild() {
 	// Closed rows disappear once their mark has been shown.
 	if m.ghosts > 0 {
 		for k, t := range m.entries {
-			if t.removed() && m.now.Sub(t.goneAt) >= markFor {
+			if t.removed() && m.now.Sub(t.goneAt.Time()) >= markFor {
 				delete(m.entries, k)
 				m.ghosts--
 			}
