@@ -23,14 +23,27 @@ func (k Kind) String() string {
 	return "other"
 }
 
-// Direction tells who opened a connection.
-type Direction string
+// Direction tells who opened a connection; zero for listeners.
+type Direction uint8
 
-// Directions of a connection; empty for listeners.
+// Directions of a connection.
 const (
-	Inbound  Direction = "in"
-	Outbound Direction = "out"
+	Inbound Direction = iota + 1
+	Outbound
 )
+
+func (d Direction) String() string {
+	switch d {
+	case Inbound:
+		return "in"
+	case Outbound:
+		return "out"
+	}
+	return ""
+}
+
+// MarshalText gives "in" or "out" in JSON.
+func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // Exposure says from where a listening socket can be reached.
 type Exposure string
@@ -112,7 +125,7 @@ func SetDirections(socks []Socket) {
 	for i := range socks {
 		s := &socks[i]
 		if s.IsListening() {
-			s.Direction = ""
+			s.Direction = 0
 			continue
 		}
 		if idx.accepts(s) {

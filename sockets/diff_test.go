@@ -71,7 +71,7 @@ func TestDirectionsAndExposure(t *testing.T) {
 		sock(UDP, "192.168.1.5", 22, "192.168.1.9", 53, StateEstablished, 7),      // udp is not tcp
 	}
 	SetDirections(socks)
-	want := []Direction{"", "", Inbound, Inbound, Outbound, Outbound, Outbound}
+	want := []Direction{0, 0, Inbound, Inbound, Outbound, Outbound, Outbound}
 	for i, w := range want {
 		if socks[i].Direction != w {
 			t.Errorf("%s: direction %q, want %q", socks[i].Key(), socks[i].Direction, w)

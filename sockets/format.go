@@ -9,9 +9,9 @@ import (
 // dual-stack listener, as BSD netstat writes it.
 func (s *Socket) ProtoLabel() string {
 	if s.DualStack {
-		return string(s.Proto) + "46"
+		return s.Proto.String() + "46"
 	}
-	return string(s.Proto) + strconv.Itoa(s.Family)
+	return s.Proto.String() + strconv.Itoa(s.Family)
 }
 
 // OwnerPIDs is the owners' pids joined by commas, or a dash.

@@ -77,7 +77,7 @@ func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
 	want := addrPort(t, ln.Addr())
 	for _, s := range got.Sockets {
 		if s.LocalPort == want.Port() && netip.MustParseAddr(s.LocalAddress) == want.Addr() {
-			if s.PID != 0 || s.OwnerStatus != string(OwnerHidden) || s.UID != 0 {
+			if s.PID != 0 || s.OwnerStatus != OwnerHidden.String() || s.UID != 0 {
 				t.Errorf("our listener as nobody sees it: pid %d status %q uid %d; want 0, hidden, 0", s.PID, s.OwnerStatus, s.UID)
 			}
 			return

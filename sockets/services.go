@@ -37,7 +37,10 @@ func parseServices(r io.Reader) map[serviceKey]string {
 		if err != nil || port == 0 {
 			continue
 		}
-		k := serviceKey{uint16(port), Proto(proto)}
+		k := serviceKey{uint16(port), TCP}
+		if proto == "udp" {
+			k.proto = UDP
+		}
 		if _, seen := names[k]; !seen {
 			names[k] = f[0]
 		}

@@ -8,14 +8,29 @@ import (
 	"time"
 )
 
-// Proto is a transport protocol: "tcp" or "udp".
-type Proto string
+// Proto is a transport protocol. It and the other small enumerations of a
+// Socket are bytes, not strings: a busy server has 60,000 sockets, and the
+// monitor keeps a copy of each. Their text is what String and JSON give.
+type Proto uint8
 
 // The protocols portwatch lists.
 const (
-	TCP Proto = "tcp"
-	UDP Proto = "udp"
+	TCP Proto = iota + 1
+	UDP
 )
+
+func (p Proto) String() string {
+	switch p {
+	case TCP:
+		return "tcp"
+	case UDP:
+		return "udp"
+	}
+	return ""
+}
+
+// MarshalText gives "tcp" or "udp" in JSON.
+func (p Proto) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // UDP sockets have no TCP state; portwatch names theirs the way ss does.
 const (
@@ -26,21 +41,33 @@ const (
 )
 
 // OwnerStatus says what is known about the processes holding a socket.
-type OwnerStatus string
+type OwnerStatus uint8
 
 const (
 	// OwnerKnown: at least one owning process was found.
-	OwnerKnown OwnerStatus = "known"
+	OwnerKnown OwnerStatus = iota + 1
 	// OwnerNone: no process owns the socket by nature (TIME_WAIT, a half-open
 	// handshake the kernel holds for a listener).
-	OwnerNone OwnerStatus = "none"
+	OwnerNone
 	// OwnerHidden: another user's process holds it and portwatch, not being
 	// root, may not look at that process's descriptors.
-	OwnerHidden OwnerStatus = "hidden"
+	OwnerHidden
 	// OwnerOutside: no process in portwatch's view holds it, as root too: its
 	// owner lives outside this pid namespace (a container runtime, a sandbox).
-	OwnerOutside OwnerStatus = "outside"
+	OwnerOutside
 )
+
+var ownerStatusText = [...]string{OwnerKnown: "known", OwnerNone: "none", OwnerHidden: "hidden", OwnerOutside: "outside"}
+
+func (o OwnerStatus) String() string {
+	if int(o) < len(ownerStatusText) {
+		return ownerStatusText[o]
+	}
+	return ""
+}
+
+// MarshalText gives the status's word in JSON.
+func (o OwnerStatus) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
 // Process is what portwatch knows about a process that holds sockets.
 type Process struct {
@@ -56,32 +83,33 @@ type Process struct {
 	Unit       string // systemd unit, from /proc/PID/cgroup
 }
 
-// Socket is one TCP or UDP socket, IPv4 or IPv6, as seen in one poll.
+// Socket is one TCP or UDP socket, IPv4 or IPv6, as seen in one poll. Its
+// fields are ordered so that the small ones pack together.
 type Socket struct {
-	Proto  Proto
-	Family int // 4 or 6
 	Local  netip.Addr
-	LPort  uint16
 	Remote netip.Addr
-	RPort  uint16
 	// State is the TCP state in gopsutil's words (LISTEN, ESTABLISHED,
 	// TIME_WAIT, ...); for UDP, UNCONN or ESTABLISHED.
 	State string
-	// DualStack marks an IPv6 wildcard listener that accepts IPv4 too.
-	DualStack bool
-	// Inode identifies the socket in the kernel; 0 for TIME_WAIT remnants.
-	Inode uint64
-	// UID is the socket's owner as the kernel records it, known without root.
-	UID uint32
 	// Owners lists every process holding the socket, lowest pid first.
-	Owners      []*Process
-	OwnerStatus OwnerStatus
-	// Direction is set for connections: inbound or outbound.
-	Direction Direction
+	Owners []*Process
 	// Netns labels the network namespace the socket lives in: "host" for
 	// portwatch's own, an `ip netns` name, a container, or "netns:INODE".
 	Netns      string
 	NetnsInode uint64
+	// Inode identifies the socket in the kernel; 0 for TIME_WAIT remnants.
+	Inode  uint64
+	Family int // 4 or 6
+	// UID is the socket's owner as the kernel records it, known without root.
+	UID   uint32
+	LPort uint16
+	RPort uint16
+	Proto Proto
+	// DualStack marks an IPv6 wildcard listener that accepts IPv4 too.
+	DualStack   bool
+	OwnerStatus OwnerStatus
+	// Direction is set for connections: inbound or outbound.
+	Direction Direction
 }
 
 // Snapshot is every socket of the machine at one moment.
@@ -192,7 +220,7 @@ func (k SocketKey) String() string {
 	if k.udp {
 		proto = UDP
 	}
-	s := string(proto) + strconv.Itoa(int(k.family)) + " " + netip.AddrPortFrom(k.addr(k.local), k.lport).String() + " " +
+	s := proto.String() + strconv.Itoa(int(k.family)) + " " + netip.AddrPortFrom(k.addr(k.local), k.lport).String() + " " +
 		netip.AddrPortFrom(k.addr(k.remote), k.rport).String()
 	if k.inode != 0 {
 		s += " #" + strconv.FormatUint(k.inode, 10)

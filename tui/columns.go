@@ -62,7 +62,7 @@ var (
 			return cmp.Or(a.sock.Remote.Compare(b.sock.Remote), cmp.Compare(a.sock.RPort, b.sock.RPort))
 		}}
 	colDir = column{title: "DIR", width: 4, min: 4, priority: 7,
-		cell: func(_ *Model, t *tracked) string { return string(t.sock.Direction) },
+		cell: func(_ *Model, t *tracked) string { return t.sock.Direction.String() },
 		less: func(a, b *tracked) int { return cmp.Compare(a.sock.Direction, b.sock.Direction) }}
 	colState = column{title: "STATE", width: 11, min: 11, priority: 10,
 		cell: func(_ *Model, t *tracked) string { return t.sock.State },

@@ -79,7 +79,7 @@ func (m *Model) detailLines(t *tracked, w int) []string {
 	if s.Netns != "" && (m.multiNetns || s.Netns != sockets.HostNetns) {
 		out = append(out, "  network namespace: "+s.Netns)
 	}
-	if s.Direction != "" {
+	if s.Direction != 0 {
 		out = append(out, fmt.Sprintf("  %s connection, seen for %s", map[sockets.Direction]string{sockets.Inbound: "inbound", sockets.Outbound: "outbound"}[s.Direction], shortDuration(m.now.Sub(t.firstSeen.Time()))))
 	} else {
 		out = append(out, fmt.Sprintf("  exposure: %s · established connections: %d", s.Exposure(), t.conns))

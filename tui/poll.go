@@ -112,7 +112,7 @@ func describe(s *sockets.Socket, key sockets.SocketKey, a *sockets.Analysis) *en
 func (e *entry) matches(needle string) bool {
 	s := &e.sock
 	for _, f := range []string{s.ProtoLabel(), s.State, s.LocalEndpoint(), s.RemoteEndpoint(),
-		strconv.Itoa(int(s.LPort)), e.info.Name, s.OwnerPIDs(), string(s.Direction), exposureWord(s), e.risk.String(), s.Netns} {
+		strconv.Itoa(int(s.LPort)), e.info.Name, s.OwnerPIDs(), s.Direction.String(), exposureWord(s), e.risk.String(), s.Netns} {
 		if strings.Contains(strings.ToLower(f), needle) {
 			return true
 		}
