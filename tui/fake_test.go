@@ -230,7 +230,7 @@ func keyMsg(k string) tea.KeyMsg {
 
 func (hs *harness) selectedKey() sockets.SocketKey {
 	if t := hs.m.current(); t != nil {
-		return t.key
+		return t.key()
 	}
 	return sockets.SocketKey{}
 }

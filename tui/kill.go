@@ -65,7 +65,7 @@ func (m *Model) askKill() {
 		m.setStatus("refused: that is portwatch itself")
 		return
 	}
-	m.confirm = &killTarget{pid: int(p.PID), name: p.Name, user: p.User, cmdline: p.Cmdline, key: t.key, sig: syscall.SIGTERM}
+	m.confirm = &killTarget{pid: int(p.PID), name: p.Name, user: p.User, cmdline: p.Cmdline, key: t.key(), sig: syscall.SIGTERM}
 	m.setKeysForConfirm(true)
 }
 

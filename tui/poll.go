@@ -13,7 +13,6 @@ import (
 // entry is one socket with everything a row shows, computed in the poll
 // command so that Update and View only look things up.
 type entry struct {
-	key     sockets.SocketKey
 	sock    sockets.Socket
 	info    *sockets.ServiceInfo // shared, read-only
 	risk    sockets.Risk
@@ -24,6 +23,10 @@ type entry struct {
 	// made.
 	seen uint64
 }
+
+// key is the socket's identity across polls. It is computed, not stored:
+// one entry per socket is kept, and the monitor's map holds the key already.
+func (e *entry) key() sockets.SocketKey { return e.sock.Key() }
 
 // tickCmd schedules the next tick.
 func tickCmd(d time.Duration) tea.Cmd {
@@ -48,14 +51,13 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 	d.gen++
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
-		key := s.Key()
 		if s.IsListening() || s.Inode == 0 { // few, or TIME_WAIT: always fresh
-			entries[i] = describe(s, key, a)
+			entries[i] = describe(s, a)
 			continue
 		}
 		p := d.prev[s.Inode]
-		if p == nil || p.key != key || p.flooded != a.Flooded(s) || !sameDescription(&p.sock, s) {
-			p = describe(s, key, a)
+		if p == nil || p.flooded != a.Flooded(s) || !sameDescription(&p.sock, s) {
+			p = describe(s, a)
 			d.prev[s.Inode] = p
 		}
 		p.seen = d.gen
@@ -73,7 +75,7 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 // Owners are compared by pointer: they are immutable and shared between
 // polls while the process is unchanged.
 func sameDescription(a, b *sockets.Socket) bool {
-	return a.State == b.State && a.OwnerStatus == b.OwnerStatus && a.Direction == b.Direction &&
+	return a.Key() == b.Key() && a.State == b.State && a.OwnerStatus == b.OwnerStatus && a.Direction == b.Direction &&
 		a.UID == b.UID && a.Netns == b.Netns && len(a.Owners) == len(b.Owners) &&
 		a.Process() == b.Process() && lastOwner(a) == lastOwner(b)
 }
@@ -97,9 +99,9 @@ func pollCmd(src sockets.Source, d *describer, kb *sockets.Knowledge, seq int, t
 	}
 }
 
-func describe(s *sockets.Socket, key sockets.SocketKey, a *sockets.Analysis) *entry {
+func describe(s *sockets.Socket, a *sockets.Analysis) *entry {
 	info := a.Knowledge().SharedForSocket(s)
-	e := &entry{key: key, sock: *s, info: info, risk: sockets.WorstRisk(s, *info, a.Findings(s)), flooded: a.Flooded(s)}
+	e := &entry{sock: *s, info: info, risk: sockets.WorstRisk(s, *info, a.Findings(s)), flooded: a.Flooded(s)}
 	if s.IsListening() {
 		e.conns = int32(a.Connections(s))
 	}

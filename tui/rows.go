@@ -21,10 +21,11 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 		if e.sock.Netns != "" && e.sock.Netns != sockets.HostNetns {
 			m.multiNetns = true
 		}
-		t, ok := m.entries[e.key]
+		key := e.key()
+		t, ok := m.entries[key]
 		switch {
 		case !ok:
-			m.entries[e.key] = &tracked{entry: e, firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
+			m.entries[key] = &tracked{entry: e, firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
 		case t.gen == m.gen: // two sockets with one key: keep the first
 		default:
 			t.entry, t.goneAt, t.gen = e, 0, m.gen
@@ -88,7 +89,7 @@ func (m *Model) rebuild() {
 	m.cursor = -1
 	if sel := m.selected[m.tab]; sel != (sockets.SocketKey{}) {
 		for i, t := range m.rows {
-			if t.key == sel {
+			if t.key() == sel {
 				m.cursor = i
 				break
 			}
@@ -99,7 +100,7 @@ func (m *Model) rebuild() {
 		m.cursor = min(max(prevCursor, 0), len(m.rows)-1)
 		m.selected[m.tab] = sockets.SocketKey{}
 		if m.cursor >= 0 {
-			m.selected[m.tab] = m.rows[m.cursor].key
+			m.selected[m.tab] = m.rows[m.cursor].key()
 		}
 	}
 	m.scrollToCursor()
@@ -122,7 +123,7 @@ func (m *Model) sortRows() {
 		if c != 0 {
 			return c
 		}
-		return a.key.Compare(b.key)
+		return a.key().Compare(b.key())
 	})
 }
 
@@ -139,7 +140,7 @@ func (m *Model) moveCursor(delta int) {
 		return
 	}
 	m.cursor = min(max(m.cursor+delta, 0), len(m.rows)-1)
-	m.selected[m.tab] = m.rows[m.cursor].key
+	m.selected[m.tab] = m.rows[m.cursor].key()
 	m.scrollToCursor()
 }
 

@@ -82,7 +82,7 @@ func TestNewAndClosedRowsAreMarkedThenExpire(t *testing.T) {
 	hs := started(t, 100, 30, snapAt(t0, base), snapAt(t0, append(slices.Clone(base), extra)), snapAt(t0, base))
 	for _, r := range hs.m.rows {
 		if r.added(hs.m.now) {
-			t.Fatalf("the baseline marks %s new", r.key)
+			t.Fatalf("the baseline marks %s new", r.key())
 		}
 	}
 	hs.poll()
@@ -165,7 +165,7 @@ func TestSortCyclesReversesAndIsStable(t *testing.T) {
 	first := slices.Clone(hs.m.rows)
 	hs.poll()
 	for i := range first {
-		if hs.m.rows[i].key != first[i].key {
+		if hs.m.rows[i].key() != first[i].key() {
 			t.Fatalf("rows moved between polls under an unchanged sort")
 		}
 	}
