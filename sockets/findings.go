@@ -24,6 +24,7 @@ type Analysis struct {
 	conns     map[listenerKey]int                // established inbound connections per listener port
 	perRemote map[listenerKey]map[netip.Addr]int // ... and per remote address
 	perPID    map[int32]int                      // sockets each process holds
+	floods    int                                // remote addresses at FloodThreshold or more
 }
 
 // Analyze indexes a snapshot's connections by the listener they came through.
@@ -47,6 +48,13 @@ func Analyze(snap *Snapshot, kb *Knowledge) *Analysis {
 		}
 		a.perRemote[k][s.Remote]++
 	}
+	for _, remotes := range a.perRemote {
+		for _, n := range remotes {
+			if n >= FloodThreshold {
+				a.floods++
+			}
+		}
+	}
 	return a
 }
 
@@ -62,7 +70,7 @@ func (a *Analysis) Connections(s *Socket) int {
 // Flooded reports whether an inbound connection's remote address holds
 // FloodThreshold or more connections to the same listener port.
 func (a *Analysis) Flooded(s *Socket) bool {
-	return s.Direction == Inbound && a.perRemote[listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}][s.Remote] >= FloodThreshold
+	return a.floods > 0 && s.Direction == Inbound && a.perRemote[listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}][s.Remote] >= FloodThreshold
 }
 
 // SocketsOf counts the sockets a process holds.

@@ -42,6 +42,7 @@ type tracked struct {
 	goneAt    stamp  // when it closed; zero while open
 	gen       uint32 // the last poll that listed it
 	isNew     bool   // appeared after the first snapshot
+	dropped   bool   // no longer in the model's map
 }
 
 func (t *tracked) added(now time.Time) bool {

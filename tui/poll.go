@@ -18,10 +18,11 @@ type entry struct {
 	risk    sockets.Risk
 	conns   int32
 	flooded bool
-	// seen is the describer's last poll that listed this connection. Only
-	// the describer touches it; everything else in an entry is fixed once
-	// made.
+	// seen is the describer's last poll that listed this connection, and
+	// row the model's record that shows it: each is touched by its owner
+	// only. Everything else in an entry is fixed once made.
 	seen uint64
+	row  *tracked
 }
 
 // key is the socket's identity across polls. It is computed, not stored:

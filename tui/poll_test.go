@@ -2,6 +2,7 @@ package tui
 
 import (
 	"testing"
+	"time"
 
 	"github.com/portwatch/portwatch/sockets"
 )
@@ -63,5 +64,43 @@ func TestDescriberReusesOnlyWhatIsUnchanged(t *testing.T) {
 	}
 	if e := describeOne(listener, conn); e == first {
 		t.Error("a connection that vanished and came back reused its old entry")
+	}
+}
+
+// TestAReturningEntryFindsItsRowAgain: an entry remembers the row that shows
+// it, so an unchanged connection needs no look-up; once that row has been
+// dropped (the connection closed, its mark shown), the same entry coming
+// back must get a row in the model again.
+func TestAReturningEntryFindsItsRowAgain(t *testing.T) {
+	kb := sockets.NewKnowledge("/nonexistent", "/nonexistent")
+	hs := newHarness(t, 120, 40, snapAt(t0, fixtureSockets()))
+	hs.poll()
+	conn := sk(sockets.TCP, 4, "10.0.0.5", 8443, "10.0.0.9", 50000, "ESTABLISHED", 900, procWorker)
+	e := &entry{sock: conn, info: kb.SharedForSocket(&conn)}
+	apply := func(entries ...*entry) {
+		hs.m.now = hs.clock.Now()
+		hs.m.applySnapshot(snapshotMsg{snap: &sockets.Snapshot{}, analysis: sockets.Analyze(nil, kb), entries: entries, at: hs.m.now})
+	}
+	apply(e)
+	first := hs.m.entries[e.key()]
+	if first == nil || e.row != first {
+		t.Fatal("the entry did not get a row")
+	}
+	apply(e)
+	if hs.m.entries[e.key()] != first || first.removed() {
+		t.Fatal("an unchanged entry lost its row")
+	}
+	apply() // closed
+	hs.clock.Advance(markFor + time.Second)
+	apply() // its mark has been shown: dropped
+	if _, ok := hs.m.entries[e.key()]; ok {
+		t.Fatal("a closed row is still tracked after its mark")
+	}
+	apply(e)
+	if got := hs.m.entries[e.key()]; got == nil || got.entry != e || got.removed() {
+		t.Errorf("the returning entry has no live row (%+v)", got)
+	}
+	if n := hs.m.counts[tabEstablished]; n != 1 {
+		t.Errorf("established count %d, want 1", n)
 	}
 }

@@ -21,14 +21,25 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 		if e.sock.Netns != "" && e.sock.Netns != sockets.HostNetns {
 			m.multiNetns = true
 		}
+		// A connection unchanged since the last poll comes back as the same
+		// entry, which knows its row: no look-up by key for it.
+		if t := e.row; t != nil && t.entry == e && !t.dropped {
+			if t.gen != m.gen {
+				t.goneAt, t.gen = 0, m.gen
+			}
+			continue
+		}
 		key := e.key()
 		t, ok := m.entries[key]
 		switch {
 		case !ok:
-			m.entries[key] = &tracked{entry: e, firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
+			t = &tracked{entry: e, firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
+			m.entries[key] = t
+			e.row = t
 		case t.gen == m.gen: // two sockets with one key: keep the first
 		default:
 			t.entry, t.goneAt, t.gen = e, 0, m.gen
+			e.row = t
 		}
 	}
 	m.ghosts = 0
@@ -62,6 +73,7 @@ func (m *Model) rebuild() {
 		for k, t := range m.entries {
 			if t.removed() && m.now.Sub(t.goneAt.Time()) >= markFor {
 				delete(m.entries, k)
+				t.dropped = true // its entry must not find it again
 				m.ghosts--
 			}
 		}
