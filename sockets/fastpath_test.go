@@ -288,7 +288,7 @@ func TestOwnerIndexWalksOnlyWhatChanged(t *testing.T) {
 
 // netlinkWorks: can this process use sock_diag here?
 func netlinkWorks() bool {
-	_, err := newNetlinkLister().list()
+	_, err := newNetlinkLister().list(nil, false)
 	return err == nil
 }
 
@@ -306,7 +306,7 @@ func TestBothTCPRequestsListTheSameSockets(t *testing.T) {
 	t.Cleanup(func() { l6.Close() })
 	openVariety(t)
 	keys := func(l *netlinkLister) []string {
-		socks, err := l.list()
+		socks, err := l.list(nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,4 +337,63 @@ func TestBothTCPRequestsListTheSameSockets(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // another program's sockets moved meanwhile
 	}
 	t.Errorf("the combined and per-family requests differ:\n%s", strings.Join(diff, "\n"))
+}
+
+// TestNetlinkBufferTooSmallIsEnlarged: a datagram larger than the buffer is
+// noticed, not cut short, and the dump is redone whole.
+func TestNetlinkBufferTooSmallIsEnlarged(t *testing.T) {
+	if !netlinkWorks() {
+		t.Skip("netlink sock_diag is not available here")
+	}
+	ln := listenTCP(t, "127.0.0.1:0")
+	for range 20 { // enough sockets for a datagram over 256 bytes
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	l := newNetlinkLister()
+	l.buf = make([]byte, 256)
+	socks, err := l.list(nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.buf) <= 256 {
+		t.Errorf("the buffer was not enlarged (%d bytes)", len(l.buf))
+	}
+	want := addrPort(t, ln.Addr())
+	n := 0
+	for _, s := range socks {
+		if s.LPort == want.Port() && s.Local == want.Addr() && s.State == StateEstablished {
+			n++
+		}
+	}
+	if n != 20 {
+		t.Errorf("%d of our 20 accepted connections listed, want all", n)
+	}
+}
+
+// TestRecycledSnapshotIsRefilled: a snapshot handed back is the next poll's
+// array, and that poll is as complete as any.
+func TestRecycledSnapshotIsRefilled(t *testing.T) {
+	if !netlinkWorks() {
+		t.Skip("netlink sock_diag is not available here")
+	}
+	ln := listenTCP(t, "127.0.0.1:0")
+	src := NewLive()
+	first := snapshot(t, src)
+	array := &first.Sockets[:1][0]
+	src.Recycle(first)
+	if first.Sockets != nil {
+		t.Error("Recycle left the snapshot holding its sockets")
+	}
+	second := snapshot(t, src)
+	if &second.Sockets[:1][0] != array {
+		t.Error("the next poll did not reuse the recycled array")
+	}
+	s := findOne(t, second, TCP, addrPort(t, ln.Addr()), netip.AddrPort{})
+	if !hasOwner(s, os.Getpid()) {
+		t.Errorf("our listener in the refilled snapshot has owners %v", s.Owners)
+	}
 }

@@ -17,6 +17,14 @@ type Source interface {
 	Snapshot(ctx context.Context) (*Snapshot, error)
 }
 
+// Recycler is a Source that can reuse a snapshot's memory. A caller done
+// with a snapshot's Sockets (it keeps no pointer into them) hands it back,
+// and the next poll fills the same array instead of a new one: at 60,000
+// sockets that is 9 MB less to allocate and collect every second.
+type Recycler interface {
+	Recycle(*Snapshot)
+}
+
 // The ways a snapshot's sockets are listed, as Snapshot.Method names them.
 const (
 	MethodNetlink = "netlink" // sock_diag, with the owner map kept between polls
@@ -39,6 +47,7 @@ type Live struct {
 	netlink   *netlinkLister
 	euid      int
 	dualStack bool
+	spare     []Socket // a recycled snapshot's array, for the next poll
 }
 
 // NewLive returns the fastest Source that works here: netlink sock_diag,
@@ -73,6 +82,21 @@ func newLive(procRoot, method string) *Live {
 		l.netlink = newNetlinkLister()
 	}
 	return l
+}
+
+// Recycle takes back a snapshot's sockets; the snapshot must not be used
+// after.
+func (l *Live) Recycle(snap *Snapshot) {
+	if snap == nil || cap(snap.Sockets) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range snap.Sockets { // let go of owners and labels now
+		snap.Sockets[i] = Socket{}
+	}
+	l.spare = snap.Sockets[:0]
+	snap.Sockets = nil
 }
 
 // Method says how this source lists sockets.
@@ -164,7 +188,9 @@ func (l *Live) appendForeignNamespaces(socks []Socket, pids []int32) []Socket {
 // profile, a changed namespace), the source falls back to /proc for good.
 func (l *Live) list() ([]Socket, error) {
 	if l.netlink != nil {
-		socks, err := l.netlink.list()
+		spare := l.spare
+		l.spare = nil
+		socks, err := l.netlink.list(spare, false)
 		if err == nil {
 			return socks, nil
 		}

@@ -22,11 +22,17 @@ const (
 	inetDiagSKV6Only  = 11 // INET_DIAG_SKV6ONLY attribute
 	nlmsgHeaderLen    = 16
 	allStates         = 0xffffffff
-	netlinkBufferSize = 1 << 20
+	// The kernel fills a dump's datagrams up to 32 KiB; a larger one would
+	// be noticed (MSG_TRUNC) and the dump redone with a larger buffer.
+	netlinkBufferSize = 64 << 10
 )
 
 // errNetlinkUnavailable means the kernel or the sandbox refuses sock_diag.
 var errNetlinkUnavailable = errors.New("netlink sock_diag is not available")
+
+// errDatagramTruncated: a datagram was larger than the buffer, which has
+// been enlarged; the dump must start again.
+var errDatagramTruncated = errors.New("sock_diag datagram larger than the buffer")
 
 // netlinkLister lists the sockets of the calling thread's network namespace.
 type netlinkLister struct {
@@ -41,8 +47,9 @@ func newNetlinkLister() *netlinkLister {
 	return &netlinkLister{buf: make([]byte, netlinkBufferSize)}
 }
 
-// list dumps TCP and UDP sockets of both families.
-func (l *netlinkLister) list() ([]Socket, error) {
+// list dumps TCP and UDP sockets of both families, into spare's array when
+// it is large enough.
+func (l *netlinkLister) list(spare []Socket, retried bool) ([]Socket, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
@@ -51,7 +58,10 @@ func (l *netlinkLister) list() ([]Socket, error) {
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
 	}
-	socks := make([]Socket, 0, l.last+l.last/8+64)
+	socks := spare[:0] // a recycled array: it grows if the sockets outgrow it
+	if cap(socks) == 0 {
+		socks = make([]Socket, 0, l.last+l.last/8+64)
+	}
 	// The original TCPDIAG_GETSOCK request dumps IPv4 and IPv6 in one walk
 	// of the kernel's connection table, where a request per family walks
 	// it twice: a quarter of the kernel's time at 20,000 sockets.
@@ -63,10 +73,13 @@ func (l *netlinkLister) list() ([]Socket, error) {
 	for _, q := range queries {
 		var err error
 		socks, err = l.dump(fd, q, uint32(len(socks)+1), socks)
+		if errors.Is(err, errDatagramTruncated) && !retried {
+			return l.list(spare, true)
+		}
 		if err != nil && q.typ == tcpDiagGetSock && errors.Is(err, errNetlinkUnavailable) {
 			// An old request this kernel no longer serves: ask per family.
 			l.splitTCP = true
-			return l.list()
+			return l.list(spare, retried)
 		}
 		if err != nil {
 			return nil, err
@@ -119,12 +132,16 @@ func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []Socket) ([
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
 	}
 	for {
-		n, _, err := unix.Recvfrom(fd, l.buf, 0)
+		n, _, err := unix.Recvfrom(fd, l.buf, unix.MSG_TRUNC) // n: the datagram's whole length
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading sock_diag: %w", err)
+		}
+		if n > len(l.buf) {
+			l.buf = make([]byte, 2*n)
+			return nil, errDatagramTruncated
 		}
 		done, err := parseDiagMessages(l.buf[:n], q, seq, &socks)
 		if err != nil {

@@ -93,9 +93,12 @@ func pollCmd(src sockets.Source, d *describer, kb *sockets.Knowledge, seq int, t
 		a := sockets.Analyze(snap, kb)
 		entries := d.describeAll(snap, a)
 		// The rows hold copies of the sockets: the model keeps only the
-		// snapshot's header, not a second copy of every socket.
+		// snapshot's header, and the source may refill the array.
 		header := *snap
 		header.Sockets = nil
+		if r, ok := src.(sockets.Recycler); ok {
+			r.Recycle(snap)
+		}
 		return snapshotMsg{seq: seq, snap: &header, analysis: a, entries: entries, at: now()}
 	}
 }

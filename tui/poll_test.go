@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -102,5 +104,43 @@ func TestAReturningEntryFindsItsRowAgain(t *testing.T) {
 	}
 	if n := hs.m.counts[tabEstablished]; n != 1 {
 		t.Errorf("established count %d, want 1", n)
+	}
+}
+
+// recyclingSource hands out a fresh copy of its sockets and, like a real
+// source reusing memory, scribbles over every snapshot handed back.
+type recyclingSource struct {
+	socks    []sockets.Socket
+	recycled int
+}
+
+func (r *recyclingSource) Snapshot(context.Context) (*sockets.Snapshot, error) {
+	return snapAt(t0, slices.Clone(r.socks)), nil
+}
+
+func (r *recyclingSource) Recycle(snap *sockets.Snapshot) {
+	r.recycled++
+	for i := range snap.Sockets {
+		snap.Sockets[i] = sockets.Socket{State: "SCRIBBLED"}
+	}
+}
+
+// TestPollHandsTheSnapshotBackAndKeepsNothingOfIt: the poll command
+// returns the snapshot to a source that recycles memory, and no row keeps a
+// pointer into it.
+func TestPollHandsTheSnapshotBackAndKeepsNothingOfIt(t *testing.T) {
+	src := &recyclingSource{socks: fixtureSockets()}
+	kb := sockets.NewKnowledge("/nonexistent", "/nonexistent")
+	msg := pollCmd(src, newDescriber(), kb, 0, time.Minute, func() time.Time { return t0 })().(snapshotMsg)
+	if src.recycled != 1 {
+		t.Fatalf("the snapshot was handed back %d times, want once", src.recycled)
+	}
+	if msg.snap.Sockets != nil {
+		t.Error("the message still carries the snapshot's sockets")
+	}
+	for i, e := range msg.entries {
+		if e.sock.State != src.socks[i].State || e.sock.LPort != src.socks[i].LPort {
+			t.Errorf("entry %d reads %s :%d, want %s :%d", i, e.sock.State, e.sock.LPort, src.socks[i].State, src.socks[i].LPort)
+		}
 	}
 }
