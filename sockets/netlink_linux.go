@@ -15,13 +15,13 @@ import (
 // microsecond a socket, where /proc/net/tcp costs milliseconds before the
 // first row. Layouts are fixed by the kernel's ABI.
 const (
-	inetDiagReqV2Len  = 56 // struct inet_diag_req_v2
-	inetDiagReqLen    = 60 // struct inet_diag_req, the original request
-	tcpDiagGetSock    = 18 // TCPDIAG_GETSOCK: the original TCP dump, both families at once
-	inetDiagMsgLen    = 72 // struct inet_diag_msg
-	inetDiagSKV6Only  = 11 // INET_DIAG_SKV6ONLY attribute
-	nlmsgHeaderLen    = 16
-	allStates         = 0xffffffff
+	inetDiagReqV2Len = 56 // struct inet_diag_req_v2
+	inetDiagReqLen   = 60 // struct inet_diag_req, the original request
+	tcpDiagGetSock   = 18 // TCPDIAG_GETSOCK: the original TCP dump, both families at once
+	inetDiagMsgLen   = 72 // struct inet_diag_msg
+	inetDiagSKV6Only = 11 // INET_DIAG_SKV6ONLY attribute
+	nlmsgHeaderLen   = 16
+	allStates        = 0xffffffff
 	// The kernel fills a dump's datagrams up to 32 KiB; a larger one would
 	// be noticed (MSG_TRUNC) and the dump redone with a larger buffer.
 	netlinkBufferSize = 64 << 10
