@@ -397,3 +397,29 @@ func TestRecycledSnapshotIsRefilled(t *testing.T) {
 		t.Errorf("our listener in the refilled snapshot has owners %v", s.Owners)
 	}
 }
+
+// TestOwnerIndexSharedSockets: a socket held by two processes lists both,
+// lowest pid first, and loses each as it exits.
+func TestOwnerIndexSharedSockets(t *testing.T) {
+	ix := newOwnerIndex("/nonexistent")
+	ix.ofPID = map[int32][]uint64{10: {1, 2}, 5: {1}}
+	ix.add(1, 10)
+	ix.add(2, 10)
+	ix.add(1, 5)
+	ix.add(1, 5) // a second descriptor of the same socket
+	var one [1]int32
+	if got := ix.owners(1, &one); !slices.Equal(got, []int32{5, 10}) {
+		t.Errorf("shared socket owners %v, want [5 10]", got)
+	}
+	if got := ix.owners(2, &one); !slices.Equal(got, []int32{10}) {
+		t.Errorf("single owner %v, want [10]", got)
+	}
+	ix.forget(5)
+	if got := ix.owners(1, &one); !slices.Equal(got, []int32{10}) || len(ix.shared) != 0 {
+		t.Errorf("after pid 5 exits: owners %v, shared %v; want [10] and none", got, ix.shared)
+	}
+	ix.forget(10)
+	if ix.owned(1) || ix.owned(2) || ix.owners(1, &one) != nil {
+		t.Error("sockets of exited processes still have owners")
+	}
+}

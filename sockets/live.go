@@ -133,8 +133,9 @@ func (l *Live) Snapshot(ctx context.Context) (*Snapshot, error) {
 	// Most sockets have one owner, and a server has thousands with the same
 	// one: they share one read-only owners slice.
 	single := map[int32][]*Process{}
+	var one [1]int32
 	for i := range socks {
-		l.attachOwners(ctx, &socks[i], l.index.owners(socks[i].Inode), snap, single)
+		l.attachOwners(ctx, &socks[i], l.index.owners(socks[i].Inode, &one), snap, single)
 	}
 	l.procs.sweep()
 	if snap.Hidden > 0 && !snap.Root {

@@ -19,7 +19,11 @@ const fullWalkEvery = 30 * time.Second
 // owner is unknown, or every fullWalkEvery.
 type ownerIndex struct {
 	procRoot string
-	byInode  map[uint64][]int32
+	// byInode has each socket's lowest owning pid; shared lists every owner
+	// of the few sockets held by more than one process. A busy server has
+	// 60,000 sockets with one owner each: a pid apiece is all they cost.
+	byInode  map[uint64]int32
+	shared   map[uint64][]int32
 	ofPID    map[int32][]uint64 // what each walked process held
 	orphans  map[uint64]bool    // inodes no process held at the last full walk
 	denied   map[int32]bool     // processes whose descriptors we may not read
@@ -29,12 +33,28 @@ type ownerIndex struct {
 }
 
 func newOwnerIndex(procRoot string) *ownerIndex {
-	return &ownerIndex{procRoot: procRoot, byInode: map[uint64][]int32{}, ofPID: map[int32][]uint64{},
+	return &ownerIndex{procRoot: procRoot, byInode: map[uint64]int32{}, shared: map[uint64][]int32{}, ofPID: map[int32][]uint64{},
 		orphans: map[uint64]bool{}, denied: map[int32]bool{}}
 }
 
-// owners returns the pids holding an inode, lowest first.
-func (ix *ownerIndex) owners(inode uint64) []int32 { return ix.byInode[inode] }
+// owners returns the pids holding an inode, lowest first; a single owner
+// is returned in one, which the caller provides.
+func (ix *ownerIndex) owners(inode uint64, one *[1]int32) []int32 {
+	if pids, ok := ix.shared[inode]; ok {
+		return pids
+	}
+	if pid, ok := ix.byInode[inode]; ok {
+		one[0] = pid
+		return one[:]
+	}
+	return nil
+}
+
+// owned: does any process hold the inode?
+func (ix *ownerIndex) owned(inode uint64) bool {
+	_, ok := ix.byInode[inode]
+	return ok
+}
 
 // update brings the map up to date for this poll's sockets.
 func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) {
@@ -62,7 +82,7 @@ func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) {
 	}
 	for i := range socks {
 		ino := socks[i].Inode
-		if ino != 0 && len(ix.byInode[ino]) == 0 && !ix.orphans[ino] {
+		if ino != 0 && !ix.owned(ino) && !ix.orphans[ino] {
 			ix.fullWalk(pids, socks, now) // a new socket of a process we know
 			return
 		}
@@ -70,7 +90,8 @@ func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) {
 }
 
 func (ix *ownerIndex) fullWalk(pids []int32, socks []Socket, now time.Time) {
-	ix.byInode = make(map[uint64][]int32, len(ix.byInode))
+	ix.byInode = make(map[uint64]int32, len(ix.byInode))
+	ix.shared = map[uint64][]int32{}
 	ix.ofPID = make(map[int32][]uint64, len(pids))
 	ix.denied = map[int32]bool{}
 	for _, pid := range pids {
@@ -78,7 +99,7 @@ func (ix *ownerIndex) fullWalk(pids []int32, socks []Socket, now time.Time) {
 	}
 	ix.orphans = map[uint64]bool{}
 	for i := range socks {
-		if ino := socks[i].Inode; ino != 0 && len(ix.byInode[ino]) == 0 {
+		if ino := socks[i].Inode; ino != 0 && !ix.owned(ino) {
 			ix.orphans[ino] = true
 		}
 	}
@@ -99,24 +120,51 @@ func (ix *ownerIndex) walk(pid int32) {
 	}
 	ix.ofPID[pid] = inodes
 	for _, ino := range inodes {
-		pids := ix.byInode[ino]
-		if i, found := slices.BinarySearch(pids, pid); !found {
-			ix.byInode[ino] = slices.Insert(pids, i, pid)
-		}
+		ix.add(ino, pid)
 		delete(ix.orphans, ino)
+	}
+}
+
+// add records pid as an owner of ino.
+func (ix *ownerIndex) add(ino uint64, pid int32) {
+	first, ok := ix.byInode[ino]
+	switch {
+	case !ok:
+		ix.byInode[ino] = pid
+	case first == pid:
+	default:
+		pids, ok := ix.shared[ino]
+		if !ok {
+			pids = []int32{first}
+		}
+		if i, found := slices.BinarySearch(pids, pid); !found {
+			pids = slices.Insert(pids, i, pid)
+		}
+		ix.shared[ino], ix.byInode[ino] = pids, pids[0]
 	}
 }
 
 func (ix *ownerIndex) forget(pid int32) {
 	for _, ino := range ix.ofPID[pid] {
-		pids := ix.byInode[ino]
+		pids, ok := ix.shared[ino]
+		if !ok {
+			if ix.byInode[ino] == pid {
+				delete(ix.byInode, ino)
+			}
+			continue
+		}
 		if i, found := slices.BinarySearch(pids, pid); found {
 			pids = slices.Delete(pids, i, i+1)
 		}
-		if len(pids) == 0 {
+		switch len(pids) {
+		case 0:
+			delete(ix.shared, ino)
 			delete(ix.byInode, ino)
-		} else {
-			ix.byInode[ino] = pids
+		case 1:
+			delete(ix.shared, ino)
+			ix.byInode[ino] = pids[0]
+		default:
+			ix.shared[ino], ix.byInode[ino] = pids, pids[0]
 		}
 	}
 	delete(ix.ofPID, pid)
