@@ -33,4 +33,4 @@ hz=$(getconf CLK_TCK)
 a=$(awk '{print $14+$15}' "/proc/$pid/stat")
 sleep 30
 b=$(awk '{print $14+$15}' "/proc/$pid/stat")
-echo "$n connections: monitor CPU $(echo "scale=1; ($b - $a) * 100 / 30 / $hz" | bc)% of one core, RSS $(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status")"
+echo "$n connections: monitor CPU $(echo "scale=1; ($b - $a) * 100 / 30 / $hz" | bc)% of one core, RSS $(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status") (peak $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status"))"

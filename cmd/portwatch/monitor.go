@@ -40,6 +40,9 @@ func runMonitor(o options, src sockets.Source) error {
 		Resolve:  o.resolve,
 		Now:      now,
 	})
+	stop := make(chan struct{})
+	defer close(stop)
+	go boundMemory(stop)
 	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
