@@ -11,7 +11,7 @@ import (
 )
 
 // tab is one of the monitor's tabs.
-type tab int
+type tab uint8
 
 const (
 	tabListening tab = iota

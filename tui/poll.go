@@ -18,6 +18,7 @@ type entry struct {
 	risk    sockets.Risk
 	conns   int32
 	flooded bool
+	tab     tab // the tab that lists it, besides All states
 	// seen is the describer's last poll that listed this connection, and
 	// row the model's record that shows it: each is touched by its owner
 	// only. Everything else in an entry is fixed once made.
@@ -76,7 +77,8 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 // Owners are compared by pointer: they are immutable and shared between
 // polls while the process is unchanged.
 func sameDescription(a, b *sockets.Socket) bool {
-	return a.Key() == b.Key() && a.State == b.State && a.OwnerStatus == b.OwnerStatus && a.Direction == b.Direction &&
+	return a.Local == b.Local && a.Remote == b.Remote && a.LPort == b.LPort && a.RPort == b.RPort &&
+		a.Proto == b.Proto && a.Family == b.Family && a.NetnsInode == b.NetnsInode && a.State == b.State && a.OwnerStatus == b.OwnerStatus && a.Direction == b.Direction &&
 		a.UID == b.UID && a.Netns == b.Netns && len(a.Owners) == len(b.Owners) &&
 		a.Process() == b.Process() && lastOwner(a) == lastOwner(b)
 }
@@ -105,7 +107,7 @@ func pollCmd(src sockets.Source, d *describer, kb *sockets.Knowledge, seq int, t
 
 func describe(s *sockets.Socket, a *sockets.Analysis) *entry {
 	info := a.Knowledge().SharedForSocket(s)
-	e := &entry{sock: *s, info: info, risk: sockets.WorstRisk(s, *info, a.Findings(s)), flooded: a.Flooded(s)}
+	e := &entry{sock: *s, info: info, risk: sockets.WorstRisk(s, *info, a.Findings(s)), flooded: a.Flooded(s), tab: tabOf(s)}
 	if s.IsListening() {
 		e.conns = int32(a.Connections(s))
 	}

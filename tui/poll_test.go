@@ -78,7 +78,7 @@ func TestAReturningEntryFindsItsRowAgain(t *testing.T) {
 	hs := newHarness(t, 120, 40, snapAt(t0, fixtureSockets()))
 	hs.poll()
 	conn := sk(sockets.TCP, 4, "10.0.0.5", 8443, "10.0.0.9", 50000, "ESTABLISHED", 900, procWorker)
-	e := &entry{sock: conn, info: kb.SharedForSocket(&conn)}
+	e := describe(&conn, sockets.Analyze(nil, kb))
 	apply := func(entries ...*entry) {
 		hs.m.now = hs.clock.Now()
 		hs.m.applySnapshot(snapshotMsg{snap: &sockets.Snapshot{}, analysis: sockets.Analyze(nil, kb), entries: entries, at: hs.m.now})

@@ -84,12 +84,12 @@ func (m *Model) rebuild() {
 	m.rows = m.rows[:0]
 	for _, t := range m.entries {
 		if !t.removed() { // closed rows are still shown, not counted
-			if tt := tabOf(&t.sock); tt != tabAll {
+			if tt := t.tab; tt != tabAll {
 				m.counts[tt]++
 			}
 			m.counts[tabAll]++
 		}
-		if m.tab != tabAll && tabOf(&t.sock) != m.tab {
+		if m.tab != tabAll && t.tab != m.tab {
 			continue
 		}
 		if needle != "" && !t.matches(needle) {
