@@ -237,3 +237,47 @@ func TestProcessCacheReadsAnUnchangedProcessOnce(t *testing.T) {
 		t.Errorf("our process was read %d times in 3 polls, want 1", n)
 	}
 }
+
+// TestSocketInodesListsSocketsOnly: a process's socket descriptors are
+// found by inode; its pipes and files are not sockets.
+func TestSocketInodesListsSocketsOnly(t *testing.T) {
+	ln := listenTCP(t, "127.0.0.1:0")
+	raw, err := ln.(*net.TCPListener).File() // a second descriptor of the socket
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	inodeOf := func(f *os.File) uint64 {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	got, err := socketInodes("/proc", int32(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countOf(got, inodeOf(raw)); n != 2 {
+		t.Errorf("our listener's inode appears %d times, want 2 (two descriptors)", n)
+	}
+	if countOf(got, inodeOf(r)) != 0 || countOf(got, inodeOf(w)) != 0 {
+		t.Error("a pipe was taken for a socket")
+	}
+}
+
+func countOf(list []uint64, x uint64) int {
+	n := 0
+	for _, v := range list {
+		if v == x {
+			n++
+		}
+	}
+	return n
+}

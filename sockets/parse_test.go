@@ -100,15 +100,6 @@ func TestSystemdUnitFromCgroup(t *testing.T) {
 	}
 }
 
-func TestParseSocketLink(t *testing.T) {
-	for in, want := range map[string]uint64{"socket:[123]": 123, "socket:[]": 0, "pipe:[5]": 0, "socket:[12": 0, "/dev/null": 0} {
-		got, ok := parseSocketLink(in)
-		if got != want || ok != (want != 0) {
-			t.Errorf("%q: got %d %v, want %d", in, got, ok, want)
-		}
-	}
-}
-
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
 		"nginx":                     "nginx",
