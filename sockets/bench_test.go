@@ -20,6 +20,23 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 }
 
+// BenchmarkNetlinkDump is the floor of a poll: the kernel's sock_diag dump
+// and its parsing, with no owner mapped. Compare with BenchmarkSnapshot.
+func BenchmarkNetlinkDump(b *testing.B) {
+	l := newNetlinkLister()
+	socks, err := l.list(nil, false)
+	if err != nil {
+		b.Skip("netlink sock_diag is not available here")
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if socks, err = l.list(socks, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(socks)), "sockets")
+}
+
 func syntheticSockets(n int) []Socket {
 	socks := make([]Socket, 0, n)
 	for i := 0; i < n; i++ {
