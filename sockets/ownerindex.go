@@ -90,7 +90,9 @@ func (ix *ownerIndex) update(pids []int32, socks []Socket, now time.Time) {
 }
 
 func (ix *ownerIndex) fullWalk(pids []int32, socks []Socket, now time.Time) {
-	ix.byInode = make(map[uint64]int32, len(ix.byInode))
+	// Sized for this poll's sockets: growing a map by doubling would leave
+	// its old tables behind as garbage, at the first walk most of all.
+	ix.byInode = make(map[uint64]int32, max(len(ix.byInode), len(socks)))
 	ix.shared = map[uint64][]int32{}
 	ix.ofPID = make(map[int32][]uint64, len(pids))
 	ix.denied = map[int32]bool{}

@@ -50,6 +50,9 @@ func newDescriber() *describer { return &describer{prev: map[uint64]*entry{}} }
 // describeAll describes every socket of a snapshot, reusing what it can.
 func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*entry {
 	entries := make([]*entry, len(snap.Sockets))
+	if len(d.prev) == 0 { // the first poll: every connection is new
+		d.prev = make(map[uint64]*entry, len(snap.Sockets))
+	}
 	d.gen++
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]

@@ -12,6 +12,9 @@ import (
 // snapshot is a baseline in which nothing is new.
 func (m *Model) applySnapshot(msg snapshotMsg) {
 	baseline := m.snap == nil
+	if len(m.entries) == 0 { // sized at once, rather than grown by doubling
+		m.entries = make(map[sockets.SocketKey]*tracked, len(msg.entries))
+	}
 	m.snap, m.analysis = msg.snap, msg.analysis
 	m.pollErr = nil
 	m.lastGood = msg.at
