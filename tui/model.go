@@ -41,6 +41,7 @@ type tracked struct {
 	firstSeen stamp
 	goneAt    stamp  // when it closed; zero while open
 	gen       uint32 // the last poll that listed it
+	tab       tab    // its entry's, kept here so a pass over every row reads no entry
 	isNew     bool   // appeared after the first snapshot
 	dropped   bool   // no longer in the model's map
 }

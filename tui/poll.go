@@ -54,6 +54,7 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 		d.prev = make(map[uint64]*entry, len(snap.Sockets))
 	}
 	d.gen++
+	listed := 0 // connections of this poll that the map holds
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		if s.IsListening() || s.Inode == 0 { // few, or TIME_WAIT: always fresh
@@ -65,8 +66,14 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 			p = describe(s, a)
 			d.prev[s.Inode] = p
 		}
-		p.seen = d.gen
+		if p.seen != d.gen {
+			p.seen = d.gen
+			listed++
+		}
 		entries[i] = p
+	}
+	if listed == len(d.prev) {
+		return entries // every remembered connection is still there
 	}
 	for k, p := range d.prev {
 		if p.seen != d.gen {
