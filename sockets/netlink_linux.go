@@ -47,8 +47,8 @@ func newNetlinkLister() *netlinkLister {
 	return &netlinkLister{buf: make([]byte, netlinkBufferSize)}
 }
 
-// list dumps TCP and UDP sockets of both families, into spare's array when
-// it is large enough.
+// list dumps TCP and UDP sockets of both families, into spare's array if
+// there is one. retried says the dump has been redone once already.
 func (l *netlinkLister) list(spare []Socket, retried bool) ([]Socket, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {

@@ -87,10 +87,11 @@ func (d *describer) describeAll(snap *sockets.Snapshot, a *sockets.Analysis) []*
 // Owners are compared by pointer: they are immutable and shared between
 // polls while the process is unchanged.
 func sameDescription(a, b *sockets.Socket) bool {
-	return a.Local == b.Local && a.Remote == b.Remote && a.LPort == b.LPort && a.RPort == b.RPort &&
-		a.Proto == b.Proto && a.Family == b.Family && a.NetnsInode == b.NetnsInode && a.State == b.State && a.OwnerStatus == b.OwnerStatus && a.Direction == b.Direction &&
-		a.UID == b.UID && a.Netns == b.Netns && len(a.Owners) == len(b.Owners) &&
+	sameEndpoints := a.Local == b.Local && a.Remote == b.Remote && a.LPort == b.LPort && a.RPort == b.RPort &&
+		a.Proto == b.Proto && a.Family == b.Family && a.NetnsInode == b.NetnsInode && a.Netns == b.Netns
+	sameOwners := a.OwnerStatus == b.OwnerStatus && a.UID == b.UID && len(a.Owners) == len(b.Owners) &&
 		a.Process() == b.Process() && lastOwner(a) == lastOwner(b)
+	return sameEndpoints && sameOwners && a.State == b.State && a.Direction == b.Direction
 }
 
 // pollCmd takes a snapshot off the UI goroutine and describes every socket.
