@@ -188,9 +188,9 @@ func (l *Live) appendForeignNamespaces(socks []Socket, pids []int32) []Socket {
 // list reads the socket tables; if netlink fails mid-life (a seccomp
 // profile, a changed namespace), the source falls back to /proc for good.
 func (l *Live) list() ([]Socket, error) {
+	spare := l.spare // only netlink refills it; /proc's parser makes its own
+	l.spare = nil
 	if l.netlink != nil {
-		spare := l.spare
-		l.spare = nil
 		socks, err := l.netlink.list(spare, false)
 		if err == nil {
 			return socks, nil
