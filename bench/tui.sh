@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The monitor idling on the Listening tab at the default interval, with N
-# loopback connections: CPU share over 30 s and resident memory.
+# loopback connections: CPU share over 30 s and resident memory. Further
+# arguments are portwatch's flags.
 #   bash bench/tui.sh 10000
+#   bash bench/tui.sh 10000 --interval=2s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
+shift || true
+flags="$*"
 work=$(mktemp -d)
 pids=""
 cleanup() {
@@ -26,11 +30,11 @@ done
 for p in $(seq "$parts"); do
   for _ in $(seq 600); do grep -q ready "$work/ready.$p" 2>/dev/null && break; sleep 0.1; done
 done
-tmux -L pwbench new-session -d -s pw -x 120 -y 40 "$work/portwatch"
+tmux -L pwbench new-session -d -s pw -x 120 -y 40 "$work/portwatch $flags"
 sleep 5
-pid=$(pgrep -f "^$work/portwatch$")
+pid=$(pgrep -f "^$work/portwatch( |$)")
 hz=$(getconf CLK_TCK)
 a=$(awk '{print $14+$15}' "/proc/$pid/stat")
 sleep 30
 b=$(awk '{print $14+$15}' "/proc/$pid/stat")
-echo "$n connections: monitor CPU $(echo "scale=1; ($b - $a) * 100 / 30 / $hz" | bc)% of one core, RSS $(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status") (peak $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status"))"
+echo "$n connections${flags:+ ($flags)}: monitor CPU $(echo "scale=1; ($b - $a) * 100 / 30 / $hz" | bc)% of one core, RSS $(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status") (peak $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$pid/status"))"
