@@ -94,6 +94,8 @@ type Model struct {
 	entries map[sockets.SocketKey]*tracked
 	gen     uint32 // polls applied
 	ghosts  int    // closed rows still shown
+	// skippedRebuilds counts polls that changed no row (for tests).
+	skippedRebuilds int
 	// multiNetns: sockets of more than one network namespace are shown.
 	multiNetns bool
 	describer  *describer // the poll command's cache, never touched by Update

@@ -144,3 +144,65 @@ func TestPollHandsTheSnapshotBackAndKeepsNothingOfIt(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietPollsSkipTheRebuild: a poll in which no row changes leaves the
+// rows as they are, without a pass or a sort; a connection that closes, a
+// listener whose connection count moves or a new socket rebuilds them.
+func TestQuietPollsSkipTheRebuild(t *testing.T) {
+	base := fixtureSockets()
+	more := append(slices.Clone(base), sk(sockets.TCP, 4, "10.0.0.5", 80, "10.0.0.8", 40000, "ESTABLISHED", 206, procWorker))
+	sockets.SetDirections(more)
+	// Then curl's outbound connection closes, and nothing else changes.
+	fewer := slices.DeleteFunc(slices.Clone(more), func(s sockets.Socket) bool { return s.Inode == 203 })
+	hs := started(t, 120, 40, snapAt(t0, base), snapAt(t0, base), snapAt(t0, base), snapAt(t0, more), snapAt(t0, more), snapAt(t0, fewer))
+	rows := slices.Clone(hs.m.rows)
+	webConns := hs.m.entries[base[0].Key()].conns
+	hs.poll()
+	hs.poll()
+	if hs.m.skippedRebuilds != 2 {
+		t.Fatalf("%d of 2 quiet polls skipped the rebuild", hs.m.skippedRebuilds)
+	}
+	if !slices.Equal(hs.m.rows, rows) {
+		t.Error("the rows changed in a quiet poll")
+	}
+	hs.poll() // one more connection to the web server: port 80's count moves
+	if hs.m.skippedRebuilds != 2 {
+		t.Error("a poll with a new connection skipped the rebuild")
+	}
+	if web := hs.m.entries[base[0].Key()]; web.conns != webConns+1 {
+		t.Errorf("port 80 shows %d connections, want %d", web.conns, webConns+1)
+	}
+	hs.poll()
+	if hs.m.skippedRebuilds != 3 {
+		t.Error("the quiet poll after it did not skip the rebuild")
+	}
+	hs.poll() // curl's connection closes
+	if gone := hs.m.entries[base[8].Key()]; gone == nil || !gone.removed() {
+		t.Error("a connection that closed during quiet polls was not marked closed")
+	}
+	if n := hs.m.counts[tabEstablished]; n != 3 { // 201, 202 and 206 are left
+		t.Errorf("established count %d after the close, want 3", n)
+	}
+}
+
+// TestAStateChangeAloneRebuildsTheRows: a connection that goes from
+// ESTABLISHED to CLOSE_WAIT, with nothing opened or closed, leaves the
+// Established tab at once.
+func TestAStateChangeAloneRebuildsTheRows(t *testing.T) {
+	base := fixtureSockets()
+	closing := slices.Clone(base)
+	closing[6].State = "CLOSE_WAIT" // nginx's connection from 10.0.0.9:51234
+	hs := started(t, 120, 40, snapAt(t0, base), snapAt(t0, base), snapAt(t0, closing))
+	hs.keys("2")
+	hs.poll()
+	before := hs.m.counts[tabEstablished]
+	hs.poll()
+	if n := hs.m.counts[tabEstablished]; n != before-1 {
+		t.Errorf("established count %d after a connection began closing, want %d", n, before-1)
+	}
+	for _, r := range hs.m.rows {
+		if r.sock.Inode == base[6].Inode {
+			t.Errorf("the closing connection is still on the Established tab (%s)", r.sock.State)
+		}
+	}
+}

@@ -20,6 +20,11 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 	m.lastGood = msg.at
 	m.gen++
 	m.multiNetns = false
+	// When every row that was shown is listed again, reading the same and
+	// no other, the rows need no pass and no sort: the usual second on a
+	// quiet server.
+	wasShown := len(m.entries) - m.ghosts
+	same, changed := 0, false
 	for _, e := range msg.entries {
 		if e.sock.Netns != "" && e.sock.Netns != sockets.HostNetns {
 			m.multiNetns = true
@@ -28,7 +33,9 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 		// entry, which knows its row: no look-up by key for it.
 		if t := e.row; t != nil && t.entry == e && !t.dropped {
 			if t.gen != m.gen {
+				changed = changed || t.removed()
 				t.goneAt, t.gen = 0, m.gen
+				same++
 			}
 			continue
 		}
@@ -39,13 +46,32 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 			t = &tracked{entry: e, tab: e.tab, firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
 			m.entries[key] = t
 			e.row = t
+			changed = true
 		case t.gen == m.gen: // two sockets with one key: keep the first
 		default:
+			if t.removed() || rowChanged(t.entry, e) {
+				changed = true
+			}
 			t.entry, t.tab, t.goneAt, t.gen = e, e.tab, 0, m.gen
 			e.row = t
+			same++
 		}
 	}
+	if !changed && same == wasShown && m.ghosts == 0 {
+		m.skippedRebuilds++
+		if m.mode == modeDetail {
+			m.refreshDetail()
+		}
+		return
+	}
 	m.rebuildRows(true)
+}
+
+// rowChanged: would a row read or sort differently with the new entry?
+// Listeners and TIME_WAIT remnants get a new entry every poll.
+func rowChanged(old, e *entry) bool {
+	return old.tab != e.tab || old.conns != e.conns || old.risk != e.risk || old.info != e.info ||
+		old.flooded != e.flooded || old.sock.DualStack != e.sock.DualStack || !sameDescription(&old.sock, &e.sock)
 }
 
 // tabOf says which tab shows a socket; the All-states tab shows them all.
