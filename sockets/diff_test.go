@@ -98,11 +98,17 @@ func TestSocketKeyOrderAndText(t *testing.T) {
 		v6,
 		sock(UDP, "127.0.0.1", 53, "0.0.0.0", 0, StateUnconnected, 4),
 	}
+	// Two SO_REUSEPORT listeners differ by inode only.
+	ordered = append(ordered, sock(UDP, "127.0.0.1", 5353, "0.0.0.0", 0, StateUnconnected, 8),
+		sock(UDP, "127.0.0.1", 5353, "0.0.0.0", 0, StateUnconnected, 9))
 	for i := range ordered {
 		for j := range ordered {
-			got := ordered[i].Key().Compare(ordered[j].Key())
-			if want := cmpInt(i, j); got != want {
+			want := cmpInt(i, j)
+			if got := ordered[i].Key().Compare(ordered[j].Key()); got != want {
 				t.Errorf("Compare(%s, %s) = %d, want %d", ordered[i].Key(), ordered[j].Key(), got, want)
+			}
+			if got := CompareKeys(&ordered[i], &ordered[j]); got != want {
+				t.Errorf("CompareKeys(%s, %s) = %d, want %d", ordered[i].Key(), ordered[j].Key(), got, want)
 			}
 		}
 	}

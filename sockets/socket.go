@@ -196,6 +196,30 @@ func (k SocketKey) Compare(o SocketKey) int {
 		bytes.Compare(k.remote[:], o.remote[:]), cmp.Compare(k.rport, o.rport), cmp.Compare(k.inode, o.inode))
 }
 
+// CompareKeys orders two sockets as their keys do, without building them:
+// sorting tens of thousands of rows compares keys a million times.
+func CompareKeys(a, b *Socket) int {
+	ai, bi := uint64(0), uint64(0)
+	if a.IsListening() {
+		ai = a.Inode
+	}
+	if b.IsListening() {
+		bi = b.Inode
+	}
+	return cmp.Or(cmp.Compare(a.NetnsInode, b.NetnsInode), compareBool(a.Proto == UDP, b.Proto == UDP),
+		cmp.Compare(a.Family, b.Family), compareAddr(a.Local, b.Local), cmp.Compare(a.LPort, b.LPort),
+		compareAddr(a.Remote, b.Remote), cmp.Compare(a.RPort, b.RPort), cmp.Compare(ai, bi))
+}
+
+// compareAddr orders addresses as their 16-byte forms do in a SocketKey.
+func compareAddr(a, b netip.Addr) int {
+	if a == b {
+		return 0
+	}
+	ab, bb := a.As16(), b.As16()
+	return bytes.Compare(ab[:], bb[:])
+}
+
 func compareBool(a, b bool) int {
 	switch {
 	case a == b:

@@ -44,6 +44,7 @@ type tracked struct {
 	tab       tab    // its entry's, kept here so a pass over every row reads no entry
 	isNew     bool   // appeared after the first snapshot
 	dropped   bool   // no longer in the model's map
+	picked    bool   // chosen for the rows being built
 }
 
 func (t *tracked) added(now time.Time) bool {
@@ -89,6 +90,7 @@ type Model struct {
 	cursor   int                         // index of the selected row in rows
 	offset   int                         // first visible row
 	rows     []*tracked                  // the current tab's rows, filtered and sorted
+	picked   []*tracked                  // scratch for building rows
 	counts   [tabCount]int
 
 	entries map[sockets.SocketKey]*tracked

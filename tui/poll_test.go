@@ -206,3 +206,43 @@ func TestAStateChangeAloneRebuildsTheRows(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsStaySortedAndWholeThroughChurn: rows laid out in last time's
+// order and then sorted are in order, and each socket shows once, poll
+// after poll, on every tab and sort.
+func TestRowsStaySortedAndWholeThroughChurn(t *testing.T) {
+	a := bigSnapshot(600)
+	b := *a
+	b.Sockets = slices.Clone(a.Sockets)
+	for i := 20; i < len(b.Sockets); i += 7 { // other connections come and go
+		b.Sockets[i].RPort += 30000
+		b.Sockets[i].Inode += 1_000_000
+	}
+	hs := started(t, 120, 40, a)
+	for _, keys := range [][]string{{"3"}, {"2"}, {"3", "s"}, {"1"}, {"3", "s", "s", "s"}} {
+		hs.keys(keys...)
+		for i := range 4 {
+			hs.src.snaps = []*sockets.Snapshot{a, &b}[i%2 : i%2+1]
+			hs.poll()
+			if !slices.IsSortedFunc(hs.m.rows, hs.m.rowOrder()) {
+				t.Fatalf("after %v and %d polls the rows are out of order", keys, i+1)
+			}
+			seen := map[*tracked]bool{}
+			for _, r := range hs.m.rows {
+				if seen[r] || r.picked {
+					t.Fatalf("after %v and %d polls a row is listed twice or left marked", keys, i+1)
+				}
+				seen[r] = true
+			}
+			want := 0
+			for _, tr := range hs.m.entries {
+				if hs.m.tab == tabAll || tr.tab == hs.m.tab {
+					want++
+				}
+			}
+			if len(hs.m.rows) != want {
+				t.Fatalf("after %v and %d polls %d rows, want %d", keys, i+1, len(hs.m.rows), want)
+			}
+		}
+	}
+}
