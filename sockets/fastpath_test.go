@@ -423,3 +423,26 @@ func TestOwnerIndexSharedSockets(t *testing.T) {
 		t.Error("sockets of exited processes still have owners")
 	}
 }
+
+// TestRefusedCombinedRequestFallsBackPerFamily: a kernel that refuses the
+// original TCP request is asked once per family instead, and every socket
+// is still listed.
+func TestRefusedCombinedRequestFallsBackPerFamily(t *testing.T) {
+	if !netlinkWorks() {
+		t.Skip("netlink sock_diag is not available here")
+	}
+	ln := listenTCP(t, "127.0.0.1:0")
+	l := newNetlinkLister()
+	l.combinedType = 0x7e // no such request: the kernel answers EINVAL
+	socks, err := l.list(nil, false)
+	if err != nil {
+		t.Fatalf("the fallback failed: %v", err)
+	}
+	if !l.splitTCP {
+		t.Error("the lister did not switch to one request per family")
+	}
+	want := addrPort(t, ln.Addr())
+	if !slices.ContainsFunc(socks, func(s Socket) bool { return s.LPort == want.Port() && s.Local == want.Addr() }) {
+		t.Errorf("our listener %v is missing after the fallback", want)
+	}
+}

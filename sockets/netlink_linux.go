@@ -41,10 +41,13 @@ type netlinkLister struct {
 	// splitTCP: the kernel refused the original TCP request, so IPv4 and
 	// IPv6 are dumped one after the other.
 	splitTCP bool
+	// combinedType is the original request's message type (a test sets
+	// one the kernel refuses).
+	combinedType uint16
 }
 
 func newNetlinkLister() *netlinkLister {
-	return &netlinkLister{buf: make([]byte, netlinkBufferSize)}
+	return &netlinkLister{buf: make([]byte, netlinkBufferSize), combinedType: tcpDiagGetSock}
 }
 
 // list dumps TCP and UDP sockets of both families, into spare's array if
@@ -65,18 +68,18 @@ func (l *netlinkLister) list(spare []Socket, retried bool) ([]Socket, error) {
 	// The original TCPDIAG_GETSOCK request dumps IPv4 and IPv6 in one walk
 	// of the kernel's connection table, where a request per family walks
 	// it twice: a quarter of the kernel's time at 20,000 sockets.
-	queries := []diagQuery{{tcpDiagGetSock, unix.AF_UNSPEC, unix.IPPROTO_TCP}}
+	queries := []diagQuery{{typ: l.combinedType, proto: unix.IPPROTO_TCP, combined: true}}
 	if l.splitTCP {
-		queries = []diagQuery{{unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, unix.IPPROTO_TCP}, {unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET6, unix.IPPROTO_TCP}}
+		queries = []diagQuery{byFamily(unix.AF_INET, unix.IPPROTO_TCP), byFamily(unix.AF_INET6, unix.IPPROTO_TCP)}
 	}
-	queries = append(queries, diagQuery{unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET, unix.IPPROTO_UDP}, diagQuery{unix.SOCK_DIAG_BY_FAMILY, unix.AF_INET6, unix.IPPROTO_UDP})
+	queries = append(queries, byFamily(unix.AF_INET, unix.IPPROTO_UDP), byFamily(unix.AF_INET6, unix.IPPROTO_UDP))
 	for _, q := range queries {
 		var err error
 		socks, err = l.dump(fd, q, uint32(len(socks)+1), socks)
 		if errors.Is(err, errDatagramTruncated) && !retried {
 			return l.list(spare, true)
 		}
-		if err != nil && q.typ == tcpDiagGetSock && errors.Is(err, errNetlinkUnavailable) {
+		if err != nil && q.combined && errors.Is(err, errNetlinkUnavailable) {
 			// An old request this kernel no longer serves: ask per family.
 			l.splitTCP = true
 			return l.list(spare, retried)
@@ -89,17 +92,24 @@ func (l *netlinkLister) list(spare []Socket, retried bool) ([]Socket, error) {
 	return socks, nil
 }
 
-// diagQuery is one dump request: its message type, family and protocol.
+// diagQuery is one dump request: its message type, family and protocol;
+// combined marks the original request, which has its own layout and lists
+// both families.
 type diagQuery struct {
-	typ    uint16
-	family uint8
-	proto  uint8
+	typ      uint16
+	family   uint8
+	proto    uint8
+	combined bool
+}
+
+func byFamily(family, proto uint8) diagQuery {
+	return diagQuery{typ: unix.SOCK_DIAG_BY_FAMILY, family: family, proto: proto}
 }
 
 // request builds the netlink message asking for every socket of q.
 func (q diagQuery) request(seq uint32) []byte {
 	ne := binary.NativeEndian
-	if q.typ == tcpDiagGetSock {
+	if q.combined {
 		// struct inet_diag_req: family, src_len, dst_len, ext, a zero
 		// inet_diag_sockid (48 bytes), states, dbs.
 		req := make([]byte, nlmsgHeaderLen+inetDiagReqLen)
