@@ -41,7 +41,6 @@ type tracked struct {
 	firstSeen stamp
 	goneAt    stamp  // when it closed; zero while open
 	gen       uint32 // the last poll that listed it
-	tab       tab    // its entry's, kept here so a pass over every row reads no entry
 	isNew     bool   // appeared after the first snapshot
 	dropped   bool   // no longer in the model's map
 	picked    bool   // chosen for the rows being built
@@ -52,6 +51,11 @@ func (t *tracked) added(now time.Time) bool {
 }
 
 func (t *tracked) removed() bool { return t.goneAt != 0 }
+
+// show makes the row show e, and e know its row.
+func (t *tracked) show(e *entry) {
+	t.entry, e.row = e, t
+}
 
 // stamp is a moment in Unix nanoseconds, zero for none: a third of the size
 // of a time.Time, and without a pointer for the collector to follow.

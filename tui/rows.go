@@ -43,17 +43,17 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 		t, ok := m.entries[key]
 		switch {
 		case !ok:
-			t = &tracked{entry: e, tab: e.tab, firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
+			t = &tracked{firstSeen: stampOf(m.now), isNew: !baseline, gen: m.gen}
+			t.show(e)
 			m.entries[key] = t
-			e.row = t
 			changed = true
 		case t.gen == m.gen: // two sockets with one key: keep the first
 		default:
 			if t.removed() || rowChanged(t.entry, e) {
 				changed = true
 			}
-			t.entry, t.tab, t.goneAt, t.gen = e, e.tab, 0, m.gen
-			e.row = t
+			t.show(e)
+			t.goneAt, t.gen = 0, m.gen
 			same++
 		}
 	}
