@@ -104,9 +104,6 @@ func TestSocketKeyOrderAndText(t *testing.T) {
 	for i := range ordered {
 		for j := range ordered {
 			want := cmpInt(i, j)
-			if got := ordered[i].Key().Compare(ordered[j].Key()); got != want {
-				t.Errorf("Compare(%s, %s) = %d, want %d", ordered[i].Key(), ordered[j].Key(), got, want)
-			}
 			if got := CompareKeys(&ordered[i], &ordered[j]); got != want {
 				t.Errorf("CompareKeys(%s, %s) = %d, want %d", ordered[i].Key(), ordered[j].Key(), got, want)
 			}

@@ -189,15 +189,10 @@ func (s *Socket) Key() SocketKey {
 	return k
 }
 
-// Compare orders keys: a total order, for stable sorting.
-func (k SocketKey) Compare(o SocketKey) int {
-	return cmp.Or(cmp.Compare(k.netns, o.netns), compareBool(k.udp, o.udp), cmp.Compare(k.family, o.family),
-		bytes.Compare(k.local[:], o.local[:]), cmp.Compare(k.lport, o.lport),
-		bytes.Compare(k.remote[:], o.remote[:]), cmp.Compare(k.rport, o.rport), cmp.Compare(k.inode, o.inode))
-}
-
-// CompareKeys orders two sockets as their keys do, without building them:
-// sorting tens of thousands of rows compares keys a million times.
+// CompareKeys orders two sockets by their keys' fields (namespace,
+// protocol, family, endpoints, a listener's inode): a total order for
+// stable sorting, without building keys, as a sort of tens of thousands of
+// rows compares a million times.
 func CompareKeys(a, b *Socket) int {
 	ai, bi := uint64(0), uint64(0)
 	if a.IsListening() {
