@@ -55,6 +55,18 @@ const (
 	ExposureSpecific Exposure = "specific address"
 )
 
+// Short is the exposure in a word, for a narrow column: all, loopback or
+// address.
+func (e Exposure) Short() string {
+	switch e {
+	case ExposureAll:
+		return "all"
+	case ExposureLoopback:
+		return "loopback"
+	}
+	return "address"
+}
+
 // Kind classifies the socket.
 func (s *Socket) Kind() Kind {
 	switch s.State {

@@ -1,5 +1,7 @@
-// Package sockets takes snapshots of the machine's TCP and UDP sockets, maps
-// each socket to every process that holds it, and knows what the well-known
-// ports are and what their risks look like. It imports no UI package: the TUI
-// and the command-line modes only render what this package returns.
+// Package sockets is portwatch's data model: a Socket, the processes that
+// own it, a Snapshot of the machine, and the key that follows a socket from
+// one poll to the next. Its sub-packages are the two rooms that share it:
+// collect reads the machine (netlink, /proc, namespaces, processes) and
+// assess judges what was read (services, risk, findings). None of them
+// imports a UI package.
 package sockets

@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// Proto is a transport protocol. It and the other small enumerations of a
-// Socket are bytes, not strings: a busy server has 60,000 sockets, and the
-// monitor keeps a copy of each. Their text is what String and JSON give.
+// Proto is a transport protocol. It, OwnerStatus and Direction are bytes,
+// not strings: a busy server has 60,000 sockets, and the monitor keeps a
+// copy of each. Their text is what String and JSON give. (State stays a
+// string: its values are shared constants, so a copy costs no memory.)
 type Proto uint8
 
 // The protocols portwatch lists.
@@ -112,19 +113,23 @@ type Socket struct {
 	Direction Direction
 }
 
-// Snapshot is every socket of the machine at one moment.
+// HostNetns labels the network namespace portwatch itself runs in.
+const HostNetns = "host"
+
+// Snapshot is every socket of the machine at one moment. It holds facts
+// only: the sentences that explain them belong to each output.
 type Snapshot struct {
-	Taken    time.Time
-	Took     time.Duration
-	Sockets  []Socket
-	Root     bool
-	Method   string // how sockets were listed
-	Hidden   int
-	HideNote string
+	Taken   time.Time
+	Took    time.Duration
+	Sockets []Socket
+	Root    bool
+	Method  string // how sockets were listed: "netlink" or "procfs"
+	// Hidden counts sockets whose owner is another user's process that
+	// portwatch, not being root, may not inspect.
+	Hidden int
 	// NetnsSkipped counts processes whose network namespace could not be
-	// read (not root); NetnsNote says so for the header.
+	// read (not root), so sockets of other namespaces may be missing.
 	NetnsSkipped int
-	NetnsNote    string
 }
 
 // PID is the socket's first owner's pid, or 0.

@@ -6,15 +6,31 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
 )
 
-// BenchmarkPoll is the work of one poll with 20,000 sockets: describing
+// benchHarness starts a monitor on a snapshot, and fails the benchmark
+// when its set-up produced no rows: a benchmark of an empty table measures
+// nothing.
+func benchHarness(b *testing.B, w, h int, tabKey string, snap *sockets.Snapshot) *harness {
+	b.Helper()
+	t := &testing.T{}
+	hs := newHarness(t, w, h, snap)
+	hs.send(tickMsg{})
+	hs.keys(tabKey)
+	if want := len(snap.Sockets) / 2; len(hs.rows()) < want {
+		b.Fatalf("set-up: %d rows on tab %s, want at least %d", len(hs.rows()), tabKey, want)
+	}
+	return hs
+}
+
+// BenchmarkPoll is the work of one poll with 20,000 sockets: assessing
 // them (off the UI goroutine) and merging them into the model.
 func BenchmarkPoll(b *testing.B) {
 	snap := bigSnapshot(20000)
-	kb := sockets.NewKnowledge("/nonexistent", "/nonexistent")
-	hs := newHarness(&testing.T{}, 120, 40, snap)
-	cmd := pollCmd(hs.src, newDescriber(), kb, 0, time.Minute, hs.clock.Now)
+	hs := benchHarness(b, 120, 40, "3", snap)
+	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
+	cmd := pollCmd(hs.src, as, 0, time.Minute, hs.clock.Now)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		msg := cmd().(snapshotMsg)
@@ -26,9 +42,7 @@ func BenchmarkPoll(b *testing.B) {
 
 // BenchmarkView is one frame of the All-states tab with 20,000 rows.
 func BenchmarkView(b *testing.B) {
-	hs := newHarness(&testing.T{}, 200, 60, bigSnapshot(20000))
-	hs.send(tickMsg{})
-	hs.keys("3")
+	hs := benchHarness(b, 200, 60, "3", bigSnapshot(20000))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_ = hs.m.View()
@@ -46,16 +60,13 @@ func BenchmarkPollChurn(b *testing.B) {
 		churned.Sockets[i].RPort += 30000
 		churned.Sockets[i].Inode += 1_000_000
 	}
-	kb := sockets.NewKnowledge("/nonexistent", "/nonexistent")
-	hs := newHarness(&testing.T{}, 120, 40, a)
-	hs.send(tickMsg{})
-	hs.keys("3")
-	d := newDescriber()
+	hs := benchHarness(b, 120, 40, "3", a)
+	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
 	snaps := []*sockets.Snapshot{a, &churned}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		hs.src.snaps = snaps[i%2 : i%2+1]
-		msg := pollCmd(hs.src, d, kb, hs.m.seq, time.Minute, hs.clock.Now)().(snapshotMsg)
+		msg := pollCmd(hs.src, as, hs.m.seq, time.Minute, hs.clock.Now)().(snapshotMsg)
 		hs.m.polling = false
 		m, _ := hs.m.Update(msg)
 		hs.m = m.(Model)

@@ -6,7 +6,16 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
+
+// cellContext is what a cell needs besides its row: the clock (for ages)
+// and the host names found so far.
+type cellContext struct {
+	now   time.Time
+	names map[string]string // address -> host name, when names are on; nil when off
+}
 
 // column is one column of a tab's table.
 type column struct {
@@ -15,74 +24,89 @@ type column struct {
 	min      int  // it may shrink to this before columns are dropped
 	priority int  // at narrow widths the lowest priority goes first
 	right    bool // right-aligned (numbers)
-	cell     func(m *Model, t *tracked) string
-	less     func(a, b *tracked) int // nil: not a sort column
+	cell     func(c cellContext, r *rowset.Row) string
+	less     func(a, b *rowset.Row) int
 }
 
 var (
 	colProto = column{title: "PROTO", width: 6, min: 6, priority: 5,
-		cell: func(_ *Model, t *tracked) string { return t.sock.ProtoLabel() },
-		less: func(a, b *tracked) int { return cmp.Compare(a.sock.ProtoLabel(), b.sock.ProtoLabel()) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.ProtoLabel() },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.ProtoLabel(), b.Socket.ProtoLabel()) }}
 	colAddress = column{title: "ADDRESS", width: 15, min: 9, priority: 8,
-		cell: func(_ *Model, t *tracked) string { return listenAddress(&t.sock) },
-		less: func(a, b *tracked) int { return a.sock.Local.Compare(b.sock.Local) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return listenAddress(&r.Socket) },
+		less: func(a, b *rowset.Row) int { return a.Socket.Local.Compare(b.Socket.Local) }}
 	colPort = column{title: "PORT", width: 5, min: 5, priority: 10, right: true,
-		cell: func(_ *Model, t *tracked) string { return strconv.Itoa(int(t.sock.LPort)) },
-		less: func(a, b *tracked) int { return cmp.Compare(a.sock.LPort, b.sock.LPort) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return strconv.Itoa(int(r.Socket.LPort)) },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.LPort, b.Socket.LPort) }}
 	colService = column{title: "SERVICE", width: 14, min: 8, priority: 9,
-		cell: func(_ *Model, t *tracked) string { return t.info.Name },
-		less: func(a, b *tracked) int { return cmp.Compare(a.info.Name, b.info.Name) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Service.Name },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Service.Name, b.Service.Name) }}
 	colProcess = column{title: "PROCESS", width: 15, min: 8, priority: 8,
 		cell: processCell,
-		less: func(a, b *tracked) int { return cmp.Compare(a.sock.OwnerName(), b.sock.OwnerName()) }}
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.OwnerName(), b.Socket.OwnerName()) }}
 	colPID = column{title: "PID", width: 7, min: 7, priority: 6, right: true,
 		cell: pidCell,
-		less: func(a, b *tracked) int { return cmp.Compare(a.sock.PID(), b.sock.PID()) }}
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.PID(), b.Socket.PID()) }}
 	colUser = column{title: "USER", width: 9, min: 6, priority: 4,
-		cell: func(_ *Model, t *tracked) string { return t.sock.OwnerUser() },
-		less: func(a, b *tracked) int { return cmp.Compare(a.sock.OwnerUser(), b.sock.OwnerUser()) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.OwnerUser() },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.OwnerUser(), b.Socket.OwnerUser()) }}
 	colExposure = column{title: "EXPOSED", width: 8, min: 7, priority: 7,
-		cell: func(_ *Model, t *tracked) string { return exposureWord(&t.sock) },
-		less: func(a, b *tracked) int { return cmp.Compare(exposureWord(&a.sock), exposureWord(&b.sock)) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.Exposure().Short() },
+		less: func(a, b *rowset.Row) int {
+			return cmp.Compare(a.Socket.Exposure().Short(), b.Socket.Exposure().Short())
+		}}
+	// Risk sorts by severity, worst first: that is what a sort by risk is for.
 	colRisk = column{title: "RISK", width: 6, min: 6, priority: 9,
-		cell: func(_ *Model, t *tracked) string { return t.risk.String() },
-		less: func(a, b *tracked) int { return cmp.Compare(a.risk, b.risk) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Risk.String() },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(b.Risk, a.Risk) }}
 	colConns = column{title: "CONNS", width: 5, min: 5, priority: 3, right: true,
-		cell: func(_ *Model, t *tracked) string { return strconv.Itoa(int(t.conns)) },
-		less: func(a, b *tracked) int { return cmp.Compare(a.conns, b.conns) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return strconv.Itoa(int(r.Conns)) },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Conns, b.Conns) }}
 	colLocal = column{title: "LOCAL", width: 21, min: 21, priority: 8,
-		cell: func(_ *Model, t *tracked) string { return t.sock.LocalEndpoint() },
-		less: func(a, b *tracked) int {
-			return cmp.Or(a.sock.Local.Compare(b.sock.Local), cmp.Compare(a.sock.LPort, b.sock.LPort))
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.LocalEndpoint() },
+		less: func(a, b *rowset.Row) int {
+			return cmp.Or(a.Socket.Local.Compare(b.Socket.Local), cmp.Compare(a.Socket.LPort, b.Socket.LPort))
 		}}
 	colRemote = column{title: "REMOTE", width: 24, min: 21, priority: 9,
 		cell: remoteCell,
-		less: func(a, b *tracked) int {
-			return cmp.Or(a.sock.Remote.Compare(b.sock.Remote), cmp.Compare(a.sock.RPort, b.sock.RPort))
+		less: func(a, b *rowset.Row) int {
+			return cmp.Or(a.Socket.Remote.Compare(b.Socket.Remote), cmp.Compare(a.Socket.RPort, b.Socket.RPort))
 		}}
 	colDir = column{title: "DIR", width: 4, min: 4, priority: 7,
-		cell: func(_ *Model, t *tracked) string { return t.sock.Direction.String() },
-		less: func(a, b *tracked) int { return cmp.Compare(a.sock.Direction, b.sock.Direction) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.Direction.String() },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.Direction, b.Socket.Direction) }}
 	colState = column{title: "STATE", width: 11, min: 11, priority: 10,
-		cell: func(_ *Model, t *tracked) string { return t.sock.State },
-		less: func(a, b *tracked) int { return cmp.Compare(stateOrder(a.sock.State), stateOrder(b.sock.State)) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.State },
+		less: func(a, b *rowset.Row) int {
+			return cmp.Compare(stateOrder(a.Socket.State), stateOrder(b.Socket.State))
+		}}
 	colNetns = column{title: "NETNS", width: 12, min: 6, priority: 7,
-		cell: func(_ *Model, t *tracked) string { return t.sock.Netns },
-		less: func(a, b *tracked) int { return cmp.Compare(a.sock.Netns, b.sock.Netns) }}
+		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.Netns },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.Netns, b.Socket.Netns) }}
+	// Age sorts youngest first.
 	colAge = column{title: "AGE", width: 5, min: 4, priority: 4, right: true,
-		cell: func(m *Model, t *tracked) string { return shortDuration(m.now.Sub(t.firstSeen.Time())) },
-		less: func(a, b *tracked) int { return cmp.Compare(b.firstSeen, a.firstSeen) }}
+		cell: func(c cellContext, r *rowset.Row) string { return shortDuration(c.now.Sub(r.FirstSeen())) },
+		less: func(a, b *rowset.Row) int { return b.FirstSeen().Compare(a.FirstSeen()) }}
 )
 
 // defaultSort is each tab's first sort column: port for listeners, remote
 // end for connections, the state for the learners' tab.
-var defaultSort = [tabCount]int{tabListening: 0, tabEstablished: 2, tabAll: 1}
+var defaultSort = [rowset.TabCount]string{rowset.Listening: "PORT", rowset.Established: "REMOTE", rowset.All: "STATE"}
 
 // tabColumns are each tab's columns, left to right.
-var tabColumns = [tabCount][]column{
-	tabListening:   {colPort, colProto, colAddress, colService, colProcess, colPID, colUser, colExposure, colRisk, colConns},
-	tabEstablished: {colProto, colLocal, colRemote, colDir, colService, colProcess, colPID, colRisk, colAge},
-	tabAll:         {colProto, colState, colLocal, colRemote, colDir, colService, colProcess, colPID, colAge},
+var tabColumns = [rowset.TabCount][]column{
+	rowset.Listening:   {colPort, colProto, colAddress, colService, colProcess, colPID, colUser, colExposure, colRisk, colConns},
+	rowset.Established: {colProto, colLocal, colRemote, colDir, colService, colProcess, colPID, colRisk, colAge},
+	rowset.All:         {colProto, colState, colLocal, colRemote, colDir, colService, colProcess, colPID, colAge},
+}
+
+// columnsOf is a tab's columns; with sockets of several network
+// namespaces, where each lives comes first.
+func columnsOf(t rowset.Tab, multiNetns bool) []column {
+	if multiNetns {
+		return append([]column{colNetns}, tabColumns[t]...)
+	}
+	return tabColumns[t]
 }
 
 // stateOrder sorts states in the order a connection meets them.
@@ -90,41 +114,39 @@ func stateOrder(state string) int {
 	if i, ok := stateRank[state]; ok {
 		return i
 	}
-	return len(sockets.TCPStates)
+	return len(stateRank)
 }
 
-// stateRank is each state's place in sockets.TCPStates: a sort of 60,000
+// stateRank is each state's place in the TCP state order: a sort of 60,000
 // rows asks a million times.
 var stateRank = func() map[string]int {
-	r := make(map[string]int, len(sockets.TCPStates))
-	for i, s := range sockets.TCPStates {
+	r := make(map[string]int, len(assess.TCPStates))
+	for i, s := range assess.TCPStates {
 		r[s] = i
 	}
 	return r
 }()
 
-func processCell(_ *Model, t *tracked) string {
-	name := t.sock.OwnerName()
-	if n := len(t.sock.Owners); n > 1 {
+func processCell(_ cellContext, r *rowset.Row) string {
+	name := r.Socket.OwnerName()
+	if n := len(r.Socket.Owners); n > 1 {
 		name += " +" + strconv.Itoa(n-1)
 	}
 	return name
 }
 
-func pidCell(_ *Model, t *tracked) string {
-	if p := t.sock.PID(); p != 0 {
+func pidCell(_ cellContext, r *rowset.Row) string {
+	if p := r.Socket.PID(); p != 0 {
 		return strconv.Itoa(int(p))
 	}
 	return "-"
 }
 
-func remoteCell(m *Model, t *tracked) string {
-	if m.resolve {
-		if name := m.names[t.sock.Remote.String()]; name != "" {
-			return name + ":" + strconv.Itoa(int(t.sock.RPort))
-		}
+func remoteCell(c cellContext, r *rowset.Row) string {
+	if name := c.names[r.Socket.Remote.String()]; name != "" {
+		return name + ":" + strconv.Itoa(int(r.Socket.RPort))
 	}
-	return t.sock.RemoteEndpoint()
+	return r.Socket.RemoteEndpoint()
 }
 
 // listenAddress shows a dual-stack wildcard as "*", as ss does.
@@ -133,16 +155,6 @@ func listenAddress(s *sockets.Socket) string {
 		return "*"
 	}
 	return s.Local.String()
-}
-
-func exposureWord(s *sockets.Socket) string {
-	switch s.Exposure() {
-	case sockets.ExposureAll:
-		return "all"
-	case sockets.ExposureLoopback:
-		return "loopback"
-	}
-	return "address"
 }
 
 // shortDuration is "42s", "5m", "3h", "2d".
@@ -158,101 +170,4 @@ func shortDuration(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + "h"
 	}
 	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-}
-
-// optionalBelow: columns with a lower priority are dropped before any
-// column is squeezed below its natural width.
-const optionalBelow = 5
-
-// fitColumns chooses the columns and their widths for a table of the given
-// width (gutter excluded): drop the optional columns, lowest priority first,
-// while the natural widths do not fit; then shrink the widest columns
-// toward their minimum; then drop more columns by priority; spare room goes
-// to the free-text columns.
-func fitColumns(cols []column, width int) ([]column, []int) {
-	keep := make([]bool, len(cols))
-	for i := range keep {
-		keep[i] = true
-	}
-	for {
-		total, n, drop := 0, 0, -1
-		for i, c := range cols {
-			if !keep[i] {
-				continue
-			}
-			total += c.width
-			n++
-			if c.priority < optionalBelow && (drop < 0 || c.priority < cols[drop].priority) {
-				drop = i
-			}
-		}
-		if total+max(n-1, 0) <= width || drop < 0 {
-			break
-		}
-		keep[drop] = false
-	}
-	for {
-		total, minTotal, n := 0, 0, 0
-		for i, c := range cols {
-			if keep[i] {
-				total += c.width
-				minTotal += c.min
-				n++
-			}
-		}
-		sep := max(n-1, 0)
-		if minTotal+sep <= width || n <= 1 {
-			return shrink(cols, keep, width-sep)
-		}
-		drop := -1
-		for i, c := range cols {
-			if keep[i] && (drop < 0 || c.priority < cols[drop].priority) {
-				drop = i
-			}
-		}
-		keep[drop] = false
-	}
-}
-
-func shrink(cols []column, keep []bool, room int) ([]column, []int) {
-	var out []column
-	var widths []int
-	total := 0
-	for i, c := range cols {
-		if keep[i] {
-			out = append(out, c)
-			widths = append(widths, c.width)
-			total += c.width
-		}
-	}
-	// Take one cell at a time from the column with the most to give.
-	for total > room {
-		best := -1
-		for i, c := range out {
-			if widths[i] > c.min && (best < 0 || widths[i]-c.min > widths[best]-out[best].min) {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		widths[best]--
-		total--
-	}
-	// Spare room goes to the columns that hold free text, in turn.
-	for total < room && len(out) > 0 {
-		grew := false
-		for i, c := range out {
-			if total < room && c.width >= 14 {
-				widths[i]++
-				total++
-				grew = true
-			}
-		}
-		if !grew {
-			widths[len(widths)-1] += room - total
-			total = room
-		}
-	}
-	return out, widths
 }

@@ -6,14 +6,16 @@ import (
 	"syscall"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
 )
 
 // Config is everything the monitor takes from outside, so the real program
 // and the tests build the same model.
 type Config struct {
 	Source    sockets.Source
-	Knowledge *sockets.Knowledge
+	Knowledge *assess.Knowledge
 	Interval  time.Duration
 	Hostname  string
 	Color     bool
@@ -21,6 +23,10 @@ type Config struct {
 	Resolve   bool // start with host names on
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// After delivers msg after d: the monitor's only timers (the poll tick,
+	// the check after SIGTERM) go through it. nil means tea.Tick; tests
+	// hold the messages and deliver them when they choose.
+	After func(d time.Duration, msg tea.Msg) tea.Cmd
 	// Signal sends a signal to a process; nil means syscall.Kill.
 	Signal func(pid int, sig syscall.Signal) error
 	// LookupAddr resolves an address to names; nil means the system resolver.
@@ -31,13 +37,18 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.Knowledge == nil {
-		c.Knowledge = sockets.SystemKnowledge()
+		c.Knowledge = assess.SystemKnowledge()
 	}
 	if c.Interval <= 0 {
 		c.Interval = time.Second
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.After == nil {
+		c.After = func(d time.Duration, msg tea.Msg) tea.Cmd {
+			return tea.Tick(d, func(time.Time) tea.Msg { return msg })
+		}
 	}
 	if c.Signal == nil {
 		c.Signal = func(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }

@@ -1,4 +1,6 @@
 // Package tui is portwatch's interactive monitor: a bubbletea program that
-// renders snapshots from a sockets.Source in tabs, with a detail pane, filter,
-// sort and a safe way to end a process. It never reads the machine itself.
+// shows the verdicts of sockets/assess in tabs, with a detail pane, filter,
+// sort and a safe way to end a process. Update and View read no file and
+// send nothing: polls, signals and host-name lookups run in commands. The
+// rows it follows live in tui/rowset.
 package tui

@@ -15,6 +15,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 func TestMain(m *testing.M) {
@@ -124,12 +126,20 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// timerMsg is a timer the model asked for (Config.After): the harness
+// holds it, and the test delivers it when it chooses.
+type timerMsg struct {
+	after time.Duration
+	msg   tea.Msg
+}
+
 // harness drives a Model through Update as the program would.
 type harness struct {
 	t      *testing.T
 	m      Model
 	src    *fakeSource
 	clock  *fakeClock
+	timers []timerMsg // timers asked for and not delivered
 	kills  []string
 	killFn func(pid int, sig syscall.Signal) error
 }
@@ -139,11 +149,14 @@ func newHarness(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
 	hs := &harness{t: t, src: &fakeSource{snaps: snaps}, clock: &fakeClock{now: t0}}
 	hs.m = New(Config{
 		Source:    hs.src,
-		Knowledge: sockets.NewKnowledge("/nonexistent/services", "/nonexistent/range"),
+		Knowledge: assess.NewKnowledge("/nonexistent/services", "/nonexistent/range"),
 		Interval:  time.Second,
 		Hostname:  "web-01",
 		Now:       hs.clock.Now,
 		SelfPID:   99999,
+		After: func(d time.Duration, msg tea.Msg) tea.Cmd {
+			return func() tea.Msg { return timerMsg{d, msg} }
+		},
 		Signal: func(pid int, sig syscall.Signal) error {
 			hs.kills = append(hs.kills, fmt.Sprintf("%d %v", pid, sig))
 			if hs.killFn != nil {
@@ -162,8 +175,9 @@ func newHarness(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
 	return hs
 }
 
-// send delivers a message and runs the commands it returns that complete
-// at once (polls, signals, lookups); timers are left alone.
+// send delivers a message and runs the commands it returns: every command
+// of the monitor completes at once in tests (the source is a fake, timers
+// come back as timerMsg), so each is run and its message dispatched by type.
 func (hs *harness) send(msg tea.Msg) {
 	hs.t.Helper()
 	m, cmd := hs.m.Update(msg)
@@ -172,26 +186,40 @@ func (hs *harness) send(msg tea.Msg) {
 }
 
 func (hs *harness) run(cmd tea.Cmd) {
+	hs.t.Helper()
 	if cmd == nil {
 		return
 	}
-	done := make(chan tea.Msg, 1)
-	go func() { done <- cmd() }()
-	select {
-	case msg := <-done:
-		switch msg := msg.(type) {
-		case tea.BatchMsg:
-			for _, c := range msg {
-				hs.run(c)
-			}
-		case nil, tickMsg, killCheckMsg:
-			// timers: the test delivers these itself
-		default:
-			hs.send(msg)
+	switch msg := cmd().(type) {
+	case nil:
+	case tea.BatchMsg:
+		for _, c := range msg {
+			hs.run(c)
 		}
-	case <-time.After(50 * time.Millisecond):
-		// a timer (tea.Tick): not run in tests
+	case timerMsg:
+		hs.timers = append(hs.timers, msg)
+	default:
+		hs.send(msg)
 	}
+}
+
+// fire delivers the timers the model asked for whose message is of the
+// same type as want, and forgets them.
+func (hs *harness) fire(want tea.Msg) int {
+	hs.t.Helper()
+	var keep, due []timerMsg
+	for _, tm := range hs.timers {
+		if fmt.Sprintf("%T", tm.msg) == fmt.Sprintf("%T", want) {
+			due = append(due, tm)
+		} else {
+			keep = append(keep, tm)
+		}
+	}
+	hs.timers = keep
+	for _, tm := range due {
+		hs.send(tm.msg)
+	}
+	return len(due)
 }
 
 // poll is one tick: the clock moves a second and a poll runs.
@@ -229,21 +257,32 @@ func keyMsg(k string) tea.KeyMsg {
 }
 
 func (hs *harness) selectedKey() sockets.SocketKey {
-	if t := hs.m.current(); t != nil {
-		return t.key()
+	if r := hs.m.table.current(); r != nil {
+		return r.Key()
 	}
 	return sockets.SocketKey{}
 }
+
+// rows is the current tab's rows.
+func (hs *harness) rows() []*rowset.Row { return hs.m.table.view().Rows() }
+
+// cursor is the selected row's index.
+func (hs *harness) cursor() int { return hs.m.table.view().Cursor() }
 
 // selectPort moves the cursor to the first row with this local port.
 func (hs *harness) selectPort(port uint16) {
 	hs.t.Helper()
 	hs.keys("g")
-	for i := 0; i < len(hs.m.rows); i++ {
-		if hs.m.current().sock.LPort == port {
+	for i := 0; i < len(hs.rows()); i++ {
+		if hs.m.table.current().Socket.LPort == port {
 			return
 		}
 		hs.keys("j")
 	}
 	hs.t.Fatalf("no row with port %d", port)
+}
+
+// reply is a finished poll of snap, as the poll command would send it.
+func (hs *harness) reply(seq int, snap *sockets.Snapshot, at time.Time) snapshotMsg {
+	return snapshotMsg{seq: seq, snap: snap, assessment: assess.Assess(snap, hs.m.cfg.Knowledge), at: at}
 }

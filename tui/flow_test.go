@@ -10,13 +10,15 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 // TestProgramFlow runs the model in a real bubbletea program: the first
 // poll shows the listeners, 2 switches tabs, enter opens the details, q quits.
 func TestProgramFlow(t *testing.T) {
 	src := &fakeSource{snaps: []*sockets.Snapshot{snapAt(t0, fixtureSockets())}}
-	m := New(Config{Source: src, Knowledge: sockets.NewKnowledge("/nonexistent", "/nonexistent"),
+	m := New(Config{Source: src, Knowledge: assess.NewKnowledge("/nonexistent", "/nonexistent"),
 		Interval: 100 * time.Millisecond, Hostname: "web-01", SelfPID: 99999})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	waitFor := func(what string) {
@@ -35,8 +37,8 @@ func TestProgramFlow(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
-	if final.tab != tabEstablished || final.mode != modeTable {
-		t.Errorf("final tab %d mode %d", final.tab, final.mode)
+	if final.table.tab != rowset.Established || final.mode != modeTable {
+		t.Errorf("final tab %d mode %d", final.table.tab, final.mode)
 	}
 	if src.callCount() < 3 {
 		t.Errorf("the program polled %d times: the ticker does not re-arm", src.callCount())

@@ -8,6 +8,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 // killGrace is how long a process gets to exit after SIGTERM before
@@ -43,107 +45,76 @@ func signalName(s syscall.Signal) string {
 	return "SIGTERM"
 }
 
-// askKill opens the confirmation for the selected socket's process.
-func (m *Model) askKill() {
-	if m.cfg.ReadOnly {
-		m.setStatus("read-only: ending processes is disabled")
-		return
+// killTargetOf is the process K would end for a row, or why there is none.
+func killTargetOf(r *rowset.Row, selfPID int) (*killTarget, string) {
+	if r == nil || r.Removed() {
+		return nil, ""
 	}
-	t := m.current()
-	if t == nil || t.removed() {
-		return
-	}
-	p := t.sock.Process()
+	p := r.Socket.Process()
 	switch {
 	case p == nil:
-		m.setStatus("no process to end: " + ownerAbsence(&t.sock))
-		return
+		return nil, "no process to end: " + assess.OwnerAbsence(&r.Socket)
 	case p.PID == 1:
-		m.setStatus("refused: pid 1 is the init system")
-		return
-	case int(p.PID) == m.cfg.SelfPID:
-		m.setStatus("refused: that is portwatch itself")
-		return
+		return nil, "refused: pid 1 is the init system"
+	case int(p.PID) == selfPID:
+		return nil, "refused: that is portwatch itself"
 	}
-	m.confirm = &killTarget{pid: int(p.PID), name: p.Name, user: p.User, cmdline: p.Cmdline, key: t.key(), sig: syscall.SIGTERM}
-	m.setKeysForConfirm(true)
+	return &killTarget{pid: int(p.PID), name: p.Name, user: p.User, cmdline: p.Cmdline, key: r.Key(), sig: syscall.SIGTERM}, ""
 }
 
-func (m *Model) setKeysForConfirm(on bool) {
-	m.keys.Confirm.SetEnabled(on)
-	m.keys.Cancel.SetEnabled(on)
-}
-
-// confirmKey answers the confirmation: y sends the signal, anything else cancels.
-func (m Model) confirmKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	target := *m.confirm
-	m.confirm = nil
-	m.setKeysForConfirm(false)
-	if msg.String() != "y" && msg.String() != "Y" {
-		m.setStatus("cancelled")
-		return m, nil
-	}
-	signal := m.cfg.Signal
-	return m, func() tea.Msg {
-		return signalSentMsg{target: target, sig: target.sig, err: signal(target.pid, target.sig)}
+// signalCmd sends the target its signal, in a command: Update does no I/O.
+func signalCmd(send func(pid int, sig syscall.Signal) error, target killTarget) tea.Cmd {
+	return func() tea.Msg {
+		return signalSentMsg{target: target, sig: target.sig, err: send(target.pid, target.sig)}
 	}
 }
 
-// signalSent reports the signal; after SIGTERM it checks again in two seconds.
-func (m Model) signalSent(msg signalSentMsg) (tea.Model, tea.Cmd) {
-	if msg.err != nil {
-		reason := msg.err.Error()
-		if errors.Is(msg.err, syscall.EPERM) {
-			reason = "permission denied (the process belongs to another user; run as root)"
-		} else if errors.Is(msg.err, syscall.ESRCH) {
-			reason = "it has already exited"
-		}
-		m.setStatus(fmt.Sprintf("cannot end pid %d: %s", msg.target.pid, reason))
-		return m, nil
+// signalReport is the status line after a signal was sent, or failed.
+func signalReport(msg signalSentMsg) string {
+	if msg.err == nil {
+		return fmt.Sprintf("sent %s to pid %d (%s)", signalName(msg.sig), msg.target.pid, msg.target.name)
 	}
-	m.setStatus(fmt.Sprintf("sent %s to pid %d (%s)", signalName(msg.sig), msg.target.pid, msg.target.name))
-	if msg.sig != syscall.SIGTERM {
-		return m, nil
+	reason := msg.err.Error()
+	switch {
+	case errors.Is(msg.err, syscall.EPERM):
+		reason = "permission denied (the process belongs to another user; run as root)"
+	case errors.Is(msg.err, syscall.ESRCH):
+		reason = "it has already exited"
 	}
-	target := msg.target
-	return m, tea.Tick(killGrace, func(time.Time) tea.Msg { return killCheckMsg{target: target} })
+	return fmt.Sprintf("cannot end pid %d: %s", msg.target.pid, reason)
 }
 
-// killCheck offers SIGKILL if the process still holds the socket.
-func (m Model) killCheck(msg killCheckMsg) (tea.Model, tea.Cmd) {
-	t, ok := m.entries[msg.target.key]
-	if !ok || t.removed() || m.confirm != nil {
-		return m, nil
+// stillHolds reports whether the target's process still holds its socket.
+func stillHolds(store *rowset.Store, k killTarget) bool {
+	r := store.Get(k.key)
+	if r == nil || r.Removed() {
+		return false
 	}
-	for _, p := range t.sock.Owners {
-		if int(p.PID) == msg.target.pid {
-			target := msg.target
-			target.sig = syscall.SIGKILL
-			m.confirm = &target
-			m.setKeysForConfirm(true)
-			return m, nil
+	for _, p := range r.Socket.Owners {
+		if int(p.PID) == k.pid {
+			return true
 		}
 	}
-	return m, nil
+	return false
 }
 
-// viewConfirm is the kill confirmation in full: what will be signalled,
-// with its whole command line, so nobody ends the wrong process.
-func (m *Model) viewConfirm(w, h int) []string {
-	k := m.confirm
-	lines := []string{m.theme.Dialog.Render(fmt.Sprintf("Send %s to this process?", signalName(k.sig)))}
+// renderConfirm is the kill confirmation in full, where the details were:
+// what will be signalled, with its whole command line, so nobody ends the
+// wrong process.
+func renderConfirm(th Theme, k *killTarget, w, h int) []string {
+	lines := []string{th.Dialog.Render(fmt.Sprintf("Send %s to this process?", signalName(k.sig)))}
 	if k.sig == syscall.SIGKILL {
 		lines = append(lines, "It still holds the port two seconds after SIGTERM. SIGKILL cannot be caught:")
 		lines = append(lines, "the process gets no chance to clean up.")
 	}
 	lines = append(lines, fmt.Sprintf("  pid %d  %s  user %s", k.pid, k.name, k.user))
-	for i, l := range wrap(k.cmdline, max(w-11, 10)) {
-		prefix := "           "
-		if i == 0 {
-			prefix = "  command  "
-		}
-		lines = append(lines, prefix+l)
-	}
+	lines = append(lines, hanging("  command  ", "           ", k.cmdline, w)...)
 	lines = append(lines, "", "y: send it    n or esc: cancel")
 	return fitLines(lines, w, h)
 }
+
+// The signals K sends: SIGTERM first, SIGKILL if the port is still held.
+const (
+	sigTerm = syscall.SIGTERM
+	sigKill = syscall.SIGKILL
+)

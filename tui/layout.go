@@ -22,23 +22,24 @@ type layout struct {
 	side             bool // detail at the right, else below
 }
 
-func (m *Model) layout() layout {
-	h := max(m.height-chromeLines, 0)
-	if m.width >= sideBySideWidth {
-		dw := min(max(m.width*2/5, 44), 64)
-		return layout{tableW: m.width - dw - 3, tableH: h, detailW: dw, detailH: h, side: true}
+// layoutFor places the table and the pane in a width x height screen for a
+// table of n rows. Below the table the pane takes what the rows leave, so a
+// short list leaves room for the details.
+func layoutFor(width, height, n int) layout {
+	h := max(height-chromeLines, 0)
+	if width >= sideBySideWidth {
+		dw := min(max(width*2/5, 44), 64)
+		return layout{tableW: width - dw - 3, tableH: h, detailW: dw, detailH: h, side: true}
 	}
-	// Below the table the pane takes what the rows leave, so a short list
-	// leaves room for the details.
-	th := min(max(len(m.rows)+2, h*2/5), h*11/20)
+	th := min(max(n+2, h*2/5), h*11/20)
 	th = max(th, min(h, 4))
-	return layout{tableW: m.width, tableH: th, detailW: m.width, detailH: h - th}
+	return layout{tableW: width, tableH: th, detailW: width, detailH: h - th}
 }
 
-// tableRows is how many data rows the table shows.
-func (m *Model) tableRows() int { return max(m.layout().tableH-1, 0) }
+func tooSmall(w, h int) bool { return w < minWidth || h < minHeight }
 
-func (m *Model) tooSmall() bool { return m.width < minWidth || m.height < minHeight }
+// widthOf is the cells a (possibly styled) string takes on screen.
+func widthOf(s string) int { return ansi.StringWidth(s) }
 
 // fit pads or cuts a (possibly styled) line to exactly w cells.
 func fit(s string, w int) string {
@@ -71,4 +72,19 @@ func wrap(s string, w int) []string {
 		return nil
 	}
 	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+}
+
+// hanging wraps text to width w after first (on the first line) and rest
+// (on the others): a paragraph with a label or an indent. The prefixes are
+// measured as they show, so a styled label is fine.
+func hanging(first, rest, text string, w int) []string {
+	lines := wrap(text, max(w-widthOf(rest), 10))
+	for i := range lines {
+		if i == 0 {
+			lines[i] = first + lines[i]
+		} else {
+			lines[i] = rest + lines[i]
+		}
+	}
+	return lines
 }

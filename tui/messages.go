@@ -5,20 +5,21 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
 )
 
 // tickMsg asks for a poll; it re-arms itself. The time comes from the
 // injected clock, not from the message.
 type tickMsg struct{}
 
-// snapshotMsg carries a finished poll. seq is the poll's sequence number: a
-// reply to a poll started before a pause is dropped.
+// snapshotMsg carries a finished poll: the snapshot's header (its sockets
+// are in the verdicts) and its assessment. seq is the poll's sequence
+// number: a reply to a poll started before a pause is dropped.
 type snapshotMsg struct {
-	seq      int
-	snap     *sockets.Snapshot
-	analysis *sockets.Analysis
-	entries  []*entry // one per socket, described off the UI goroutine
-	at       time.Time
+	seq        int
+	snap       *sockets.Snapshot
+	assessment *assess.Assessment
+	at         time.Time
 }
 
 // pollErrorMsg is a failed poll; the last good snapshot stays on screen.

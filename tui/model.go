@@ -4,109 +4,39 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
-// tab is one of the monitor's tabs.
-type tab uint8
-
-const (
-	tabListening tab = iota
-	tabEstablished
-	tabAll
-	tabCount
-)
-
-var tabTitles = [tabCount]string{"Listening", "Established", "All states"}
-
-// mode is what the screen shows besides the table.
-type mode int
-
-const (
-	modeTable  mode = iota
-	modeDetail      // the detail pane full screen
-	modeHelp        // the full help
-)
-
-// markFor is how long a new row stays marked "+" and a closed one "-".
-const markFor = 5 * time.Second
-
-// tracked is a socket as the monitor follows it across polls. There is one
-// per socket, 60,000 on a busy server: it is kept small.
-type tracked struct {
-	*entry
-	firstSeen stamp
-	goneAt    stamp  // when it closed; zero while open
-	gen       uint32 // the last poll that listed it
-	isNew     bool   // appeared after the first snapshot
-	dropped   bool   // no longer in the model's map
-	picked    bool   // chosen for the rows being built
-}
-
-func (t *tracked) added(now time.Time) bool {
-	return t.isNew && t.goneAt == 0 && now.Sub(t.firstSeen.Time()) < markFor
-}
-
-func (t *tracked) removed() bool { return t.goneAt != 0 }
-
-// show makes the row show e, and e know its row.
-func (t *tracked) show(e *entry) {
-	t.entry, e.row = e, t
-}
-
-// stamp is a moment in Unix nanoseconds, zero for none: a third of the size
-// of a time.Time, and without a pointer for the collector to follow.
-type stamp int64
-
-func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
-
-// Time is the stamp as a time.Time.
-func (s stamp) Time() time.Time { return time.Unix(0, int64(s)) }
-
-// sortState is a tab's sort column (an index into its columns) and order.
-type sortState struct {
-	col     int
-	reverse bool
-}
-
-// Model is the root model. It owns the shared state and composes the views:
-// header, tab bar, table, detail pane, status line and help.
+// Model is the root model. It owns the state the components share and
+// composes them: header, tab bar, table, detail pane (or kill dialog),
+// status line and help.
+//
+// Copies of a Model share the store of tracked sockets, which only a poll
+// changes (store.Apply in Update); everything a key changes (tab, sort,
+// filter, selection, dialog) lives in the copy itself.
 type Model struct {
 	cfg   Config
 	keys  keyMap
 	theme Theme
 	help  help.Model
 
-	filter    textinput.Model
-	filtering bool // the filter input has focus
-	pane      viewport.Model
-	mode      mode
+	table  tableModel
+	filter filterBar
+	pane   viewport.Model
+	mode   mode
+	kill   *killTarget // a kill awaiting y/n; the dialog has the focus
 
 	width, height int
 	now           time.Time
 
-	tab      tab
-	sorts    [tabCount]sortState
-	selected [tabCount]sockets.SocketKey // the selected socket's key, per tab
-	cursor   int                         // index of the selected row in rows
-	offset   int                         // first visible row
-	rows     []*tracked                  // the current tab's rows, filtered and sorted
-	picked   []*tracked                  // scratch for building rows
-	counts   [tabCount]int
-
-	entries map[sockets.SocketKey]*tracked
-	gen     uint32 // polls applied
-	ghosts  int    // closed rows still shown
-	// skippedRebuilds counts polls that changed no row (for tests).
-	skippedRebuilds int
-	// multiNetns: sockets of more than one network namespace are shown.
-	multiNetns bool
-	describer  *describer // the poll command's cache, never touched by Update
+	store      *rowset.Store
+	assessor   *assess.Assessor // the poll command's memory, never touched by Update
 	snap       *sockets.Snapshot
-	analysis   *sockets.Analysis
+	assessment *assess.Assessment
 
 	seq      int
 	polling  bool
@@ -114,43 +44,29 @@ type Model struct {
 	pollErr  error
 	lastGood time.Time
 
-	confirm  *killTarget // a kill awaiting y/n
-	status   string      // a transient message
+	status   string // a transient message
 	statusAt time.Time
 
-	resolve  bool
-	names    map[string]string // address -> host name ("" = none)
-	pending  map[string]bool
-	queue    []string
-	inflight int
+	resolver resolver
 }
 
 // New builds the monitor's model.
 func New(cfg Config) Model {
 	cfg.setDefaults()
-	ti := textinput.New()
-	ti.Prompt = "/"
-	ti.Placeholder = "port, address, process, service, user"
-	ti.CharLimit = 64
 	m := Model{
-		cfg:       cfg,
-		keys:      newKeyMap(),
-		theme:     NewTheme(cfg.Color),
-		help:      help.New(),
-		filter:    ti,
-		pane:      viewport.New(0, 0),
-		now:       cfg.Now(),
-		entries:   map[sockets.SocketKey]*tracked{},
-		describer: newDescriber(),
-		resolve:   cfg.Resolve,
-		names:     map[string]string{},
-		pending:   map[string]bool{},
+		cfg:      cfg,
+		keys:     newKeyMap(),
+		theme:    NewTheme(cfg.Color),
+		help:     help.New(),
+		table:    newTable(),
+		filter:   newFilterBar(),
+		pane:     newPane(),
+		now:      cfg.Now(),
+		store:    rowset.NewStore(),
+		assessor: assess.NewAssessor(cfg.Knowledge),
+		resolver: newResolver(cfg.Resolve),
 	}
 	m.help.ShortSeparator = "  "
-	for t := range m.sorts {
-		m.sorts[t].col = defaultSort[t]
-	}
-	m.keys.Kill.SetEnabled(!cfg.ReadOnly)
 	m.keys.Confirm.SetEnabled(false)
 	m.keys.Cancel.SetEnabled(false)
 	return m
@@ -165,10 +81,64 @@ func (m Model) Init() tea.Cmd {
 // startPoll is called only from Update (and Init), with no poll in flight.
 func (m *Model) startPoll() tea.Cmd {
 	m.polling = true
-	return pollCmd(m.cfg.Source, m.describer, m.cfg.Knowledge, m.seq, pollTimeout(m.cfg.Interval), m.cfg.Now)
+	return pollCmd(m.cfg.Source, m.assessor, m.seq, pollTimeout(m.cfg.Interval), m.cfg.Now)
 }
 
-// pollTimeout bounds a poll: a stuck /proc read must not hold polling forever.
-func pollTimeout(interval time.Duration) time.Duration {
-	return max(10*interval, 10*time.Second)
+// refreshRows takes the current tab's rows from the store again, and sizes
+// the table for them (below the table, the pane takes what rows leave).
+func (m *Model) refreshRows() {
+	m.table.refresh(m.store, m.filter.needle())
+	m.relayout()
+}
+
+// relayout sizes the components for the terminal and the number of rows.
+func (m *Model) relayout() {
+	l := layoutFor(m.width, m.height, m.table.view().Len())
+	m.table.setSize(l.tableW, max(l.tableH-1, 0))
+	m.pane.Width, m.pane.Height = max(m.width, 0), max(m.height-chromeLines, 0)
+	switch m.mode {
+	case modeDetail:
+		m.refreshDetail()
+	case modeHelp:
+		m.pane.SetContent(helpText(m.theme, m.help, m.keys, m.width, m.snap))
+	}
+}
+
+// refreshDetail fills the full-screen details with the selected row, and
+// returns to the table when no row is left to show.
+func (m *Model) refreshDetail() {
+	r := m.table.current()
+	if r == nil {
+		m.mode = modeTable
+		return
+	}
+	m.pane.SetContent(joinLines(detailLines(m.detailLook(), r, m.width)))
+}
+
+func (m *Model) setMode(md mode) {
+	m.mode = md
+	if md == modeHelp {
+		m.pane.GotoTop()
+	}
+	m.relayout()
+}
+
+func (m *Model) cells() cellContext {
+	c := cellContext{now: m.now}
+	if m.resolver.on {
+		c.names = m.resolver.names
+	}
+	return c
+}
+
+func (m *Model) detailLook() detailLook {
+	look := detailLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns()}
+	if m.assessment != nil {
+		look.socketsOf = m.assessment.SocketsOf
+	}
+	return look
+}
+
+func (m *Model) setStatus(s string) {
+	m.status, m.statusAt = s, m.now
 }

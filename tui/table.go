@@ -2,55 +2,175 @@ package tui
 
 import (
 	"strings"
+	"time"
+
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
-// viewTable renders the column header and the visible rows, h lines of w
-// cells. Only the rows on screen are formatted.
-func (m *Model) viewTable(w, h int) []string {
+// sortState is a tab's sort column (by title) and order.
+type sortState struct {
+	col     string
+	reverse bool
+}
+
+// tableModel is the table component: the current tab, each tab's sort and
+// selection, the rows of the current tab and the scroll offset. It is a
+// value: copies of it share no state that either can change.
+type tableModel struct {
+	tab    rowset.Tab
+	sorts  [rowset.TabCount]sortState
+	views  [rowset.TabCount]rowset.View // each tab keeps its own selection
+	offset int                          // first visible row
+	width  int                          // the table's width, for the columns it shows
+	height int                          // data rows on screen
+}
+
+func newTable() tableModel {
+	var t tableModel
+	for tab := range t.sorts {
+		t.sorts[tab].col = defaultSort[tab]
+	}
+	return t
+}
+
+// view is the current tab's rows and selection.
+func (t *tableModel) view() *rowset.View { return &t.views[t.tab] }
+
+// current is the selected row, or nil.
+func (t *tableModel) current() *rowset.Row { return t.view().Current() }
+
+// query is what the current tab shows under a filter.
+func (t *tableModel) query(filter string) rowset.Query {
+	st := t.sorts[t.tab]
+	less := columnByTitle(tabColumns[t.tab], st.col).less
+	return rowset.Query{Tab: t.tab, Filter: filter, Order: func(a, b *rowset.Row) int {
+		if st.reverse {
+			return -less(a, b)
+		}
+		return less(a, b)
+	}}
+}
+
+// refresh takes the current tab's rows from the store again.
+func (t *tableModel) refresh(s *rowset.Store, filter string) {
+	t.view().Refresh(s, t.query(filter))
+	t.scrollToCursor()
+}
+
+func (t *tableModel) setSize(w, rows int) {
+	t.width, t.height = w, rows
+	t.scrollToCursor()
+}
+
+func (t *tableModel) move(delta int) {
+	t.view().Move(delta)
+	t.scrollToCursor()
+}
+
+// switchTab shows another tab, its rows taken afresh.
+func (t *tableModel) switchTab(tab rowset.Tab, s *rowset.Store, filter string) {
+	if tab == t.tab {
+		return
+	}
+	t.tab, t.offset = tab, 0
+	t.refresh(s, filter)
+}
+
+// visibleColumns are the columns that fit the table's width.
+func (t *tableModel) visibleColumns(multiNetns bool) ([]column, []int) {
+	return fitColumns(columnsOf(t.tab, multiNetns), t.width-gutter)
+}
+
+// cycleSort sorts by the next column on screen (a column dropped for width
+// is skipped: sorting by what cannot be seen reads as disorder). It returns
+// the column's title.
+func (t *tableModel) cycleSort(multiNetns bool) string {
+	cols, _ := t.visibleColumns(multiNetns)
+	st := &t.sorts[t.tab]
+	next := 0
+	for i, c := range cols {
+		if c.title == st.col {
+			next = (i + 1) % len(cols)
+		}
+	}
+	st.col, st.reverse = cols[next].title, false
+	return st.col
+}
+
+// scrollToCursor keeps the cursor inside the visible rows.
+func (t *tableModel) scrollToCursor() {
+	h, v := t.height, t.view()
+	if h <= 0 {
+		t.offset = 0
+		return
+	}
+	cur := v.Cursor()
+	if cur < t.offset {
+		t.offset = max(cur, 0)
+	}
+	if cur >= t.offset+h {
+		t.offset = cur - h + 1
+	}
+	t.offset = max(min(t.offset, v.Len()-h), 0)
+}
+
+// columnByTitle finds a column; the first for an unknown title.
+func columnByTitle(cols []column, title string) column {
+	for _, c := range cols {
+		if c.title == title {
+			return c
+		}
+	}
+	return cols[0]
+}
+
+// gutter is the cursor '>' and the mark '+' / '-' before every row.
+const gutter = 2
+
+// tableLook is what drawing the table needs from the root model.
+type tableLook struct {
+	theme      Theme
+	cells      cellContext
+	multiNetns bool
+	empty      string // what an empty table says
+}
+
+// render draws the column header and the visible rows, h lines of w cells.
+// Only the rows on screen are formatted.
+func (t *tableModel) render(look tableLook, w, h int) []string {
 	if h <= 0 {
 		return nil
 	}
-	const gutter = 2 // cursor '>' and mark '+' / '-'
-	all := tabColumns[m.tab]
-	if m.multiNetns { // where each socket lives matters once there are several
-		all = append([]column{colNetns}, all...)
-	}
-	cols, widths := fitColumns(all, w-gutter)
-	st := m.sorts[m.tab]
-	sortTitle := tabColumns[m.tab][st.col].title
-
+	cols, widths := fitColumns(columnsOf(t.tab, look.multiNetns), w-gutter)
+	st := t.sorts[t.tab]
 	cells := make([]string, len(cols))
 	for i, c := range cols {
 		title := c.title
-		if title == sortTitle {
+		if title == st.col {
 			title += map[bool]string{false: "↑", true: "↓"}[st.reverse]
 		}
 		cells[i] = align(title, widths[i], c.right)
 	}
-	lines := []string{m.theme.ColumnHeader.Render(fit("  "+strings.Join(cells, " "), w))}
-
-	end := min(m.offset+h-1, len(m.rows))
-	for i := m.offset; i < end; i++ {
-		lines = append(lines, m.viewRow(m.rows[i], i == m.cursor, cols, widths, w))
+	lines := []string{look.theme.ColumnHeader.Render(fit("  "+strings.Join(cells, " "), w))}
+	v := t.view()
+	rows := v.Rows()
+	end := min(t.offset+h-1, len(rows))
+	for i := t.offset; i < end; i++ {
+		lines = append(lines, renderRow(look, rows[i], i == v.Cursor(), cols, widths, w))
 	}
-	if len(m.rows) == 0 {
-		msg := "  no sockets here"
-		if m.snap == nil {
-			msg = "  reading sockets…"
-		} else if m.filter.Value() != "" {
-			msg = "  no rows match the filter"
-		}
-		lines = append(lines, m.theme.Muted.Render(msg))
+	if len(rows) == 0 {
+		lines = append(lines, look.theme.Muted.Render("  "+look.empty))
 	}
 	return fitLines(lines, w, h)
 }
 
-func (m *Model) viewRow(t *tracked, selected bool, cols []column, widths []int, w int) string {
+func renderRow(look tableLook, r *rowset.Row, selected bool, cols []column, widths []int, w int) string {
+	th, now := look.theme, look.cells.now
 	mark := " "
 	switch {
-	case t.removed():
+	case r.Removed():
 		mark = "-"
-	case t.added(m.now):
+	case r.Added(now):
 		mark = "+"
 	}
 	cursor := " "
@@ -59,20 +179,20 @@ func (m *Model) viewRow(t *tracked, selected bool, cols []column, widths []int, 
 	}
 	cells := make([]string, len(cols))
 	for i, c := range cols {
-		cells[i] = align(c.cell(m, t), widths[i], c.right)
+		cells[i] = align(c.cell(look.cells, r), widths[i], c.right)
 		// The risk badge keeps its colour unless the whole row is styled.
-		if c.title == colRisk.title && !selected && !t.removed() {
-			cells[i] = m.theme.Risk(t.risk).Render(cells[i])
+		if c.title == colRisk.title && !selected && !r.Removed() {
+			cells[i] = th.Risk(r.Risk).Render(cells[i])
 		}
 	}
 	line := cursor + mark + strings.Join(cells, " ")
 	switch {
 	case selected:
-		return m.theme.Selected.Render(fit(line, w))
-	case t.removed():
-		return m.theme.Removed.Render(fit(line, w))
+		return th.Selected.Render(fit(line, w))
+	case r.Removed():
+		return th.Removed.Render(fit(line, w))
 	case mark == "+":
-		return m.theme.Added.Render(cursor+mark) + fit(strings.Join(cells, " "), w-2)
+		return th.Added.Render(cursor+mark) + fit(strings.Join(cells, " "), w-2)
 	}
 	return fit(line, w)
 }
@@ -88,3 +208,6 @@ func align(s string, w int, right bool) string {
 	}
 	return s + pad
 }
+
+// ageOf is how long ago a moment was, in a word.
+func ageOf(now, then time.Time) string { return shortDuration(now.Sub(then)) }

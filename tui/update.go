@@ -5,6 +5,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 // Update handles one message. It does no I/O: polls, signals and lookups
@@ -14,17 +15,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		m.layoutPane()
-		m.scrollToCursor()
+		m.relayout()
 		return m, nil
 	case tickMsg:
 		m.now = m.cfg.Now()
-		cmds := []tea.Cmd{tickCmd(m.cfg.Interval)}
+		cmds := []tea.Cmd{m.cfg.After(m.cfg.Interval, tickMsg{})}
 		if !m.paused && !m.polling {
 			cmds = append(cmds, m.startPoll())
 		}
-		if m.ghosts > 0 { // closed rows whose mark has run out go now
-			m.rebuild()
+		if m.store.Expire(m.now) { // closed rows whose mark has run out go now
+			m.refreshRows()
 		}
 		return m, tea.Batch(cmds...)
 	case snapshotMsg:
@@ -34,7 +34,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.now = msg.at
 		m.applySnapshot(msg)
-		return m, m.resolveVisible()
+		return m, m.resolver.want(m.table.view().Rows(), m.cfg.LookupAddr)
 	case pollErrorMsg:
 		m.polling = false
 		if msg.seq == m.seq {
@@ -43,117 +43,155 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case signalSentMsg:
-		return m.signalSent(msg)
+		m.setStatus(signalReport(msg))
+		if msg.err != nil || msg.sig != sigTerm {
+			return m, nil
+		}
+		return m, m.cfg.After(killGrace, killCheckMsg{target: msg.target})
 	case killCheckMsg:
-		return m.killCheck(msg)
+		if m.kill == nil && stillHolds(m.store, msg.target) { // offer SIGKILL
+			target := msg.target
+			target.sig = sigKill
+			m.openKill(&target)
+		}
+		return m, nil
 	case resolvedMsg:
-		m.names[msg.addr] = msg.name
-		delete(m.pending, msg.addr)
-		m.inflight--
-		return m, m.resolveNext()
+		return m, m.resolver.got(msg, m.cfg.LookupAddr)
 	case tea.MouseMsg:
-		return m.mouse(msg)
+		return m.mouse(msg), nil
 	case tea.KeyMsg:
 		return m.handleKey(msg)
 	}
 	return m, nil
 }
 
+// applySnapshot merges a poll into the store and, unless the poll changed
+// nothing on screen, rebuilds the rows.
+func (m *Model) applySnapshot(msg snapshotMsg) {
+	m.snap, m.assessment = msg.snap, msg.assessment
+	m.pollErr = nil
+	m.lastGood = msg.at
+	if m.store.Apply(msg.assessment.Verdicts, m.now).Reordered {
+		m.refreshRows()
+	} else if m.mode == modeDetail {
+		m.refreshDetail()
+	}
+}
+
 func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	// Keys typed faster than a frame (over a slow link, or by tmux
-	// send-keys) arrive as one message: "/6379". Take them one by one.
-	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.filtering {
+	// send-keys) arrive as one message: "/6379". Take them one by one. Two
+	// quick presses of esc arrive as alt+esc: two escs.
+	split := msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.filter.active
+	if split || (msg.Type == tea.KeyEsc && msg.Alt) {
+		var keys []tea.KeyMsg
+		if split {
+			for _, r := range msg.Runes {
+				keys = append(keys, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+			}
+		} else {
+			keys = []tea.KeyMsg{{Type: tea.KeyEsc}, {Type: tea.KeyEsc}}
+		}
 		var cmds []tea.Cmd
 		var model tea.Model = m
-		for _, r := range msg.Runes {
+		for _, k := range keys {
 			var cmd tea.Cmd
-			model, cmd = model.(Model).handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+			model, cmd = model.(Model).handleKey(k)
 			cmds = append(cmds, cmd)
 		}
 		return model, tea.Batch(cmds...)
 	}
-	k := m.keys
-	if msg.String() == "ctrl+c" {
+	if msg.Type == tea.KeyCtrlC {
 		return m, tea.Quit
 	}
 	switch {
-	case m.confirm != nil:
-		return m.confirmKey(msg)
-	case m.filtering:
+	case m.kill != nil: // the dialog has the focus: no other key acts
+		return m.killKey(msg)
+	case m.filter.active:
 		return m.filterKey(msg)
 	case m.mode != modeTable:
-		switch {
-		case key.Matches(msg, k.Back), key.Matches(msg, k.Detail) && m.mode == modeDetail,
-			key.Matches(msg, k.Help) && m.mode == modeHelp:
-			m.mode = modeTable
-			m.layoutPane()
-		case key.Matches(msg, k.Quit):
-			return m, tea.Quit
-		default:
-			var cmd tea.Cmd
-			m.pane, cmd = m.pane.Update(msg)
-			return m, cmd
-		}
-		return m, nil
+		return m.paneKey(msg)
 	}
+	return m.tableKey(msg)
+}
+
+// tableKey handles a key on the table.
+func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, k.Up):
-		m.moveCursor(-1)
+		m.table.move(-1)
 	case key.Matches(msg, k.Down):
-		m.moveCursor(1)
+		m.table.move(1)
 	case key.Matches(msg, k.PageUp):
-		m.moveCursor(-max(m.tableRows()-1, 1))
+		m.table.move(-max(m.table.height-1, 1))
 	case key.Matches(msg, k.PageDown):
-		m.moveCursor(max(m.tableRows()-1, 1))
+		m.table.move(max(m.table.height-1, 1))
 	case key.Matches(msg, k.Home):
-		m.moveCursor(-len(m.rows))
+		m.table.move(-m.table.view().Len())
 	case key.Matches(msg, k.End):
-		m.moveCursor(len(m.rows))
+		m.table.move(m.table.view().Len())
 	case key.Matches(msg, k.NextTab):
-		m.switchTab((m.tab + 1) % tabCount)
+		m.switchTab((m.table.tab + 1) % rowset.TabCount)
 	case key.Matches(msg, k.PrevTab):
-		m.switchTab((m.tab + tabCount - 1) % tabCount)
+		m.switchTab((m.table.tab + rowset.TabCount - 1) % rowset.TabCount)
 	case key.Matches(msg, k.Tab1):
-		m.switchTab(tabListening)
+		m.switchTab(rowset.Listening)
 	case key.Matches(msg, k.Tab2):
-		m.switchTab(tabEstablished)
+		m.switchTab(rowset.Established)
 	case key.Matches(msg, k.Tab3):
-		m.switchTab(tabAll)
+		m.switchTab(rowset.All)
 	case key.Matches(msg, k.Detail):
-		if m.current() != nil {
-			m.mode = modeDetail
-			m.layoutPane()
+		if m.table.current() != nil {
+			m.setMode(modeDetail)
 		}
 	case key.Matches(msg, k.Help):
-		m.mode = modeHelp
-		m.layoutPane()
+		m.setMode(modeHelp)
 	case key.Matches(msg, k.Filter):
-		m.filtering = true
-		return m, m.filter.Focus()
+		return m, m.filter.focus()
 	case key.Matches(msg, k.Back):
-		if m.filter.Value() != "" {
-			m.filter.SetValue("")
-			m.rebuild()
+		if m.filter.value() != "" {
+			m.filter.clear()
+			m.refreshRows()
 		}
 	case key.Matches(msg, k.Sort):
-		m.cycleSort()
+		col := m.table.cycleSort(m.store.MultiNetns())
+		m.refreshRows()
+		m.setStatus("sorted by " + col)
 	case key.Matches(msg, k.Reverse):
-		m.sorts[m.tab].reverse = !m.sorts[m.tab].reverse
-		m.rebuild()
+		m.table.sorts[m.table.tab].reverse = !m.table.sorts[m.table.tab].reverse
+		m.refreshRows()
 	case key.Matches(msg, k.Pause):
 		m.togglePause()
 	case key.Matches(msg, k.Kill):
 		m.askKill()
 	case key.Matches(msg, k.Resolve):
-		m.resolve = !m.resolve
-		if m.resolve {
+		m.resolver.on = !m.resolver.on
+		if m.resolver.on {
 			m.setStatus("host names on: reverse DNS lookups run in the background")
 		} else {
 			m.setStatus("host names off")
 		}
-		return m, m.resolveVisible()
+		return m, m.resolver.want(m.table.view().Rows(), m.cfg.LookupAddr)
+	}
+	return m, nil
+}
+
+// paneKey handles a key on the full-screen details or help.
+func (m Model) paneKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail) && m.mode == modeDetail,
+		key.Matches(msg, k.Help) && m.mode == modeHelp:
+		m.setMode(modeTable)
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	default:
+		var cmd tea.Cmd
+		m.pane, cmd = m.pane.Update(msg)
+		return m, cmd
 	}
 	return m, nil
 }
@@ -162,41 +200,84 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 func (m Model) filterKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch msg.Type {
 	case tea.KeyEnter:
-		m.filtering = false
-		m.filter.Blur()
+		m.filter.keep()
 		return m, nil
 	case tea.KeyEsc:
-		m.filtering = false
-		m.filter.Blur()
-		m.filter.SetValue("")
-		m.rebuild()
+		m.filter.clear()
+		m.refreshRows()
 		return m, nil
 	}
 	var cmd tea.Cmd
-	m.filter, cmd = m.filter.Update(msg)
-	m.rebuild()
+	m.filter, cmd = m.filter.update(msg)
+	m.refreshRows()
 	return m, cmd
 }
 
-func (m Model) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
-	if msg.Action != tea.MouseActionPress {
+// killKey answers the kill dialog: y sends the signal, anything else cancels.
+func (m Model) killKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	target, yes := *m.kill, key.Matches(msg, m.keys.Confirm)
+	m.closeKill()
+	if !yes {
+		m.setStatus("cancelled")
 		return m, nil
 	}
+	return m, signalCmd(m.cfg.Signal, target)
+}
+
+// askKill opens the dialog for the selected socket's process, or says why not.
+func (m *Model) askKill() {
+	if m.cfg.ReadOnly {
+		m.setStatus("read-only (--read-only): ending processes is disabled")
+		return
+	}
+	target, why := killTargetOf(m.table.current(), m.cfg.SelfPID)
+	if target == nil {
+		if why != "" {
+			m.setStatus(why)
+		}
+		return
+	}
+	m.openKill(target)
+}
+
+func (m *Model) openKill(t *killTarget) {
+	m.kill = t
+	m.keys.Confirm.SetEnabled(true)
+	m.keys.Cancel.SetEnabled(true)
+}
+
+func (m *Model) closeKill() {
+	m.kill = nil
+	m.keys.Confirm.SetEnabled(false)
+	m.keys.Cancel.SetEnabled(false)
+}
+
+func (m *Model) switchTab(t rowset.Tab) {
+	m.table.switchTab(t, m.store, m.filter.needle())
+	m.relayout()
+}
+
+func (m Model) mouse(msg tea.MouseMsg) Model {
+	if msg.Action != tea.MouseActionPress {
+		return m
+	}
+	step := 0
 	switch msg.Button {
 	case tea.MouseButtonWheelUp:
-		if m.mode == modeTable {
-			m.moveCursor(-3)
-		} else {
-			m.pane.ScrollUp(3)
-		}
+		step = -3
 	case tea.MouseButtonWheelDown:
-		if m.mode == modeTable {
-			m.moveCursor(3)
-		} else {
-			m.pane.ScrollDown(3)
-		}
+		step = 3
+	default:
+		return m
 	}
-	return m, nil
+	if m.mode == modeTable {
+		m.table.move(step)
+	} else if step < 0 {
+		m.pane.ScrollUp(-step)
+	} else {
+		m.pane.ScrollDown(step)
+	}
+	return m
 }
 
 func (m *Model) togglePause() {
@@ -209,15 +290,10 @@ func (m *Model) togglePause() {
 	}
 }
 
-func (m *Model) cycleSort() {
-	cols := tabColumns[m.tab]
-	st := &m.sorts[m.tab]
-	st.col = (st.col + 1) % len(cols)
-	st.reverse = false
-	m.rebuild()
-	m.setStatus(fmt.Sprintf("sorted by %s", cols[st.col].title))
-}
-
-func (m *Model) setStatus(s string) {
-	m.status, m.statusAt = s, m.now
+// statusFor is a count of rows with its noun: "1 row", "3 rows".
+func statusFor(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

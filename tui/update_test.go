@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 func started(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
@@ -20,7 +21,7 @@ func started(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
 	}
 	hs := newHarness(t, w, h, snaps...)
 	hs.send(tickMsg{}) // Init's first tick
-	if hs.m.snap == nil {
+	if !hs.m.store.Applied() {
 		t.Fatal("the first tick did not poll")
 	}
 	return hs
@@ -28,35 +29,35 @@ func started(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
 
 func rowPorts(m Model) []uint16 {
 	var ports []uint16
-	for _, r := range m.rows {
-		ports = append(ports, r.sock.LPort)
+	for _, r := range m.table.view().Rows() {
+		ports = append(ports, r.Socket.LPort)
 	}
 	return ports
 }
 
 func TestTabsSwitchAndCount(t *testing.T) {
 	hs := started(t, 100, 30)
-	if hs.m.tab != tabListening || hs.m.counts != [tabCount]int{6, 3, 12} {
-		t.Fatalf("tab %d counts %v, want listening and 6/3/12", hs.m.tab, hs.m.counts)
+	if hs.m.table.tab != rowset.Listening || hs.m.store.Counts() != [rowset.TabCount]int{6, 3, 12} {
+		t.Fatalf("tab %d counts %v, want listening and 6/3/12", hs.m.table.tab, hs.m.store.Counts())
 	}
 	steps := []struct {
 		key  string
-		want tab
-	}{{"tab", tabEstablished}, {"tab", tabAll}, {"tab", tabListening}, {"shift+tab", tabAll}, {"2", tabEstablished}, {"1", tabListening}, {"3", tabAll}}
+		want rowset.Tab
+	}{{"tab", rowset.Established}, {"tab", rowset.All}, {"tab", rowset.Listening}, {"shift+tab", rowset.All}, {"2", rowset.Established}, {"1", rowset.Listening}, {"3", rowset.All}}
 	for _, s := range steps {
 		hs.keys(s.key)
-		if hs.m.tab != s.want {
-			t.Errorf("after %s: tab %d, want %d", s.key, hs.m.tab, s.want)
+		if hs.m.table.tab != s.want {
+			t.Errorf("after %s: tab %d, want %d", s.key, hs.m.table.tab, s.want)
 		}
 	}
 	hs.keys("2")
-	for _, r := range hs.m.rows {
-		if r.sock.Kind() != sockets.KindEstablished {
-			t.Errorf("Established tab shows %s", r.sock.State)
+	for _, r := range hs.rows() {
+		if r.Socket.Kind() != sockets.KindEstablished {
+			t.Errorf("Established tab shows %s", r.Socket.State)
 		}
 	}
-	if len(hs.m.rows) != 3 {
-		t.Errorf("Established shows %d rows, want 3", len(hs.m.rows))
+	if len(hs.rows()) != 3 {
+		t.Errorf("Established shows %d rows, want 3", len(hs.rows()))
 	}
 }
 
@@ -66,13 +67,13 @@ func TestSelectionFollowsTheSocketAcrossSnapshots(t *testing.T) {
 	hs := started(t, 100, 30, snapAt(t0, base), snapAt(t0, more))
 	hs.selectPort(6379)
 	key := hs.selectedKey()
-	before := hs.m.cursor
+	before := hs.cursor()
 	hs.poll() // port 21 sorts first and pushes every row down
 	if hs.selectedKey() != key {
 		t.Fatalf("selection moved from %s to %s", key, hs.selectedKey())
 	}
-	if hs.m.cursor != before+1 {
-		t.Errorf("cursor %d, want %d (the row moved down one)", hs.m.cursor, before+1)
+	if hs.cursor() != before+1 {
+		t.Errorf("cursor %d, want %d (the row moved down one)", hs.cursor(), before+1)
 	}
 }
 
@@ -80,14 +81,14 @@ func TestNewAndClosedRowsAreMarkedThenExpire(t *testing.T) {
 	base := fixtureSockets()
 	extra := sk(sockets.TCP, 4, "0.0.0.0", 8080, "0.0.0.0", 0, "LISTEN", 301, procNginx)
 	hs := started(t, 100, 30, snapAt(t0, base), snapAt(t0, append(slices.Clone(base), extra)), snapAt(t0, base))
-	for _, r := range hs.m.rows {
-		if r.added(hs.m.now) {
-			t.Fatalf("the baseline marks %s new", r.key())
+	for _, r := range hs.rows() {
+		if r.Added(hs.m.now) {
+			t.Fatalf("the baseline marks %s new", r.Key())
 		}
 	}
 	hs.poll()
-	got := hs.m.entries[extra.Key()]
-	if got == nil || !got.added(hs.m.now) {
+	got := hs.m.store.Get(extra.Key())
+	if got == nil || !got.Added(hs.m.now) {
 		t.Fatal("a new listener is not marked new")
 	}
 	if !regexp.MustCompile(`(?m)^ \+ +8080 `).MatchString(hs.m.View()) {
@@ -95,57 +96,57 @@ func TestNewAndClosedRowsAreMarkedThenExpire(t *testing.T) {
 	}
 	hs.selectPort(8080)
 	hs.poll() // it closes
-	if got := hs.m.entries[extra.Key()]; got == nil || !got.removed() {
+	if got := hs.m.store.Get(extra.Key()); got == nil || !got.Removed() {
 		t.Fatal("a closed listener is not kept marked closed")
 	}
 	if !regexp.MustCompile(`(?m)^>- +8080 `).MatchString(hs.m.View()) {
 		t.Errorf("the closed row has no - mark:\n%s", hs.m.View())
 	}
-	if hs.m.counts[tabListening] != 6 {
-		t.Errorf("a closed row is counted: %v", hs.m.counts)
+	if hs.m.store.Counts()[rowset.Listening] != 6 {
+		t.Errorf("a closed row is counted: %v", hs.m.store.Counts())
 	}
 	for i := 0; i < 5; i++ {
 		hs.poll()
 	}
-	if _, ok := hs.m.entries[extra.Key()]; ok {
+	if hs.m.store.Get(extra.Key()) != nil {
 		t.Error("the closed row is still there after its mark expired")
 	}
-	if hs.m.current() == nil || hs.m.current().sock.LPort == 8080 {
+	if hs.m.table.current() == nil || hs.m.table.current().Socket.LPort == 8080 {
 		t.Error("the selection did not move to a neighbour")
 	}
-	if hs.m.current().sock.LPort != 31337 {
-		t.Errorf("selection on port %d, want the neighbour 31337", hs.m.current().sock.LPort)
+	if hs.m.table.current().Socket.LPort != 31337 {
+		t.Errorf("selection on port %d, want the neighbour 31337", hs.m.table.current().Socket.LPort)
 	}
 }
 
 func TestFilterAsYouTypeAndEscClears(t *testing.T) {
 	hs := started(t, 100, 30)
 	hs.keys("/", "r", "e", "d")
-	if !hs.m.filtering || len(hs.m.rows) != 1 || hs.m.rows[0].sock.LPort != 6379 {
+	if !hs.m.filter.active || len(hs.rows()) != 1 || hs.rows()[0].Socket.LPort != 6379 {
 		t.Fatalf("filter red: %v", rowPorts(hs.m))
 	}
 	hs.keys("enter")
-	if hs.m.filtering || len(hs.m.rows) != 1 {
-		t.Fatalf("enter should keep the filter: filtering %v rows %v", hs.m.filtering, rowPorts(hs.m))
+	if hs.m.filter.active || len(hs.rows()) != 1 {
+		t.Fatalf("enter should keep the filter: filtering %v rows %v", hs.m.filter.active, rowPorts(hs.m))
 	}
 	hs.poll()
-	if len(hs.m.rows) != 1 {
+	if len(hs.rows()) != 1 {
 		t.Errorf("the filter was lost on refresh: %v", rowPorts(hs.m))
 	}
 	hs.keys("esc")
 	hs.keys("/31337") // typed faster than a frame: one message
-	if !hs.m.filtering || len(hs.m.rows) != 1 || hs.m.rows[0].sock.LPort != 31337 {
-		t.Errorf("a burst of keys: filtering %v rows %v", hs.m.filtering, rowPorts(hs.m))
+	if !hs.m.filter.active || len(hs.rows()) != 1 || hs.rows()[0].Socket.LPort != 31337 {
+		t.Errorf("a burst of keys: filtering %v rows %v", hs.m.filter.active, rowPorts(hs.m))
 	}
 	hs.keys("esc")
-	if hs.m.filter.Value() != "" || len(hs.m.rows) != 6 {
-		t.Errorf("esc did not clear the filter: %q %v", hs.m.filter.Value(), rowPorts(hs.m))
+	if hs.m.filter.value() != "" || len(hs.rows()) != 6 {
+		t.Errorf("esc did not clear the filter: %q %v", hs.m.filter.value(), rowPorts(hs.m))
 	}
 	for filter, want := range map[string]int{"www-data": 2, "HIGH": 2, "loopback": 2, "31337": 1, "udp": 1} {
 		hs.keys("/")
 		hs.keys(strings.Split(filter, "")...)
-		if len(hs.m.rows) != want {
-			t.Errorf("filter %q: %d rows %v, want %d", filter, len(hs.m.rows), rowPorts(hs.m), want)
+		if len(hs.rows()) != want {
+			t.Errorf("filter %q: %d rows %v, want %d", filter, len(hs.rows()), rowPorts(hs.m), want)
 		}
 		hs.keys("esc")
 	}
@@ -162,21 +163,22 @@ func TestSortCyclesReversesAndIsStable(t *testing.T) {
 		t.Errorf("S should reverse: %v", got)
 	}
 	hs.keys("s") // PROTO: many ties
-	first := slices.Clone(hs.m.rows)
+	first := slices.Clone(hs.rows())
 	hs.poll()
 	for i := range first {
-		if hs.m.rows[i].key() != first[i].key() {
+		if hs.rows()[i].Key() != first[i].Key() {
 			t.Fatalf("rows moved between polls under an unchanged sort")
 		}
 	}
 	if !strings.Contains(hs.m.View(), "PROTO↑") {
 		t.Error("the sort column is not shown")
 	}
-	for i := 0; i < len(tabColumns[tabListening])-1; i++ {
+	visible, _ := hs.m.table.visibleColumns(false)
+	for i := 0; i < len(visible)-1; i++ {
 		hs.keys("s")
 	}
-	if hs.m.sorts[tabListening].col != 0 {
-		t.Errorf("s did not cycle back to the first column: %d", hs.m.sorts[tabListening].col)
+	if col := hs.m.table.sorts[rowset.Listening].col; col != "PORT" {
+		t.Errorf("s did not cycle back to the first column: %s", col)
 	}
 }
 
@@ -194,7 +196,7 @@ func TestPauseStopsPollingAndDropsALateReply(t *testing.T) {
 	}
 	// A reply to a poll started before the pause arrives late: dropped.
 	late := snapAt(t0.Add(time.Hour), nil)
-	hs.send(snapshotMsg{seq: hs.m.seq - 1, snap: late, at: t0.Add(time.Hour)})
+	hs.send(hs.reply(hs.m.seq-1, late, t0.Add(time.Hour)))
 	if hs.m.snap == late {
 		t.Error("a stale poll result was applied")
 	}
@@ -214,7 +216,7 @@ func TestTickIsSkippedWhilePolling(t *testing.T) {
 	if hs.src.callCount() != calls {
 		t.Errorf("%d polls started while one was in flight", hs.src.callCount()-calls)
 	}
-	hs.send(snapshotMsg{seq: hs.m.seq, snap: snapAt(t0, fixtureSockets()), at: hs.clock.Now()})
+	hs.send(hs.reply(hs.m.seq, snapAt(t0, fixtureSockets()), hs.clock.Now()))
 	hs.poll()
 	if hs.src.callCount() != calls+1 {
 		t.Error("polling did not resume after the slow poll finished")
@@ -231,7 +233,7 @@ func TestPollErrorStaysInStatusBarWithLastRows(t *testing.T) {
 	if !strings.Contains(view, "ERROR poll failed: open /proc/net/tcp: too many open files") || !strings.Contains(view, "last update 3s ago") {
 		t.Errorf("status bar:\n%s", view)
 	}
-	if len(hs.m.rows) != 6 || !strings.Contains(view, "6379") {
+	if len(hs.rows()) != 6 || !strings.Contains(view, "6379") {
 		t.Error("the last good rows are gone")
 	}
 	hs.src.err = nil
@@ -245,12 +247,12 @@ func TestKillAsksThenSendsSIGTERMAndOffersSIGKILL(t *testing.T) {
 	hs := started(t, 100, 30)
 	hs.selectPort(6379)
 	hs.keys("K")
-	if hs.m.confirm == nil || !strings.Contains(hs.m.View(), "End pid 940 (redis-server, user redis)") ||
+	if hs.m.kill == nil || !strings.Contains(hs.m.View(), "End pid 940 (redis-server, user redis)") ||
 		!strings.Contains(hs.m.View(), "/usr/bin/redis-server 0.0.0.0:6379") {
 		t.Fatalf("no confirmation naming pid, user and command:\n%s", hs.m.View())
 	}
 	hs.keys("n")
-	if len(hs.kills) != 0 || hs.m.confirm != nil {
+	if len(hs.kills) != 0 || hs.m.kill != nil {
 		t.Fatalf("n still sent %v", hs.kills)
 	}
 	hs.keys("K", "y")
@@ -258,8 +260,10 @@ func TestKillAsksThenSendsSIGTERMAndOffersSIGKILL(t *testing.T) {
 		t.Fatalf("signals sent: %v, want SIGTERM to 940", hs.kills)
 	}
 	// Two seconds later the port is still held: SIGKILL is offered.
-	hs.send(killCheckMsg{target: killTarget{pid: 940, name: "redis-server", key: hs.selectedKey()}})
-	if hs.m.confirm == nil || hs.m.confirm.sig != syscall.SIGKILL || !strings.Contains(hs.m.View(), "SIGKILL") {
+	if n := hs.fire(killCheckMsg{}); n != 1 {
+		t.Fatalf("%d checks were scheduled after SIGTERM, want 1", n)
+	}
+	if hs.m.kill == nil || hs.m.kill.sig != syscall.SIGKILL || !strings.Contains(hs.m.View(), "SIGKILL") {
 		t.Fatalf("SIGKILL not offered:\n%s", hs.m.View())
 	}
 	hs.keys("y")
@@ -279,7 +283,7 @@ func TestKillRefusesAndReportsErrors(t *testing.T) {
 	for port, want := range map[uint16]string{7000: "refused: pid 1", 7001: "refused: that is portwatch itself", 5432: "no process to end"} {
 		hs.selectPort(port)
 		hs.keys("K")
-		if hs.m.confirm != nil || !strings.Contains(hs.m.View(), want) {
+		if hs.m.kill != nil || !strings.Contains(hs.m.View(), want) {
 			t.Errorf("port %d: want %q in\n%s", port, want, hs.m.View())
 		}
 	}
@@ -296,7 +300,7 @@ func TestKillRefusesAndReportsErrors(t *testing.T) {
 	ro.send(tickMsg{})
 	ro.selectPort(6379)
 	ro.keys("K")
-	if ro.m.confirm != nil || len(ro.kills) != 0 || !strings.Contains(ro.m.View(), "read-only") {
+	if ro.m.kill != nil || len(ro.kills) != 0 || !strings.Contains(ro.m.View(), "read-only") {
 		t.Errorf("read-only still offers K")
 	}
 }
@@ -361,11 +365,11 @@ func TestQuitKeys(t *testing.T) {
 func TestMouseWheelMovesTheCursor(t *testing.T) {
 	hs := started(t, 100, 30)
 	hs.send(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelDown})
-	if hs.m.cursor != 3 {
-		t.Errorf("wheel down: cursor %d, want 3", hs.m.cursor)
+	if hs.cursor() != 3 {
+		t.Errorf("wheel down: cursor %d, want 3", hs.cursor())
 	}
 	hs.send(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelUp})
-	if hs.m.cursor != 0 {
-		t.Errorf("wheel up: cursor %d, want 0", hs.m.cursor)
+	if hs.cursor() != 0 {
+		t.Errorf("wheel up: cursor %d, want 0", hs.cursor())
 	}
 }

@@ -6,9 +6,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/x/ansi"
-
-	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 // View renders the screen within the terminal's size. It changes nothing.
@@ -16,9 +15,9 @@ func (m Model) View() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	if m.tooSmall() {
+	if tooSmall(m.width, m.height) {
 		msg := fmt.Sprintf("terminal too small (%d x %d, need %d x %d)", m.width, m.height, minWidth, minHeight)
-		return strings.Join(fitLines(wrap(msg, m.width), m.width, m.height), "\n")
+		return joinLines(fitLines(wrap(msg, m.width), m.width, m.height))
 	}
 	lines := []string{m.viewHeader(), m.viewTabs()}
 	switch m.mode {
@@ -28,16 +27,21 @@ func (m Model) View() string {
 		lines = append(lines, m.viewBody()...)
 	}
 	lines = append(lines, m.viewStatus(), m.viewFooter())
-	return strings.Join(lines, "\n")
+	return joinLines(lines)
 }
 
-// viewBody is the table with the detail pane beside or below it.
+func joinLines(lines []string) string { return strings.Join(lines, "\n") }
+
+// viewBody is the table with the detail pane (or the kill dialog) beside or
+// below it.
 func (m *Model) viewBody() []string {
-	l := m.layout()
-	table := m.viewTable(l.tableW, l.tableH)
-	detail := m.viewDetailPane(l.detailW, l.detailH)
-	if m.confirm != nil { // the whole command line, where the details were
-		detail = m.viewConfirm(l.detailW, l.detailH)
+	l := layoutFor(m.width, m.height, m.table.view().Len())
+	table := m.table.render(tableLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
+	var detail []string
+	if m.kill != nil { // the whole command line, where the details were
+		detail = renderConfirm(m.theme, m.kill, l.detailW, l.detailH)
+	} else {
+		detail = renderDetailPane(m.detailLook(), m.table.current(), l.detailW, l.detailH)
 	}
 	if !l.side {
 		return append(table, detail...)
@@ -48,6 +52,17 @@ func (m *Model) viewBody() []string {
 		out[i] = table[i] + sep + detail[i]
 	}
 	return out
+}
+
+// emptyTable is what a table without rows says.
+func (m *Model) emptyTable() string {
+	switch {
+	case m.snap == nil:
+		return "reading sockets…"
+	case m.filter.value() != "":
+		return "no rows match the filter"
+	}
+	return "no sockets here"
 }
 
 func (m *Model) viewHeader() string {
@@ -74,6 +89,9 @@ func (m *Model) viewHeader() string {
 	} else {
 		right = append(right, "reading sockets…")
 	}
+	if m.cfg.ReadOnly {
+		right = append(right, "read-only")
+	}
 	if m.paused {
 		right = append(right, m.theme.Warning.Render("PAUSED"))
 	}
@@ -94,23 +112,23 @@ func (m *Model) viewHeader() string {
 
 func (m *Model) viewTabs() string {
 	var parts []string
-	for t := tab(0); t < tabCount; t++ {
-		label := fmt.Sprintf("%d %s (%d)", t+1, tabTitles[t], m.counts[t])
-		if t == m.tab {
+	counts := m.store.Counts()
+	for t := rowset.Tab(0); t < rowset.TabCount; t++ {
+		label := fmt.Sprintf("%d %s (%d)", t+1, t, counts[t])
+		if t == m.table.tab {
 			parts = append(parts, m.theme.TabActive.Render("["+label+"]"))
 		} else {
 			parts = append(parts, m.theme.TabInactive.Render(" "+label+" "))
 		}
 	}
-	cols := tabColumns[m.tab]
-	st := m.sorts[m.tab]
+	st := m.table.sorts[m.table.tab]
 	arrow := "↑"
 	if st.reverse {
 		arrow = "↓"
 	}
-	right := "sort " + cols[st.col].title + " " + arrow
-	if f := m.filter.Value(); f != "" && !m.filtering {
-		right = fmt.Sprintf("filter %q: %d rows · %s", f, len(m.rows), right)
+	right := "sort " + st.col + " " + arrow
+	if f := m.filter.value(); f != "" && !m.filter.active {
+		right = fmt.Sprintf("filter %q: %s · %s", f, statusFor(m.table.view().Len(), "row"), right)
 	}
 	return spread(strings.Join(parts, " "), m.theme.Muted.Render(right), m.width)
 }
@@ -130,17 +148,17 @@ func spread(left, right string, w int) string {
 func (m *Model) viewStatus() string {
 	var s string
 	switch {
-	case m.confirm != nil:
-		s = m.theme.Dialog.Render(m.confirm.question())
-	case m.filtering:
-		s = m.filter.View()
+	case m.kill != nil:
+		s = m.theme.Dialog.Render(m.kill.question())
+	case m.filter.active:
+		s = m.filter.view()
 	case m.pollErr != nil:
 		ago := "never"
 		if !m.lastGood.IsZero() {
 			ago = shortDuration(m.now.Sub(m.lastGood)) + " ago"
 		}
 		s = m.theme.Error.Render("ERROR poll failed: "+firstLine(m.pollErr.Error())) + m.theme.Muted.Render(" · last update "+ago)
-	case m.status != "" && m.now.Sub(m.statusAt) < markFor:
+	case m.status != "" && m.now.Sub(m.statusAt) < rowset.MarkFor:
 		s = m.status
 	case m.paused:
 		s = m.theme.Warning.Render("PAUSED: press p to resume polling")
@@ -150,19 +168,32 @@ func (m *Model) viewStatus() string {
 	return fit(s, m.width)
 }
 
-// position is "row 3 of 12" and what the marks mean.
+// position is "row 3 of 12" and what the marks mean. Closed rows are still
+// shown for a few seconds but no longer counted in the tab: the line says
+// how many of the rows they are, so the two numbers agree.
 func (m *Model) position() string {
-	if len(m.rows) == 0 {
-		if m.filter.Value() != "" {
+	v := m.table.view()
+	if v.Len() == 0 {
+		if m.filter.value() != "" {
 			return "no rows match the filter · esc clears it"
 		}
 		return "no sockets in this tab"
 	}
-	return fmt.Sprintf("row %d of %d · + new  - closed · enter: details", m.cursor+1, len(m.rows))
+	closed := 0
+	for _, r := range v.Rows() {
+		if r.Removed() {
+			closed++
+		}
+	}
+	of := fmt.Sprintf("row %d of %d", v.Cursor()+1, v.Len())
+	if closed > 0 {
+		of += fmt.Sprintf(" (%d just closed)", closed)
+	}
+	return of + " · + new  - closed · enter: details"
 }
 
 func (m *Model) viewFooter() string {
-	if m.confirm != nil {
+	if m.kill != nil {
 		return fit(m.help.ShortHelpView([]key.Binding{m.keys.Confirm, m.keys.Cancel}), m.width)
 	}
 	if m.mode != modeTable {
@@ -176,9 +207,7 @@ func firstLine(s string) string {
 	return line
 }
 
-func riskBadge(t Theme, r sockets.Risk) string { return t.Risk(r).Render(r.String()) }
-
-func widthOf(s string) int { return ansi.StringWidth(s) }
+func riskBadge(t Theme, r assess.Risk) string { return t.Risk(r).Render(r.String()) }
 
 // roundDuration shows a poll's duration to a useful precision.
 func roundDuration(d time.Duration) string {

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/collect"
 )
 
 func main() {
@@ -40,7 +40,7 @@ func median(d []time.Duration) time.Duration {
 
 // pollCPU is the CPU of one steady-state poll: the source is warmed up
 // first, so its caches are as they are second after second.
-func pollCPU(src *sockets.Live, runs int) (time.Duration, int, error) {
+func pollCPU(src *collect.Live, runs int) (time.Duration, int, error) {
 	ctx := context.Background()
 	var rows int
 	for i := 0; i < 3; i++ {
@@ -75,12 +75,12 @@ func commandCPU(runs int, name string, args ...string) (time.Duration, error) {
 }
 
 func run(runs int) error {
-	fast := sockets.NewLive()
+	fast := collect.NewLive()
 	poll, rows, err := pollCPU(fast, runs)
 	if err != nil {
 		return err
 	}
-	ref, _, err := pollCPU(sockets.NewReference(), max(runs/3, 3))
+	ref, _, err := pollCPU(collect.NewReference(), max(runs/3, 3))
 	if err != nil {
 		return err
 	}

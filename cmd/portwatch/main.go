@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/collect"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -46,46 +47,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func dispatch(o options, stdout io.Writer) error {
-	src := sockets.NewLive()
+	src := collect.NewLive()
 	if o.once || o.json {
 		return dispatchOnce(o, src, stdout)
 	}
 	return runMonitor(o, src)
 }
 
-// dispatchOnce prints one snapshot, as tables or as JSON.
+// dispatchOnce prints one snapshot, as tables or as JSON. The whole
+// snapshot is assessed before --listening or --established narrow what is
+// printed: a listener's connections count whatever is shown.
 func dispatchOnce(o options, src sockets.Source, stdout io.Writer) error {
-	{
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		snap, err := src.Snapshot(ctx)
-		if err != nil {
-			return fmt.Errorf("reading sockets: %w", err)
-		}
-		snap.Sockets = narrow(snap.Sockets, o)
-		if o.json {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(snap)
-		}
-		return printTables(stdout, snap, sockets.SystemKnowledge(), o)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("reading sockets: %w", err)
 	}
+	a := assess.Assess(snap, assess.SystemKnowledge())
+	if o.json {
+		return writeJSON(stdout, snap, a, o.keeps)
+	}
+	return printTables(stdout, snap, a, o)
 }
 
-// narrow keeps the sockets that --listening or --established ask for.
-func narrow(socks []sockets.Socket, o options) []sockets.Socket {
-	if !o.listening && !o.established {
-		return socks
+// keeps reports whether --listening or --established keep a socket.
+func (o options) keeps(s *sockets.Socket) bool {
+	switch {
+	case o.listening:
+		return s.Kind() == sockets.KindListening
+	case o.established:
+		return s.Kind() == sockets.KindEstablished
 	}
-	want := sockets.KindListening
-	if o.established {
-		want = sockets.KindEstablished
-	}
-	out := socks[:0:0]
-	for i := range socks {
-		if socks[i].Kind() == want {
-			out = append(out, socks[i])
-		}
-	}
-	return out
+	return true
 }

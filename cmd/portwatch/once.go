@@ -10,27 +10,26 @@ import (
 	"text/tabwriter"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
 )
 
 // printTables writes the --once report: listening sockets, then established
 // connections (then, with --all, the other states), as aligned columns.
-func printTables(w io.Writer, snap *sockets.Snapshot, kb *sockets.Knowledge, o options) error {
-	a := sockets.Analyze(snap, kb)
-	var listening, established, other []*sockets.Socket
-	for i := range snap.Sockets {
-		s := &snap.Sockets[i]
-		switch s.Kind() {
+func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o options) error {
+	var listening, established, other []*assess.Verdict
+	for _, v := range a.Verdicts {
+		switch v.Socket.Kind() {
 		case sockets.KindListening:
-			listening = append(listening, s)
+			listening = append(listening, v)
 		case sockets.KindEstablished:
-			established = append(established, s)
+			established = append(established, v)
 		default:
-			other = append(other, s)
+			other = append(other, v)
 		}
 	}
-	sortSockets(listening)
-	sortSockets(established)
-	sortSockets(other)
+	sortVerdicts(listening)
+	sortVerdicts(established)
+	sortVerdicts(other)
 
 	// With more than one network namespace, each row says where it lives.
 	ns := func(*sockets.Socket) string { return "" }
@@ -46,11 +45,10 @@ func printTables(w io.Writer, snap *sockets.Snapshot, kb *sockets.Knowledge, o o
 	if !o.established {
 		fmt.Fprintf(tw, "LISTENING (%d)\n", len(listening))
 		fmt.Fprintln(tw, nsHead+"PROTO\tADDRESS\tPORT\tSERVICE\tRISK\tCONNS\tPID\tPROCESS\tUSER\tEXPOSURE")
-		for _, s := range listening {
-			info := kb.ForSocket(s)
-			risk := sockets.WorstRisk(s, info, a.Findings(s))
+		for _, v := range listening {
+			s := &v.Socket
 			fmt.Fprintf(tw, "%s%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", ns(s), s.ProtoLabel(), s.Local, s.LPort,
-				info.Name, risk, a.Connections(s), s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), s.Exposure())
+				v.Service.Name, v.Risk, v.Conns, s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), s.Exposure())
 		}
 	}
 	if !o.listening {
@@ -58,43 +56,44 @@ func printTables(w io.Writer, snap *sockets.Snapshot, kb *sockets.Knowledge, o o
 			fmt.Fprintln(tw)
 		}
 		fmt.Fprintf(tw, "ESTABLISHED (%d)\n", len(established))
-		printConnections(tw, established, kb, false, ns, nsHead)
+		printConnections(tw, established, false, ns, nsHead)
 		if o.showAll {
 			fmt.Fprintf(tw, "\nOTHER STATES (%d)\n", len(other))
-			printConnections(tw, other, kb, true, ns, nsHead)
+			printConnections(tw, other, true, ns, nsHead)
 		} else if len(other) > 0 && !o.established {
 			fmt.Fprintf(tw, "\n%d sockets in other states (%s): --all lists them\n", len(other), stateCounts(other))
 		}
 	}
-	if snap.NetnsNote != "" {
-		fmt.Fprintf(tw, "\n%s\n", snap.NetnsNote)
+	if note := a.NetnsReason(); note != "" {
+		fmt.Fprintf(tw, "\n%s\n", note)
 	}
-	if snap.HideNote != "" {
-		fmt.Fprintf(tw, "\n%d owners hidden: %s\n", snap.Hidden, snap.HideNote)
+	if note := a.HiddenReason(); note != "" {
+		fmt.Fprintf(tw, "\n%d owners hidden: %s\n", snap.Hidden, note)
 	}
 	return tw.Flush()
 }
 
-func printConnections(tw io.Writer, socks []*sockets.Socket, kb *sockets.Knowledge, withState bool, ns func(*sockets.Socket) string, nsHead string) {
+func printConnections(tw io.Writer, verdicts []*assess.Verdict, withState bool, ns func(*sockets.Socket) string, nsHead string) {
 	head := "PROTO\tLOCAL\tREMOTE\tDIR\tSERVICE\tPID\tPROCESS\tUSER"
 	if withState {
 		head = "PROTO\tSTATE\tLOCAL\tREMOTE\tDIR\tSERVICE\tPID\tPROCESS\tUSER"
 	}
 	fmt.Fprintln(tw, nsHead+head)
-	for _, s := range socks {
+	for _, v := range verdicts {
+		s := &v.Socket
 		state := ""
 		if withState {
 			state = s.State + "\t"
 		}
 		fmt.Fprintf(tw, "%s%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ns(s), s.ProtoLabel(), state, s.LocalEndpoint(), s.RemoteEndpoint(),
-			s.Direction, kb.ForSocket(s).Name, s.OwnerPIDs(), s.OwnerName(), s.OwnerUser())
+			s.Direction, v.Service.Name, s.OwnerPIDs(), s.OwnerName(), s.OwnerUser())
 	}
 }
 
-func stateCounts(socks []*sockets.Socket) string {
+func stateCounts(verdicts []*assess.Verdict) string {
 	n := map[string]int{}
-	for _, s := range socks {
-		n[s.State]++
+	for _, v := range verdicts {
+		n[v.Socket.State]++
 	}
 	states := make([]string, 0, len(n))
 	for st := range n {
@@ -108,9 +107,10 @@ func stateCounts(socks []*sockets.Socket) string {
 	return strings.Join(parts, ", ")
 }
 
-// sortSockets orders by port, then protocol, then address.
-func sortSockets(socks []*sockets.Socket) {
-	slices.SortStableFunc(socks, func(a, b *sockets.Socket) int {
+// sortVerdicts orders by port, then protocol, then address.
+func sortVerdicts(verdicts []*assess.Verdict) {
+	slices.SortStableFunc(verdicts, func(x, y *assess.Verdict) int {
+		a, b := &x.Socket, &y.Socket
 		return cmp.Or(cmp.Compare(a.LPort, b.LPort), cmp.Compare(a.Proto, b.Proto),
 			a.Local.Compare(b.Local), cmp.Compare(a.RPort, b.RPort), a.Remote.Compare(b.Remote))
 	})

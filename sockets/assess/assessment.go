@@ -1,0 +1,164 @@
+package assess
+
+import (
+	"fmt"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// Verdict is everything portwatch says about one socket: the socket as it
+// was read, its service, risk and findings. It is never changed once made,
+// so outputs and polls may share it.
+type Verdict struct {
+	Socket   sockets.Socket
+	Service  *ServiceInfo // shared by every socket of the same service: read only
+	Findings []Finding    // worst first
+	Conns    int32        // a listener's established inbound connections
+	Risk     Risk
+	Flooded  bool // an inbound connection from an address that floods its port
+}
+
+// StateText explains the socket's state for learners.
+func (v *Verdict) StateText() string { return StateHelp(v.Socket.Proto, v.Socket.State) }
+
+// Assessment is a snapshot judged: a verdict per socket, in the snapshot's
+// order, and what is said of the snapshot as a whole.
+type Assessment struct {
+	Verdicts     []*Verdict
+	perPID       map[int32]int
+	hidden       int
+	netnsSkipped int
+}
+
+// SocketsOf counts the sockets a process holds.
+func (a *Assessment) SocketsOf(pid int32) int { return a.perPID[pid] }
+
+// HiddenReason says why owners are hidden, or "" when none is.
+func (a *Assessment) HiddenReason() string {
+	if a.hidden == 0 {
+		return ""
+	}
+	return "not root: other users' processes cannot be inspected; run as root to see every owner"
+}
+
+// NetnsReason says why namespaces were skipped, or "" when none was.
+func (a *Assessment) NetnsReason() string {
+	if a.netnsSkipped == 0 {
+		return ""
+	}
+	return fmt.Sprintf("not root: the network namespace of %d other users' processes could not be read, so sockets in other namespaces (containers) may be missing", a.netnsSkipped)
+}
+
+// Assess judges one snapshot on its own: what --once and --json print.
+func Assess(snap *sockets.Snapshot, kb *Knowledge) *Assessment {
+	return (&Assessor{kb: kb}).Assess(snap)
+}
+
+// Assessor judges snapshot after snapshot, the monitor's way: it remembers
+// the last poll's verdicts, so a connection that has not changed is not
+// judged again (at 20,000 sockets, judging is most of a poll's work after
+// the kernel's). It serves one poll at a time.
+type Assessor struct {
+	kb     *Knowledge
+	memory map[uint64]*remembered // connections by inode: a cheaper key than SocketKey
+	gen    uint64
+}
+
+// remembered is a connection's verdict and the last poll that listed it.
+type remembered struct {
+	v    *Verdict
+	seen uint64
+}
+
+// NewAssessor returns an Assessor that remembers verdicts between polls.
+func NewAssessor(kb *Knowledge) *Assessor {
+	return &Assessor{kb: kb, memory: map[uint64]*remembered{}}
+}
+
+// Assess judges every socket of a snapshot, in order. The verdicts copy the
+// sockets: the snapshot's array may be reused afterwards.
+func (as *Assessor) Assess(snap *sockets.Snapshot) *Assessment {
+	c := countSnapshot(snap)
+	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)), perPID: c.perPID,
+		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped}
+	if as.memory == nil {
+		for i := range snap.Sockets {
+			a.Verdicts[i] = as.judge(&snap.Sockets[i], c)
+		}
+		return a
+	}
+	if len(as.memory) == 0 { // the first poll: sized at once, not grown by doubling
+		as.memory = make(map[uint64]*remembered, len(snap.Sockets))
+	}
+	as.gen++
+	listed := 0 // connections of this poll that the memory holds
+	for i := range snap.Sockets {
+		s := &snap.Sockets[i]
+		if s.IsListening() || s.Inode == 0 { // few, or TIME_WAIT: always judged afresh
+			a.Verdicts[i] = as.judge(s, c)
+			continue
+		}
+		r := as.memory[s.Inode]
+		switch {
+		case r == nil:
+			r = &remembered{v: as.judge(s, c)}
+			as.memory[s.Inode] = r
+		case r.v.Flooded != c.flooded(s) || !sameJudgement(&r.v.Socket, s):
+			r.v = as.judge(s, c)
+		}
+		if r.seen != as.gen {
+			r.seen = as.gen
+			listed++
+		}
+		a.Verdicts[i] = r.v
+	}
+	if listed < len(as.memory) { // forget the connections that are gone
+		for k, r := range as.memory {
+			if r.seen != as.gen {
+				delete(as.memory, k)
+			}
+		}
+	}
+	return a
+}
+
+func (as *Assessor) judge(s *sockets.Socket, c *counts) *Verdict {
+	info := as.kb.sharedForSocket(s)
+	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s)}
+	v.Findings = judgeFindings(s, info, c)
+	v.Risk = worstRisk(s, info, v.Findings)
+	if s.IsListening() {
+		v.Conns = int32(c.conns[portOf(s)])
+	}
+	return v
+}
+
+// sameJudgement: a connection would be judged, and read, the same. Owners
+// are compared by pointer: collection shares them between polls while the
+// process is unchanged.
+func sameJudgement(a, b *sockets.Socket) bool {
+	sameEndpoints := a.Local == b.Local && a.Remote == b.Remote && a.LPort == b.LPort && a.RPort == b.RPort &&
+		a.Proto == b.Proto && a.Family == b.Family && a.NetnsInode == b.NetnsInode && a.Netns == b.Netns
+	sameOwners := a.OwnerStatus == b.OwnerStatus && a.UID == b.UID && len(a.Owners) == len(b.Owners) &&
+		a.Process() == b.Process() && lastOwner(a) == lastOwner(b)
+	return sameEndpoints && sameOwners && a.State == b.State && a.Direction == b.Direction
+}
+
+func lastOwner(s *sockets.Socket) *sockets.Process {
+	if len(s.Owners) == 0 {
+		return nil
+	}
+	return s.Owners[len(s.Owners)-1]
+}
+
+// ReadsTheSame reports whether two verdicts of one socket would read and
+// sort the same on every output: the monitor redraws nothing for a socket
+// whose new verdict reads the same as the old.
+func ReadsTheSame(a, b *Verdict) bool {
+	if a == b {
+		return true
+	}
+	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded &&
+		len(a.Findings) == len(b.Findings) && a.Socket.DualStack == b.Socket.DualStack &&
+		a.Socket.Inode == b.Socket.Inode && sameJudgement(&a.Socket, &b.Socket)
+}

@@ -1,0 +1,192 @@
+package assess
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// Finding is one observation about a socket in its context, for an analyst.
+// Code is a stable word per kind of finding, so scripts can filter without
+// parsing English; Text is the sentence for people.
+type Finding struct {
+	Severity Risk   `json:"severity"`
+	Code     string `json:"code"`
+	Text     string `json:"text"`
+}
+
+// The codes of findings. They are part of the JSON interface: never renamed.
+const (
+	CodeDBExposed        = "db-exposed"         // a database or data store on all interfaces
+	CodeAdminExposed     = "admin-exposed"      // an administration service on all interfaces
+	CodeInternalExposed  = "internal-exposed"   // a cluster-internal service on all interfaces
+	CodeUnknownListener  = "unknown-listener"   // no registered service on the port
+	CodeAllInterfaces    = "all-interfaces"     // listens on every interface
+	CodeDualStack        = "dual-stack"         // accepts IPv4 and IPv6
+	CodeOtherNetns       = "other-netns"        // lives in another network namespace
+	CodeLoopbackOnly     = "loopback-only"      // reachable from this machine alone
+	CodeSpecificAddress  = "specific-address"   // bound to one address
+	CodeOwnerHidden      = "owner-hidden"       // another user's process, not root
+	CodeOwnerOutside     = "owner-outside"      // no process in our pid namespace holds it
+	CodeFlood            = "flood"              // many connections from one address
+	CodeCleartext        = "cleartext"          // an unencrypted protocol
+	CodeBackdoorPort     = "backdoor-port"      // a port favoured by backdoors
+	CodeWorldWritableExe = "world-writable-exe" // runs from /tmp, /var/tmp, /dev/shm
+	CodeDeletedExe       = "deleted-exe"        // its executable was deleted
+	CodeRootHighPort     = "root-high-port"     // root on an unprivileged port
+	CodeUnusualUser      = "unusual-user"       // not the account the service usually runs as
+)
+
+// FloodThreshold is how many connections from one remote address to one
+// listener make portwatch point them out.
+const FloodThreshold = 20
+
+// worldWritableDirs are where anyone can drop a binary: a process started
+// from one is a classic sign of a compromise.
+var worldWritableDirs = []string{"/tmp/", "/var/tmp/", "/dev/shm/"}
+
+// findings collects a socket's findings; sorted worst first at the end.
+type findings []Finding
+
+func (f *findings) add(r Risk, code, format string, args ...any) {
+	*f = append(*f, Finding{r, code, fmt.Sprintf(format, args...)})
+}
+
+// judgeFindings lists what an analyst should think about this socket on
+// this machine, worst first.
+func judgeFindings(s *sockets.Socket, info *ServiceInfo, c *counts) []Finding {
+	var f findings
+	if s.IsListening() {
+		exposureFindings(s, info, &f)
+		ownerFindings(s, &f)
+		floodFindings(s, c, &f)
+	} else if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
+		f.add(RiskMedium, CodeFlood, "%s holds %d connections to this port: a flood, a scan or a very busy client.", s.Remote, n)
+	}
+	if info.Tags.Has(TagCleartext) && s.State != sockets.StateTimeWait {
+		f.add(RiskMedium, CodeCleartext, "%s is a cleartext protocol: passwords and data cross the network unencrypted.", info.Name)
+	}
+	if info.Tags.Has(TagBackdoor) {
+		f.add(RiskHigh, CodeBackdoorPort, "Port %d is a favourite of backdoors and attack tools.", info.Port)
+	}
+	for _, p := range s.Owners {
+		processFindings(s, p, info, &f)
+	}
+	slices.SortStableFunc(f, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
+	return f
+}
+
+func exposureFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
+	switch s.Exposure() {
+	case sockets.ExposureAll:
+		switch {
+		case info.Tags.Has(TagDatabase):
+			f.add(RiskHigh, CodeDBExposed, "%s is exposed on all interfaces: anyone who can reach this machine can try it. Bind it to 127.0.0.1 or firewall it.", serviceKind(info))
+		case info.Tags.Has(TagAdmin):
+			f.add(RiskHigh, CodeAdminExposed, "%s is exposed on all interfaces: anyone who can reach this machine can try it. Bind it to 127.0.0.1 or firewall it.", serviceKind(info))
+		case info.Tags.Has(TagInternal):
+			f.add(RiskHigh, CodeInternalExposed, "%s is exposed on all interfaces: anyone who can reach this machine can try it. Bind it to 127.0.0.1 or firewall it.", serviceKind(info))
+		case info.Origin == Unknown:
+			f.add(RiskHigh, CodeUnknownListener, "An unknown service listens on all interfaces: find out what it is.")
+		default:
+			f.add(RiskLow, CodeAllInterfaces, "Listens on all interfaces: reachable from every network this machine is on, unless a firewall says otherwise.")
+		}
+		if s.DualStack {
+			f.add(RiskInfo, CodeDualStack, "Dual-stack listener: it accepts both IPv4 and IPv6 clients; check both firewalls.")
+		}
+		if s.Netns != "" && s.Netns != sockets.HostNetns {
+			f.add(RiskInfo, CodeOtherNetns, "It lives in network namespace %s: all of that namespace's interfaces, reachable from the host and beyond only as the container's network (bridges, published ports) allows.", s.Netns)
+		}
+	case sockets.ExposureLoopback:
+		f.add(RiskInfo, CodeLoopbackOnly, "Loopback only: reachable from this machine alone.")
+	default:
+		f.add(RiskInfo, CodeSpecificAddress, "Bound to %s only: reachable through that address's network.", s.Local)
+	}
+	if info.Origin == Unknown && s.Exposure() != sockets.ExposureAll {
+		f.add(RiskMedium, CodeUnknownListener, "Nothing registered uses port %d: an unexpected listener may be a backdoor. Identify the process.", s.LPort)
+	}
+}
+
+func serviceKind(info *ServiceInfo) string {
+	switch {
+	case info.Tags.Has(TagDatabase):
+		return fmt.Sprintf("A database or data store (%s)", info.Name)
+	case info.Tags.Has(TagAdmin):
+		return fmt.Sprintf("An administration service (%s)", info.Name)
+	}
+	return fmt.Sprintf("An internal cluster service (%s)", info.Name)
+}
+
+func ownerFindings(s *sockets.Socket, f *findings) {
+	switch s.OwnerStatus {
+	case sockets.OwnerHidden:
+		f.add(RiskMedium, CodeOwnerHidden, "The owning process is hidden from this user (uid %d holds it): run portwatch as root to see it.", s.UID)
+	case sockets.OwnerOutside:
+		f.add(RiskLow, CodeOwnerOutside, "No process in portwatch's view holds this socket: its owner runs outside this pid namespace (a container or sandbox).")
+	}
+}
+
+func floodFindings(s *sockets.Socket, c *counts, f *findings) {
+	remotes := c.perRemote[portOf(s)]
+	addrs := make([]string, 0)
+	for remote, n := range remotes {
+		if n >= FloodThreshold {
+			addrs = append(addrs, fmt.Sprintf("%d connections come from %s alone: a flood, a scan or a very busy client.", n, remote))
+		}
+	}
+	slices.Sort(addrs) // map order is random: the same poll must read the same
+	for _, text := range addrs {
+		f.add(RiskMedium, CodeFlood, "%s", text)
+	}
+}
+
+func processFindings(s *sockets.Socket, p *sockets.Process, info *ServiceInfo, f *findings) {
+	for _, dir := range worldWritableDirs {
+		if strings.HasPrefix(p.Exe, dir) {
+			f.add(RiskHigh, CodeWorldWritableExe, "%s (pid %d) runs from %s, a world-writable place where attackers drop their tools.", p.Name, p.PID, p.Exe)
+		}
+	}
+	if p.ExeDeleted {
+		f.add(RiskHigh, CodeDeletedExe, "%s (pid %d) runs a deleted executable (%s): an upgrade not yet restarted, or malware hiding its file.", p.Name, p.PID, p.Exe)
+	}
+	if !s.IsListening() {
+		return
+	}
+	if p.UID == 0 && s.LPort >= 1024 {
+		f.add(RiskLow, CodeRootHighPort, "%s runs as root on unprivileged port %d: a service that needs no privilege should drop it.", p.Name, s.LPort)
+	}
+	if info.UsualUser != "" && p.User != "" && p.User != info.UsualUser && p.UID >= 0 {
+		f.add(RiskLow, CodeUnusualUser, "%s usually runs as %q; here it runs as %q.", info.Name, info.UsualUser, p.User)
+	}
+}
+
+// worstRisk is the badge a row shows: its worst finding, or the service's
+// own risk where the service can be reached. A database on loopback is not
+// a high risk, and an outbound connection does not carry the risk of
+// running the remote service: for those only the findings count.
+func worstRisk(s *sockets.Socket, info *ServiceInfo, f []Finding) Risk {
+	r := RiskInfo
+	if s.IsListening() {
+		r = info.Risk
+		if s.Exposure() == sockets.ExposureLoopback {
+			r = min(r, RiskLow)
+		}
+	}
+	if len(f) > 0 && f[0].Severity > r {
+		r = f[0].Severity
+	}
+	return r
+}
+
+// OwnerAbsence explains, for people, why a socket shows no process.
+func OwnerAbsence(s *sockets.Socket) string {
+	switch s.OwnerStatus {
+	case sockets.OwnerHidden:
+		return fmt.Sprintf("Hidden: the socket belongs to uid %d and portwatch is not root. Run portwatch as root to see the process.", s.UID)
+	case sockets.OwnerOutside:
+		return "No process in portwatch's view holds this socket: its owner runs outside this pid namespace (a container, a sandbox or the host seen from a container)."
+	}
+	return "No process owns this socket: the kernel holds it (TIME_WAIT and half-open handshakes belong to no process)."
+}

@@ -1,0 +1,142 @@
+package assess
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// Origin says where a service's description came from.
+type Origin string
+
+// Origins of a ServiceInfo.
+const (
+	FromCatalog Origin = "catalog" // portwatch's own notes
+	FromSystem  Origin = "system"  // a name from /etc/services only
+	Unknown     Origin = "unknown" // no name anywhere
+)
+
+// ServiceInfo is what portwatch can say about a port.
+type ServiceInfo struct {
+	Port        uint16
+	Proto       sockets.Proto
+	Name        string
+	Description string
+	Risk        Risk
+	Tags        Tag
+	Note        string
+	UsualUser   string
+	Origin      Origin
+}
+
+// Knowledge answers "what is this port?": portwatch's catalog first, then the
+// system's service database, then "unknown service".
+type Knowledge struct {
+	catalog   map[serviceKey]*CatalogEntry
+	system    map[serviceKey]string
+	Ephemeral PortRange
+
+	mu     sync.Mutex
+	shared map[sharedKey]*ServiceInfo // SharedForSocket's answers
+}
+
+type sharedKey struct {
+	serviceKey
+	outbound bool
+}
+
+// NewKnowledge builds a knowledge base from the catalog, the services(5)
+// file at servicesPath and the kernel's ephemeral port range file.
+func NewKnowledge(servicesPath, portRangePath string) *Knowledge {
+	k := &Knowledge{
+		catalog:   make(map[serviceKey]*CatalogEntry, len(catalog)*2),
+		system:    loadServices(servicesPath),
+		Ephemeral: readEphemeralRange(portRangePath),
+	}
+	for i := range catalog {
+		e := &catalog[i]
+		for _, p := range []sockets.Proto{sockets.TCP, sockets.UDP} {
+			if e.protos.covers(p) {
+				k.catalog[serviceKey{e.Port, p}] = e
+			}
+		}
+	}
+	return k
+}
+
+var (
+	systemKnowledge     *Knowledge
+	systemKnowledgeOnce sync.Once
+)
+
+// SystemKnowledge is the knowledge base of this machine, built once.
+func SystemKnowledge() *Knowledge {
+	systemKnowledgeOnce.Do(func() {
+		systemKnowledge = NewKnowledge("/etc/services", "/proc/sys/net/ipv4/ip_local_port_range")
+	})
+	return systemKnowledge
+}
+
+// Lookup describes a listening port.
+func (k *Knowledge) Lookup(proto sockets.Proto, port uint16) ServiceInfo {
+	key := serviceKey{port, proto}
+	if e, ok := k.catalog[key]; ok {
+		return ServiceInfo{Port: port, Proto: proto, Name: e.Name, Description: e.Description,
+			Risk: e.Risk, Tags: e.Tags, Note: e.Note, UsualUser: e.UsualUser, Origin: FromCatalog}
+	}
+	if name, ok := k.system[key]; ok {
+		return ServiceInfo{Port: port, Proto: proto, Name: name, Risk: RiskLow, Origin: FromSystem,
+			Description: fmt.Sprintf("%s (named in the system's service list)", name),
+			Note:        "portwatch has no notes of its own for this service. Check that it is meant to run here, and that it is reachable only from where it must be."}
+	}
+	info := ServiceInfo{Port: port, Proto: proto, Name: "unknown", Origin: Unknown,
+		Description: "No service is registered on this port", Risk: RiskMedium,
+		Note: "No known service uses this port. An unexpected listener can be a backdoor or malware: identify the process and its binary, and close it if it has no reason to be here."}
+	if k.Ephemeral.Contains(port) {
+		info.Risk = RiskLow
+		info.Note = fmt.Sprintf("The port is in the kernel's ephemeral range (%d-%d), which a program gets when it asks for any free port: usually a helper, RPC or debug port of the owning program. Check that the process is one you expect.", k.Ephemeral.Low, k.Ephemeral.High)
+	}
+	return info
+}
+
+// ServicePort is the port that names a socket's service: the local port of a
+// listener or an inbound connection, the remote port of an outbound one (its
+// local port is an ephemeral one the kernel picked, not a service).
+func ServicePort(s *sockets.Socket) uint16 {
+	if s.IsListening() || s.Direction == sockets.Inbound {
+		return s.LPort
+	}
+	return s.RPort
+}
+
+// sharedForSocket is ForSocket as a pointer shared by every socket of the
+// same service: a monitor holding 60,000 rows keeps one copy of each
+// description. The ServiceInfo must not be changed. Safe for concurrent use.
+func (k *Knowledge) sharedForSocket(s *sockets.Socket) *ServiceInfo {
+	key := sharedKey{serviceKey{ServicePort(s), s.Proto}, s.Direction == sockets.Outbound}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if info, ok := k.shared[key]; ok {
+		return info
+	}
+	if k.shared == nil {
+		k.shared = map[sharedKey]*ServiceInfo{}
+	}
+	info := k.ForSocket(s)
+	k.shared[key] = &info
+	return &info
+}
+
+// ForSocket describes the service a socket belongs to. For an outbound
+// connection it is the remote service, and an unknown remote port is only
+// information: the risk of an unknown port lies in listening on it.
+func (k *Knowledge) ForSocket(s *sockets.Socket) ServiceInfo {
+	info := k.Lookup(s.Proto, ServicePort(s))
+	if s.Direction == sockets.Outbound && info.Origin == Unknown {
+		info.Risk = RiskInfo
+		info.Description = "An outbound connection to an unregistered port"
+		info.Note = "The remote port has no registered service. Usually harmless; a long-lived connection to an odd port on an unknown host can be a command-and-control channel."
+	}
+	return info
+}

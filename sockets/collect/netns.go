@@ -1,0 +1,181 @@
+//go:build linux
+
+package collect
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// netnsIndex knows which network namespace each process lives in. A
+// process's namespace is read once (readlink of /proc/PID/ns/net), so a poll
+// only looks at new processes.
+type netnsIndex struct {
+	procRoot string
+	self     uint64
+	ofPID    map[int32]uint64
+	denied   map[int32]bool
+	labels   map[uint64]string
+}
+
+func newNetnsIndex(procRoot string) *netnsIndex {
+	ix := &netnsIndex{procRoot: procRoot, ofPID: map[int32]uint64{}, denied: map[int32]bool{}, labels: map[uint64]string{}}
+	ix.self, _ = readNetnsInode(filepath.Join(procRoot, "self/ns/net"))
+	return ix
+}
+
+// readNetnsInode reads "net:[4026531833]".
+func readNetnsInode(link string) (uint64, error) {
+	target, err := os.Readlink(link)
+	if err != nil {
+		return 0, err
+	}
+	rest, ok := strings.CutPrefix(target, "net:[")
+	if !ok || !strings.HasSuffix(rest, "]") {
+		return 0, fmt.Errorf("odd namespace link %q", target)
+	}
+	return strconv.ParseUint(rest[:len(rest)-1], 10, 64)
+}
+
+// update reads the namespace of every new process and forgets the dead.
+func (ix *netnsIndex) update(pids []int32) {
+	alive := make(map[int32]bool, len(pids))
+	for _, pid := range pids {
+		alive[pid] = true
+		if _, ok := ix.ofPID[pid]; ok || ix.denied[pid] {
+			continue
+		}
+		ino, err := readNetnsInode(filepath.Join(ix.procRoot, strconv.Itoa(int(pid)), "ns/net"))
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			ix.denied[pid] = true
+		case err == nil:
+			ix.ofPID[pid] = ino
+		}
+	}
+	for pid := range ix.ofPID {
+		if !alive[pid] {
+			delete(ix.ofPID, pid)
+		}
+	}
+	for pid := range ix.denied {
+		if !alive[pid] {
+			delete(ix.denied, pid)
+		}
+	}
+}
+
+// foreign lists the namespaces other than ours, each with its member pids
+// (lowest first), in a stable order.
+func (ix *netnsIndex) foreign() (inodes []uint64, members map[uint64][]int32) {
+	members = map[uint64][]int32{}
+	for pid, ino := range ix.ofPID {
+		if ino != ix.self && ix.self != 0 {
+			members[ino] = append(members[ino], pid)
+		}
+	}
+	for ino, pids := range members {
+		slices.Sort(pids)
+		inodes = append(inodes, ino)
+	}
+	slices.Sort(inodes)
+	return inodes, members
+}
+
+// label names a namespace: "host", its name under /run/netns, the container
+// a member runs in, or "netns:INODE".
+func (ix *netnsIndex) label(ino uint64, members []int32) string {
+	if ino == ix.self {
+		return sockets.HostNetns
+	}
+	if l, ok := ix.labels[ino]; ok {
+		return l
+	}
+	l := namedNetns(ino)
+	for _, pid := range members {
+		if l != "" {
+			break
+		}
+		if data, err := os.ReadFile(filepath.Join(ix.procRoot, strconv.Itoa(int(pid)), "cgroup")); err == nil {
+			l = containerFromCgroup(string(data))
+		}
+	}
+	if l == "" {
+		l = "netns:" + strconv.FormatUint(ino, 10)
+	}
+	ix.labels[ino] = l
+	return l
+}
+
+// namedNetns finds a namespace made by `ip netns add NAME`: /run/netns/NAME
+// is a bind mount of it, with the namespace's inode.
+func namedNetns(ino uint64) string {
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return ""
+	}
+	for _, e := range entries {
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join("/run/netns", e.Name()), &st) == nil && st.Ino == ino {
+			return e.Name()
+		}
+	}
+	return ""
+}
+
+// containerFromCgroup recognises the cgroup paths of container runtimes:
+// docker, containerd (cri), podman (libpod), kubernetes pods, systemd-nspawn.
+func containerFromCgroup(cgroup string) string {
+	for _, line := range strings.Split(cgroup, "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		path := parts[2]
+		for _, el := range strings.Split(path, "/") {
+			switch {
+			case strings.HasPrefix(el, "docker-") && strings.HasSuffix(el, ".scope"):
+				return "docker:" + shortID(strings.TrimSuffix(strings.TrimPrefix(el, "docker-"), ".scope"))
+			case strings.HasPrefix(el, "libpod-") && strings.HasSuffix(el, ".scope") && !strings.HasPrefix(el, "libpod-conmon"):
+				return "podman:" + shortID(strings.TrimSuffix(strings.TrimPrefix(el, "libpod-"), ".scope"))
+			case strings.HasPrefix(el, "cri-containerd-") && strings.HasSuffix(el, ".scope"):
+				return "containerd:" + shortID(strings.TrimSuffix(strings.TrimPrefix(el, "cri-containerd-"), ".scope"))
+			case strings.HasPrefix(el, "systemd-nspawn@") && strings.HasSuffix(el, ".service"):
+				name := strings.TrimSuffix(strings.TrimPrefix(el, "systemd-nspawn@"), ".service")
+				return "nspawn:" + strings.ReplaceAll(name, `\x2d`, "-")
+			}
+		}
+		segs := strings.Split(strings.Trim(path, "/"), "/")
+		for i, el := range segs {
+			if el == "docker" && i+1 < len(segs) {
+				return "docker:" + shortID(segs[i+1])
+			}
+			if strings.HasPrefix(el, "kubepods") {
+				for _, s := range segs[i+1:] {
+					if strings.HasPrefix(s, "pod") || strings.Contains(s, "-pod") {
+						id := s[strings.Index(s, "pod")+3:]
+						return "k8s-pod:" + shortID(strings.TrimSuffix(id, ".slice"))
+					}
+				}
+				return "kubepods"
+			}
+		}
+	}
+	return ""
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

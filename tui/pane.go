@@ -1,0 +1,48 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/viewport"
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+)
+
+// mode is what the screen shows besides the chrome.
+type mode int
+
+const (
+	modeTable  mode = iota
+	modeDetail      // the detail pane full screen
+	modeHelp        // the full help
+)
+
+// newPane is the full-screen scrolling view of the details or the help.
+func newPane() viewport.Model { return viewport.New(0, 0) }
+
+// helpText is the full help: the keys, then what the tabs and TCP states mean.
+func helpText(th Theme, h help.Model, keys keyMap, width int, snap *sockets.Snapshot) string {
+	var b strings.Builder
+	b.WriteString(h.FullHelpView(keys.FullHelp()))
+	b.WriteString("\n\n" + th.PaneTitle.Render("Tabs") + "\n")
+	b.WriteString("  1 Listening    services this machine offers: TCP LISTEN and bound UDP sockets\n")
+	b.WriteString("  2 Established  connections in progress, inbound (in) or outbound (out)\n")
+	b.WriteString("  3 All states   every socket with its TCP state: watch connections open and close\n")
+	b.WriteString("  Marks: > selected row, + new (5 s), - closed (5 s). Risk: INFO LOW MEDIUM HIGH.\n")
+	b.WriteString("\n" + th.PaneTitle.Render("Socket states") + "\n")
+	for _, st := range append(append([]string{}, assess.TCPStates...), sockets.StateUnconnected) {
+		for i, l := range wrap(assess.StateHelp(sockets.TCP, st), max(width-16, 20)) {
+			if i == 0 {
+				fmt.Fprintf(&b, "  %-12s %s\n", st, l)
+			} else {
+				fmt.Fprintf(&b, "  %-12s %s\n", "", l)
+			}
+		}
+	}
+	if snap != nil {
+		fmt.Fprintf(&b, "\nSockets are listed through %s.\n", snap.Method)
+	}
+	return b.String()
+}

@@ -1,0 +1,151 @@
+package rowset
+
+import (
+	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+)
+
+// EventKind says what happened to a row in a poll.
+type EventKind uint8
+
+// The kinds of row event.
+const (
+	Added   EventKind = iota + 1 // a socket the monitor had not seen
+	Updated                      // it reads differently: state, owners, risk, ...
+	Deleted                      // it closed (its row stays marked "-" for MarkFor)
+)
+
+// Event is one row's change in a poll, as k9s's table data reports them.
+type Event struct {
+	Kind EventKind
+	Row  *Row
+}
+
+// Change is what one poll did to the rows.
+type Change struct {
+	// Events lists every row added, updated or closed; the first poll is a
+	// baseline and has none.
+	Events []Event
+	// Reordered is false when no row shown before reads or sorts
+	// differently and none came or went: the usual second on a quiet
+	// server, when the views need no rebuild.
+	Reordered bool
+}
+
+// Store holds every socket the monitor follows, by key. Apply and Expire
+// change it; everything else only reads it.
+type Store struct {
+	rows       map[sockets.SocketKey]*Row
+	gen        uint32
+	applied    bool // the first poll, the baseline, is in
+	ghosts     int  // closed rows still shown
+	counts     [TabCount]int
+	multiNetns bool
+	mark       uint32 // the last mark Rows handed out
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store { return &Store{rows: map[sockets.SocketKey]*Row{}} }
+
+// Counts is how many open sockets each tab lists (closed rows still shown
+// are not counted).
+func (s *Store) Counts() [TabCount]int { return s.counts }
+
+// Len is how many rows the store holds, closed ones included.
+func (s *Store) Len() int { return len(s.rows) }
+
+// Get is the row of a socket key, or nil.
+func (s *Store) Get(k sockets.SocketKey) *Row { return s.rows[k] }
+
+// MultiNetns reports whether the last poll saw sockets of more than one
+// network namespace.
+func (s *Store) MultiNetns() bool { return s.multiNetns }
+
+// Applied reports whether a poll has been applied.
+func (s *Store) Applied() bool { return s.applied }
+
+// Apply merges a poll's verdicts: new sockets get rows (marked new, unless
+// this is the first poll), listed ones take their new verdict, and sockets
+// the poll no longer lists are marked closed.
+func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
+	baseline := !s.applied
+	s.applied = true
+	if len(s.rows) == 0 { // sized at once, rather than grown by doubling
+		s.rows = make(map[sockets.SocketKey]*Row, len(verdicts))
+	}
+	s.gen++
+	s.multiNetns = false
+	var ch Change
+	wasShown := len(s.rows) - s.ghosts
+	listed := 0
+	for _, v := range verdicts {
+		if n := v.Socket.Netns; n != "" && n != sockets.HostNetns {
+			s.multiNetns = true
+		}
+		k := v.Socket.Key()
+		r, ok := s.rows[k]
+		switch {
+		case !ok:
+			r = &Row{Verdict: v, firstSeen: stampOf(now), isNew: !baseline, gen: s.gen, tab: TabOf(&v.Socket)}
+			s.rows[k] = r
+			ch.Reordered = true
+			if !baseline {
+				ch.Events = append(ch.Events, Event{Added, r})
+			}
+		case r.gen == s.gen: // two sockets with one key: the first wins
+		default:
+			if r.Removed() || (r.Verdict != v && !assess.ReadsTheSame(r.Verdict, v)) {
+				ch.Reordered = true
+				ch.Events = append(ch.Events, Event{Updated, r})
+			}
+			r.Verdict, r.tab, r.goneAt, r.gen = v, TabOf(&v.Socket), 0, s.gen
+			listed++
+		}
+	}
+	if ch.Reordered || listed < wasShown || s.ghosts > 0 {
+		ch.Reordered = true
+		ch.Events = s.sweep(now, ch.Events)
+	}
+	return ch
+}
+
+// Expire drops the closed rows whose mark has been shown, and reports
+// whether any went.
+func (s *Store) Expire(now time.Time) bool {
+	if s.ghosts == 0 {
+		return false
+	}
+	before := len(s.rows)
+	s.sweep(now, nil)
+	return len(s.rows) != before
+}
+
+// sweep is one pass over every row: rows the last poll did not list are
+// marked closed, closed rows whose mark ran out are dropped, and the tabs
+// are counted. At 60,000 sockets each pass costs, so there is one.
+func (s *Store) sweep(now time.Time, events []Event) []Event {
+	s.counts = [TabCount]int{}
+	s.ghosts = 0
+	for k, r := range s.rows {
+		if r.gen != s.gen && r.goneAt == 0 {
+			r.goneAt = stampOf(now)
+			events = append(events, Event{Deleted, r})
+		}
+		if r.Removed() {
+			if now.Sub(r.goneAt.Time()) >= MarkFor {
+				delete(s.rows, k)
+				r.dropped = true
+				continue
+			}
+			s.ghosts++
+			continue
+		}
+		if r.tab != All {
+			s.counts[r.tab]++
+		}
+		s.counts[All]++
+	}
+	return events
+}
