@@ -40,13 +40,17 @@ func (s *Socket) OwnerName() string {
 	return "-"
 }
 
-// OwnerUser is the first owner's user; without one, the socket's uid.
+// OwnerUser is the first owner's user; without one, the socket's user (or
+// uid, when it has no name).
 func (s *Socket) OwnerUser() string {
 	if p := s.Process(); p != nil && p.User != "" {
 		return p.User
 	}
-	if s.OwnerStatus == OwnerNone {
+	switch {
+	case s.OwnerStatus == OwnerNone:
 		return "-"
+	case s.User != "":
+		return s.User
 	}
 	return "uid " + strconv.Itoa(int(s.UID))
 }

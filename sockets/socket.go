@@ -98,6 +98,9 @@ type Socket struct {
 	// portwatch's own, an `ip netns` name, a container, or "netns:INODE".
 	Netns      string
 	NetnsInode uint64
+	// User is the name of UID, the socket's owner as the kernel records it:
+	// known without root, and shown when the process cannot be.
+	User string
 	// Inode identifies the socket in the kernel; 0 for TIME_WAIT remnants.
 	Inode  uint64
 	Family int // 4 or 6

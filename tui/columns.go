@@ -59,7 +59,7 @@ var (
 	colRisk = column{title: "RISK", width: 6, min: 6, priority: 9,
 		cell: func(_ cellContext, r *rowset.Row) string { return r.Risk.String() },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(b.Risk, a.Risk) }}
-	colConns = column{title: "CONNS", width: 5, min: 5, priority: 3, right: true,
+	colConns = column{title: "CONNS", width: 6, min: 6, priority: 3, right: true,
 		cell: func(_ cellContext, r *rowset.Row) string { return strconv.Itoa(int(r.Conns)) },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Conns, b.Conns) }}
 	colLocal = column{title: "LOCAL", width: 21, min: 21, priority: 8,
