@@ -19,6 +19,7 @@ type Row struct {
 	goneAt          stamp  // when it closed; zero while open
 	gen             uint32 // the last poll that listed it
 	mark            uint32 // scratch of Rows: picked in this call
+	pos             int32  // its place in the last poll's order
 	isNew           bool   // appeared after the first snapshot
 	dropped         bool   // no longer in the store
 	tab             Tab    // the tab that lists it, besides All states

@@ -228,3 +228,26 @@ func TestACopyOfAViewIsItsOwn(t *testing.T) {
 		t.Errorf("the original changed with its copy: %v cursor %d", got, v.Cursor())
 	}
 }
+
+// Sockets usually come in the same order poll after poll, and the store
+// looks there first; in any other order they must find the same rows.
+func TestAnyOrderFindsTheSameRows(t *testing.T) {
+	s, p := rowset.NewStore(), newPoller()
+	socks := []sockets.Socket{web, backdoor, conn, waiting}
+	s.Apply(p.verdicts(socks...), t0)
+	before := map[sockets.SocketKey]*rowset.Row{}
+	for _, r := range s.Rows(rowset.Query{Tab: rowset.All}, nil) {
+		before[r.Key()] = r
+	}
+	for i, order := range [][]sockets.Socket{{waiting, conn, backdoor, web}, {conn, web, waiting, backdoor}, socks} {
+		ch := s.Apply(p.verdicts(order...), t0.Add(time.Duration(i+1)*time.Second))
+		if len(ch.Events) != 0 || s.Len() != 4 {
+			t.Fatalf("order %d: %d events, %d rows", i, len(ch.Events), s.Len())
+		}
+		for k, r := range before {
+			if s.Get(k) != r {
+				t.Errorf("order %d: %v has another row", i, k)
+			}
+		}
+	}
+}
