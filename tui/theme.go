@@ -10,26 +10,25 @@ import (
 // every colour has a text twin (a word, a sign), so the Ascii profile and
 // NO_COLOR lose nothing but colour.
 type Theme struct {
-	Title, Header, Warning, Muted, Error    lipgloss.Style
+	Title, Warning, Muted, Error            lipgloss.Style
 	TabActive, TabInactive                  lipgloss.Style
 	ColumnHeader, Selected, Added, Removed  lipgloss.Style
 	RiskInfo, RiskLow, RiskMedium, RiskHigh lipgloss.Style
-	PaneTitle, Label, Pane, Status, Dialog  lipgloss.Style
+	PaneTitle, Label, Dialog                lipgloss.Style
 }
 
 // NewTheme builds the theme; with color false every style is plain.
 func NewTheme(color bool) Theme {
 	s := func() lipgloss.Style { return lipgloss.NewStyle() }
 	if !color {
-		return Theme{Title: s(), Header: s(), Warning: s(), Muted: s(), Error: s(),
+		return Theme{Title: s(), Warning: s(), Muted: s(), Error: s(),
 			TabActive: s(), TabInactive: s(), ColumnHeader: s(), Selected: s(), Added: s(), Removed: s(),
 			RiskInfo: s(), RiskLow: s(), RiskMedium: s(), RiskHigh: s(),
-			PaneTitle: s(), Label: s(), Pane: s(), Status: s(), Dialog: s()}
+			PaneTitle: s(), Label: s(), Dialog: s()}
 	}
 	c := func(s string) lipgloss.Color { return lipgloss.Color(s) }
 	return Theme{
 		Title:        s().Bold(true).Foreground(c("6")),
-		Header:       s(),
 		Warning:      s().Foreground(c("3")),
 		Muted:        s().Foreground(c("8")),
 		Error:        s().Foreground(c("1")).Bold(true),
@@ -45,8 +44,6 @@ func NewTheme(color bool) Theme {
 		RiskHigh:     s().Foreground(c("1")).Bold(true),
 		PaneTitle:    s().Bold(true).Foreground(c("6")),
 		Label:        s().Foreground(c("8")),
-		Pane:         s(),
-		Status:       s().Foreground(c("7")),
 		Dialog:       s().Bold(true).Foreground(c("3")),
 	}
 }
