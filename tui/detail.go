@@ -51,7 +51,7 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 		out = append(out, th.Added.Render("+ NEW"))
 	}
 	out = append(out, fmt.Sprintf("%s %s  %d/%s  %s", label("Service"), info.Name, assess.ServicePort(s), s.Proto, riskBadge(th, r.Risk)))
-	out = append(out, hanging("  ", "  ", info.Description+".", w)...)
+	out = append(out, hanging("  ", "  ", info.Description+"; identified "+info.How()+".", w)...)
 	out = append(out, hanging("  ", "  ", info.Note, w)...)
 
 	if len(r.Findings) > 0 && !r.Removed() {

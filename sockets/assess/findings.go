@@ -19,24 +19,29 @@ type Finding struct {
 
 // The codes of findings. They are part of the JSON interface: never renamed.
 const (
-	CodeDBExposed        = "db-exposed"         // a database or data store on all interfaces
-	CodeAdminExposed     = "admin-exposed"      // an administration service on all interfaces
-	CodeInternalExposed  = "internal-exposed"   // a cluster-internal service on all interfaces
-	CodeUnknownListener  = "unknown-listener"   // no registered service on the port
-	CodeAllInterfaces    = "all-interfaces"     // listens on every interface
-	CodeDualStack        = "dual-stack"         // accepts IPv4 and IPv6
-	CodeOtherNetns       = "other-netns"        // lives in another network namespace
-	CodeLoopbackOnly     = "loopback-only"      // reachable from this machine alone
-	CodeSpecificAddress  = "specific-address"   // bound to one address
-	CodeOwnerHidden      = "owner-hidden"       // another user's process, not root
-	CodeOwnerOutside     = "owner-outside"      // no process in our pid namespace holds it
-	CodeFlood            = "flood"              // many connections from one address
-	CodeCleartext        = "cleartext"          // an unencrypted protocol
-	CodeBackdoorPort     = "backdoor-port"      // a port favoured by backdoors
-	CodeWorldWritableExe = "world-writable-exe" // runs from /tmp, /var/tmp, /dev/shm
-	CodeDeletedExe       = "deleted-exe"        // its executable was deleted
-	CodeRootHighPort     = "root-high-port"     // root on an unprivileged port
-	CodeUnusualUser      = "unusual-user"       // not the account the service usually runs as
+	CodeDBExposed        = "db-exposed"            // a database or data store on all interfaces
+	CodeAdminExposed     = "admin-exposed"         // an administration service on all interfaces
+	CodeInternalExposed  = "internal-exposed"      // a cluster-internal service on all interfaces
+	CodeUnknownListener  = "unknown-listener"      // no registered service on the port
+	CodeAllInterfaces    = "all-interfaces"        // listens on every interface
+	CodeDualStack        = "dual-stack"            // accepts IPv4 and IPv6
+	CodeOtherNetns       = "other-netns"           // lives in another network namespace
+	CodeLoopbackOnly     = "loopback-only"         // reachable from this machine alone
+	CodeSpecificAddress  = "specific-address"      // bound to one address
+	CodeOwnerHidden      = "owner-hidden"          // another user's process, not root
+	CodeOwnerOutside     = "owner-outside"         // no process in our pid namespace holds it
+	CodeFlood            = "flood"                 // many connections from one address
+	CodeCleartext        = "cleartext"             // an unencrypted protocol
+	CodeBackdoorPort     = "backdoor-port"         // a port favoured by backdoors
+	CodeWorldWritableExe = "world-writable-exe"    // runs from /tmp, /var/tmp, /dev/shm
+	CodeDeletedExe       = "deleted-exe"           // its executable was deleted
+	CodeRootHighPort     = "root-high-port"        // root on an unprivileged port
+	CodeUnusualUser      = "unusual-user"          // not the account the service usually runs as
+	CodeServiceMismatch  = "service-mismatch"      // a well-known port held by a program that does not serve it
+	CodeBackdoorTool     = "listening-shell"       // a shell or netcat listens: the oldest backdoor
+	CodeScriptWritable   = "world-writable-script" // an interpreter runs a script from /tmp and the like
+	CodePreFork          = "pre-fork"              // a root master with workers that dropped privilege
+	CodeForwarded        = "forwarded"             // a forwarder holds the port for something else
 )
 
 // FloodThreshold is how many connections from one remote address to one
@@ -62,6 +67,8 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, c *counts) []Finding {
 		exposureFindings(s, info, &f)
 		ownerFindings(s, &f)
 		floodFindings(s, c, &f)
+		identityFindings(s, info, &f)
+		userFindings(s, info, &f)
 	} else if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
 		f.add(RiskMedium, CodeFlood, "%s holds %d connections to this port: a flood, a scan or a very busy client.", s.Remote, n)
 	}
@@ -88,7 +95,7 @@ func exposureFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
 			f.add(RiskHigh, CodeAdminExposed, "%s is exposed on all interfaces: anyone who can reach this machine can try it. Bind it to 127.0.0.1 or firewall it.", serviceKind(info))
 		case info.Tags.Has(TagInternal):
 			f.add(RiskHigh, CodeInternalExposed, "%s is exposed on all interfaces: anyone who can reach this machine can try it. Bind it to 127.0.0.1 or firewall it.", serviceKind(info))
-		case info.Origin == Unknown:
+		case info.Source == NotIdentified:
 			f.add(RiskHigh, CodeUnknownListener, "An unknown service listens on all interfaces: find out what it is.")
 		default:
 			f.add(RiskLow, CodeAllInterfaces, "Listens on all interfaces: reachable from every network this machine is on, unless a firewall says otherwise.")
@@ -104,7 +111,7 @@ func exposureFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
 	default:
 		f.add(RiskInfo, CodeSpecificAddress, "Bound to %s only: reachable through that address's network.", s.Local)
 	}
-	if info.Origin == Unknown && s.Exposure() != sockets.ExposureAll {
+	if info.Source == NotIdentified && s.Exposure() != sockets.ExposureAll {
 		f.add(RiskMedium, CodeUnknownListener, "Nothing registered uses port %d: an unexpected listener may be a backdoor. Identify the process.", s.LPort)
 	}
 }
@@ -146,20 +153,113 @@ func processFindings(s *sockets.Socket, p *sockets.Process, info *ServiceInfo, f
 	for _, dir := range worldWritableDirs {
 		if strings.HasPrefix(p.Exe, dir) {
 			f.add(RiskHigh, CodeWorldWritableExe, "%s (pid %d) runs from %s, a world-writable place where attackers drop their tools.", p.Name, p.PID, p.Exe)
+		} else if isInterpreter(exeName(p)) && strings.Contains(p.Cmdline, " "+dir) {
+			f.add(RiskHigh, CodeScriptWritable, "%s (pid %d) runs a script from %s, a world-writable place where attackers drop their tools: %s", p.Name, p.PID, dir, p.Cmdline)
 		}
 	}
 	if p.ExeDeleted {
 		f.add(RiskHigh, CodeDeletedExe, "%s (pid %d) runs a deleted executable (%s): an upgrade not yet restarted, or malware hiding its file.", p.Name, p.PID, p.Exe)
 	}
-	if !s.IsListening() {
+}
+
+// remoteAccessPorts are the well-known ports of remote access besides the
+// privileged ones: a program in disguise there is as grave as on port 22.
+var remoteAccessPorts = map[uint16]bool{2222: true, 3389: true, 5900: true, 5901: true, 5985: true, 5986: true}
+
+// identityFindings compares the program with the port: a well-known port
+// held by a program that does not serve its protocol is the classic
+// disguise of a backdoor; a shell or netcat listening is a backdoor.
+func identityFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
+	if len(s.Owners) == 0 {
+		return // nothing to compare: the owner cannot be seen
+	}
+	p := s.Owners[0]
+	name := exeName(p)
+	if backdoorTools[name] {
+		f.add(RiskHigh, CodeBackdoorTool, "%s (pid %d) listens on port %d: a shell or netcat waiting for connections is the oldest backdoor there is. Find who started it.", name, p.PID, s.LPort)
 		return
 	}
-	if p.UID == 0 && s.LPort >= 1024 {
-		f.add(RiskLow, CodeRootHighPort, "%s runs as root on unprivileged port %d: a service that needs no privilege should drop it.", p.Name, s.LPort)
+	if fwd, why := forwarderOf(s); fwd != "" {
+		f.add(RiskInfo, CodeForwarded, "The port is held by %s: %s. What answers is the service behind it.", fwd, why)
+		return
 	}
-	if info.UsualUser != "" && p.User != "" && p.User != info.UsualUser && p.UID >= 0 {
+	expected := servedBy(s.LPort)
+	if len(expected) == 0 || info.Source == ByPortAndProgram {
+		return
+	}
+	prog, _ := programOf(s)
+	if prog == nil && webPorts[s.LPort] {
+		return // any program may serve HTTP; only a known program of another protocol is out of place there
+	}
+	names := make([]string, 0, len(expected))
+	for _, e := range expected {
+		if !slices.Contains(names, e.name) && len(names) < 4 {
+			names = append(names, e.name)
+		}
+	}
+	risk := RiskMedium
+	if s.LPort < 1024 || remoteAccessPorts[s.LPort] {
+		risk = RiskHigh
+	}
+	port := lookupName(s)
+	what := name
+	if p.Exe != "" {
+		what += " (" + p.Exe + ")"
+	}
+	if prog != nil {
+		what += ", which serves " + info.Name
+	}
+	f.add(risk, CodeServiceMismatch, "Port %d is %s's, but the program is %s: a service in disguise? %s would be expected here.", s.LPort, port, what, strings.Join(names, " or "))
+}
+
+// lookupName is the catalog's name of a socket's local port.
+func lookupName(s *sockets.Socket) string {
+	if e := catalogEntry(s.Proto, s.LPort); e != nil {
+		return e.Name
+	}
+	return fmt.Sprintf("port %d", s.LPort)
+}
+
+// userFindings judges privilege across every owner: a pre-fork server's
+// master runs as root to bind the port and its workers drop privilege,
+// which is the correct pattern, not a finding against it.
+func userFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
+	var root, others []*sockets.Process
+	for _, p := range s.Owners {
+		switch {
+		case p.UID == 0:
+			root = append(root, p)
+		case p.UID > 0:
+			others = append(others, p)
+		}
+	}
+	switch {
+	case len(root) > 0 && len(others) > 0:
+		f.add(RiskInfo, CodePreFork, "%s (pid %d) runs as root and %s as %s: the usual pre-fork pattern, where the master binds the port and the processes that talk to clients drop privilege.",
+			root[0].Name, root[0].PID, countOf(len(others), "worker"), others[0].User)
+	case len(root) > 0 && s.LPort >= 1024:
+		f.add(RiskLow, CodeRootHighPort, "%s runs as root on unprivileged port %d: a service that needs no privilege should drop it.", root[0].Name, s.LPort)
+	}
+	if info.UsualUser == "" || info.Source == ByPort && len(servedBy(info.Port)) > 0 {
+		return // no usual account, or a program that is not the service's own (a mismatch says so)
+	}
+	for _, p := range s.Owners {
+		if p.User == info.UsualUser || p.User == "" {
+			return
+		}
+	}
+	if len(s.Owners) > 0 {
+		p := s.Owners[0]
 		f.add(RiskLow, CodeUnusualUser, "%s usually runs as %q; here it runs as %q.", info.Name, info.UsualUser, p.User)
 	}
+}
+
+// countOf is "1 worker", "3 workers".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // worstRisk is the badge a row shows: its worst finding, or the service's

@@ -83,6 +83,7 @@ func TestFindingsInContext(t *testing.T) {
 	redisUser := &sockets.Process{PID: 11, Name: "redis-server", User: "redis", UID: 100, Exe: "/usr/bin/redis-server"}
 	dropper := &sockets.Process{PID: 12, Name: "x", User: "www-data", UID: 33, Exe: "/tmp/.x/x"}
 	ghost := &sockets.Process{PID: 13, Name: "srv", User: "app", UID: 1000, Exe: "/opt/srv", ExeDeleted: true}
+	app := &sockets.Process{PID: 14, Name: "app", User: "app", UID: 1000, Exe: "/opt/app/bin/app"}
 
 	listener := func(addr string, port uint16, owner *sockets.Process) sockets.Socket {
 		s := sock(sockets.TCP, addr, port, "0.0.0.0", 0, sockets.StateListen, uint64(port))
@@ -104,19 +105,19 @@ func TestFindingsInContext(t *testing.T) {
 		code, text string
 	}{
 		{"database on all interfaces", listener("0.0.0.0", 6379, redisUser), RiskHigh, CodeDBExposed, "exposed on all interfaces"},
-		{"admin service on all interfaces", listener("0.0.0.0", 5900, redisUser), RiskHigh, CodeAdminExposed, "An administration service (vnc)"},
+		{"admin service on all interfaces", listener("0.0.0.0", 5900, app), RiskHigh, CodeAdminExposed, "An administration service (vnc)"},
 		{"database on loopback is fine", listener("127.0.0.1", 6379, redisUser), RiskInfo, CodeLoopbackOnly, "Loopback only"},
-		{"cleartext listener", listener("0.0.0.0", 21, redisUser), RiskMedium, CodeCleartext, "cleartext"},
+		{"cleartext listener", listener("0.0.0.0", 21, app), RiskMedium, CodeCleartext, "cleartext"},
 		{"cleartext connection", telnetConn, RiskMedium, CodeCleartext, "cleartext"},
-		{"unknown service", listener("127.0.0.1", 5001, redisUser), RiskMedium, CodeUnknownListener, "backdoor"},
-		{"unknown on all interfaces", listener("0.0.0.0", 5001, redisUser), RiskHigh, CodeUnknownListener, "unknown service"},
+		{"unknown service", listener("127.0.0.1", 5001, app), RiskMedium, CodeUnknownListener, "backdoor"},
+		{"unknown on all interfaces", listener("0.0.0.0", 5001, app), RiskHigh, CodeUnknownListener, "unknown service"},
 		{"hidden owner", hidden, RiskMedium, CodeOwnerHidden, "run portwatch as root"},
 		{"owner outside", outside, RiskLow, CodeOwnerOutside, "outside this pid namespace"},
 		{"runs from /tmp", listener("127.0.0.1", 8080, dropper), RiskHigh, CodeWorldWritableExe, "world-writable"},
 		{"deleted binary", listener("127.0.0.1", 8080, ghost), RiskHigh, CodeDeletedExe, "deleted executable"},
 		{"root on a high port", listener("127.0.0.1", 8080, root), RiskLow, CodeRootHighPort, "root on unprivileged port"},
 		{"unusual user", listener("127.0.0.1", 6379, root), RiskLow, CodeUnusualUser, `usually runs as "redis"`},
-		{"backdoor port", listener("0.0.0.0", 31337, redisUser), RiskHigh, CodeBackdoorPort, "backdoors"},
+		{"backdoor port", listener("0.0.0.0", 31337, app), RiskHigh, CodeBackdoorPort, "backdoors"},
 	}
 	for _, c := range cases {
 		got := judged(kb, c.s).Verdicts[0].Findings

@@ -27,7 +27,39 @@ type ServiceInfo struct {
 	Tags        Tag
 	Note        string
 	UsualUser   string
-	Origin      Origin
+	Origin      Origin // where the port's description came from
+	// Source says how the socket's service was identified, and Program
+	// names the program that identified it, if one did.
+	Source  Source
+	Program string
+}
+
+// Source says how a socket's service was identified.
+type Source string
+
+// The sources of an identification. They are part of the JSON interface.
+const (
+	ByPortAndProgram Source = "port+program" // the port's service, run by a program that serves it
+	ByProgram        Source = "program"      // a known server program, whatever the port says
+	ByPort           Source = "port"         // the port's catalog entry; the program is not known to portwatch, or not seen
+	ByServicesFile   Source = "services"     // a name from /etc/services only
+	NotIdentified    Source = "unknown"      // neither port nor program says
+)
+
+// How says, for people, how the service was identified: "by its program
+// sshd", "by port 6379".
+func (i *ServiceInfo) How() string {
+	switch i.Source {
+	case ByPortAndProgram:
+		return fmt.Sprintf("by port %d and its program %s", i.Port, i.Program)
+	case ByProgram:
+		return "by its program " + i.Program
+	case ByPort:
+		return fmt.Sprintf("by port %d", i.Port)
+	case ByServicesFile:
+		return fmt.Sprintf("by port %d, named in /etc/services", i.Port)
+	}
+	return "not identified"
 }
 
 // Knowledge answers "what is this port?": portwatch's catalog first, then the
@@ -44,6 +76,7 @@ type Knowledge struct {
 type sharedKey struct {
 	serviceKey
 	outbound bool
+	program  int // index in programs, -1 for none
 }
 
 // NewKnowledge builds a knowledge base from the catalog, the services(5)
@@ -110,11 +143,18 @@ func ServicePort(s *sockets.Socket) uint16 {
 	return s.RPort
 }
 
-// sharedForSocket is ForSocket as a pointer shared by every socket of the
-// same service: a monitor holding 60,000 rows keeps one copy of each
-// description. The ServiceInfo must not be changed. Safe for concurrent use.
+// sharedForSocket is identify as a pointer shared by every socket of the
+// same service and program: a monitor holding 60,000 rows keeps one copy
+// of each description. The ServiceInfo must not be changed. Safe for
+// concurrent use.
 func (k *Knowledge) sharedForSocket(s *sockets.Socket) *ServiceInfo {
-	key := sharedKey{serviceKey{ServicePort(s), s.Proto}, s.Direction == sockets.Outbound}
+	prog := -1
+	if s.Direction != sockets.Outbound {
+		if p, _ := programOf(s); p != nil {
+			prog = p.index()
+		}
+	}
+	key := sharedKey{serviceKey{ServicePort(s), s.Proto}, s.Direction == sockets.Outbound, prog}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if info, ok := k.shared[key]; ok {
@@ -123,9 +163,42 @@ func (k *Knowledge) sharedForSocket(s *sockets.Socket) *ServiceInfo {
 	if k.shared == nil {
 		k.shared = map[sharedKey]*ServiceInfo{}
 	}
-	info := k.ForSocket(s)
+	info := k.identify(s, prog)
 	k.shared[key] = &info
 	return &info
+}
+
+// identify names a socket's service from its port and, for a listener or
+// an inbound connection, from the program that holds it: a known program on
+// another port is named by its program, with its own notes.
+func (k *Knowledge) identify(s *sockets.Socket, prog int) ServiceInfo {
+	info := k.ForSocket(s)
+	switch info.Origin {
+	case FromCatalog:
+		info.Source = ByPort
+	case FromSystem:
+		info.Source = ByServicesFile
+	default:
+		info.Source = NotIdentified
+	}
+	if prog < 0 {
+		return info
+	}
+	p := &programs[prog]
+	port := ServicePort(s)
+	if p.serves(port) && info.Origin == FromCatalog {
+		info.Source, info.Program = ByPortAndProgram, p.name
+		return info
+	}
+	var own ServiceInfo
+	if p.own != nil {
+		e := p.own
+		own = ServiceInfo{Name: e.Name, Description: e.Description, Risk: e.Risk, Tags: e.Tags, Note: e.Note, UsualUser: e.UsualUser, Origin: FromCatalog}
+	} else {
+		own = k.Lookup(p.proto, p.port)
+	}
+	own.Port, own.Proto, own.Source, own.Program = port, s.Proto, ByProgram, p.name
+	return own
 }
 
 // ForSocket describes the service a socket belongs to. For an outbound
@@ -139,4 +212,14 @@ func (k *Knowledge) ForSocket(s *sockets.Socket) ServiceInfo {
 		info.Note = "The remote port has no registered service. Usually harmless; a long-lived connection to an odd port on an unknown host can be a command-and-control channel."
 	}
 	return info
+}
+
+// catalogEntry is the catalog's entry for a port, or nil.
+func catalogEntry(proto sockets.Proto, port uint16) *CatalogEntry {
+	for i := range catalog {
+		if catalog[i].Port == port && catalog[i].protos.covers(proto) {
+			return &catalog[i]
+		}
+	}
+	return nil
 }
