@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -41,16 +42,48 @@ func tooSmall(w, h int) bool { return w < minWidth || h < minHeight }
 // widthOf is the cells a (possibly styled) string takes on screen.
 func widthOf(s string) int { return ansi.StringWidth(s) }
 
-// fit pads or cuts a (possibly styled) line to exactly w cells.
+// fit pads or cuts a (possibly styled) line to exactly w cells. Text that
+// is not valid UTF-8 is mended first (collection cleans what it reads, but
+// no line may ever break the screen), and the result is measured again: a
+// character that joins the next one (U+0605 prepends itself to what
+// follows) makes padding narrower than counted.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "…")
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return s + strings.Repeat(" ", w-sw)
+	for range 4 {
+		sw := ansi.StringWidth(s)
+		switch {
+		case sw > w:
+			s = ansi.Truncate(s, w, "…")
+		case sw < w:
+			s += strings.Repeat(" ", w-sw)
+		default:
+			return s
+		}
+	}
+	// Still not w cells (a cut that split a cluster): plain cells, cut by
+	// hand, never wider than the line.
+	return plainFit(ansi.Strip(s), w)
+}
+
+// plainFit is fit for unstyled text, a character at a time: the last
+// resort when measuring a whole line disagrees with its parts.
+func plainFit(s string, w int) string {
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		rw := ansi.StringWidth(string(r))
+		if rw <= 0 || used+rw > w {
+			continue
+		}
+		b.WriteRune(r)
+		used += rw
+	}
+	return b.String() + strings.Repeat(" ", w-used)
 }
 
 // fitLines makes a block of exactly h lines of exactly w cells.
@@ -66,12 +99,29 @@ func fitLines(lines []string, w, h int) []string {
 	return out
 }
 
-// wrap breaks plain text into lines of at most w cells.
+// wrap breaks plain text into lines of at most w cells, at spaces where it
+// can. A line the word wrapper leaves too wide (it keeps a leading space:
+// " 0000" at 3 gave " 000") is cut hard.
 func wrap(s string, w int) []string {
 	if w <= 0 {
 		return nil
 	}
-	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+	var out []string
+	for _, l := range strings.Split(ansi.Wrap(s, w, ""), "\n") {
+		for ansi.StringWidth(l) > w {
+			head := ansi.Truncate(l, w, "")
+			if head == "" { // a character wider than the line
+				head = plainFit(l, w)
+				out = append(out, head)
+				l = ""
+				break
+			}
+			out = append(out, head)
+			l = ansi.TruncateLeft(l, ansi.StringWidth(head), "")
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // hanging wraps text to width w after first (on the first line) and rest
