@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/clean"
 )
 
 // Config is everything the monitor takes from outside, so the real program
@@ -62,4 +63,5 @@ func (c *Config) setDefaults() {
 	if c.Hostname == "" {
 		c.Hostname, _ = os.Hostname()
 	}
+	c.Hostname = clean.Text(c.Hostname) // anyone with root on the machine names it
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -142,5 +143,25 @@ func TestACopyOfTheModelNeverChangesAnother(t *testing.T) {
 		if !r.Socket.IsListening() {
 			t.Errorf("the original's Listening tab shows a %s socket", r.Socket.State)
 		}
+	}
+}
+
+// Host names are text others choose: the machine's own, and every PTR
+// answer. Neither may reach the terminal raw.
+func TestHostileHostNamesAreCleaned(t *testing.T) {
+	hs := newHarness(t, 120, 30, snapAt(t0, fixtureSockets()))
+	cfg := hs.m.cfg
+	cfg.Hostname = "web\x1b]0;pwned\a-01"
+	cfg.LookupAddr = func(context.Context, string) ([]string, error) { return []string{"evil\x1b[2J\x9b.example."}, nil }
+	hs.m = New(cfg)
+	hs.send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	hs.send(tickMsg{})
+	hs.keys("2", "r")
+	view := hs.m.View()
+	if strings.ContainsAny(view, "\x1b\a\x9b") || strings.Contains(view, "\u009b") {
+		t.Fatalf("a raw control reached the screen:\n%q", view)
+	}
+	if !strings.Contains(view, `web\x1b]0;pwned\x07-01`) || !strings.Contains(view, `evil\x1b[2J\x9b.example`) {
+		t.Errorf("the names are not shown cleaned:\n%s", view)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portwatch/portwatch/sockets/clean"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -78,7 +79,8 @@ func (r *resolver) next(lookup func(context.Context, string) ([]string, error)) 
 			if err != nil || len(names) == 0 {
 				return resolvedMsg{addr: a}
 			}
-			return resolvedMsg{addr: a, name: strings.TrimSuffix(names[0], ".")}
+			// A PTR answer is whatever the zone's owner wrote.
+			return resolvedMsg{addr: a, name: clean.Text(strings.TrimSuffix(names[0], "."))}
 		})
 	}
 	return tea.Batch(cmds...)
