@@ -81,6 +81,10 @@ type Process struct {
 	User       string
 	UID        int32
 	Started    time.Time
+	// StartTicks is the start time in clock ticks since boot (field 22 of
+	// /proc/PID/stat). A pid is reused; a pid with its start time is not:
+	// together they name this process exactly, which a signal needs.
+	StartTicks uint64
 	Unit       string // systemd unit, from /proc/PID/cgroup
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/clean"
+	"github.com/portwatch/portwatch/sockets/collect"
 )
 
 // Config is everything the monitor takes from outside, so the real program
@@ -28,8 +29,10 @@ type Config struct {
 	// the check after SIGTERM) go through it. nil means tea.Tick; tests
 	// hold the messages and deliver them when they choose.
 	After func(d time.Duration, msg tea.Msg) tea.Cmd
-	// Signal sends a signal to a process; nil means syscall.Kill.
-	Signal func(pid int, sig syscall.Signal) error
+	// Signal sends a signal to exactly this process, and to no other: it
+	// must check, just before sending, that the pid still belongs to it
+	// (start time, executable). nil means collect.Signal.
+	Signal func(p sockets.Process, sig syscall.Signal) error
 	// LookupAddr resolves an address to names; nil means the system resolver.
 	LookupAddr func(ctx context.Context, addr string) ([]string, error)
 	// SelfPID is portwatch's own pid, which K refuses to end; 0 means os.Getpid().
@@ -52,7 +55,7 @@ func (c *Config) setDefaults() {
 		}
 	}
 	if c.Signal == nil {
-		c.Signal = func(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
+		c.Signal = collect.Signal
 	}
 	if c.LookupAddr == nil {
 		c.LookupAddr = defaultLookupAddr

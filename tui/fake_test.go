@@ -55,18 +55,18 @@ func (f *fakeSource) callCount() int {
 }
 
 var (
-	procNginx = &sockets.Process{PID: 812, PPID: 1, Name: "nginx", User: "root", UID: 0,
+	procNginx = &sockets.Process{StartTicks: 4200, PID: 812, PPID: 1, Name: "nginx", User: "root", UID: 0,
 		Exe: "/usr/sbin/nginx", Cmdline: "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;",
 		Started: t0.Add(-3 * time.Hour), Unit: "nginx.service"}
-	procWorker = &sockets.Process{PID: 813, PPID: 812, Name: "nginx", User: "www-data", UID: 33,
+	procWorker = &sockets.Process{StartTicks: 4210, PID: 813, PPID: 812, Name: "nginx", User: "www-data", UID: 33,
 		Exe: "/usr/sbin/nginx", Cmdline: "nginx: worker process", Started: t0.Add(-3 * time.Hour), Unit: "nginx.service"}
-	procRedis = &sockets.Process{PID: 940, PPID: 1, Name: "redis-server", User: "redis", UID: 105,
+	procRedis = &sockets.Process{StartTicks: 5100, PID: 940, PPID: 1, Name: "redis-server", User: "redis", UID: 105,
 		Exe: "/usr/bin/redis-server", Cmdline: "/usr/bin/redis-server 0.0.0.0:6379", Started: t0.Add(-2 * time.Hour), Unit: "redis-server.service"}
-	procSSHD = &sockets.Process{PID: 611, PPID: 1, Name: "sshd", User: "root", UID: 0,
+	procSSHD = &sockets.Process{StartTicks: 900, PID: 611, PPID: 1, Name: "sshd", User: "root", UID: 0,
 		Exe: "/usr/sbin/sshd", Cmdline: "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", Started: t0.Add(-26 * time.Hour), Unit: "ssh.service"}
-	procDropper = &sockets.Process{PID: 4711, PPID: 1, Name: "kworkerd", User: "www-data", UID: 33,
+	procDropper = &sockets.Process{StartTicks: 88000, PID: 4711, PPID: 1, Name: "kworkerd", User: "www-data", UID: 33,
 		Exe: "/tmp/.cache/kworkerd", ExeDeleted: true, Cmdline: "/tmp/.cache/kworkerd -l 31337", Started: t0.Add(-10 * time.Minute)}
-	procCurl = &sockets.Process{PID: 5120, PPID: 600, Name: "curl", User: "alice", UID: 1000,
+	procCurl = &sockets.Process{StartTicks: 99000, PID: 5120, PPID: 600, Name: "curl", User: "alice", UID: 1000,
 		Exe: "/usr/bin/curl", Cmdline: "curl https://example.org/", Started: t0.Add(-5 * time.Second)}
 )
 
@@ -141,7 +141,7 @@ type harness struct {
 	clock  *fakeClock
 	timers []timerMsg // timers asked for and not delivered
 	kills  []string
-	killFn func(pid int, sig syscall.Signal) error
+	killFn func(pid int32, sig syscall.Signal) error
 }
 
 func newHarness(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
@@ -157,10 +157,10 @@ func newHarness(t *testing.T, w, h int, snaps ...*sockets.Snapshot) *harness {
 		After: func(d time.Duration, msg tea.Msg) tea.Cmd {
 			return func() tea.Msg { return timerMsg{d, msg} }
 		},
-		Signal: func(pid int, sig syscall.Signal) error {
-			hs.kills = append(hs.kills, fmt.Sprintf("%d %v", pid, sig))
+		Signal: func(p sockets.Process, sig syscall.Signal) error {
+			hs.kills = append(hs.kills, fmt.Sprintf("%d %v", p.PID, sig))
 			if hs.killFn != nil {
-				return hs.killFn(pid, sig)
+				return hs.killFn(p.PID, sig)
 			}
 			return nil
 		},

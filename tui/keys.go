@@ -9,7 +9,7 @@ type keyMap struct {
 	NextTab, PrevTab, Tab1, Tab2, Tab3    key.Binding
 	Detail, Back, Filter, Sort, Reverse   key.Binding
 	Pause, Kill, Resolve, Help, Quit      key.Binding
-	Confirm, Cancel                       key.Binding
+	Confirm, Master, Cancel               key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -39,6 +39,7 @@ func newKeyMap() keyMap {
 		Help:     b("?", "help", "?"),
 		Quit:     b("q", "quit", "q", "ctrl+c"),
 		Confirm:  b("y", "yes", "y", "Y"),
+		Master:   b("m", "the master only", "m"),
 		Cancel:   b("n/esc", "no", "n", "N", "esc"),
 	}
 }

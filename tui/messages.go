@@ -31,22 +31,23 @@ type pollErrorMsg struct {
 
 func (e pollErrorMsg) Error() string { return e.err.Error() }
 
-// signalSentMsg is the result of sending a signal to a process.
+// signalSentMsg is the result of signalling the processes of a kill
+// dialog: an error per target, nil where the signal went.
 type signalSentMsg struct {
-	target killTarget
-	sig    syscall.Signal
-	err    error
+	key     sockets.SocketKey
+	socket  string
+	sig     syscall.Signal
+	targets []sockets.Process
+	errs    []error
 }
 
-func (e signalSentMsg) Error() string {
-	if e.err == nil {
-		return ""
-	}
-	return e.err.Error()
+// killCheckMsg comes killGrace after SIGTERM: which of the processes that
+// were sent it still hold the port?
+type killCheckMsg struct {
+	key     sockets.SocketKey
+	socket  string
+	targets []sockets.Process
 }
-
-// killCheckMsg comes two seconds after SIGTERM: is the port still held?
-type killCheckMsg struct{ target killTarget }
 
 // resolvedMsg carries a reverse DNS answer (name empty when there is none).
 type resolvedMsg struct {

@@ -28,7 +28,8 @@ type Model struct {
 	filter filterBar
 	pane   viewport.Model
 	mode   mode
-	kill   *killTarget // a kill awaiting y/n; the dialog has the focus
+	kill   *killDialog  // a kill awaiting y/n; the dialog has the focus
+	termed killCheckMsg // the last SIGTERM sent: K on its socket offers SIGKILL
 
 	width, height int
 	now           time.Time
@@ -68,6 +69,7 @@ func New(cfg Config) Model {
 	}
 	m.help.ShortSeparator = "  "
 	m.keys.Confirm.SetEnabled(false)
+	m.keys.Master.SetEnabled(false)
 	m.keys.Cancel.SetEnabled(false)
 	return m
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -43,17 +44,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case signalSentMsg:
-		m.setStatus(signalReport(msg))
-		if msg.err != nil || msg.sig != sigTerm {
+		m.setStatus(msg.report())
+		sent := msg.sentTo()
+		if len(sent) == 0 || msg.sig != sigTerm {
 			return m, nil
 		}
-		return m, m.cfg.After(killGrace, killCheckMsg{target: msg.target})
+		m.termed = killCheckMsg{key: msg.key, socket: msg.socket, targets: sent}
+		return m, m.cfg.After(killGrace, m.termed)
 	case killCheckMsg:
-		if m.kill == nil && stillHolds(m.store, msg.target) { // offer SIGKILL
-			target := msg.target
-			target.sig = sigKill
-			m.openKill(&target)
-		}
+		m.killCheck(msg)
 		return m, nil
 	case resolvedMsg:
 		return m, m.resolver.got(msg, m.cfg.LookupAddr)
@@ -76,6 +75,33 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 	} else if m.mode == modeDetail {
 		m.refreshDetail()
 	}
+	if m.kill != nil {
+		if why := m.kill.stale(m.store); why != "" {
+			m.closeKill()
+			m.setStatus(why)
+		}
+	}
+}
+
+// killCheck says, after SIGTERM, which processes still hold the port, and
+// offers SIGKILL for exactly those, in a dialog, but only when nothing else
+// has the focus: a dialog that opened under the filter prompt would take
+// the next key typed there as its answer.
+func (m *Model) killCheck(msg killCheckMsg) {
+	held := stillHeld(m.store, msg.key, msg.targets)
+	if len(held) == 0 {
+		m.setStatus(fmt.Sprintf("%s: %s ended; the port is free of them", msg.socket, statusFor(len(msg.targets), "process")))
+		return
+	}
+	pids := make([]string, len(held))
+	for i, p := range held {
+		pids[i] = fmt.Sprint(p.PID)
+	}
+	if m.kill != nil || m.filter.active || m.mode != modeTable {
+		m.setStatus(fmt.Sprintf("pid %s still hold %s after SIGTERM: select it and press K to force them", strings.Join(pids, ", "), msg.socket))
+		return
+	}
+	m.openKill(&killDialog{key: msg.key, socket: msg.socket, targets: held, master: -1, sig: sigKill})
 }
 
 func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
@@ -213,42 +239,57 @@ func (m Model) filterKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// killKey answers the kill dialog: y sends the signal, anything else cancels.
+// killKey answers the kill dialog: y signals every process it names, m
+// the master only, anything else cancels.
 func (m Model) killKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	target, yes := *m.kill, key.Matches(msg, m.keys.Confirm)
-	m.closeKill()
-	if !yes {
-		m.setStatus("cancelled")
+	d := *m.kill
+	targets := d.targets
+	switch {
+	case key.Matches(msg, m.keys.Confirm):
+	case key.Matches(msg, m.keys.Master):
+		targets = d.targets[d.master : d.master+1]
+	default:
+		m.closeKill()
+		m.setStatus("cancelled: nothing was sent")
 		return m, nil
 	}
-	return m, signalCmd(m.cfg.Signal, target)
+	m.closeKill()
+	return m, signalCmd(m.cfg.Signal, d, targets)
 }
 
-// askKill opens the dialog for the selected socket's process, or says why not.
+// askKill opens the dialog for the selected socket's processes, or says
+// why not. After SIGTERM, K on a socket still held offers SIGKILL.
 func (m *Model) askKill() {
 	if m.cfg.ReadOnly {
 		m.setStatus("read-only (--read-only): ending processes is disabled")
 		return
 	}
-	target, why := killTargetOf(m.table.current(), m.cfg.SelfPID)
-	if target == nil {
+	d, why := killDialogFor(m.table.current(), m.cfg.SelfPID)
+	if d == nil {
 		if why != "" {
 			m.setStatus(why)
 		}
 		return
 	}
-	m.openKill(target)
+	if m.termed.key == d.key {
+		if held := stillHeld(m.store, d.key, m.termed.targets); len(held) > 0 {
+			d.targets, d.master, d.sig = held, -1, sigKill
+		}
+	}
+	m.openKill(d)
 }
 
-func (m *Model) openKill(t *killTarget) {
-	m.kill = t
+func (m *Model) openKill(d *killDialog) {
+	m.kill = d
 	m.keys.Confirm.SetEnabled(true)
+	m.keys.Master.SetEnabled(d.master >= 0)
 	m.keys.Cancel.SetEnabled(true)
 }
 
 func (m *Model) closeKill() {
 	m.kill = nil
 	m.keys.Confirm.SetEnabled(false)
+	m.keys.Master.SetEnabled(false)
 	m.keys.Cancel.SetEnabled(false)
 }
 

@@ -287,7 +287,7 @@ func TestKillRefusesAndReportsErrors(t *testing.T) {
 			t.Errorf("port %d: want %q in\n%s", port, want, hs.m.View())
 		}
 	}
-	hs.killFn = func(int, syscall.Signal) error { return syscall.EPERM }
+	hs.killFn = func(int32, syscall.Signal) error { return syscall.EPERM }
 	hs.selectPort(80)
 	hs.keys("K", "y")
 	if !strings.Contains(hs.m.View(), "cannot end pid 812: permission denied") {

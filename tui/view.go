@@ -39,7 +39,7 @@ func (m *Model) viewBody() []string {
 	table := m.table.render(tableLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
 	var detail []string
 	if m.kill != nil { // the whole command line, where the details were
-		detail = renderConfirm(m.theme, m.kill, l.detailW, l.detailH)
+		detail = renderKill(m.theme, m.kill, l.detailW, l.detailH)
 	} else {
 		detail = renderDetailPane(m.detailLook(), m.table.current(), l.detailW, l.detailH)
 	}
@@ -194,7 +194,7 @@ func (m *Model) position() string {
 
 func (m *Model) viewFooter() string {
 	if m.kill != nil {
-		return fit(m.help.ShortHelpView([]key.Binding{m.keys.Confirm, m.keys.Cancel}), m.width)
+		return fit(m.help.ShortHelpView([]key.Binding{m.keys.Confirm, m.keys.Master, m.keys.Cancel}), m.width)
 	}
 	if m.mode != modeTable {
 		return fit(m.help.ShortHelpView([]key.Binding{m.keys.Up, m.keys.Down, m.keys.Back, m.keys.Quit}), m.width)

@@ -21,6 +21,14 @@ import (
 const asNobodyEnv = "PORTWATCH_TEST_SNAPSHOT_AS_NOBODY"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(inPidNamespaceEnv) != "" {
+		if err := pidReuseScene(); err != nil {
+			os.Stdout.WriteString("pid reuse: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Stdout.WriteString("pid reuse: refused\n")
+		os.Exit(0)
+	}
 	if os.Getenv(asNobodyEnv) != "" {
 		snap, err := NewLive().Snapshot(context.Background())
 		if err != nil {

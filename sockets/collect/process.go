@@ -66,6 +66,7 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 		delete(c.byPID, pid)
 		return nil
 	}
+	p.StartTicks = start
 	c.byPID[pid] = cachedProcess{id: id, proc: p, seen: true}
 	return p
 }
