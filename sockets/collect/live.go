@@ -206,6 +206,9 @@ func (l *Live) attachOwners(ctx context.Context, s *sockets.Socket, pids []int32
 			}
 		}
 	}
+	if s.Inode != 0 { // the kernel's record of the owner, named: shown where the process cannot be
+		s.User = l.procs.userName(int32(s.UID))
+	}
 	switch {
 	case len(s.Owners) > 0:
 		s.OwnerStatus = sockets.OwnerKnown

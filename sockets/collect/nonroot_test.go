@@ -55,13 +55,14 @@ type nobodysSocket struct {
 	PID         int32
 	UID         uint32
 	OwnerStatus string
+	User        string // as a row shows it
 }
 
 func summarize(snap *sockets.Snapshot) nobodysView {
 	v := nobodysView{Root: snap.Root, Hidden: snap.Hidden, NetnsSkipped: snap.NetnsSkipped}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
-		v.Sockets = append(v.Sockets, nobodysSocket{s.Local, s.LPort, s.PID(), s.UID, s.OwnerStatus.String()})
+		v.Sockets = append(v.Sockets, nobodysSocket{s.Local, s.LPort, s.PID(), s.UID, s.OwnerStatus.String(), s.OwnerUser()})
 	}
 	return v
 }
@@ -103,6 +104,9 @@ func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
 		if s.LPort == want.Port() && s.Local == want.Addr() {
 			if s.PID != 0 || s.OwnerStatus != sockets.OwnerHidden.String() || s.UID != 0 {
 				t.Errorf("our listener as nobody sees it: pid %d status %q uid %d; want 0, hidden, 0", s.PID, s.OwnerStatus, s.UID)
+			}
+			if s.User != "root" { // it was "uid 0"
+				t.Errorf("our listener's user as nobody sees it: %q, want root", s.User)
 			}
 			return
 		}
