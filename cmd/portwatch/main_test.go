@@ -1,76 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-func runArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-func TestBadInputIsOneLineAndExitTwo(t *testing.T) {
-	cases := map[string][]string{
-		"unknown flag":       {"--bogus"},
-		"zero interval":      {"--interval", "0"},
-		"word interval":      {"--interval", "abc"},
-		"tiny interval":      {"--interval", "5ms"},
-		"negative interval":  {"--interval=-1s"},
-		"missing value":      {"--interval"},
-		"stray argument":     {"now"},
-		"conflicting narrow": {"--listening", "--established", "--once"},
-		"conflicting modes":  {"--once", "--json"},
-	}
-	for name, args := range cases {
-		code, out, errOut := runArgs(t, args...)
-		if code != 2 || out != "" {
-			t.Errorf("%s: exit %d, stdout %q; want 2 and nothing", name, code, out)
-		}
-		if strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "portwatch: ") || strings.Contains(errOut, "goroutine") {
-			t.Errorf("%s: stderr %q, want one line starting with portwatch:", name, errOut)
-		}
-	}
-	if _, _, e := runArgs(t, "--bogus"); !strings.Contains(e, "unknown flag --bogus") {
-		t.Errorf("unknown flag message: %q", e)
-	}
-}
-
-func TestIntervalForms(t *testing.T) {
-	for in, want := range map[string]string{"500ms": "500ms", "2s": "2s", "2": "2s", "0.25": "250ms", "100ms": "100ms"} {
-		o, err := parseFlags([]string{"--interval", in}, &bytes.Buffer{})
-		if err != nil || o.interval.String() != want {
-			t.Errorf("--interval %s: %v %v, want %s", in, o.interval, err, want)
-		}
-	}
-}
-
-func TestHelpListsEveryFlagAndVersionPrints(t *testing.T) {
-	code, out, _ := runArgs(t, "--help")
-	if code != 0 {
-		t.Fatalf("--help exit %d", code)
-	}
-	var o options
-	newFlagSet(&o).VisitAll(func(f *flag.Flag) {
-		if !strings.Contains(out, "--"+f.Name) {
-			t.Errorf("--help does not list --%s", f.Name)
-		}
-	})
-	code, out, _ = runArgs(t, "--version")
-	if code != 0 || !strings.HasPrefix(out, "portwatch ") {
-		t.Errorf("--version: %d %q", code, out)
-	}
-}
 
 type jsonOut struct {
 	Taken   string `json:"taken"`
@@ -82,6 +23,9 @@ type jsonOut struct {
 		RemoteAddress string `json:"remote_address"`
 		RemotePort    int    `json:"remote_port"`
 		State         string `json:"state"`
+		Kind          string `json:"kind"`
+		DualStack     bool   `json:"dual_stack"`
+		Connections   *int   `json:"connections"`
 		PID           int    `json:"pid"`
 		Process       string `json:"process"`
 		User          string `json:"user"`
@@ -104,12 +48,11 @@ func jsonSnapshot(t *testing.T, args ...string) jsonOut {
 	return j
 }
 
-// ssListeners runs ss and returns "proto addr port" -> owner pids.
-func ssListeners(t *testing.T) map[string]map[int]bool {
+// ssListeners runs ss and returns "proto addr port" -> owner pids for the
+// listening sockets on the given ports of each protocol. A dual-stack
+// listener's address is "*", as ss writes it.
+func ssListeners(t *testing.T, ports map[string]map[int]bool) map[string]map[int]bool {
 	t.Helper()
-	if _, err := exec.LookPath("ss"); err != nil {
-		t.Skip("ss is not installed")
-	}
 	out, err := exec.Command("ss", "-H", "-tulnp").Output()
 	if err != nil {
 		t.Fatalf("ss: %v", err)
@@ -123,15 +66,18 @@ func ssListeners(t *testing.T) map[string]map[int]bool {
 		}
 		local := f[4]
 		i := strings.LastIndexByte(local, ':')
-		addr, port := local[:i], local[i+1:]
-		addr = strings.Trim(addr, "[]")
+		if i < 0 {
+			continue
+		}
+		addr, portText := local[:i], local[i+1:]
+		if p, err := strconv.Atoi(portText); err != nil || !ports[f[0]][p] {
+			continue // not one of ours
+		}
 		if j := strings.IndexByte(addr, '%'); j >= 0 { // 127.0.0.53%lo
 			addr = addr[:j]
 		}
-		if addr == "*" {
-			addr = "::"
-		}
-		k := f[0] + " " + addr + " " + port
+		addr = strings.Trim(addr, "[]")
+		k := f[0] + " " + addr + " " + portText
 		if got[k] == nil {
 			got[k] = map[int]bool{}
 		}
@@ -143,66 +89,90 @@ func ssListeners(t *testing.T) map[string]map[int]bool {
 	return got
 }
 
-// TestJSONListenersMatchSS compares portwatch's listening sockets with ss's,
-// owners included. Other programs open and close sockets meanwhile, so a
-// mismatch is retried before it counts, and our own listeners must be there.
+// TestJSONListenersMatchSS compares, for the listeners this test opens
+// (TCP and UDP; IPv4, IPv6 and dual-stack; on ports of its own), what ss
+// says with what portwatch --json --listening says: address, port and owner
+// pids. Only those ports are compared, so sockets that other programs open
+// and close meanwhile cannot fail it.
 func TestJSONListenersMatchSS(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("ss is not installed")
 	}
-	defer ln.Close()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	mine := []string{"tcp 127.0.0.1 " + port(ln.Addr()), "udp 127.0.0.1 " + port(pc.LocalAddr())}
-
-	var problems []string
-	for attempt := 0; attempt < 3; attempt++ {
-		problems = nil
-		ss := ssListeners(t)
-		j := jsonSnapshot(t, "--listening")
-		ours := map[string]map[int]bool{}
-		for _, s := range j.Sockets {
-			if s.State != "LISTEN" && s.State != "UNCONN" {
-				problems = append(problems, "--listening let through state "+s.State)
-			}
-			k := s.Proto + " " + s.LocalAddress + " " + strconv.Itoa(s.LocalPort)
-			if ours[k] == nil {
-				ours[k] = map[int]bool{}
-			}
-			for _, o := range s.Owners {
-				ours[k][o.PID] = true
-			}
-		}
-		for _, k := range mine {
-			if !ours[k][os.Getpid()] {
-				problems = append(problems, "our own listener "+k+" is missing or lacks our pid")
-			}
-		}
-		for k, pids := range ss {
-			if ours[k] == nil {
-				problems = append(problems, "ss lists "+k+", portwatch does not")
+	ports := map[string]map[int]bool{"tcp": {}, "udp": {}}
+	mine := map[string]bool{} // "proto addr port", ss's way
+	for _, l := range []struct{ network, addr, shown string }{
+		{"tcp4", "127.0.0.1:0", "127.0.0.1"}, {"udp4", "127.0.0.1:0", "127.0.0.1"},
+		{"tcp6", "[::1]:0", "::1"}, {"udp6", "[::1]:0", "::1"},
+		{"tcp", ":0", "*"}, {"udp", ":0", "*"}, // dual-stack
+	} {
+		var a net.Addr
+		if strings.HasPrefix(l.network, "tcp") {
+			ln, err := net.Listen(l.network, l.addr)
+			if err != nil && l.shown != "127.0.0.1" {
+				t.Logf("no IPv6 here, so no %s listener: %v", l.network, err)
 				continue
+			} else if err != nil {
+				t.Fatalf("listen %s %s: %v", l.network, l.addr, err)
 			}
-			for pid := range pids {
-				if !ours[k][pid] {
-					problems = append(problems, "ss names pid "+strconv.Itoa(pid)+" on "+k+", portwatch does not")
-				}
+			defer ln.Close()
+			a = ln.Addr()
+		} else {
+			pc, err := net.ListenPacket(l.network, l.addr)
+			if err != nil && l.shown != "127.0.0.1" {
+				t.Logf("no IPv6 here, so no %s listener: %v", l.network, err)
+				continue
+			} else if err != nil {
+				t.Fatalf("listen %s %s: %v", l.network, l.addr, err)
 			}
+			defer pc.Close()
+			a = pc.LocalAddr()
 		}
-		for k := range ours {
-			if ss[k] == nil {
-				problems = append(problems, "portwatch lists "+k+", ss does not")
-			}
+		proto := l.network[:3]
+		p, _ := strconv.Atoi(port(a))
+		ports[proto][p] = true
+		mine[proto+" "+l.shown+" "+strconv.Itoa(p)] = true
+	}
+
+	ss := ssListeners(t, ports)
+	ours := map[string]map[int]bool{}
+	for _, s := range jsonSnapshot(t, "--listening").Sockets {
+		if !ports[s.Proto][s.LocalPort] {
+			continue
 		}
-		if len(problems) == 0 {
-			return
+		if s.State != "LISTEN" && s.State != "UNCONN" {
+			t.Errorf("--listening let through %s %s:%d in state %s", s.Proto, s.LocalAddress, s.LocalPort, s.State)
+		}
+		addr := s.LocalAddress
+		if s.DualStack {
+			addr = "*"
+		}
+		k := s.Proto + " " + addr + " " + strconv.Itoa(s.LocalPort)
+		if ours[k] == nil {
+			ours[k] = map[int]bool{}
+		}
+		for _, o := range s.Owners {
+			ours[k][o.PID] = true
 		}
 	}
-	t.Errorf("portwatch and ss disagree:\n%s", strings.Join(problems, "\n"))
+	me := map[int]bool{os.Getpid(): true}
+	for k := range mine {
+		if !maps.Equal(ss[k], me) {
+			t.Errorf("ss shows our listener %s with pids %v, want ours alone (%d)", k, slices.Sorted(maps.Keys(ss[k])), os.Getpid())
+		}
+	}
+	for k, pids := range ss {
+		switch {
+		case ours[k] == nil:
+			t.Errorf("ss lists %s, portwatch does not", k)
+		case !maps.Equal(pids, ours[k]):
+			t.Errorf("%s: ss names pids %v, portwatch %v", k, slices.Sorted(maps.Keys(pids)), slices.Sorted(maps.Keys(ours[k])))
+		}
+	}
+	for k := range ours {
+		if ss[k] == nil {
+			t.Errorf("portwatch lists %s, ss does not", k)
+		}
+	}
 }
 
 func port(a net.Addr) string {
@@ -285,5 +255,62 @@ func TestMethodIsReportedAndFallbackWorks(t *testing.T) {
 	json.Unmarshal([]byte(out), &j)
 	if j.Method != "procfs" {
 		t.Errorf("with netlink refused, method %q, want procfs", j.Method)
+	}
+}
+
+// TestListenerConnectionsCounted: a listener with three connections says
+// CONNS 3 in the tables, with and without --listening (which once hid the
+// connections before they were counted), and "connections": 3 in JSON.
+func TestListenerConnectionsCounted(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for range 3 {
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		srv, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+	}
+	lport := port(ln.Addr())
+	// PROTO ADDRESS PORT SERVICE RISK CONNS PID PROCESS USER EXPOSURE
+	row := regexp.MustCompile(`(?m)^tcp4\s+127\.0\.0\.1\s+` + lport + `\s+\S+\s+(?:INFO|LOW|MEDIUM|HIGH)\s+(\d+)\s+` +
+		strconv.Itoa(os.Getpid()) + `\s+\S+\s+\S+\s+loopback$`)
+	for _, args := range [][]string{{"--once"}, {"--once", "--listening"}} {
+		code, out, errOut := runArgs(t, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, errOut)
+		}
+		m := row.FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("%q: no row for our listener on port %s:\n%s", args, lport, out)
+		} else if m[1] != "3" {
+			t.Errorf("%q: CONNS %s for our listener with 3 connections:\n%s", args, m[1], out)
+		}
+		if len(args) == 2 && strings.Contains(out, "ESTABLISHED (") {
+			t.Errorf("--once --listening printed the connections:\n%s", out)
+		}
+	}
+	found := false
+	for _, s := range jsonSnapshot(t, "--listening").Sockets {
+		if s.Proto != "tcp" || s.LocalAddress != "127.0.0.1" || strconv.Itoa(s.LocalPort) != lport {
+			continue
+		}
+		found = true
+		if s.Connections == nil {
+			t.Error(`--json --listening: our listener has no "connections"`)
+		} else if *s.Connections != 3 {
+			t.Errorf(`--json --listening: our listener has "connections": %d, want 3`, *s.Connections)
+		}
+	}
+	if !found {
+		t.Errorf("--json --listening does not list our listener on port %s", lport)
 	}
 }

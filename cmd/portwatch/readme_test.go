@@ -1,40 +1,58 @@
 package main
 
 import (
-	"flag"
+	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
-// TestReadmeFlagsMatchHelp: every flag in the README's table exists, and
-// every flag portwatch has is in the README and in --help.
-func TestReadmeFlagsMatchHelp(t *testing.T) {
+// readmeSection returns the text of the README's "## title" section.
+func readmeSection(t *testing.T, title string) string {
+	t.Helper()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "## Flags")
+	_, section, ok := strings.Cut(string(readme), "\n## "+title+"\n")
 	if !ok {
-		t.Fatal("the README has no Flags section")
+		t.Fatalf("the README has no %s section", title)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z-]+)`").FindAllStringSubmatch(section, -1) {
-		documented[m[1]] = true
+	return section
+}
+
+// TestReadmeFlagsMatchHelp: every flag in the README's table exists, every
+// flag portwatch has is in the README and in --help, and the README says of
+// each what --help says (backticks aside, with the default).
+func TestReadmeFlagsMatchHelp(t *testing.T) {
+	section := readmeSection(t, "Flags")
+	documented := map[string]string{} // flag -> meaning
+	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z-]+)`(?:, `-[a-z]`)? \\| (.*) \\|$").FindAllStringSubmatch(section, -1) {
+		documented[m[1]] = strings.ReplaceAll(m[2], "`", "")
 	}
 	_, helpOut, _ := runArgs(t, "--help")
 	var o options
-	fs := newFlagSet(&o)
 	defined := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) {
+	newRootCommand(&o).Flags().VisitAll(func(f *pflag.Flag) {
 		defined[f.Name] = true
-		if !documented[f.Name] {
+		meaning, ok := documented[f.Name]
+		if !ok {
 			t.Errorf("--%s is not in the README's Flags table", f.Name)
 		}
 		if !strings.Contains(helpOut, "--"+f.Name) {
 			t.Errorf("--%s is not in --help", f.Name)
+		}
+		want := f.Usage
+		if f.Value.Type() != "bool" && f.DefValue != "" {
+			want += "; default " + f.DefValue
+		}
+		if ok && meaning != want {
+			t.Errorf("the README says --%s is %q, --help %q", f.Name, meaning, want)
 		}
 	})
 	for name := range documented {
@@ -45,6 +63,7 @@ func TestReadmeFlagsMatchHelp(t *testing.T) {
 	if len(documented) == 0 {
 		t.Error("no flags found in the README")
 	}
+	readme, _ := os.ReadFile("../../README.md")
 	// The README's two commands.
 	for _, cmd := range []string{"go run ./cmd/portwatch", "bash scripts/test.sh"} {
 		if !strings.Contains(string(readme), cmd) {
@@ -55,5 +74,71 @@ func TestReadmeFlagsMatchHelp(t *testing.T) {
 		if _, err := os.Stat("../../screenshots/" + img[1]); err != nil {
 			t.Errorf("the README shows a missing image: %v", err)
 		}
+	}
+}
+
+// TestReadmeJSONDocumentsEveryField: the README's JSON section names every
+// key portwatch writes, every value of every enumeration and every finding
+// code, and its example is a document with exactly the keys portwatch
+// writes.
+func TestReadmeJSONDocumentsEveryField(t *testing.T) {
+	section := readmeSection(t, "JSON")
+	quoted := map[string]bool{} // what the prose and tables quote, the example aside
+	prose := regexp.MustCompile("(?s)```.*?```").ReplaceAllString(section, "")
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(prose, -1) {
+		quoted[m[1]] = true
+	}
+	for _, spec := range []keySpec{docKeys, docOnlyIf, socketKeys, listenerKeys, connectionKeys, ownerKeys, ownerOptional, serviceKeys, findingKeys} {
+		for k := range spec {
+			if !quoted[k] {
+				t.Errorf("the README's JSON section does not document the key `%s`", k)
+			}
+		}
+	}
+	for key, values := range jsonEnums {
+		for _, v := range values {
+			if !quoted[v] {
+				t.Errorf("the README's JSON section does not list `%s`, a value of %s", v, key)
+			}
+		}
+	}
+	// The table of codes lists each code portwatch defines, and no other.
+	codes := findingCodes(t)
+	_, table, _ := strings.Cut(section, "\n| code |")
+	table, _, _ = strings.Cut(table, "\n\n")
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(table, -1) {
+		listed[m[1]] = true
+		if !codes[m[1]] {
+			t.Errorf("the README lists the finding code `%s`, which portwatch does not have", m[1])
+		}
+	}
+	for code := range codes {
+		if !listed[code] {
+			t.Errorf("the README's table of finding codes lacks `%s`", code)
+		}
+	}
+
+	_, example, ok := strings.Cut(section, "```json\n")
+	example, _, _ = strings.Cut(example, "```")
+	if !ok {
+		t.Fatal("the README's JSON section has no example")
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(example), &doc); err != nil {
+		t.Fatalf("the README's JSON example does not parse: %v", err)
+	}
+	c := &docChecker{codes: codes}
+	c.document(doc)
+	for _, p := range c.problems {
+		t.Errorf("the README's JSON example: %s", p)
+	}
+	socks, _ := doc["sockets"].([]any)
+	var kinds []string
+	for _, s := range socks {
+		kinds = append(kinds, s.(map[string]any)["kind"].(string))
+	}
+	if !slices.Contains(kinds, "listening") || !slices.Contains(kinds, "established") {
+		t.Errorf("the README's JSON example shows sockets of kinds %v, want a listener and a connection", kinds)
 	}
 }
