@@ -35,12 +35,13 @@ var (
 		"user": "string", "owner_status": "string", "owners": "array", "netns": "string",
 		"service": "object", "risk": "string", "findings": "array",
 	}
-	listenerKeys   = keySpec{"exposure": "string", "connections": "number"} // kind "listening" only
-	connectionKeys = keySpec{"direction": "string"}                         // every other kind
-	ownerKeys      = keySpec{"pid": "number", "ppid": "number", "name": "string", "exe": "string", "exe_deleted": "bool", "cmdline": "string", "user": "string", "uid": "number"}
-	ownerOptional  = keySpec{"started": "string", "unit": "string"} // when known
-	serviceKeys    = keySpec{"name": "string", "description": "string", "source": "string"}
-	findingKeys    = keySpec{"severity": "string", "code": "string", "text": "string"}
+	listenerKeys    = keySpec{"exposure": "string", "connections": "number"} // kind "listening" only
+	connectionKeys  = keySpec{"direction": "string"}                         // every other kind
+	ownerKeys       = keySpec{"pid": "number", "ppid": "number", "name": "string", "exe": "string", "exe_deleted": "bool", "cmdline": "string", "user": "string", "uid": "number"}
+	ownerOptional   = keySpec{"started": "string", "unit": "string"} // when known
+	serviceKeys     = keySpec{"name": "string", "description": "string", "source": "string"}
+	serviceOptional = keySpec{"program": "string"} // when a program identified it
+	findingKeys     = keySpec{"severity": "string", "code": "string", "text": "string"}
 
 	// jsonEnums are the values each enumerated key takes, as scripts see them.
 	jsonEnums = map[string][]string{
@@ -51,7 +52,7 @@ var (
 		"exposure":     {"all interfaces", "loopback", "specific address"},
 		"owner_status": {"known", "none", "hidden", "outside"},
 		"risk":         {"INFO", "LOW", "MEDIUM", "HIGH"}, // and a finding's severity
-		"source":       {"catalog", "system", "unknown"},
+		"source":       {"port+program", "program", "port", "services", "unknown"},
 		"state":        append(slices.Clone(assess.TCPStates), sockets.StateUnconnected),
 	}
 	codeWord = regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
@@ -173,7 +174,7 @@ func (c *docChecker) socket(where string, s map[string]any) {
 		c.bad("%s: family %v, want 4 or 6", where, f)
 	}
 	if svc, ok := s["service"].(map[string]any); ok {
-		c.keys(where+" service", svc, serviceKeys, nil)
+		c.keys(where+" service", svc, serviceKeys, serviceOptional)
 		c.enum(where+" service", "source", svc["source"])
 	}
 	owners, _ := s["owners"].([]any)

@@ -69,6 +69,7 @@ type jsonService struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Source      string `json:"source"`
+	Program     string `json:"program,omitempty"` // the program that identified it
 }
 
 // writeJSON prints a snapshot and its assessment, keeping the sockets keep
@@ -104,7 +105,8 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 		State: s.State, Kind: s.Kind().String(), Direction: s.Direction,
 		DualStack: s.DualStack, Inode: s.Inode, UID: s.UID,
 		OwnerStatus: s.OwnerStatus, Owners: []jsonProcess{}, Netns: s.Netns,
-		Service:  jsonService{Name: v.Service.Name, Description: v.Service.Description, Source: string(v.Service.Origin)},
+		Service: jsonService{Name: v.Service.Name, Description: v.Service.Description,
+			Source: string(v.Service.Source), Program: v.Service.Program},
 		Risk:     v.Risk,
 		Findings: v.Findings,
 	}

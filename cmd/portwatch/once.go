@@ -7,14 +7,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 )
 
 // printTables writes the --once report: listening sockets, then established
-// connections (then, with --all, the other states), as aligned columns.
+// connections (then, with --all, the other states), as aligned columns, and
+// then the findings of what was listed, worst first. Service and risk are
+// the assessment's, as the monitor shows them.
 func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o options) error {
 	var listening, established, other []*assess.Verdict
 	for _, v := range a.Verdicts {
@@ -32,61 +33,130 @@ func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o op
 	sortVerdicts(other)
 
 	// With more than one network namespace, each row says where it lives.
-	ns := func(*sockets.Socket) string { return "" }
-	nsHead := ""
+	multiNetns := false
 	for i := range snap.Sockets {
 		if n := snap.Sockets[i].Netns; n != "" && n != sockets.HostNetns {
-			ns = func(s *sockets.Socket) string { return s.Netns + "\t" }
-			nsHead = "NETNS\t"
+			multiNetns = true
 			break
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(s *sockets.Socket, cells ...string) []string {
+		if multiNetns {
+			return append([]string{s.Netns}, cells...)
+		}
+		return cells
+	}
+	head := func(cells ...string) []string {
+		if multiNetns {
+			return append([]string{"NETNS"}, cells...)
+		}
+		return cells
+	}
+	out := &errWriter{w: w}
+	var shown []*assess.Verdict
 	if !o.established {
-		fmt.Fprintf(tw, "LISTENING (%d)\n", len(listening))
-		fmt.Fprintln(tw, nsHead+"PROTO\tADDRESS\tPORT\tSERVICE\tRISK\tCONNS\tPID\tPROCESS\tUSER\tEXPOSURE")
+		out.printf("LISTENING (%d)\n", len(listening))
+		t := &textTable{}
+		t.add(head("PROTO", "ADDRESS", "PORT", "SERVICE", "RISK", "CONNS", "PID", "PROCESS", "USER", "EXPOSURE")...)
 		for _, v := range listening {
 			s := &v.Socket
-			fmt.Fprintf(tw, "%s%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", ns(s), s.ProtoLabel(), s.Local, s.LPort,
-				v.Service.Name, v.Risk, v.Conns, s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), s.Exposure())
+			t.add(row(s, s.ProtoLabel(), s.Local.String(), strconv.Itoa(int(s.LPort)), v.Service.Name, v.Risk.String(),
+				strconv.Itoa(int(v.Conns)), s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), string(s.Exposure()))...)
 		}
+		out.table(t)
+		shown = append(shown, listening...)
 	}
 	if !o.listening {
 		if !o.established {
-			fmt.Fprintln(tw)
+			out.printf("\n")
 		}
-		fmt.Fprintf(tw, "ESTABLISHED (%d)\n", len(established))
-		printConnections(tw, established, false, ns, nsHead)
+		out.printf("ESTABLISHED (%d)\n", len(established))
+		out.table(connectionTable(established, false, head, row))
+		shown = append(shown, established...)
 		if o.showAll {
-			fmt.Fprintf(tw, "\nOTHER STATES (%d)\n", len(other))
-			printConnections(tw, other, true, ns, nsHead)
+			out.printf("\nOTHER STATES (%d)\n", len(other))
+			out.table(connectionTable(other, true, head, row))
+			shown = append(shown, other...)
 		} else if len(other) > 0 && !o.established {
-			fmt.Fprintf(tw, "\n%d sockets in other states (%s): --all lists them\n", len(other), stateCounts(other))
+			out.printf("\n%d sockets in other states (%s): --all lists them\n", len(other), stateCounts(other))
 		}
 	}
+	printFindings(out, shown)
 	if note := a.NetnsReason(); note != "" {
-		fmt.Fprintf(tw, "\n%s\n", note)
+		out.printf("\n%s\n", note)
 	}
 	if note := a.HiddenReason(); note != "" {
-		fmt.Fprintf(tw, "\n%d owners hidden: %s\n", snap.Hidden, note)
+		out.printf("\n%d owners hidden: %s\n", snap.Hidden, note)
 	}
-	return tw.Flush()
+	return out.err
 }
 
-func printConnections(tw io.Writer, verdicts []*assess.Verdict, withState bool, ns func(*sockets.Socket) string, nsHead string) {
-	head := "PROTO\tLOCAL\tREMOTE\tDIR\tSERVICE\tPID\tPROCESS\tUSER"
+func connectionTable(verdicts []*assess.Verdict, withState bool, head func(...string) []string, row func(*sockets.Socket, ...string) []string) *textTable {
+	t := &textTable{}
 	if withState {
-		head = "PROTO\tSTATE\tLOCAL\tREMOTE\tDIR\tSERVICE\tPID\tPROCESS\tUSER"
+		t.add(head("PROTO", "STATE", "LOCAL", "REMOTE", "DIR", "SERVICE", "RISK", "PID", "PROCESS", "USER")...)
+	} else {
+		t.add(head("PROTO", "LOCAL", "REMOTE", "DIR", "SERVICE", "RISK", "PID", "PROCESS", "USER")...)
 	}
-	fmt.Fprintln(tw, nsHead+head)
 	for _, v := range verdicts {
 		s := &v.Socket
-		state := ""
+		cells := []string{s.ProtoLabel(), s.LocalEndpoint(), s.RemoteEndpoint(), s.Direction.String(), v.Service.Name, v.Risk.String(),
+			s.OwnerPIDs(), s.OwnerName(), s.OwnerUser()}
 		if withState {
-			state = s.State + "\t"
+			cells = append([]string{cells[0], s.State}, cells[1:]...)
 		}
-		fmt.Fprintf(tw, "%s%s\t%s%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ns(s), s.ProtoLabel(), state, s.LocalEndpoint(), s.RemoteEndpoint(),
-			s.Direction, v.Service.Name, s.OwnerPIDs(), s.OwnerName(), s.OwnerUser())
+		t.add(row(s, cells...)...)
+	}
+	return t
+}
+
+// printFindings lists the findings of the sockets shown, LOW and worse,
+// worst first: what an analyst reads before anything else. The INFO ones
+// (loopback only, dual-stack) are in --json and the monitor's details.
+func printFindings(out *errWriter, shown []*assess.Verdict) {
+	type item struct {
+		v *assess.Verdict
+		f assess.Finding
+	}
+	var items []item
+	for _, v := range shown {
+		for _, f := range v.Findings {
+			if f.Severity > assess.RiskInfo {
+				items = append(items, item{v, f})
+			}
+		}
+	}
+	out.printf("\nFINDINGS (%d)\n", len(items))
+	if len(items) == 0 {
+		out.printf("none above INFO\n")
+		return
+	}
+	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(b.f.Severity, a.f.Severity) })
+	t := &textTable{}
+	t.add("RISK", "SOCKET", "PROCESS", "CODE", "FINDING")
+	for _, it := range items {
+		s := &it.v.Socket
+		t.add(it.f.Severity.String(), s.ProtoLabel()+" "+s.LocalEndpoint(), s.OwnerName(), it.f.Code, it.f.Text)
+	}
+	out.table(t)
+}
+
+// errWriter keeps the first write error, so a report is written without an
+// error check per line and still fails on a closed pipe.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+func (e *errWriter) table(t *textTable) {
+	if e.err == nil {
+		e.err = t.write(e.w)
 	}
 }
 

@@ -88,7 +88,7 @@ func TestReadmeJSONDocumentsEveryField(t *testing.T) {
 	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(prose, -1) {
 		quoted[m[1]] = true
 	}
-	for _, spec := range []keySpec{docKeys, docOnlyIf, socketKeys, listenerKeys, connectionKeys, ownerKeys, ownerOptional, serviceKeys, findingKeys} {
+	for _, spec := range []keySpec{docKeys, docOnlyIf, socketKeys, listenerKeys, connectionKeys, ownerKeys, ownerOptional, serviceKeys, serviceOptional, findingKeys} {
 		for k := range spec {
 			if !quoted[k] {
 				t.Errorf("the README's JSON section does not document the key `%s`", k)
