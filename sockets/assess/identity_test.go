@@ -148,3 +148,60 @@ func TestTheExecutableDecidesNotTheName(t *testing.T) {
 		t.Errorf("a renamed binary passes as sshd: %s %v", v.Service.How(), v.Findings)
 	}
 }
+
+// Every server program an analyst expects portwatch to know, as it runs.
+func TestProgramCatalogKnowsTheCommonServers(t *testing.T) {
+	for _, c := range []struct{ exe, cmdline, want string }{
+		{"/usr/sbin/sshd", "sshd: /usr/sbin/sshd -D", "sshd"},
+		{"/usr/sbin/nginx", "nginx: master process", "nginx"},
+		{"/usr/sbin/apache2", "/usr/sbin/apache2 -k start", "apache"},
+		{"/usr/sbin/httpd", "/usr/sbin/httpd -DFOREGROUND", "apache"},
+		{"/usr/sbin/lighttpd", "lighttpd -D", "lighttpd"},
+		{"/usr/bin/caddy", "caddy run", "caddy"},
+		{"/usr/sbin/haproxy", "haproxy -f /etc/haproxy", "haproxy"},
+		{"/usr/bin/redis-server", "redis-server *:6379", "redis-server"},
+		{"/usr/bin/memcached", "memcached -p 11211", "memcached"},
+		{"/usr/lib/postgresql/15/bin/postgres", "postgres -D /var/lib/postgresql", "postgres"},
+		{"/usr/sbin/mysqld", "/usr/sbin/mysqld", "mysqld"},
+		{"/usr/sbin/mariadbd", "/usr/sbin/mariadbd", "mysqld"},
+		{"/usr/bin/mongod", "mongod --config /etc/mongod.conf", "mongod"},
+		{"/usr/lib/jvm/bin/java", "java -Xms1g org.elasticsearch.bootstrap.Elasticsearch", "elasticsearch"},
+		{"/usr/lib/jvm/bin/java", "java org.opensearch.bootstrap.OpenSearch", "opensearch"},
+		{"/usr/sbin/vsftpd", "vsftpd", "vsftpd"},
+		{"/usr/sbin/proftpd", "proftpd: (accepting connections)", "proftpd"},
+		{"/usr/sbin/pure-ftpd", "pure-ftpd (SERVER)", "pure-ftpd"},
+		{"/usr/sbin/named", "named -u bind", "named"},
+		{"/usr/sbin/unbound", "unbound -d", "unbound"},
+		{"/usr/sbin/dnsmasq", "dnsmasq -k", "dnsmasq"},
+		{"/usr/lib/systemd/systemd-resolved", "systemd-resolved", "systemd-resolved"},
+		{"/usr/sbin/chronyd", "chronyd -F 1", "chronyd"},
+		{"/usr/sbin/ntpd", "ntpd -g", "ntpd"},
+		{"/usr/lib/postfix/sbin/master", "/usr/lib/postfix/sbin/master -w", "postfix"},
+		{"/usr/sbin/exim4", "exim4 -bd -q30m", "exim"},
+		{"/usr/sbin/dovecot", "dovecot -F", "dovecot"},
+		{"/usr/sbin/smbd", "smbd --foreground", "smbd"},
+		{"/usr/sbin/nmbd", "nmbd --foreground", "nmbd"},
+		{"/usr/sbin/rpcbind", "rpcbind -f -w", "rpcbind"},
+		{"/usr/sbin/cupsd", "cupsd -l", "cupsd"},
+		{"/usr/sbin/avahi-daemon", "avahi-daemon: running", "avahi-daemon"},
+		{"/usr/bin/dockerd", "dockerd -H fd://", "dockerd"},
+		{"/usr/bin/containerd", "containerd", "containerd"},
+		{"/usr/bin/kubelet", "kubelet --config", "kubelet"},
+		{"/usr/bin/etcd", "etcd --data-dir", "etcd"},
+		{"/usr/bin/node", "node server.js", "node"},
+		{"/usr/bin/python3.11", "python3 -m http.server 8000", "python http.server"},
+		{"/usr/sbin/php-fpm8.2", "php-fpm: master process", "php-fpm"},
+		{"/usr/bin/python3", "/usr/bin/python3 /usr/bin/gunicorn app:app", "gunicorn"},
+		{"/usr/bin/uwsgi-core", "uwsgi --ini app.ini", "uwsgi"},
+	} {
+		s := owned("0.0.0.0", 40000, proc(1, c.exe, c.cmdline, "root", 0))
+		p, _ := programOf(&s)
+		if p == nil || p.name != c.want {
+			t.Errorf("%s (%s): recognised as %v, want %s", c.exe, c.cmdline, p, c.want)
+		}
+	}
+	docker := owned("0.0.0.0", 8080, proc(1, "/usr/bin/docker-proxy", "docker-proxy -host-port 8080", "root", 0))
+	if name, _ := forwarderOf(&docker); name != "docker-proxy" {
+		t.Error("docker-proxy is not known as a forwarder")
+	}
+}
