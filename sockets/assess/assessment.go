@@ -2,9 +2,17 @@ package assess
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/baseline"
 )
+
+// Context is what a snapshot is judged against besides portwatch's own
+// knowledge: the baseline of expected listeners, when there is one.
+type Context struct {
+	Baseline *baseline.Baseline
+}
 
 // Verdict is everything portwatch says about one socket: the socket as it
 // was read, its service, risk and findings. It is never changed once made,
@@ -16,6 +24,11 @@ type Verdict struct {
 	Conns    int32        // a listener's established inbound connections
 	Risk     Risk
 	Flooded  bool // an inbound connection from an address that floods its port
+	// Baseline is a listener's standing against the baseline (and the
+	// entry that decided it); NotCompared without a baseline. A MISSING
+	// verdict stands for a baseline entry that no listener answers: its
+	// Socket is made from the entry, with no inode and no owner.
+	Baseline baseline.Judgement
 }
 
 // StateText explains the socket's state for learners.
@@ -24,7 +37,11 @@ func (v *Verdict) StateText() string { return StateHelp(v.Socket.Proto, v.Socket
 // Assessment is a snapshot judged: a verdict per socket, in the snapshot's
 // order, and what is said of the snapshot as a whole.
 type Assessment struct {
-	Verdicts     []*Verdict
+	Verdicts []*Verdict
+	// Missing are the baseline's listeners that nothing answers, in the
+	// file's order: verdicts without a real socket.
+	Missing      []*Verdict
+	Baseline     *baseline.Baseline // what it was compared with, or nil
 	perPID       map[int32]int
 	hidden       int
 	netnsSkipped int
@@ -51,7 +68,12 @@ func (a *Assessment) NetnsReason() string {
 
 // Assess judges one snapshot on its own: what --once and --json print.
 func Assess(snap *sockets.Snapshot, kb *Knowledge) *Assessment {
-	return (&Assessor{kb: kb}).Assess(snap)
+	return AssessWith(snap, kb, Context{})
+}
+
+// AssessWith judges one snapshot against a context (a baseline).
+func AssessWith(snap *sockets.Snapshot, kb *Knowledge, ctx Context) *Assessment {
+	return (&Assessor{kb: kb}).AssessWith(snap, ctx)
 }
 
 // Assessor judges snapshot after snapshot, the monitor's way: it remembers
@@ -78,9 +100,16 @@ func NewAssessor(kb *Knowledge) *Assessor {
 // Assess judges every socket of a snapshot, in order. The verdicts copy the
 // sockets: the snapshot's array may be reused afterwards.
 func (as *Assessor) Assess(snap *sockets.Snapshot) *Assessment {
+	return as.AssessWith(snap, Context{})
+}
+
+// AssessWith is Assess against a context.
+func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment {
 	c := countSnapshot(snap)
+	c.baseline = ctx.Baseline
 	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)), perPID: c.perPID,
-		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped}
+		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped, Baseline: ctx.Baseline}
+	defer as.addMissing(a, snap, c)
 	if as.memory == nil {
 		for i := range snap.Sockets {
 			a.Verdicts[i] = as.judge(&snap.Sockets[i], c)
@@ -125,12 +154,57 @@ func (as *Assessor) Assess(snap *sockets.Snapshot) *Assessment {
 func (as *Assessor) judge(s *sockets.Socket, c *counts) *Verdict {
 	info := as.kb.sharedForSocket(s)
 	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s)}
+	if c.baseline != nil && s.IsListening() {
+		v.Baseline = c.baseline.Check(s)
+	}
 	v.Findings = judgeFindings(s, info, c)
+	v.Findings = baselineFindings(v, c.baseline, v.Findings)
 	v.Risk = worstRisk(s, info, v.Findings)
 	if s.IsListening() {
 		v.Conns = int32(c.conns[portOf(s)])
 	}
 	return v
+}
+
+// addMissing makes a verdict of each baseline entry no listener answers.
+func (as *Assessor) addMissing(a *Assessment, snap *sockets.Snapshot, c *counts) {
+	if c.baseline == nil {
+		return
+	}
+	var listeners []*sockets.Socket
+	for i := range snap.Sockets {
+		if snap.Sockets[i].IsListening() {
+			listeners = append(listeners, &snap.Sockets[i])
+		}
+	}
+	changed := map[*baseline.Entry]bool{} // a CHANGED row already stands for its entry
+	for _, v := range a.Verdicts {
+		if v.Baseline.Status == baseline.Changed {
+			changed[v.Baseline.Entry] = true
+		}
+	}
+	for _, e := range c.baseline.Missing(listeners) {
+		if changed[e] {
+			continue
+		}
+		s := sockets.Socket{Proto: e.Proto, Family: 4, LPort: e.Low, State: sockets.StateListen, Netns: e.Netns,
+			OwnerStatus: sockets.OwnerNone, Local: netip.IPv4Unspecified(), Remote: netip.IPv4Unspecified()}
+		switch {
+		case e.Addr.IsValid():
+			s.Local = e.Addr
+		case e.Address == baseline.Loopback:
+			s.Local = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		if s.Local.Is6() {
+			s.Family, s.Remote = 6, netip.IPv6Unspecified()
+		}
+		info := as.kb.Lookup(e.Proto, e.Low)
+		info.Source = ByPort
+		v := &Verdict{Socket: s, Service: &info, Baseline: baseline.Judgement{Status: baseline.Missing, Entry: e}}
+		v.Findings = baselineFindings(v, c.baseline, nil)
+		v.Risk = v.Findings[0].Severity
+		a.Missing = append(a.Missing, v)
+	}
 }
 
 // sameJudgement: a connection would be judged, and read, the same. Owners
@@ -158,7 +232,7 @@ func ReadsTheSame(a, b *Verdict) bool {
 	if a == b {
 		return true
 	}
-	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded &&
+	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded && a.Baseline == b.Baseline &&
 		len(a.Findings) == len(b.Findings) && a.Socket.DualStack == b.Socket.DualStack &&
 		a.Socket.Inode == b.Socket.Inode && sameJudgement(&a.Socket, &b.Socket)
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/baseline"
 )
 
 // portKey names a listening port within its namespace: what an inbound
@@ -25,6 +26,7 @@ type counts struct {
 	perRemote map[portKey]map[netip.Addr]int // ... and per remote address
 	perPID    map[int32]int                  // sockets each process holds
 	floods    int                            // remote addresses at FloodThreshold or more
+	baseline  *baseline.Baseline             // what listeners are compared with, or nil
 }
 
 func countSnapshot(snap *sockets.Snapshot) *counts {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/baseline"
 )
 
 // Finding is one observation about a socket in its context, for an analyst.
@@ -42,6 +43,9 @@ const (
 	CodeScriptWritable   = "world-writable-script" // an interpreter runs a script from /tmp and the like
 	CodePreFork          = "pre-fork"              // a root master with workers that dropped privilege
 	CodeForwarded        = "forwarded"             // a forwarder holds the port for something else
+	CodeUnexpected       = "unexpected-listener"   // not in the baseline
+	CodeChanged          = "changed-listener"      // in the baseline, with another program or user
+	CodeMissing          = "missing-listener"      // a baseline listener that is gone
 )
 
 // FloodThreshold is how many connections from one remote address to one
@@ -289,4 +293,41 @@ func OwnerAbsence(s *sockets.Socket) string {
 		return "No process in portwatch's view holds this socket: its owner runs outside this pid namespace (a container, a sandbox or the host seen from a container)."
 	}
 	return "No process owns this socket: the kernel holds it (TIME_WAIT and half-open handshakes belong to no process)."
+}
+
+// baselineFindings adds what the baseline says of a listener, worst first
+// kept: an unexpected or changed listener is HIGH, a missing one MEDIUM.
+func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
+	j := v.Baseline
+	var add Finding
+	switch j.Status {
+	case baseline.Unexpected:
+		add = Finding{RiskHigh, CodeUnexpected, fmt.Sprintf("Not in the baseline (%s): nothing was listening on %s port %d when it was saved. Find out what opened it; if it belongs, save the baseline again (b, or portwatch baseline save).",
+			b.Path, v.Socket.Proto, v.Socket.LPort)}
+	case baseline.Changed:
+		add = Finding{RiskHigh, CodeChanged, fmt.Sprintf("The baseline (%s line %d) expects %s as %s on this port; now it is %s.",
+			b.Path, j.Entry.Line, j.Entry.Program, j.Entry.User, ownerWords(&v.Socket))}
+	case baseline.Missing:
+		add = Finding{RiskMedium, CodeMissing, fmt.Sprintf("The baseline (%s line %d) expects %s listening here; nothing is: the service is down, moved, or was replaced.",
+			b.Path, j.Entry.Line, j.Entry.Program)}
+	default:
+		return f
+	}
+	f = append([]Finding{add}, f...)
+	slices.SortStableFunc(f, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
+	return f
+}
+
+// ownerWords is "/usr/bin/python3 (pid 812) as alice", the first owner as
+// a baseline would name it.
+func ownerWords(s *sockets.Socket) string {
+	p := s.Process()
+	if p == nil {
+		return "an unseen process"
+	}
+	prog := p.Exe
+	if prog == "" {
+		prog = p.Name
+	}
+	return fmt.Sprintf("%s (pid %d) as %s", prog, p.PID, p.User)
 }

@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +47,7 @@ func TestRealRedisOnAnotherPortIsNamedByItsProgram(t *testing.T) {
 	if err != nil {
 		t.Skip("redis-server is not installed (CI installs it)")
 	}
-	const port = 6391
+	port := freePort(t)
 	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", t.TempDir(), "--daemonize", "no", "--logfile", "")
 	if err := cmd.Start(); err != nil {
@@ -73,7 +75,7 @@ func TestRealNginxPreForkIsJudgedAcrossOwners(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for a master that drops privilege")
 	}
-	const port = 37120
+	port := freePort(t) // an ephemeral port, as nginx's 37120 was
 	dir := t.TempDir()
 	conf := fmt.Sprintf(`daemon off; master_process on; worker_processes 2; user nobody nogroup;
 pid %[1]s/nginx.pid; error_log %[1]s/error.log;
@@ -86,10 +88,11 @@ http { access_log off; client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastc
 	cmd := exec.Command(bin, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the workers go with the master
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
 	var v *Verdict
 	for try := 0; try < 30; try++ { // the workers come up after the master binds
 		v = liveVerdict(t, sockets.HostNetns, port)
@@ -111,6 +114,17 @@ http { access_log off; client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastc
 	if !strings.Contains(strings.Join(codes, " "), CodePreFork) || strings.Contains(strings.Join(codes, " "), CodeRootHighPort) {
 		t.Errorf("nginx pre-fork findings: %v", codes)
 	}
+}
+
+// freePort is a TCP port on 127.0.0.1 that nothing holds now.
+func freePort(t *testing.T) uint16 {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return uint16(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // python3 listening on ssh's and redis's ports, inside a network namespace
