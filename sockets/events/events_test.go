@@ -1,0 +1,91 @@
+package events
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
+)
+
+var (
+	t0    = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	kb    = assess.NewKnowledge("/nonexistent", "/nonexistent")
+	sshd  = &sockets.Process{PID: 10, Name: "sshd", Exe: "/usr/sbin/sshd", User: "root"}
+	nc    = &sockets.Process{PID: 66, Name: "nc", Exe: "/usr/bin/nc", User: "www-data", UID: 33}
+	other = &sockets.Process{PID: 77, Name: "python3", Exe: "/usr/bin/python3", User: "alice", UID: 1000}
+)
+
+func lsock(port uint16, inode uint64, owner *sockets.Process) sockets.Socket {
+	return sockets.Socket{Proto: sockets.TCP, Family: 4, Local: netip.IPv4Unspecified(), Remote: netip.IPv4Unspecified(), LPort: port,
+		State: sockets.StateListen, Inode: inode, Netns: sockets.HostNetns, Owners: []*sockets.Process{owner}, OwnerStatus: sockets.OwnerKnown}
+}
+
+func kinds(evs []Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, string(e.Kind)+" "+strings.TrimPrefix(e.Where(), "tcp "))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func observe(tr *Tracker, b *baseline.Baseline, at time.Time, socks ...sockets.Socket) []Event {
+	sockets.SetDirections(socks)
+	return tr.Observe(assess.AssessWith(&sockets.Snapshot{Sockets: socks}, kb, assess.Context{Baseline: b}), at)
+}
+
+func TestEventsOfListeners(t *testing.T) {
+	tr := NewTracker()
+	if evs := observe(tr, nil, t0, lsock(22, 1, sshd)); len(evs) != 0 {
+		t.Fatalf("the first look reports %v", kinds(evs))
+	}
+	if evs := observe(tr, nil, t0.Add(time.Second), lsock(22, 1, sshd)); len(evs) != 0 {
+		t.Fatalf("a quiet poll reports %v", kinds(evs))
+	}
+	evs := observe(tr, nil, t0.Add(2*time.Second), lsock(22, 1, sshd), lsock(4444, 2, nc))
+	if got := kinds(evs); !slices.Contains(got, "listener-opened 0.0.0.0:4444") {
+		t.Fatalf("a new listener: %v", got)
+	}
+	opened := evs[slices.IndexFunc(evs, func(e Event) bool { return e.Kind == Opened })]
+	if opened.PID != 66 || opened.Exe != "/usr/bin/nc" || opened.User != "www-data" || !slices.Contains(opened.Codes, assess.CodeBackdoorTool) || opened.Risk != assess.RiskHigh {
+		t.Errorf("the opened event: %+v", opened)
+	}
+	// sshd restarts (a new socket, a new pid, the same program): no event;
+	// a python3 takes 22 over: owner changed.
+	restarted := *sshd
+	restarted.PID = 11
+	if evs := observe(tr, nil, t0.Add(3*time.Second), lsock(22, 3, &restarted), lsock(4444, 2, nc)); len(evs) != 0 {
+		t.Errorf("a restart reports %v", kinds(evs))
+	}
+	evs = observe(tr, nil, t0.Add(4*time.Second), lsock(22, 4, other))
+	got := kinds(evs)
+	if !slices.Contains(got, "owner-changed 0.0.0.0:22") || !slices.Contains(got, "listener-closed 0.0.0.0:4444") {
+		t.Errorf("events %v", got)
+	}
+	// The disguise is a finding that appeared.
+	if !slices.ContainsFunc(evs, func(e Event) bool { return e.Kind == Finding && slices.Contains(e.Codes, assess.CodeServiceMismatch) }) {
+		t.Errorf("no finding event for the mismatch: %v", got)
+	}
+}
+
+func TestEventsOfTheBaseline(t *testing.T) {
+	b, _ := baseline.Parse(strings.NewReader("host tcp all 22 /usr/sbin/sshd root\nhost tcp all 80 nginx *\n"), "b")
+	tr := NewTracker()
+	// At start the baseline's view is reported: 4444 unexpected, 80 missing.
+	evs := observe(tr, b, t0, lsock(22, 1, sshd), lsock(4444, 2, nc))
+	if got := kinds(evs); !slices.Equal(got, []string{"missing-listener 0.0.0.0:80", "unexpected-listener 0.0.0.0:4444"}) {
+		t.Fatalf("start: %v", got)
+	}
+	if evs := observe(tr, b, t0.Add(time.Second), lsock(22, 1, sshd), lsock(4444, 2, nc)); len(evs) != 0 {
+		t.Errorf("the same again reports %v", kinds(evs))
+	}
+	evs = observe(tr, b, t0.Add(2*time.Second), lsock(22, 1, other), lsock(4444, 2, nc))
+	if got := kinds(evs); !slices.Contains(got, "changed-listener 0.0.0.0:22") {
+		t.Errorf("python3 on 22: %v", got)
+	}
+}
