@@ -9,8 +9,10 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/clean"
 	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/events"
 )
 
 // Config is everything the monitor takes from outside, so the real program
@@ -23,6 +25,18 @@ type Config struct {
 	Color     bool
 	ReadOnly  bool
 	Resolve   bool // start with host names on
+	// Baseline is what listeners are compared with (UNEXPECTED, CHANGED,
+	// MISSING); nil for none. BaselinePath is where b saves one: the
+	// --baseline file or the default.
+	Baseline     *baseline.Baseline
+	BaselinePath string
+	// OnEvents receives each poll's events (listeners opened, closed,
+	// unexpected, findings that appeared), in the poll command, off the UI
+	// goroutine: --log writes them as JSON lines. Its error is shown in the
+	// status line, never fatal.
+	OnEvents func([]events.Event) error
+	// Bell rings the terminal bell when a new unexpected listener appears.
+	Bell bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// After delivers msg after d: the monitor's only timers (the poll tick,
