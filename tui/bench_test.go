@@ -35,7 +35,7 @@ func BenchmarkPoll(b *testing.B) {
 	snap := bigSnapshot(20000)
 	hs := benchHarness(b, 120, 40, "1", snap)
 	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
-	cmd := pollCmd(hs.src, as, 0, time.Minute, hs.clock.Now)
+	cmd := newPoller(hs.src, as, hs.clock.Now).pollCmd(0, nil, time.Minute)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		msg := cmd().(snapshotMsg)
@@ -68,10 +68,11 @@ func BenchmarkPollChurn(b *testing.B) {
 	hs := benchHarness(b, 120, 40, "3", a)
 	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
 	snaps := []*sockets.Snapshot{a, &churned}
+	p := newPoller(hs.src, as, hs.clock.Now)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		hs.src.snaps = snaps[i%2 : i%2+1]
-		msg := pollCmd(hs.src, as, hs.m.seq, time.Minute, hs.clock.Now)().(snapshotMsg)
+		msg := p.pollCmd(hs.m.seq, nil, time.Minute)().(snapshotMsg)
 		hs.m.polling = false
 		m, _ := hs.m.Update(msg)
 		hs.m = m.(Model)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -80,6 +81,10 @@ var (
 		less: func(a, b *rowset.Row) int {
 			return cmp.Compare(stateOrder(a.Socket.State), stateOrder(b.Socket.State))
 		}}
+	// The baseline's word: loud when it matters, "ok" when expected.
+	colBaseline = column{title: "BASELINE", width: 10, min: 10, priority: 9,
+		cell: func(_ cellContext, r *rowset.Row) string { return baselineWord(r.Baseline.Status) },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(baselineRank(a), baselineRank(b)) }}
 	colNetns = column{title: "NETNS", width: 12, min: 6, priority: 7,
 		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.Netns },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.Netns, b.Socket.Netns) }}
@@ -101,12 +106,38 @@ var tabColumns = [rowset.TabCount][]column{
 }
 
 // columnsOf is a tab's columns; with sockets of several network
-// namespaces, where each lives comes first.
-func columnsOf(t rowset.Tab, multiNetns bool) []column {
-	if multiNetns {
-		return append([]column{colNetns}, tabColumns[t]...)
+// namespaces, where each lives comes first, and with a baseline the
+// Listening tab says how each listener stands against it.
+func columnsOf(t rowset.Tab, multiNetns, withBaseline bool) []column {
+	cols := tabColumns[t]
+	if withBaseline && t == rowset.Listening {
+		cols = append(cols[:len(cols):len(cols)], colBaseline)
 	}
-	return tabColumns[t]
+	if multiNetns {
+		return append([]column{colNetns}, cols...)
+	}
+	return cols
+}
+
+func baselineWord(s baseline.Status) string {
+	if s == baseline.Expected {
+		return "ok"
+	}
+	return s.String()
+}
+
+// baselineRank puts what the baseline flags first: UNEXPECTED, CHANGED,
+// MISSING, then the rest.
+func baselineRank(r *rowset.Row) int {
+	switch r.Baseline.Status {
+	case baseline.Unexpected:
+		return 0
+	case baseline.Changed:
+		return 1
+	case baseline.Missing:
+		return 2
+	}
+	return 3
 }
 
 // stateOrder sorts states in the order a connection meets them.

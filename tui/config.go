@@ -35,8 +35,10 @@ type Config struct {
 	// goroutine: --log writes them as JSON lines. Its error is shown in the
 	// status line, never fatal.
 	OnEvents func([]events.Event) error
-	// Bell rings the terminal bell when a new unexpected listener appears.
+	// Bell rings the terminal bell when a new unexpected listener appears,
+	// through Ring (nil means writing BEL to the terminal).
 	Bell bool
+	Ring tea.Cmd
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// After delivers msg after d: the monitor's only timers (the poll tick,
@@ -67,6 +69,9 @@ func (c *Config) setDefaults() {
 		c.After = func(d time.Duration, msg tea.Msg) tea.Cmd {
 			return tea.Tick(d, func(time.Time) tea.Msg { return msg })
 		}
+	}
+	if c.Ring == nil {
+		c.Ring = func() tea.Msg { os.Stdout.WriteString("\a"); return nil }
 	}
 	if c.Signal == nil {
 		c.Signal = collect.Signal

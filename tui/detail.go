@@ -7,6 +7,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -62,6 +63,16 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 		}
 	}
 
+	if r.Baseline.Status == baseline.Missing {
+		e := r.Baseline.Entry
+		out = append(out, label("Baseline"))
+		out = append(out, hanging("  ", "  ", fmt.Sprintf("MISSING: line %d of the baseline expects %s as %s listening on %s %s port %s; nothing does now.",
+			e.Line, e.Program, e.User, e.Proto, e.Address, portWords(e)), w)...)
+		return out
+	}
+	if st := r.Baseline.Status; st != baseline.NotCompared {
+		out = append(out, label("Baseline")+" "+baselineWord(st))
+	}
 	out = append(out, label("Socket"))
 	out = append(out, fmt.Sprintf("  %s %s  local %s  remote %s", s.ProtoLabel(), s.State, s.LocalEndpoint(), remoteCell(look.cells, r)))
 	if s.Netns != "" && (look.multiNetns || s.Netns != sockets.HostNetns) {
@@ -126,4 +137,15 @@ func directionWord(d sockets.Direction) string {
 		return "inbound"
 	}
 	return "outbound"
+}
+
+// portWords is a baseline entry's port as the file says it.
+func portWords(e *baseline.Entry) string {
+	switch {
+	case e.Low == 0 && e.High == 65535:
+		return "any"
+	case e.Low != e.High:
+		return fmt.Sprintf("%d-%d", e.Low, e.High)
+	}
+	return strconv.Itoa(int(e.Low))
 }

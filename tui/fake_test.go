@@ -16,6 +16,7 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/events"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -285,4 +286,10 @@ func (hs *harness) selectPort(port uint16) {
 // reply is a finished poll of snap, as the poll command would send it.
 func (hs *harness) reply(seq int, snap *sockets.Snapshot, at time.Time) snapshotMsg {
 	return snapshotMsg{seq: seq, snap: snap, assessment: assess.Assess(snap, hs.m.cfg.Knowledge), at: at}
+}
+
+// newPoller is the poll command's state as the model makes it, for tests
+// that run polls by hand.
+func newPoller(src sockets.Source, as *assess.Assessor, now func() time.Time) *poller {
+	return &poller{src: src, assessor: as, tracker: events.NewTracker(), now: now}
 }

@@ -9,6 +9,7 @@ type keyMap struct {
 	NextTab, PrevTab, Tab1, Tab2, Tab3    key.Binding
 	Detail, Back, Filter, Sort, Reverse   key.Binding
 	Pause, Kill, Resolve, Help, Quit      key.Binding
+	Events, SaveBaseline                  key.Binding
 	Confirm, Master, Cancel               key.Binding
 }
 
@@ -17,30 +18,32 @@ func newKeyMap() keyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
 	return keyMap{
-		Up:       b("↑/k", "up", "up", "k"),
-		Down:     b("↓/j", "down", "down", "j"),
-		PageUp:   b("pgup", "page up", "pgup", "ctrl+b"),
-		PageDown: b("pgdn", "page down", "pgdown", "ctrl+f", " "),
-		Home:     b("g/home", "first", "home", "g"),
-		End:      b("G/end", "last", "end", "G"),
-		NextTab:  b("tab", "tabs", "tab", "right", "l"),
-		PrevTab:  b("shift+tab", "previous tab", "shift+tab", "left", "h"),
-		Tab1:     b("1", "listening", "1"),
-		Tab2:     b("2", "established", "2"),
-		Tab3:     b("3", "all states", "3"),
-		Detail:   b("enter", "details", "enter"),
-		Back:     b("esc", "back / clear", "esc"),
-		Filter:   b("/", "filter", "/"),
-		Sort:     b("s", "sort", "s"),
-		Reverse:  b("S", "reverse sort", "S"),
-		Pause:    b("p", "pause", "p"),
-		Kill:     b("K", "kill", "K"),
-		Resolve:  b("r", "host names", "r"),
-		Help:     b("?", "help", "?"),
-		Quit:     b("q", "quit", "q", "ctrl+c"),
-		Confirm:  b("y", "yes", "y", "Y"),
-		Master:   b("m", "the master only", "m"),
-		Cancel:   b("n/esc", "no", "n", "N", "esc"),
+		Up:           b("↑/k", "up", "up", "k"),
+		Down:         b("↓/j", "down", "down", "j"),
+		PageUp:       b("pgup", "page up", "pgup", "ctrl+b"),
+		PageDown:     b("pgdn", "page down", "pgdown", "ctrl+f", " "),
+		Home:         b("g/home", "first", "home", "g"),
+		End:          b("G/end", "last", "end", "G"),
+		NextTab:      b("tab", "tabs", "tab", "right", "l"),
+		PrevTab:      b("shift+tab", "previous tab", "shift+tab", "left", "h"),
+		Tab1:         b("1", "listening", "1"),
+		Tab2:         b("2", "established", "2"),
+		Tab3:         b("3", "all states", "3"),
+		Detail:       b("enter", "details", "enter"),
+		Back:         b("esc", "back / clear", "esc"),
+		Filter:       b("/", "filter", "/"),
+		Sort:         b("s", "sort", "s"),
+		Reverse:      b("S", "reverse sort", "S"),
+		Pause:        b("p", "pause", "p"),
+		Kill:         b("K", "kill", "K"),
+		Resolve:      b("r", "host names", "r"),
+		Events:       b("e", "events", "e"),
+		SaveBaseline: b("b", "baseline", "b"),
+		Help:         b("?", "help", "?"),
+		Quit:         b("q", "quit", "q", "ctrl+c"),
+		Confirm:      b("y", "yes", "y", "Y"),
+		Master:       b("m", "the master only", "m"),
+		Cancel:       b("n/esc", "no", "n", "N", "esc"),
 	}
 }
 
@@ -53,8 +56,8 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
-		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3},
-		{k.Detail, k.Back, k.Filter, k.Sort, k.Reverse},
-		{k.Pause, k.Kill, k.Resolve, k.Help, k.Quit},
+		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Events},
+		{k.Detail, k.Back, k.Filter, k.Sort, k.Reverse, k.Resolve},
+		{k.Pause, k.Kill, k.SaveBaseline, k.Help, k.Quit},
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/events"
 )
 
 // tickMsg asks for a poll; it re-arms itself. The time comes from the
@@ -19,6 +21,8 @@ type snapshotMsg struct {
 	seq        int
 	snap       *sockets.Snapshot
 	assessment *assess.Assessment
+	events     []events.Event // what changed since the last poll
+	logErr     error          // writing the events to --log failed
 	at         time.Time
 }
 
@@ -47,6 +51,13 @@ type killCheckMsg struct {
 	key     sockets.SocketKey
 	socket  string
 	targets []sockets.Process
+}
+
+// baselineSavedMsg says where the baseline b asked for was saved, or why
+// it was not.
+type baselineSavedMsg struct {
+	b   *baseline.Baseline
+	err error
 }
 
 // resolvedMsg carries a reverse DNS answer (name empty when there is none).

@@ -8,6 +8,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/events"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -29,15 +31,19 @@ type Model struct {
 	pane   viewport.Model
 	mode   mode
 	kill   *killDialog  // a kill awaiting y/n; the dialog has the focus
+	saving *saveDialog  // a baseline save awaiting y/n
 	termed killCheckMsg // the last SIGTERM sent: K on its socket offers SIGKILL
 
 	width, height int
 	now           time.Time
 
 	store      *rowset.Store
-	assessor   *assess.Assessor // the poll command's memory, never touched by Update
+	poller     *poller // the poll command's state, never touched by Update
 	snap       *sockets.Snapshot
 	assessment *assess.Assessment
+	baseline   *baseline.Baseline // listeners are compared with it; nil for none
+	events     []events.Event     // newest first, at most maxEvents
+	logErr     error              // the last --log write failed
 
 	seq      int
 	polling  bool
@@ -55,16 +61,18 @@ type Model struct {
 func New(cfg Config) Model {
 	cfg.setDefaults()
 	m := Model{
-		cfg:      cfg,
-		keys:     newKeyMap(),
-		theme:    NewTheme(cfg.Color),
-		help:     help.New(),
-		table:    newTable(),
-		filter:   newFilterBar(),
-		pane:     newPane(),
-		now:      cfg.Now(),
-		store:    rowset.NewStore(),
-		assessor: assess.NewAssessor(cfg.Knowledge),
+		cfg:    cfg,
+		keys:   newKeyMap(),
+		theme:  NewTheme(cfg.Color),
+		help:   help.New(),
+		table:  newTable(),
+		filter: newFilterBar(),
+		pane:   newPane(),
+		now:    cfg.Now(),
+		store:  rowset.NewStore(),
+		poller: &poller{src: cfg.Source, assessor: assess.NewAssessor(cfg.Knowledge), tracker: events.NewTracker(),
+			onEvents: cfg.OnEvents, now: cfg.Now},
+		baseline: cfg.Baseline,
 		resolver: newResolver(cfg.Resolve),
 	}
 	m.help.ShortSeparator = "  "
@@ -83,7 +91,7 @@ func (m Model) Init() tea.Cmd {
 // startPoll is called only from Update (and Init), with no poll in flight.
 func (m *Model) startPoll() tea.Cmd {
 	m.polling = true
-	return pollCmd(m.cfg.Source, m.assessor, m.seq, pollTimeout(m.cfg.Interval), m.cfg.Now)
+	return m.poller.pollCmd(m.seq, m.baseline, pollTimeout(m.cfg.Interval))
 }
 
 // refreshRows takes the current tab's rows from the store again, and sizes
@@ -103,6 +111,8 @@ func (m *Model) relayout() {
 		m.refreshDetail()
 	case modeHelp:
 		m.pane.SetContent(helpText(m.theme, m.help, m.keys, m.width, m.snap))
+	case modeEvents:
+		m.pane.SetContent(eventsText(m.theme, m.events, m.width, m.now))
 	}
 }
 
@@ -119,7 +129,7 @@ func (m *Model) refreshDetail() {
 
 func (m *Model) setMode(md mode) {
 	m.mode = md
-	if md == modeHelp {
+	if md == modeHelp || md == modeEvents {
 		m.pane.GotoTop()
 	}
 	m.relayout()

@@ -17,6 +17,7 @@ const (
 	modeTable  mode = iota
 	modeDetail      // the detail pane full screen
 	modeHelp        // the full help
+	modeEvents      // the events since start, newest first
 )
 
 // newPane is the full-screen scrolling view of the details or the help.
@@ -31,6 +32,8 @@ func helpText(th Theme, h help.Model, keys keyMap, width int, snap *sockets.Snap
 	b.WriteString("  2 Established  connections in progress, inbound (in) or outbound (out)\n")
 	b.WriteString("  3 All states   every socket with its TCP state: watch connections open and close\n")
 	b.WriteString("  Marks: > selected row, + new (5 s), - closed (5 s). Risk: INFO LOW MEDIUM HIGH.\n")
+	b.WriteString("  Baseline (with --baseline, or after b): UNEXPECTED not in it, CHANGED another program or\n")
+	b.WriteString("  user on its port, MISSING in it but not listening; they sort first. e lists the events.\n")
 	b.WriteString("\n" + th.PaneTitle.Render("Socket states") + "\n")
 	for _, st := range append(append([]string{}, assess.TCPStates...), sockets.StateUnconnected) {
 		for i, l := range wrap(assess.StateHelp(sockets.TCP, st), max(width-16, 20)) {

@@ -7,29 +7,47 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/events"
 )
 
-// pollCmd takes a snapshot and assesses it, off the UI goroutine. The
-// assessor remembers the last poll's verdicts; polls never overlap (the
-// model starts one only when none is in flight), so it is used by one
-// command at a time and never by Update.
-func pollCmd(src sockets.Source, as *assess.Assessor, seq int, timeout time.Duration, now func() time.Time) tea.Cmd {
+// poller is what the poll command keeps between polls: the source, the
+// assessor's memory of verdicts and the events tracker. Polls never overlap
+// (the model starts one only when none is in flight), so it is used by one
+// command at a time, and never by Update.
+type poller struct {
+	src      sockets.Source
+	assessor *assess.Assessor
+	tracker  *events.Tracker
+	onEvents func([]events.Event) error
+	now      func() time.Time
+}
+
+// pollCmd takes a snapshot and assesses it against the baseline, off the UI
+// goroutine, and says what changed since the last poll.
+func (p *poller) pollCmd(seq int, b *baseline.Baseline, timeout time.Duration) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		snap, err := src.Snapshot(ctx)
+		snap, err := p.src.Snapshot(ctx)
 		if err != nil {
-			return pollErrorMsg{seq: seq, err: err, at: now()}
+			return pollErrorMsg{seq: seq, err: err, at: p.now()}
 		}
-		a := as.Assess(snap)
+		at := p.now()
+		a := p.assessor.AssessWith(snap, assess.Context{Baseline: b})
+		evs := p.tracker.Observe(a, at)
+		var logErr error
+		if len(evs) > 0 && p.onEvents != nil {
+			logErr = p.onEvents(evs)
+		}
 		// The verdicts hold copies of the sockets: the model keeps only the
 		// snapshot's header, and the source may refill the array.
 		header := *snap
 		header.Sockets = nil
-		if r, ok := src.(sockets.Recycler); ok {
+		if r, ok := p.src.(sockets.Recycler); ok {
 			r.Recycle(snap)
 		}
-		return snapshotMsg{seq: seq, snap: &header, assessment: a, at: now()}
+		return snapshotMsg{seq: seq, snap: &header, assessment: a, events: evs, logErr: logErr, at: at}
 	}
 }
 

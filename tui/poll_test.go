@@ -35,7 +35,7 @@ func (r *recyclingSource) Recycle(snap *sockets.Snapshot) {
 func TestPollHandsTheSnapshotBackAndKeepsNothingOfIt(t *testing.T) {
 	src := &recyclingSource{socks: fixtureSockets()}
 	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
-	msg := pollCmd(src, as, 0, time.Minute, func() time.Time { return t0 })().(snapshotMsg)
+	msg := newPoller(src, as, func() time.Time { return t0 }).pollCmd(0, nil, time.Minute)().(snapshotMsg)
 	if src.recycled != 1 {
 		t.Fatalf("the snapshot was handed back %d times, want once", src.recycled)
 	}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ type tableModel struct {
 	offset int                          // first visible row
 	width  int                          // the table's width, for the columns it shows
 	height int                          // data rows on screen
+	// withBaseline: listeners are compared with a baseline, whose flags
+	// sort first on the Listening tab and have a column.
+	withBaseline bool
 }
 
 func newTable() tableModel {
@@ -42,8 +46,14 @@ func (t *tableModel) current() *rowset.Row { return t.view().Current() }
 // query is what the current tab shows under a filter.
 func (t *tableModel) query(filter string) rowset.Query {
 	st := t.sorts[t.tab]
-	less := columnByTitle(tabColumns[t.tab], st.col).less
+	less := columnByTitle(columnsOf(t.tab, true, t.withBaseline), st.col).less
+	flagsFirst := t.withBaseline && t.tab == rowset.Listening
 	return rowset.Query{Tab: t.tab, Filter: filter, Order: func(a, b *rowset.Row) int {
+		if flagsFirst {
+			if c := cmp.Compare(baselineRank(a), baselineRank(b)); c != 0 {
+				return c
+			}
+		}
 		if st.reverse {
 			return -less(a, b)
 		}
@@ -78,7 +88,7 @@ func (t *tableModel) switchTab(tab rowset.Tab, s *rowset.Store, filter string) {
 
 // visibleColumns are the columns that fit the table's width.
 func (t *tableModel) visibleColumns(multiNetns bool) ([]column, []int) {
-	return fitColumns(columnsOf(t.tab, multiNetns), t.width-gutter)
+	return fitColumns(columnsOf(t.tab, multiNetns, t.withBaseline), t.width-gutter)
 }
 
 // cycleSort sorts by the next column on screen (a column dropped for width
@@ -141,7 +151,7 @@ func (t *tableModel) render(look tableLook, w, h int) []string {
 	if h <= 0 {
 		return nil
 	}
-	cols, widths := fitColumns(columnsOf(t.tab, look.multiNetns), w-gutter)
+	cols, widths := fitColumns(columnsOf(t.tab, look.multiNetns, t.withBaseline), w-gutter)
 	st := t.sorts[t.tab]
 	cells := make([]string, len(cols))
 	for i, c := range cols {

@@ -2,10 +2,12 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/portwatch/portwatch/sockets/events"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -35,7 +37,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.now = msg.at
 		m.applySnapshot(msg)
-		return m, m.resolver.want(m.table.view().Rows(), m.cfg.LookupAddr)
+		return m, tea.Batch(m.resolver.want(m.table.view().Rows(), m.cfg.LookupAddr), m.noteEvents(msg))
 	case pollErrorMsg:
 		m.polling = false
 		if msg.seq == m.seq {
@@ -54,6 +56,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case killCheckMsg:
 		m.killCheck(msg)
 		return m, nil
+	case baselineSavedMsg:
+		m.baselineSaved(msg)
+		return m, nil
 	case resolvedMsg:
 		return m, m.resolver.got(msg, m.cfg.LookupAddr)
 	case tea.MouseMsg:
@@ -68,9 +73,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // nothing on screen, rebuilds the rows.
 func (m *Model) applySnapshot(msg snapshotMsg) {
 	m.snap, m.assessment = msg.snap, msg.assessment
+	m.table.withBaseline = msg.assessment.Baseline != nil
 	m.pollErr = nil
 	m.lastGood = msg.at
-	if m.store.Apply(msg.assessment.Verdicts, m.now).Reordered {
+	verdicts := msg.assessment.Verdicts
+	if len(msg.assessment.Missing) > 0 { // MISSING listeners are rows too
+		verdicts = append(slices.Clip(verdicts), msg.assessment.Missing...)
+	}
+	if m.store.Apply(verdicts, m.now).Reordered {
 		m.refreshRows()
 	} else if m.mode == modeDetail {
 		m.refreshDetail()
@@ -81,6 +91,40 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 			m.setStatus(why)
 		}
 	}
+}
+
+// maxEvents bounds the events pane: an hour of a busy machine, not a day.
+const maxEvents = 500
+
+// noteEvents keeps a poll's events, newest first, and rings the bell for a
+// new unexpected listener when asked to (--bell).
+func (m *Model) noteEvents(msg snapshotMsg) tea.Cmd {
+	if msg.logErr != nil {
+		m.logErr = msg.logErr
+	} else if len(msg.events) > 0 {
+		m.logErr = nil
+	}
+	if len(msg.events) == 0 {
+		return nil
+	}
+	fresh := make([]events.Event, 0, min(len(msg.events)+len(m.events), maxEvents))
+	for i := len(msg.events) - 1; i >= 0; i-- {
+		fresh = append(fresh, msg.events[i])
+	}
+	fresh = append(fresh, m.events[:min(len(m.events), maxEvents-len(fresh))]...)
+	m.events = fresh[:min(len(fresh), maxEvents)]
+	if m.mode == modeEvents {
+		m.pane.SetContent(eventsText(m.theme, m.events, m.width, m.now))
+	}
+	if !m.cfg.Bell || m.cfg.Ring == nil {
+		return nil
+	}
+	for _, e := range msg.events {
+		if e.Kind == events.Unexpected {
+			return m.cfg.Ring
+		}
+	}
+	return nil
 }
 
 // killCheck says, after SIGTERM, which processes still hold the port, and
@@ -133,6 +177,8 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case m.kill != nil: // the dialog has the focus: no other key acts
 		return m.killKey(msg)
+	case m.saving != nil:
+		return m.saveKey(msg)
 	case m.filter.active:
 		return m.filterKey(msg)
 	case m.mode != modeTable:
@@ -175,6 +221,10 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.Help):
 		m.setMode(modeHelp)
+	case key.Matches(msg, k.Events):
+		m.setMode(modeEvents)
+	case key.Matches(msg, k.SaveBaseline):
+		m.askSaveBaseline()
 	case key.Matches(msg, k.Filter):
 		return m, m.filter.focus()
 	case key.Matches(msg, k.Back):
@@ -210,7 +260,7 @@ func (m Model) paneKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail) && m.mode == modeDetail,
-		key.Matches(msg, k.Help) && m.mode == modeHelp:
+		key.Matches(msg, k.Help) && m.mode == modeHelp, key.Matches(msg, k.Events) && m.mode == modeEvents:
 		m.setMode(modeTable)
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit

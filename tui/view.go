@@ -21,7 +21,7 @@ func (m Model) View() string {
 	}
 	lines := []string{m.viewHeader(), m.viewTabs()}
 	switch m.mode {
-	case modeDetail, modeHelp:
+	case modeDetail, modeHelp, modeEvents:
 		lines = append(lines, fitLines(strings.Split(m.pane.View(), "\n"), m.width, m.height-chromeLines)...)
 	default:
 		lines = append(lines, m.viewBody()...)
@@ -150,8 +150,12 @@ func (m *Model) viewStatus() string {
 	switch {
 	case m.kill != nil:
 		s = m.theme.Dialog.Render(m.kill.question())
+	case m.saving != nil:
+		s = m.theme.Dialog.Render(m.saving.question())
 	case m.filter.active:
 		s = m.filter.view()
+	case m.logErr != nil:
+		s = m.theme.Error.Render("ERROR writing the event log: " + firstLine(m.logErr.Error()))
 	case m.pollErr != nil:
 		ago := "never"
 		if !m.lastGood.IsZero() {
@@ -193,7 +197,7 @@ func (m *Model) position() string {
 }
 
 func (m *Model) viewFooter() string {
-	if m.kill != nil {
+	if m.kill != nil || m.saving != nil {
 		return fit(m.help.ShortHelpView([]key.Binding{m.keys.Confirm, m.keys.Master, m.keys.Cancel}), m.width)
 	}
 	if m.mode != modeTable {

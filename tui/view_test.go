@@ -73,7 +73,7 @@ func TestViewFitsEverySize(t *testing.T) {
 	hs := started(t, 80, 24, snap)
 	hs.keys("j", "j", "j")
 	base := hs.m
-	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}}
+	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}, {"e"}, {"b"}}
 	for _, keys := range modes {
 		hs.m = base
 		hs.keys(keys...)

@@ -79,8 +79,8 @@ func (e *Entry) placeMatches(s *sockets.Socket) bool {
 	if s.Proto != e.Proto || s.LPort < e.Low || s.LPort > e.High {
 		return false
 	}
-	if !e.anyNetns && e.Netns != s.Netns {
-		return false
+	if ns := s.Netns; !e.anyNetns && e.Netns != ns && (ns != "" || e.Netns != sockets.HostNetns) {
+		return false // a socket with no label is the host's
 	}
 	switch e.Address {
 	case Any:

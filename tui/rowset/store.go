@@ -5,6 +5,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 )
 
 // EventKind says what happened to a row in a poll.
@@ -168,6 +169,9 @@ func (s *Store) sweep(now time.Time, events []Event) []Event {
 			}
 			s.ghosts++
 			continue
+		}
+		if r.Baseline.Status == baseline.Missing {
+			continue // a row for what is not there: no socket to count
 		}
 		if r.tab != All {
 			s.counts[r.tab]++

@@ -1,0 +1,32 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets/events"
+)
+
+// eventsText is the events pane: what happened since start, newest first,
+// each with its time, kind, socket, process and what it means.
+func eventsText(th Theme, evs []events.Event, width int, now time.Time) string {
+	var b strings.Builder
+	b.WriteString(th.PaneTitle.Render("Events") + th.Muted.Render(fmt.Sprintf("  newest first, the last %d kept · e or esc: back", maxEvents)) + "\n")
+	if len(evs) == 0 {
+		b.WriteString("\n  Nothing has happened since portwatch started: no listener opened or closed, no new finding.\n")
+		return b.String()
+	}
+	for _, e := range evs {
+		who := ""
+		if e.PID != 0 {
+			who = fmt.Sprintf(" · %s (pid %d) as %s", e.Process, e.PID, e.User)
+		}
+		head := fmt.Sprintf("%s %-6s %s %s%s", e.Time.Format("15:04:05"), e.Risk, e.Kind, e.Where(), who)
+		b.WriteString(th.Risk(e.Risk).Render(fit(head, max(width, 1))) + "\n")
+		for _, l := range hanging("           ", "           ", e.Text, width) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
