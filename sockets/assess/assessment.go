@@ -24,6 +24,7 @@ type Verdict struct {
 	Conns    int32        // a listener's established inbound connections
 	Risk     Risk
 	Flooded  bool // an inbound connection from an address that floods its port
+	Scanned  int  // an inbound connection from an address that reached this many of our ports: a scan
 	// Baseline is a listener's standing against the baseline (and the
 	// entry that decided it); NotCompared without a baseline. A MISSING
 	// verdict stands for a baseline entry that no listener answers: its
@@ -82,6 +83,7 @@ func AssessWith(snap *sockets.Snapshot, kb *Knowledge, ctx Context) *Assessment 
 // the kernel's). It serves one poll at a time.
 type Assessor struct {
 	kb     *Knowledge
+	scans  scanMemory             // remote addresses and the ports they reached, over ScanWindow
 	memory map[uint64]*remembered // connections by inode: a cheaper key than SocketKey
 	gen    uint64
 }
@@ -94,7 +96,7 @@ type remembered struct {
 
 // NewAssessor returns an Assessor that remembers verdicts between polls.
 func NewAssessor(kb *Knowledge) *Assessor {
-	return &Assessor{kb: kb, memory: map[uint64]*remembered{}}
+	return &Assessor{kb: kb, memory: map[uint64]*remembered{}, scans: scanMemory{}}
 }
 
 // Assess judges every socket of a snapshot, in order. The verdicts copy the
@@ -107,6 +109,11 @@ func (as *Assessor) Assess(snap *sockets.Snapshot) *Assessment {
 func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment {
 	c := countSnapshot(snap)
 	c.baseline = ctx.Baseline
+	if as.scans == nil { // judged once: what this snapshot shows of a scan
+		c.scanners = scanMemory{}.observe(snap, snap.Taken)
+	} else {
+		c.scanners = as.scans.observe(snap, snap.Taken)
+	}
 	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)), perPID: c.perPID,
 		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped, Baseline: ctx.Baseline}
 	defer as.addMissing(a, snap, c)
@@ -132,7 +139,7 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 		case r == nil:
 			r = &remembered{v: as.judge(s, c)}
 			as.memory[s.Inode] = r
-		case r.v.Flooded != c.flooded(s) || !sameJudgement(&r.v.Socket, s):
+		case r.v.Flooded != c.flooded(s) || r.v.Scanned != c.scanned(s) || !sameJudgement(&r.v.Socket, s):
 			r.v = as.judge(s, c)
 		}
 		if r.seen != as.gen {
@@ -153,7 +160,7 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 
 func (as *Assessor) judge(s *sockets.Socket, c *counts) *Verdict {
 	info := as.kb.sharedForSocket(s)
-	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s)}
+	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: c.scanned(s)}
 	if c.baseline != nil && s.IsListening() {
 		v.Baseline = c.baseline.Check(s)
 	}
@@ -232,7 +239,7 @@ func ReadsTheSame(a, b *Verdict) bool {
 	if a == b {
 		return true
 	}
-	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded && a.Baseline == b.Baseline &&
+	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded && a.Scanned == b.Scanned && a.Baseline == b.Baseline &&
 		len(a.Findings) == len(b.Findings) && a.Socket.DualStack == b.Socket.DualStack &&
 		a.Socket.Inode == b.Socket.Inode && sameJudgement(&a.Socket, &b.Socket)
 }

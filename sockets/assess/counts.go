@@ -27,6 +27,7 @@ type counts struct {
 	perPID    map[int32]int                  // sockets each process holds
 	floods    int                            // remote addresses at FloodThreshold or more
 	baseline  *baseline.Baseline             // what listeners are compared with, or nil
+	scanners  map[remoteKey]int              // remote addresses that reached many of our ports
 }
 
 func countSnapshot(snap *sockets.Snapshot) *counts {

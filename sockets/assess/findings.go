@@ -46,6 +46,7 @@ const (
 	CodeUnexpected       = "unexpected-listener"   // not in the baseline
 	CodeChanged          = "changed-listener"      // in the baseline, with another program or user
 	CodeMissing          = "missing-listener"      // a baseline listener that is gone
+	CodePortScan         = "port-scan"             // one address reached many of our ports
 )
 
 // FloodThreshold is how many connections from one remote address to one
@@ -75,6 +76,9 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, c *counts) []Finding {
 		userFindings(s, info, &f)
 	} else if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
 		f.add(RiskMedium, CodeFlood, "%s holds %d connections to this port: a flood, a scan or a very busy client.", s.Remote, n)
+	}
+	if n := c.scanned(s); n > 0 {
+		scanFinding(s, n, &f)
 	}
 	if info.Tags.Has(TagCleartext) && s.State != sockets.StateTimeWait {
 		f.add(RiskMedium, CodeCleartext, "%s is a cleartext protocol: passwords and data cross the network unencrypted.", info.Name)

@@ -168,7 +168,15 @@ func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool
 		if f.Severity < assess.RiskMedium || f.Code == assess.CodeCleartext {
 			continue
 		}
+		// A scan or a flood is one event per remote address, not one per
+		// connection it opened.
 		id := v.Socket.Key().String() + " " + f.Code
+		if f.Code == assess.CodePortScan || f.Code == assess.CodeFlood {
+			id = v.Socket.Netns + " " + v.Socket.Remote.String() + " " + f.Code
+		}
+		if conns[id] {
+			continue
+		}
 		conns[id] = true
 		if !first && !t.conns[id] {
 			out = append(out, event(v, at, Finding, []string{f.Code}, f.Text))
