@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
@@ -17,6 +18,7 @@ type detailLook struct {
 	cells      cellContext
 	multiNetns bool
 	socketsOf  func(pid int32) int // sockets a process holds; nil before the first poll
+	interval   time.Duration       // between polls: what a history can miss
 }
 
 // renderDetailPane draws the selected row's details in a w x h block; what
@@ -84,6 +86,9 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 		out = append(out, fmt.Sprintf("  exposure: %s · established connections: %d", s.Exposure(), r.Conns))
 	}
 	out = append(out, hanging("  ", "  ", s.State+": "+r.StateText(), w)...)
+	if !s.IsListening() {
+		out = append(out, historyLines(look, r, w)...)
+	}
 
 	out = append(out, label("Process"))
 	if len(s.Owners) == 0 {
@@ -148,4 +153,32 @@ func portWords(e *baseline.Entry) string {
 		return fmt.Sprintf("%d-%d", e.Low, e.High)
 	}
 	return strconv.Itoa(int(e.Low))
+}
+
+// historyLines is a connection's story: the states it went through, with
+// times, how long it has been in its state, and an honest word on what a
+// poll can miss.
+func historyLines(look detailLook, r *rowset.Row, w int) []string {
+	h := r.History()
+	if len(h) == 0 {
+		return nil
+	}
+	steps := make([]string, len(h))
+	for i, t := range h {
+		steps[i] = t.State + " " + t.At.Format("15:04:05")
+	}
+	out := []string{look.theme.Label.Render("History")}
+	out = append(out, hanging("  ", "  ", strings.Join(steps, " → "), w)...)
+	since := ageOf(look.cells.now, r.InStateSince())
+	switch st := r.Socket.State; {
+	case r.Removed():
+	case st == "CLOSE_WAIT":
+		out = append(out, hanging("  ", "  ", fmt.Sprintf("In CLOSE_WAIT for %s: the peer closed; this program has not closed its end yet.", since), w)...)
+	case st == "TIME_WAIT":
+		out = append(out, hanging("  ", "  ", fmt.Sprintf("In TIME_WAIT for %s: the kernel lets it go after 60 s.", since), w)...)
+	default:
+		out = append(out, fmt.Sprintf("  in %s for %s", st, since))
+	}
+	out = append(out, hanging("  ", "  ", fmt.Sprintf("States shorter than the poll interval (%s) can be missed: --interval=100ms sees more.", look.interval), w)...)
+	return out
 }

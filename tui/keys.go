@@ -9,7 +9,7 @@ type keyMap struct {
 	NextTab, PrevTab, Tab1, Tab2, Tab3    key.Binding
 	Detail, Back, Filter, Sort, Reverse   key.Binding
 	Pause, Kill, Resolve, Help, Quit      key.Binding
-	Events, SaveBaseline                  key.Binding
+	Events, SaveBaseline, Conns, OtherEnd key.Binding
 	Confirm, Master, Cancel               key.Binding
 }
 
@@ -38,6 +38,8 @@ func newKeyMap() keyMap {
 		Kill:         b("K", "kill", "K"),
 		Resolve:      b("r", "host names", "r"),
 		Events:       b("e", "events", "e"),
+		Conns:        b("c", "connections", "c"),
+		OtherEnd:     b("o", "other end", "o"),
 		SaveBaseline: b("b", "baseline", "b"),
 		Help:         b("?", "help", "?"),
 		Quit:         b("q", "quit", "q", "ctrl+c"),
@@ -55,7 +57,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is the help screen, by column.
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Conns, k.OtherEnd},
 		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Events},
 		{k.Detail, k.Back, k.Filter, k.Sort, k.Reverse, k.Resolve},
 		{k.Pause, k.Kill, k.SaveBaseline, k.Help, k.Quit},

@@ -144,7 +144,7 @@ func (m *Model) cells() cellContext {
 }
 
 func (m *Model) detailLook() detailLook {
-	look := detailLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns()}
+	look := detailLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), interval: m.cfg.Interval}
 	if m.assessment != nil {
 		look.socketsOf = m.assessment.SocketsOf
 	}

@@ -27,6 +27,14 @@ type tableModel struct {
 	// withBaseline: listeners are compared with a baseline, whose flags
 	// sort first on the Listening tab and have a column.
 	withBaseline bool
+	// link narrows the rows to a listener's connections (c); esc clears it.
+	link *link
+}
+
+// link is a narrowing that follows a relation rather than text.
+type link struct {
+	label string // "connections of tcp4 0.0.0.0:80", for the tab bar
+	where func(*rowset.Row) bool
 }
 
 func newTable() tableModel {
@@ -48,7 +56,11 @@ func (t *tableModel) query(filter string) rowset.Query {
 	st := t.sorts[t.tab]
 	less := columnByTitle(columnsOf(t.tab, true, t.withBaseline), st.col).less
 	flagsFirst := t.withBaseline && t.tab == rowset.Listening
-	return rowset.Query{Tab: t.tab, Filter: filter, Order: func(a, b *rowset.Row) int {
+	var where func(*rowset.Row) bool
+	if t.link != nil {
+		where = t.link.where
+	}
+	return rowset.Query{Tab: t.tab, Filter: filter, Where: where, Order: func(a, b *rowset.Row) int {
 		if flagsFirst {
 			if c := cmp.Compare(baselineRank(a), baselineRank(b)); c != 0 {
 				return c

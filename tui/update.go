@@ -228,10 +228,18 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Filter):
 		return m, m.filter.focus()
 	case key.Matches(msg, k.Back):
-		if m.filter.value() != "" {
+		switch {
+		case m.table.link != nil:
+			m.table.link = nil
+			m.refreshRows()
+		case m.filter.value() != "":
 			m.filter.clear()
 			m.refreshRows()
 		}
+	case key.Matches(msg, k.Conns):
+		m.showConnections()
+	case key.Matches(msg, k.OtherEnd):
+		m.goToOtherEnd()
 	case key.Matches(msg, k.Sort):
 		col := m.table.cycleSort(m.store.MultiNetns())
 		m.refreshRows()

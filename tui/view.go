@@ -130,6 +130,9 @@ func (m *Model) viewTabs() string {
 	if f := m.filter.value(); f != "" && !m.filter.active {
 		right = fmt.Sprintf("filter %q: %s · %s", f, statusFor(m.table.view().Len(), "row"), right)
 	}
+	if l := m.table.link; l != nil {
+		right = l.label + " (esc) · " + right
+	}
 	return spread(strings.Join(parts, " "), m.theme.Muted.Render(right), m.width)
 }
 

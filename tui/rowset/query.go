@@ -14,6 +14,9 @@ type Query struct {
 	// Order compares two rows; ties are broken by the sockets' keys, so
 	// equal rows keep their place from poll to poll.
 	Order func(a, b *Row) int
+	// Where, when set, keeps only the rows it accepts (a listener's
+	// connections).
+	Where func(*Row) bool
 }
 
 // Rows returns the rows the query asks for, in a new slice. prev, the rows
@@ -24,7 +27,7 @@ func (s *Store) Rows(q Query, prev []*Row) []*Row {
 	s.mark++
 	mark := s.mark
 	want := func(r *Row) bool {
-		return !r.dropped && r.mark != mark && q.Tab.Shows(r) && (q.Filter == "" || r.Matches(q.Filter))
+		return !r.dropped && r.mark != mark && q.Tab.Shows(r) && (q.Where == nil || q.Where(r)) && (q.Filter == "" || r.Matches(q.Filter))
 	}
 	out := make([]*Row, 0, len(prev)+8)
 	for _, r := range prev {

@@ -23,6 +23,53 @@ type Row struct {
 	isNew           bool   // appeared after the first snapshot
 	dropped         bool   // no longer in the store
 	tab             Tab    // the tab that lists it, besides All states
+	// history is the states the socket went through, oldest first, at most
+	// maxHistory: kept by the socket's addresses, so a connection's
+	// history goes on when the kernel swaps it for a TIME_WAIT remnant.
+	history []Transition
+}
+
+// Transition is a state a socket entered, and when the monitor saw it.
+type Transition struct {
+	State string
+	At    time.Time
+}
+
+// Gone is the last "state" of a connection's history: the kernel no longer
+// lists it.
+const Gone = "gone"
+
+// maxHistory bounds a socket's history: a connection that flaps keeps its
+// last states, not all of them.
+const maxHistory = 12
+
+// History is the states the socket went through, oldest first. States
+// shorter than the poll interval can be missed.
+func (r *Row) History() []Transition { return r.history }
+
+// InStateSince is when the socket entered its current state (as far as the
+// monitor saw), or its first sighting.
+func (r *Row) InStateSince() time.Time {
+	if n := len(r.history); n > 0 {
+		return r.history[n-1].At
+	}
+	return r.FirstSeen()
+}
+
+// record notes a state the row entered, within the bounds. The slice is
+// replaced, never changed in place: a View's copy may still read the old.
+func (r *Row) record(state string, at time.Time, s *Store) {
+	if n := len(r.history); n > 0 && r.history[n-1].State == state {
+		return
+	}
+	if s.historyTotal >= MaxHistoryTotal {
+		return // the bound in total: a machine with a million connections keeps states, not memory
+	}
+	h := make([]Transition, 0, min(len(r.history)+1, maxHistory))
+	h = append(h, r.history[max(len(r.history)+1-maxHistory, 0):]...)
+	h = append(h, Transition{state, at})
+	s.historyTotal += len(h) - len(r.history)
+	r.history = h
 }
 
 // Key is the socket's identity across polls.
@@ -58,3 +105,28 @@ func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
 
 // Time is the stamp as a time.Time.
 func (s stamp) Time() time.Time { return time.Unix(0, int64(s)) }
+
+// ConnectionOf reports whether r is a connection that came in through the
+// listener l: the same namespace, protocol and port, and l's address (or l
+// listens on every address).
+func ConnectionOf(r, l *Row) bool {
+	s, ls := &r.Socket, &l.Socket
+	return !s.IsListening() && s.Direction == sockets.Inbound && s.Proto == ls.Proto && s.LPort == ls.LPort &&
+		s.NetnsInode == ls.NetnsInode && (ls.Local.IsUnspecified() || ls.Local == s.Local)
+}
+
+// OtherEnd finds the other end of a connection whose both ends are on this
+// machine (loopback, or two of its addresses): the row whose local end is
+// r's remote one, in the same namespace. Nil when there is none.
+func (s *Store) OtherEnd(r *Row) *Row {
+	me := &r.Socket
+	if me.IsListening() || !me.Remote.IsValid() || me.Remote.IsUnspecified() {
+		return nil
+	}
+	k := *me
+	k.Local, k.Remote, k.LPort, k.RPort = me.Remote, me.Local, me.RPort, me.LPort
+	if other := s.rows[k.Key()]; other != nil && other != r {
+		return other
+	}
+	return nil
+}

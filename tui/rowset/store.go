@@ -47,7 +47,12 @@ type Store struct {
 	counts     [TabCount]int
 	multiNetns bool
 	mark       uint32 // the last mark Rows handed out
+	// historyTotal counts the transitions kept over every row.
+	historyTotal int
 }
+
+// MaxHistoryTotal bounds the transitions kept over all rows.
+const MaxHistoryTotal = 200_000
 
 // NewStore returns an empty store.
 func NewStore() *Store { return &Store{rows: map[sockets.SocketKey]*Row{}} }
@@ -128,6 +133,9 @@ func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
 			listed++
 		}
 		r.Verdict, r.tab, r.goneAt, r.gen = v, TabOf(&v.Socket), 0, s.gen
+		if !v.Socket.IsListening() {
+			r.record(v.Socket.State, now, s)
+		}
 		r.pos = int32(len(order))
 		order = append(order, r)
 	}
@@ -160,11 +168,15 @@ func (s *Store) sweep(now time.Time, events []Event) []Event {
 		if r.gen != s.gen && r.goneAt == 0 {
 			r.goneAt = stampOf(now)
 			events = append(events, Event{Deleted, r})
+			if !r.Socket.IsListening() {
+				r.record(Gone, now, s)
+			}
 		}
 		if r.Removed() {
 			if now.Sub(r.goneAt.Time()) >= MarkFor {
 				delete(s.rows, k)
 				r.dropped = true
+				s.historyTotal -= len(r.history)
 				continue
 			}
 			s.ghosts++
