@@ -10,6 +10,7 @@ type keyMap struct {
 	Detail, Back, Filter, Sort, Reverse   key.Binding
 	Pause, Kill, Resolve, Help, Quit      key.Binding
 	Events, SaveBaseline, Conns, OtherEnd key.Binding
+	Learn                                 key.Binding
 	Confirm, Master, Cancel               key.Binding
 }
 
@@ -38,6 +39,7 @@ func newKeyMap() keyMap {
 		Kill:         b("K", "kill", "K"),
 		Resolve:      b("r", "host names", "r"),
 		Events:       b("e", "events", "e"),
+		Learn:        b("L", "learn", "L"),
 		Conns:        b("c", "connections", "c"),
 		OtherEnd:     b("o", "other end", "o"),
 		SaveBaseline: b("b", "baseline", "b"),
@@ -60,6 +62,6 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Conns, k.OtherEnd},
 		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Events},
 		{k.Detail, k.Back, k.Filter, k.Sort, k.Reverse, k.Resolve},
-		{k.Pause, k.Kill, k.SaveBaseline, k.Help, k.Quit},
+		{k.Pause, k.Kill, k.SaveBaseline, k.Learn, k.Help, k.Quit},
 	}
 }

@@ -113,6 +113,8 @@ func (m *Model) relayout() {
 		m.pane.SetContent(helpText(m.theme, m.help, m.keys, m.width, m.snap))
 	case modeEvents:
 		m.pane.SetContent(eventsText(m.theme, m.events, m.width, m.now))
+	case modeLearn:
+		m.pane.SetContent(learnText(m.theme, m.store, m.cfg.Knowledge, m.width))
 	}
 }
 
@@ -129,7 +131,7 @@ func (m *Model) refreshDetail() {
 
 func (m *Model) setMode(md mode) {
 	m.mode = md
-	if md == modeHelp || md == modeEvents {
+	if md == modeHelp || md == modeEvents || md == modeLearn {
 		m.pane.GotoTop()
 	}
 	m.relayout()

@@ -18,6 +18,7 @@ const (
 	modeDetail      // the detail pane full screen
 	modeHelp        // the full help
 	modeEvents      // the events since start, newest first
+	modeLearn       // the learn overlay
 )
 
 // newPane is the full-screen scrolling view of the details or the help.

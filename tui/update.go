@@ -223,6 +223,8 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.setMode(modeHelp)
 	case key.Matches(msg, k.Events):
 		m.setMode(modeEvents)
+	case key.Matches(msg, k.Learn):
+		m.setMode(modeLearn)
 	case key.Matches(msg, k.SaveBaseline):
 		m.askSaveBaseline()
 	case key.Matches(msg, k.Filter):
@@ -268,7 +270,8 @@ func (m Model) paneKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail) && m.mode == modeDetail,
-		key.Matches(msg, k.Help) && m.mode == modeHelp, key.Matches(msg, k.Events) && m.mode == modeEvents:
+		key.Matches(msg, k.Help) && m.mode == modeHelp, key.Matches(msg, k.Events) && m.mode == modeEvents,
+		key.Matches(msg, k.Learn) && m.mode == modeLearn:
 		m.setMode(modeTable)
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit

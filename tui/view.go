@@ -21,7 +21,7 @@ func (m Model) View() string {
 	}
 	lines := []string{m.viewHeader(), m.viewTabs()}
 	switch m.mode {
-	case modeDetail, modeHelp, modeEvents:
+	case modeDetail, modeHelp, modeEvents, modeLearn:
 		lines = append(lines, fitLines(strings.Split(m.pane.View(), "\n"), m.width, m.height-chromeLines)...)
 	default:
 		lines = append(lines, m.viewBody()...)

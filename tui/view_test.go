@@ -30,6 +30,8 @@ func TestGolden(t *testing.T) {
 			{"help", []string{"?"}},
 			{"filter", []string{"/", "n", "g", "i", "n", "x"}},
 			{"kill_confirm", []string{"G", "K"}},
+			{"learn", []string{"L"}},
+			{"learn_states", []string{"L", "pgdown"}},
 		}
 		for _, sc := range screens {
 			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, w, h), func(t *testing.T) {
@@ -73,7 +75,7 @@ func TestViewFitsEverySize(t *testing.T) {
 	hs := started(t, 80, 24, snap)
 	hs.keys("j", "j", "j")
 	base := hs.m
-	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}, {"e"}, {"b"}}
+	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}, {"e"}, {"b"}, {"L"}}
 	for _, keys := range modes {
 		hs.m = base
 		hs.keys(keys...)
