@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets/firewall"
 )
 
 // Proto is a transport protocol. It, OwnerStatus and Direction are bytes,
@@ -53,12 +55,24 @@ const (
 	// OwnerHidden: another user's process holds it and portwatch, not being
 	// root, may not look at that process's descriptors.
 	OwnerHidden
-	// OwnerOutside: no process in portwatch's view holds it, as root too: its
-	// owner lives outside this pid namespace (a container runtime, a sandbox).
+	// OwnerOutside: no process in portwatch's view holds it, and every
+	// process's descriptors were read (as root): its owner lives outside this
+	// pid namespace (a container runtime, a sandbox).
 	OwnerOutside
+	// OwnerUnreadable: no process portwatch could read holds it, and the
+	// descriptors of some processes could not be read (Socket.Unreadable
+	// says whose and why): one of them may hold it. Root meets this too,
+	// without CAP_SYS_PTRACE (a container's default) or under a security
+	// module; a user meets it for a socket of its own uid that a process
+	// of another uid holds.
+	OwnerUnreadable
+	// OwnerGone: the socket was listed but its owner exited while the poll
+	// ran (and closed it, or is gone with it); the next poll looks again.
+	OwnerGone
 )
 
-var ownerStatusText = [...]string{OwnerKnown: "known", OwnerNone: "none", OwnerHidden: "hidden", OwnerOutside: "outside"}
+var ownerStatusText = [...]string{OwnerKnown: "known", OwnerNone: "none", OwnerHidden: "hidden", OwnerOutside: "outside",
+	OwnerUnreadable: "unreadable", OwnerGone: "gone"}
 
 func (o OwnerStatus) String() string {
 	if int(o) < len(ownerStatusText) {
@@ -69,6 +83,24 @@ func (o OwnerStatus) String() string {
 
 // MarshalText gives the status's word in JSON.
 func (o OwnerStatus) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnreadableProcess is a process whose descriptors portwatch could not
+// read in a poll, and why.
+type UnreadableProcess struct {
+	PID int32
+	// Reason is the system's word for the refusal: "permission denied"
+	// (EACCES), "operation not permitted" (EPERM).
+	Reason string
+}
+
+// UnreadableOwners lists the processes of one poll whose descriptors could
+// not be read, lowest pid first: where a socket's owner is
+// OwnerUnreadable, one of them may hold it. One list is shared by every
+// socket of the poll (a pointer costs a socket 8 bytes, a list 24), and it
+// is never changed once made.
+type UnreadableOwners struct {
+	Processes []UnreadableProcess
+}
 
 // Process is what portwatch knows about a process that holds sockets.
 type Process struct {
@@ -105,6 +137,9 @@ type Socket struct {
 	// User is the name of UID, the socket's owner as the kernel records it:
 	// known without root, and shown when the process cannot be.
 	User string
+	// Unreadable is set when OwnerStatus is OwnerUnreadable: the processes
+	// whose descriptors could not be read, one of which may hold the socket.
+	Unreadable *UnreadableOwners
 	// Inode identifies the socket in the kernel; 0 for TIME_WAIT remnants.
 	Inode  uint64
 	Family int // 4 or 6
@@ -114,8 +149,14 @@ type Socket struct {
 	RPort uint16
 	Proto Proto
 	// DualStack marks an IPv6 wildcard listener that accepts IPv4 too.
-	DualStack   bool
-	OwnerStatus OwnerStatus
+	DualStack bool
+	// DualStackGuessed says DualStack (true or false) was not read from the
+	// kernel but guessed from net.ipv6.bindv6only: the /proc/net tables do
+	// not say whether a program set IPV6_V6ONLY, sock_diag does. Set on
+	// IPv6 wildcard listeners read through /proc/net only, so an output can
+	// say "probably dual-stack".
+	DualStackGuessed bool
+	OwnerStatus      OwnerStatus
 	// Direction is set for connections: inbound or outbound.
 	Direction Direction
 }
@@ -137,6 +178,13 @@ type Snapshot struct {
 	// NetnsSkipped counts processes whose network namespace could not be
 	// read (not root), so sockets of other namespaces may be missing.
 	NetnsSkipped int
+	// Unreadable lists the processes whose descriptors could not be read in
+	// this poll, and why (nil when every one was read): the sockets whose
+	// owner is OwnerUnreadable point to the same list.
+	Unreadable *UnreadableOwners
+	// Firewalls holds each namespace's nftables ruleset (by netns inode),
+	// where it was read: what a new connection from outside meets.
+	Firewalls map[uint64]*firewall.Ruleset
 }
 
 // PID is the socket's first owner's pid, or 0.

@@ -6,12 +6,17 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/firewall"
 )
 
 // Context is what a snapshot is judged against besides portwatch's own
 // knowledge: the baseline of expected listeners, when there is one.
 type Context struct {
 	Baseline *baseline.Baseline
+	// Firewall says what a new connection from outside meets at a
+	// listener, from its namespace's ruleset; nil, or false, where it is
+	// not known (no ruleset read).
+	Firewall func(s *sockets.Socket) (firewall.Verdict, bool)
 }
 
 // Verdict is everything portwatch says about one socket: the socket as it
@@ -30,6 +35,21 @@ type Verdict struct {
 	// verdict stands for a baseline entry that no listener answers: its
 	// Socket is made from the entry, with no inode and no owner.
 	Baseline baseline.Judgement
+	// Firewall is a listener's verdict from its namespace's firewall (open,
+	// restricted, filtered, closed, unknown); Kind is "" where none was
+	// read, and for a loopback listener, which no outside packet reaches.
+	Firewall firewall.Verdict
+}
+
+// Reachable reports whether a listener can be reached from outside this
+// machine as far as portwatch can tell: not on loopback, and not filtered
+// or closed by the firewall.
+func (v *Verdict) Reachable() bool {
+	s := &v.Socket
+	if !s.IsListening() || s.Exposure() == sockets.ExposureLoopback || v.Baseline.Status == baseline.Missing {
+		return false
+	}
+	return v.Firewall.Kind != firewall.Filtered && v.Firewall.Kind != firewall.Closed
 }
 
 // StateText explains the socket's state for learners.
@@ -41,8 +61,17 @@ type Assessment struct {
 	Verdicts []*Verdict
 	// Missing are the baseline's listeners that nothing answers, in the
 	// file's order: verdicts without a real socket.
-	Missing      []*Verdict
-	Baseline     *baseline.Baseline // what it was compared with, or nil
+	Missing  []*Verdict
+	Baseline *baseline.Baseline // what it was compared with, or nil
+	// Surface is the attack surface: listeners reachable from outside as
+	// far as portwatch can tell (not loopback, not filtered or closed by
+	// the firewall), and how many of them are HIGH.
+	Surface struct{ Reachable, High int }
+	// FirewallNote says why firewall verdicts are missing or unknown for
+	// every listener ("not root: ..."), or "".
+	FirewallNote string
+	// Firewalled: at least one listener carries a firewall verdict.
+	Firewalled   bool
 	perPID       map[int32]int
 	hidden       int
 	netnsSkipped int
@@ -109,6 +138,7 @@ func (as *Assessor) Assess(snap *sockets.Snapshot) *Assessment {
 func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment {
 	c := countSnapshot(snap)
 	c.baseline = ctx.Baseline
+	c.firewall = ctx.Firewall
 	if as.scans == nil { // judged once: what this snapshot shows of a scan
 		c.scanners = scanMemory{}.observe(snap, snap.Taken)
 	} else {
@@ -117,6 +147,7 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)), perPID: c.perPID,
 		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped, Baseline: ctx.Baseline}
 	defer as.addMissing(a, snap, c)
+	defer a.measureSurface()
 	if as.memory == nil {
 		for i := range snap.Sockets {
 			a.Verdicts[i] = as.judge(&snap.Sockets[i], c)
@@ -164,13 +195,45 @@ func (as *Assessor) judge(s *sockets.Socket, c *counts) *Verdict {
 	if c.baseline != nil && s.IsListening() {
 		v.Baseline = c.baseline.Check(s)
 	}
-	v.Findings = judgeFindings(s, info, c)
+	if c.firewall != nil && s.IsListening() && s.Exposure() != sockets.ExposureLoopback {
+		if fv, ok := c.firewall(s); ok {
+			v.Firewall = fv
+		}
+	}
+	v.Findings = judgeFindings(s, info, v.Firewall, c)
 	v.Findings = baselineFindings(v, c.baseline, v.Findings)
-	v.Risk = worstRisk(s, info, v.Findings)
+	v.Risk = worstRisk(s, info, v.Firewall, v.Findings)
 	if s.IsListening() {
 		v.Conns = int32(c.conns[portOf(s)])
 	}
 	return v
+}
+
+// measureSurface counts the reachable listeners and says why firewall
+// verdicts are unknown when one reason covers them all.
+func (a *Assessment) measureSurface() {
+	reasons, unknown, judged := map[string]bool{}, 0, 0
+	for _, v := range a.Verdicts {
+		if v.Reachable() {
+			a.Surface.Reachable++
+			if v.Risk == RiskHigh {
+				a.Surface.High++
+			}
+		}
+		if v.Firewall.Kind != "" {
+			judged++
+		}
+		if v.Firewall.Kind == firewall.Unknown && (v.Firewall.Reason == firewall.ReasonNotRoot || v.Firewall.Reason == firewall.ReasonLegacy) {
+			unknown++
+			reasons[v.Firewall.Reason] = true
+		}
+	}
+	a.Firewalled = judged > 0
+	if unknown > 0 && unknown == judged && len(reasons) == 1 {
+		for r := range reasons {
+			a.FirewallNote = "firewall not evaluated: " + r
+		}
+	}
 }
 
 // addMissing makes a verdict of each baseline entry no listener answers.
@@ -240,6 +303,31 @@ func ReadsTheSame(a, b *Verdict) bool {
 		return true
 	}
 	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded && a.Scanned == b.Scanned && a.Baseline == b.Baseline &&
+		a.Firewall.Kind == b.Firewall.Kind && a.Firewall.Rule == b.Firewall.Rule &&
 		len(a.Findings) == len(b.Findings) && a.Socket.DualStack == b.Socket.DualStack &&
 		a.Socket.Inode == b.Socket.Inode && sameJudgement(&a.Socket, &b.Socket)
+}
+
+// FirewallOf is Context.Firewall for rulesets read by namespace (by netns
+// inode, as Snapshot.Firewalls holds them).
+func FirewallOf(rulesets map[uint64]*firewall.Ruleset) func(*sockets.Socket) (firewall.Verdict, bool) {
+	if len(rulesets) == 0 {
+		return nil
+	}
+	return func(s *sockets.Socket) (firewall.Verdict, bool) {
+		rs := rulesets[s.NetnsInode]
+		if rs == nil {
+			return firewall.Verdict{}, false
+		}
+		addr := s.Local
+		if s.DualStack {
+			addr = netip.Addr{} // both families
+		}
+		v := rs.Evaluate(s.Proto.String(), addr, s.LPort)
+		// An IPv6 wildcard listener set IPV6_V6ONLY: IPv4 cannot reach it.
+		if s.Local.Is6() && s.Local.IsUnspecified() && !s.DualStack && len(v.ByFamily) == 2 {
+			v = v.ByFamily[1]
+		}
+		return v, true
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/firewall"
 )
 
 // Finding is one observation about a socket in its context, for an analyst.
@@ -47,6 +48,12 @@ const (
 	CodeChanged          = "changed-listener"      // in the baseline, with another program or user
 	CodeMissing          = "missing-listener"      // a baseline listener that is gone
 	CodePortScan         = "port-scan"             // one address reached many of our ports
+	CodeBehindFirewall   = "behind-firewall"       // on the network, but the firewall drops or rejects outside connections
+	CodeRestricted       = "firewall-restricted"   // the firewall accepts only some sources
+	CodeFirewallUnknown  = "firewall-unknown"      // what the firewall does is not known
+	CodeFirewallOpen     = "firewall-open"         // a firewall rule accepts connections from anywhere
+	CodeOwnerUnreadable  = "owner-unreadable"      // some processes' descriptors could not be read: one may hold it
+	CodeOwnerGone        = "owner-gone"            // its owner exited during the poll
 )
 
 // FloodThreshold is how many connections from one remote address to one
@@ -66,10 +73,10 @@ func (f *findings) add(r Risk, code, format string, args ...any) {
 
 // judgeFindings lists what an analyst should think about this socket on
 // this machine, worst first.
-func judgeFindings(s *sockets.Socket, info *ServiceInfo, c *counts) []Finding {
+func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, c *counts) []Finding {
 	var f findings
 	if s.IsListening() {
-		exposureFindings(s, info, &f)
+		exposureFindings(s, info, fw, &f)
 		ownerFindings(s, &f)
 		floodFindings(s, c, &f)
 		identityFindings(s, info, &f)
@@ -93,7 +100,10 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, c *counts) []Finding {
 	return f
 }
 
-func exposureFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
+func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, f *findings) {
+	if s.Exposure() != sockets.ExposureLoopback && firewallFindings(s, info, fw, f) {
+		return // the firewall's verdict says more than the bind address
+	}
 	switch s.Exposure() {
 	case sockets.ExposureAll:
 		switch {
@@ -124,6 +134,71 @@ func exposureFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
 	}
 }
 
+// firewallFindings judges a listener by what the firewall does to a new
+// connection from outside, when that is known: a database on all
+// interfaces that the firewall drops is not exposed to the network (but
+// should still be bound to loopback: defence in depth), and an unknown
+// listener behind it is still flagged, lower. It reports whether it said
+// what exposure there is.
+func firewallFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, f *findings) bool {
+	where := "on all interfaces"
+	if s.Exposure() == sockets.ExposureSpecific {
+		where = "on " + s.Local.String()
+	}
+	sensitive := info.Tags.Has(TagDatabase) || info.Tags.Has(TagAdmin) || info.Tags.Has(TagInternal)
+	switch fw.Kind {
+	case firewall.Filtered, firewall.Closed:
+		what := map[firewall.Kind]string{firewall.Filtered: "drops", firewall.Closed: "rejects"}[fw.Kind]
+		switch {
+		case sensitive:
+			f.add(RiskMedium, CodeBehindFirewall, "%s listens %s, but the firewall %s new connections from outside (%s): not exposed to the network. Bind it to 127.0.0.1 anyway: a firewall rule can change, a bind address stays.", serviceKind(info), where, what, fw.Rule)
+		case info.Source == NotIdentified:
+			f.add(RiskMedium, CodeUnknownListener, "An unknown service listens %s; the firewall %s new connections from outside (%s), but find out what it is.", where, what, fw.Rule)
+		default:
+			f.add(RiskInfo, CodeBehindFirewall, "Listens %s, but the firewall %s new connections from outside (%s): reachable from this machine only.", where, what, fw.Rule)
+		}
+		return true
+	case firewall.Restricted:
+		risk := RiskLow
+		if sensitive || info.Source == NotIdentified {
+			risk = RiskMedium
+		}
+		code := CodeRestricted
+		if info.Source == NotIdentified {
+			code = CodeUnknownListener
+		}
+		f.add(risk, code, "Listens %s; the firewall accepts new connections only from %s (%s).", where, sourcesWords(fw), fw.Rule)
+		return true
+	case firewall.Unknown:
+		f.add(RiskInfo, CodeFirewallUnknown, "What the firewall does to connections from outside is not known: %s.", fw.Reason)
+	case firewall.Open:
+		if fw.Rule != "" {
+			f.add(RiskInfo, CodeFirewallOpen, "The firewall accepts new connections from anywhere (%s).", fw.Rule)
+		}
+	}
+	return false
+}
+
+// sourcesWords lists a restricted verdict's sources: "10.0.0.0/8 and
+// 192.168.1.0/24", or "every address but 10.9.9.9/32".
+func sourcesWords(fw firewall.Verdict) string {
+	var parts []string
+	for _, p := range fw.Sources {
+		parts = append(parts, p.String())
+	}
+	if len(fw.Except) > 0 {
+		var ex []string
+		for _, p := range fw.Except {
+			ex = append(ex, p.String())
+		}
+		parts = append(parts, "every address but "+strings.Join(ex, ", "))
+	}
+	if len(parts) == 0 {
+		return "some sources"
+	}
+	return strings.Join(parts, " and ")
+}
+
 func serviceKind(info *ServiceInfo) string {
 	switch {
 	case info.Tags.Has(TagDatabase):
@@ -140,6 +215,11 @@ func ownerFindings(s *sockets.Socket, f *findings) {
 		f.add(RiskMedium, CodeOwnerHidden, "The owning process is hidden from this user (uid %d holds it): run portwatch as root to see it.", s.UID)
 	case sockets.OwnerOutside:
 		f.add(RiskLow, CodeOwnerOutside, "No process in portwatch's view holds this socket: its owner runs outside this pid namespace (a container or sandbox).")
+	case sockets.OwnerUnreadable:
+		// As grave as hidden: something holds a port and cannot be named.
+		f.add(RiskMedium, CodeOwnerUnreadable, "No process portwatch could read holds this socket, and one whose descriptors could not be read may: %s. Run portwatch as root, with CAP_SYS_PTRACE, to see it.", s.Unreadable)
+	case sockets.OwnerGone:
+		f.add(RiskLow, CodeOwnerGone, "Its owner exited while portwatch was reading the machine: a short-lived listener, or a process that just ended. The next poll looks again.")
 	}
 }
 
@@ -274,12 +354,15 @@ func countOf(n int, noun string) string {
 // own risk where the service can be reached. A database on loopback is not
 // a high risk, and an outbound connection does not carry the risk of
 // running the remote service: for those only the findings count.
-func worstRisk(s *sockets.Socket, info *ServiceInfo, f []Finding) Risk {
+func worstRisk(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, f []Finding) Risk {
 	r := RiskInfo
 	if s.IsListening() {
 		r = info.Risk
-		if s.Exposure() == sockets.ExposureLoopback {
-			r = min(r, RiskLow)
+		switch {
+		case s.Exposure() == sockets.ExposureLoopback, fw.Kind == firewall.Filtered, fw.Kind == firewall.Closed:
+			r = min(r, RiskLow) // nothing from outside reaches it
+		case fw.Kind == firewall.Restricted:
+			r = min(r, RiskMedium)
 		}
 	}
 	if len(f) > 0 && f[0].Severity > r {
@@ -295,6 +378,10 @@ func OwnerAbsence(s *sockets.Socket) string {
 		return fmt.Sprintf("Hidden: the socket belongs to uid %d and portwatch is not root. Run portwatch as root to see the process.", s.UID)
 	case sockets.OwnerOutside:
 		return "No process in portwatch's view holds this socket: its owner runs outside this pid namespace (a container, a sandbox or the host seen from a container)."
+	case sockets.OwnerUnreadable:
+		return fmt.Sprintf("Unreadable: no process portwatch could read holds this socket, and one whose descriptors could not be read may: %s. Root with CAP_SYS_PTRACE may read them (a container drops it; a non-dumpable process needs it).", s.Unreadable)
+	case sockets.OwnerGone:
+		return "Gone: its owner exited while portwatch was reading the machine (the socket was listed, then its process was no longer there). The next poll looks again."
 	}
 	return "No process owns this socket: the kernel holds it (TIME_WAIT and half-open handshakes belong to no process)."
 }

@@ -41,6 +41,25 @@ func liveVerdict(t *testing.T, netns string, port uint16) *Verdict {
 	return nil
 }
 
+// liveFirewallVerdict is liveVerdict judged against the firewalls the
+// snapshot read.
+func liveFirewallVerdict(t *testing.T, netns string, port uint16) *Verdict {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	snap, err := collect.NewLive().Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range AssessWith(snap, SystemKnowledge(), Context{Firewall: FirewallOf(snap.Firewalls)}).Verdicts {
+		if v.Socket.IsListening() && v.Socket.LPort == port && v.Socket.Netns == netns {
+			return v
+		}
+	}
+	t.Fatalf("no listener on %d in %s", port, netns)
+	return nil
+}
+
 // A real redis-server on a port that is not redis's is named by its program.
 func TestRealRedisOnAnotherPortIsNamedByItsProgram(t *testing.T) {
 	bin, err := exec.LookPath("redis-server")

@@ -5,6 +5,7 @@ package collect
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/firewall"
+	"golang.org/x/sys/unix"
 )
 
 // The ways a snapshot's sockets are listed, as Snapshot.Method names them.
@@ -28,16 +31,29 @@ const (
 // polls; Snapshot may be called from any goroutine, one call at a time being
 // served (a second waits for the first).
 type Live struct {
-	mu        sync.Mutex
-	method    string
-	procRoot  string
-	procs     *processCache
-	index     *ownerIndex
-	netns     *netnsIndex
-	netlink   *netlinkLister
-	euid      int
-	dualStack bool
-	spare     []sockets.Socket // a recycled snapshot's array, for the next poll
+	mu       sync.Mutex
+	method   string
+	procRoot string
+	procs    *processCache
+	index    *ownerIndex
+	netns    *netnsIndex
+	netlink  *netlinkLister
+	// foreign lists the other network namespaces by netlink, from inside
+	// each; nil when portwatch may not enter them (or lists by /proc).
+	foreign        *netlinkLister
+	members        map[uint64][]int32 // this poll's other namespaces, with their processes
+	lastUnreadable *sockets.UnreadableOwners
+	euid           int
+	dualStack      bool
+	spare          []sockets.Socket // a recycled snapshot's array, for the next poll
+	dedupe         deduper          // drops a socket the kernel listed twice in one poll
+	// firewalls reads each namespace's nftables ruleset, again only when
+	// its generation changed; nil when the Live was made without it.
+	firewalls *firewall.Cache
+	// Test seams: afterList runs once the sockets are listed, beforeOwners
+	// once the owner index is up to date, so that a test can end an owner
+	// at exactly that moment of a poll.
+	afterList, beforeOwners func()
 }
 
 // NewLive returns the fastest Source that works here: netlink sock_diag,
@@ -45,10 +61,13 @@ type Live struct {
 // to /proc for good (PORTWATCH_NO_NETLINK=1 starts there: for tests and for
 // kernels whose sock_diag misbehaves).
 func NewLive() *Live {
+	method := MethodNetlink
 	if os.Getenv("PORTWATCH_NO_NETLINK") != "" {
-		return newLive("/proc", MethodProcfs)
+		method = MethodProcfs
 	}
-	return newLive("/proc", MethodNetlink)
+	l := newLive("/proc", method)
+	l.firewalls = &firewall.Cache{} // the ruleset of each namespace, read again only when it changed
+	return l
 }
 
 // NewReference returns the reference Source: every poll reads /proc/net and
@@ -69,7 +88,7 @@ func newLive(procRoot, method string) *Live {
 		dualStack: readSysctl(filepath.Join(procRoot, "sys/net/ipv6/bindv6only")) != "1",
 	}
 	if method == MethodNetlink {
-		l.netlink = newNetlinkLister()
+		l.netlink, l.foreign = newNetlinkLister(), newNetlinkLister()
 	}
 	return l
 }
@@ -103,6 +122,7 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	socks = l.dedupe.dedupe(socks)
 	pids, err := listPIDs(l.procRoot)
 	if err != nil {
 		return nil, err
@@ -112,20 +132,30 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	}
 	hostCount := len(socks)
 	socks = l.appendForeignNamespaces(socks, pids)
+	if l.afterList != nil {
+		l.afterList()
+	}
 	if l.method == MethodReference {
 		l.index = newOwnerIndex(l.procRoot) // forget everything: walk it all
 	}
 	l.index.update(pids, socks, start)
+	l.index.checkListeners(pids, socks, start)
+	gone := l.vanished(socks)
+	if l.beforeOwners != nil {
+		l.beforeOwners()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	snap := &sockets.Snapshot{Taken: start, Root: l.euid == 0, Method: l.method}
+	snap.Unreadable = l.index.unreadable(l.lastUnreadable)
+	l.lastUnreadable = snap.Unreadable
 	// Most sockets have one owner, and a server has thousands with the same
 	// one: they share one read-only owners slice.
 	single := map[int32][]*sockets.Process{}
 	var one [1]int32
 	for i := range socks {
-		l.attachOwners(ctx, &socks[i], l.index.owners(socks[i].Inode, &one), snap, single)
+		l.attachOwners(ctx, &socks[i], l.index.owners(socks[i].Inode, &one), snap, single, gone)
 	}
 	l.procs.sweep()
 	// As root a refusal is a process outside our view, not a permission.
@@ -143,32 +173,152 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 		i = j
 	}
 	snap.Sockets = socks
+	snap.Firewalls = l.readFirewalls(socks)
 	snap.Took = time.Since(start)
 	return snap, nil
 }
 
+// readFirewalls reads the ruleset of every namespace that has a listener,
+// through one of its processes (pid 0: our own). A ruleset that cannot be
+// read (not root) still answers, with unknown verdicts saying why; a
+// namespace whose ruleset could not even be asked for has none.
+func (l *Live) readFirewalls(socks []sockets.Socket) map[uint64]*firewall.Ruleset {
+	if l.firewalls == nil {
+		return nil
+	}
+	out := map[uint64]*firewall.Ruleset{}
+	for i := range socks {
+		s := &socks[i]
+		if _, done := out[s.NetnsInode]; done || !s.IsListening() {
+			continue
+		}
+		pid := 0
+		if s.NetnsInode != l.netns.self {
+			members := l.members[s.NetnsInode]
+			if len(members) == 0 {
+				continue
+			}
+			pid = int(members[0])
+		}
+		rs, err := l.firewalls.Ruleset(pid, s.NetnsInode)
+		if err != nil {
+			continue
+		}
+		out[s.NetnsInode] = rs
+	}
+	return out
+}
+
 // appendForeignNamespaces adds the sockets of every other network
-// namespace, read through one of its processes: /proc/PID/net holds the
-// tables of that process's namespace. A member that exits meanwhile is
-// replaced by the next.
+// namespace, read through one of its processes. A member that exits
+// meanwhile is replaced by the next.
 func (l *Live) appendForeignNamespaces(socks []sockets.Socket, pids []int32) []sockets.Socket {
 	l.netns.update(pids)
 	inodes, members := l.netns.foreign()
+	l.members = members
 	for _, ino := range inodes {
 		label := l.netns.label(ino, members[ino])
-		for _, pid := range members[ino] {
-			got, err := readProcNet(filepath.Join(l.procRoot, strconv.Itoa(int(pid)), "net"), l.dualStack)
-			if err != nil {
-				continue
-			}
-			for i := range got {
-				got[i].Netns, got[i].NetnsInode = label, ino
-			}
-			socks = append(socks, got...)
-			break
+		got, ok := l.listNetns(members[ino])
+		if !ok {
+			continue
 		}
+		got = l.dedupe.dedupe(got)
+		for i := range got {
+			got[i].Netns, got[i].NetnsInode = label, ino
+		}
+		socks = append(socks, got...)
 	}
 	return socks
+}
+
+// listNetns lists the sockets of another network namespace through the
+// first of its members still alive: by netlink from a socket opened inside
+// the namespace where portwatch may enter it (root), which reads
+// IPV6_V6ONLY exactly and is the fast path there too; else from the
+// member's /proc/PID/net tables, with dual-stack guessed. ok is false when
+// no member could be read.
+func (l *Live) listNetns(members []int32) (socks []sockets.Socket, ok bool) {
+	for _, pid := range members {
+		dir := filepath.Join(l.procRoot, strconv.Itoa(int(pid)))
+		if l.netlink != nil && l.foreign != nil {
+			got, err := l.foreign.listIn(filepath.Join(dir, "ns/net"))
+			switch {
+			case err == nil:
+				return got, true
+			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH):
+				continue // the member has exited: the next one
+			case errors.Is(err, unix.EPERM):
+				l.foreign = nil // no CAP_SYS_ADMIN: no namespace may be entered, now or later
+			}
+			// Otherwise this namespace refused sock_diag: its tables, this once.
+		}
+		got, err := readProcNet(filepath.Join(dir, "net"), l.dualStack)
+		if err == nil {
+			return got, true
+		}
+	}
+	return nil, false
+}
+
+// vanished checks the sockets that this poll's full walk found held by no
+// process where no earlier walk had: their owner may have exited between
+// the listing and the walk. Their namespaces are listed again, and those
+// no longer there were closed meanwhile: their owner is gone, not outside,
+// and they are not recorded as held by no process, so the next poll looks
+// for them again (should they still be listed). This costs a listing, and
+// only after a full walk that met a new socket without an owner.
+func (l *Live) vanished(socks []sockets.Socket) map[uint64]bool {
+	if len(l.index.fresh) == 0 {
+		return nil
+	}
+	unsure := make(map[uint64]bool, len(l.index.fresh))
+	for _, ino := range l.index.fresh {
+		unsure[ino] = true
+	}
+	namespaces := map[uint64]bool{}
+	for i := range socks {
+		if unsure[socks[i].Inode] {
+			namespaces[socks[i].NetnsInode] = true
+		}
+	}
+	for ns := range namespaces {
+		var again []sockets.Socket
+		var err error
+		if ns == l.netns.self {
+			again, err = l.listAgain()
+		} else if got, ok := l.listNetns(l.members[ns]); ok {
+			again = got
+		} else {
+			err = errNoListing
+		}
+		if err != nil { // cannot tell: none of them is said to be gone
+			for i := range socks {
+				if socks[i].NetnsInode == ns {
+					delete(unsure, socks[i].Inode)
+				}
+			}
+			continue
+		}
+		for i := range again {
+			delete(unsure, again[i].Inode)
+		}
+	}
+	for ino := range unsure {
+		delete(l.index.orphans, ino)
+	}
+	return unsure
+}
+
+// errNoListing: no process of a namespace could be read.
+var errNoListing = errors.New("no member of the namespace could be read")
+
+// listAgain lists portwatch's own namespace once more, leaving the source's
+// method and recycled array as they are.
+func (l *Live) listAgain() ([]sockets.Socket, error) {
+	if l.netlink != nil {
+		return l.netlink.list(nil, false)
+	}
+	return readProcNet(filepath.Join(l.procRoot, "self/net"), l.dualStack)
 }
 
 // list reads the socket tables; if netlink fails mid-life (a seccomp
@@ -189,7 +339,10 @@ func (l *Live) list() ([]sockets.Socket, error) {
 	return readProcNet(filepath.Join(l.procRoot, "self/net"), l.dualStack)
 }
 
-func (l *Live) attachOwners(ctx context.Context, s *sockets.Socket, pids []int32, snap *sockets.Snapshot, single map[int32][]*sockets.Process) {
+// attachOwners names the processes holding a socket, and says truly why
+// there are none when there are none. gone lists the sockets closed between
+// the listing and the walk.
+func (l *Live) attachOwners(ctx context.Context, s *sockets.Socket, pids []int32, snap *sockets.Snapshot, single map[int32][]*sockets.Process, gone map[uint64]bool) {
 	if len(pids) == 1 {
 		owners, ok := single[pids[0]]
 		if !ok {
@@ -217,7 +370,18 @@ func (l *Live) attachOwners(ctx context.Context, s *sockets.Socket, pids []int32
 	case !snap.Root && int(s.UID) != l.euid:
 		s.OwnerStatus = sockets.OwnerHidden
 		snap.Hidden++
+	case len(pids) > 0 || gone[s.Inode]:
+		// Its owners were known, and have exited since; or it was closed
+		// after the listing. Either way its owner is gone, and the index
+		// forgets them next poll (they are no longer listed), so the next
+		// poll looks for the socket's owner again.
+		s.OwnerStatus = sockets.OwnerGone
+	case snap.Unreadable != nil:
+		// Some process may hold it whose descriptors could not be read:
+		// "outside" would be a guess.
+		s.OwnerStatus, s.Unreadable = sockets.OwnerUnreadable, snap.Unreadable
 	default:
+		// Every process in view was read, and none holds it.
 		s.OwnerStatus = sockets.OwnerOutside
 	}
 }

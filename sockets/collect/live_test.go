@@ -285,12 +285,21 @@ func TestSocketInodesListsSocketsOnly(t *testing.T) {
 	if countOf(got, inodeOf(r)) != 0 || countOf(got, inodeOf(w)) != 0 {
 		t.Error("a pipe was taken for a socket")
 	}
+	// Each at its own descriptor, which stillHolds confirms.
+	for _, h := range got {
+		if h.ino == inodeOf(raw) && (h.fd < 0 || !stillHolds("/proc", int32(os.Getpid()), h.fd, h.ino)) {
+			t.Errorf("descriptor %d of inode %d is not confirmed", h.fd, h.ino)
+		}
+	}
+	if fd := int32(raw.Fd()); stillHolds("/proc", int32(os.Getpid()), fd, inodeOf(r)) {
+		t.Error("a descriptor was said to hold another socket than its own")
+	}
 }
 
-func countOf(list []uint64, x uint64) int {
+func countOf(list []heldSocket, x uint64) int {
 	n := 0
 	for _, v := range list {
-		if v == x {
+		if v.ino == x {
 			n++
 		}
 	}

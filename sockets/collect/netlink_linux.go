@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"runtime"
 	"syscall"
 
 	"github.com/portwatch/portwatch/sockets"
@@ -66,14 +68,85 @@ func newNetlinkLister() *netlinkLister {
 // list dumps TCP and UDP sockets of both families, into spare's array if
 // there is one. retried says the dump has been redone once already.
 func (l *netlinkLister) list(spare []sockets.Socket, retried bool) ([]sockets.Socket, error) {
+	return l.listWith(diagSocket, spare, retried)
+}
+
+// listIn dumps the sockets of another network namespace, the one nsPath
+// (/proc/PID/ns/net) names, through a socket opened inside it. An error
+// says why: the namespace's process has exited (fs.ErrNotExist), portwatch
+// may not enter namespaces (EPERM: not root), or sock_diag failed.
+func (l *netlinkLister) listIn(nsPath string) ([]sockets.Socket, error) {
+	return l.listWith(func() (int, error) { return diagSocketIn(nsPath) }, nil, false)
+}
+
+// diagSocket opens a NETLINK_SOCK_DIAG socket in the calling thread's
+// network namespace.
+func diagSocket() (int, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
+		return -1, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// diagSocketIn opens a NETLINK_SOCK_DIAG socket inside the network
+// namespace nsPath names. A socket keeps the namespace it was created in:
+// its dumps list that namespace's sockets, with IPV6_V6ONLY exact, wherever
+// it is used from. Creating it takes a thread into the namespace (setns),
+// so the work runs on a goroutine of its own, locked to its thread, which
+// comes back to its own namespace before it is unlocked. A thread that
+// cannot come back is never unlocked: the runtime ends it with its
+// goroutine, and no other goroutine ever runs in the wrong namespace.
+func diagSocketIn(nsPath string) (int, error) {
+	target, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: nsPath, Err: err}
+	}
+	defer unix.Close(target)
+	type result struct {
+		fd  int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		own, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{-1, fmt.Errorf("this thread's network namespace: %w", err)}
+			return
+		}
+		defer unix.Close(own)
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- result{-1, fmt.Errorf("entering %s: %w", nsPath, err)}
+			return
+		}
+		fd, err := diagSocket()
+		if rerr := unix.Setns(own, unix.CLONE_NEWNET); rerr != nil {
+			// Still locked: the thread dies with this goroutine. The socket,
+			// if made, is in the right namespace and may be used.
+			done <- result{fd, err}
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- result{fd, err}
+	}()
+	r := <-done
+	return r.fd, r.err
+}
+
+// listWith is list with the socket open makes; a retry opens another.
+func (l *netlinkLister) listWith(open func() (int, error), spare []sockets.Socket, retried bool) ([]sockets.Socket, error) {
+	fd, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNetlinkUnavailable, err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
-	}
 	socks := spare[:0] // a recycled array: it grows if the sockets outgrow it
 	if cap(socks) == 0 {
 		socks = make([]sockets.Socket, 0, l.last+l.last/8+64)
@@ -90,12 +163,12 @@ func (l *netlinkLister) list(spare []sockets.Socket, retried bool) ([]sockets.So
 		var err error
 		socks, err = l.dump(fd, q, uint32(len(socks)+1), socks)
 		if errors.Is(err, errDatagramTruncated) && !retried {
-			return l.list(spare, true)
+			return l.listWith(open, spare, true)
 		}
 		if err != nil && q.combined && errors.Is(err, errNetlinkUnavailable) {
 			// An old request this kernel no longer serves: ask per family.
 			l.splitTCP = true
-			return l.list(spare, retried)
+			return l.listWith(open, spare, retried)
 		}
 		if err != nil {
 			return nil, err
@@ -191,6 +264,9 @@ func parseDiagMessages(b []byte, q diagQuery, seq uint32, socks *[]sockets.Socke
 			case unix.NLMSG_DONE:
 				return true, nil
 			case unix.NLMSG_ERROR:
+				if msgLen < nlmsgHeaderLen+4 { // struct nlmsgerr starts with the errno
+					return false, errors.New("sock_diag: truncated error message")
+				}
 				errno := int32(ne.Uint32(b[nlmsgHeaderLen:]))
 				if errno == 0 {
 					return true, nil

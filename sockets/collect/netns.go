@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/clean"
 )
 
 // netnsIndex knows which network namespace each process lives in. A
@@ -126,7 +127,7 @@ func namedNetns(ino uint64) string {
 	for _, e := range entries {
 		var st syscall.Stat_t
 		if syscall.Stat(filepath.Join("/run/netns", e.Name()), &st) == nil && st.Ino == ino {
-			return e.Name()
+			return clean.Text(e.Name()) // whoever ran ip netns add chose it
 		}
 	}
 	return ""
@@ -134,6 +135,7 @@ func namedNetns(ino uint64) string {
 
 // containerFromCgroup recognises the cgroup paths of container runtimes:
 // docker, containerd (cri), podman (libpod), kubernetes pods, systemd-nspawn.
+// The label is clean text: whoever may make a cgroup chooses its name.
 func containerFromCgroup(cgroup string) string {
 	for _, line := range strings.Split(cgroup, "\n") {
 		parts := strings.SplitN(line, ":", 3)
@@ -151,7 +153,7 @@ func containerFromCgroup(cgroup string) string {
 				return "containerd:" + shortID(strings.TrimSuffix(strings.TrimPrefix(el, "cri-containerd-"), ".scope"))
 			case strings.HasPrefix(el, "systemd-nspawn@") && strings.HasSuffix(el, ".service"):
 				name := strings.TrimSuffix(strings.TrimPrefix(el, "systemd-nspawn@"), ".service")
-				return "nspawn:" + strings.ReplaceAll(name, `\x2d`, "-")
+				return "nspawn:" + clean.Text(strings.ReplaceAll(name, `\x2d`, "-"))
 			}
 		}
 		segs := strings.Split(strings.Trim(path, "/"), "/")
@@ -173,9 +175,9 @@ func containerFromCgroup(cgroup string) string {
 	return ""
 }
 
+// shortID is a container id as docker shows it, its first 12 bytes: cleaned
+// first, so the cut can neither split an escape sequence and leave its
+// start raw, nor split a character (clean.Cut keeps whole ones).
 func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
+	return clean.Cut(clean.Text(id), 12)
 }

@@ -10,15 +10,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
 )
 
-// The non-root view is tested for real: the test binary runs itself again as
-// the user nobody, and that child reports what it sees of our listener.
-const asNobodyEnv = "PORTWATCH_TEST_SNAPSHOT_AS_NOBODY"
+// Views other than the test's own are tested for real: the test binary runs
+// itself again (as the user nobody, without a capability, in a pid
+// namespace of its own), and that child reports what it sees of the test's
+// listeners.
+const childSnapshotEnv = "PORTWATCH_TEST_CHILD_SNAPSHOT"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(inPidNamespaceEnv) != "" {
@@ -29,7 +33,7 @@ func TestMain(m *testing.M) {
 		os.Stdout.WriteString("pid reuse: refused\n")
 		os.Exit(0)
 	}
-	if os.Getenv(asNobodyEnv) != "" {
+	if os.Getenv(childSnapshotEnv) != "" {
 		snap, err := NewLive().Snapshot(context.Background())
 		if err != nil {
 			os.Stderr.WriteString(err.Error())
@@ -41,40 +45,47 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// nobodysView is what the child run as nobody reports of its snapshot.
-type nobodysView struct {
+// childView is what a child run in another view reports of its snapshot.
+type childView struct {
 	Root         bool
 	Hidden       int
 	NetnsSkipped int
-	Sockets      []nobodysSocket
+	Sockets      []childSocket
 }
 
-type nobodysSocket struct {
+type childSocket struct {
 	Local       netip.Addr
 	LPort       uint16
 	PID         int32
 	UID         uint32
 	OwnerStatus string
 	User        string // as a row shows it
+	Name        string // as a row shows it
+	Absence     string // why no process is shown
+	Unreadable  []sockets.UnreadableProcess
 }
 
-func summarize(snap *sockets.Snapshot) nobodysView {
-	v := nobodysView{Root: snap.Root, Hidden: snap.Hidden, NetnsSkipped: snap.NetnsSkipped}
+func summarize(snap *sockets.Snapshot) childView {
+	v := childView{Root: snap.Root, Hidden: snap.Hidden, NetnsSkipped: snap.NetnsSkipped}
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
-		v.Sockets = append(v.Sockets, nobodysSocket{s.Local, s.LPort, s.PID(), s.UID, s.OwnerStatus.String(), s.OwnerUser()})
+		c := childSocket{Local: s.Local, LPort: s.LPort, PID: s.PID(), UID: s.UID, OwnerStatus: s.OwnerStatus.String(),
+			User: s.OwnerUser(), Name: s.OwnerName(), Absence: assess.OwnerAbsence(s)}
+		if s.Unreadable != nil {
+			c.Unreadable = s.Unreadable.Processes
+		}
+		v.Sockets = append(v.Sockets, c)
 	}
 	return v
 }
 
-func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start a child as another user")
-	}
-	ln := listenTCP(t, "127.0.0.1:0")
-	// The go test binary sits in a private temporary folder: copy it where
-	// nobody may run it.
-	dir, err := os.MkdirTemp("", "portwatch-nobody-")
+// childSnapshot runs the test binary again as cmd's program says (argv
+// ends with the binary, prefix holds what runs it: setpriv, unshare), with
+// cred when not nil, and returns its report. The binary is copied where
+// any user may run it: go test leaves it in a private folder.
+func childSnapshot(t *testing.T, cred *syscall.Credential, prefix ...string) childView {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "portwatch-child-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,17 +93,43 @@ func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	bin := filepath.Join(dir, "test")
 	copyFile(t, bin)
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), asNobodyEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	args := append(prefix, bin, "-test.run=^$")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), childSnapshotEnv+"=1")
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("snapshot as nobody: %v", err)
+		t.Fatalf("snapshot in %v: %v\n%s", args, err, stderr.String())
 	}
-	var got nobodysView
+	var got childView
 	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the child's report: %v\n%s", err, out)
 	}
+	return got
+}
+
+// socketAt is the child's report of the socket bound to want, or a failed test.
+func (v childView) socketAt(t *testing.T, want netip.AddrPort) childSocket {
+	t.Helper()
+	for _, s := range v.Sockets {
+		if s.LPort == want.Port() && s.Local == want.Addr() {
+			return s
+		}
+	}
+	t.Fatalf("the child's snapshot has no socket on %v", want)
+	return childSocket{}
+}
+
+func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a child as another user")
+	}
+	ln := listenTCP(t, "127.0.0.1:0")
+	got := childSnapshot(t, nobody)
 	if got.Root || got.Hidden == 0 {
 		t.Errorf("root %v, hidden %d: want a non-root snapshot that counts hidden owners", got.Root, got.Hidden)
 	}
@@ -113,6 +150,9 @@ func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
 	}
 	t.Errorf("our root-owned listener %v was dropped from nobody's snapshot", want)
 }
+
+// nobody is the credential of the user nobody.
+var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
 
 func copyFile(t *testing.T, dst string) {
 	t.Helper()

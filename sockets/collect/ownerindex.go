@@ -3,6 +3,7 @@
 package collect
 
 import (
+	"cmp"
 	"errors"
 	"io/fs"
 	"slices"
@@ -12,9 +13,10 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 )
 
-// fullWalkEvery bounds how stale the owner map may get: a socket passed to
-// another process over a Unix socket, or a pid reused between two polls, is
-// noticed by the next full walk at the latest.
+// fullWalkEvery bounds how stale the owner map may get: a connection passed
+// to another process over a Unix socket, or a pid reused between two polls,
+// is noticed by the next full walk at the latest. (A listener passed so is
+// noticed at the next poll: see checkListeners.)
 const fullWalkEvery = 30 * time.Second
 
 // ownerIndex keeps the inode -> owners map between polls. Reading every
@@ -26,19 +28,33 @@ type ownerIndex struct {
 	// byInode has each socket's lowest owning pid; shared lists every owner
 	// of the few sockets held by more than one process. A busy server has
 	// 60,000 sockets with one owner each: a pid apiece is all they cost.
-	byInode  map[uint64]int32
-	shared   map[uint64][]int32
-	ofPID    map[int32][]uint64 // what each walked process held
-	orphans  map[uint64]bool    // inodes no process held at the last full walk
-	denied   map[int32]bool     // processes whose descriptors we may not read
-	lastFull time.Time
+	byInode map[uint64]int32
+	shared  map[uint64][]int32
+	ofPID   map[int32][]heldSocket // what each walked process held, and at which descriptor
+	orphans map[uint64]bool        // inodes no process held at the last full walk
+	// fresh lists the inodes this poll's full walk found held by no process
+	// that were not orphans before: their owner may have exited since they
+	// were listed, which the caller checks (gone, not outside).
+	fresh  []uint64
+	denied map[int32]string // processes whose descriptors we may not read, and why
+	// listenerFD remembers at which descriptor an owner holds a listener,
+	// for checkListeners; an entry found wrong is dropped, the map cleared
+	// at each full walk.
+	listenerFD map[pidInode]int32
+	lastFull   time.Time
 	// Counters for tests and benchmarks.
 	fullWalks, pidWalks int
 }
 
+// pidInode is one process's hold on one socket.
+type pidInode struct {
+	pid int32
+	ino uint64
+}
+
 func newOwnerIndex(procRoot string) *ownerIndex {
-	return &ownerIndex{procRoot: procRoot, byInode: map[uint64]int32{}, shared: map[uint64][]int32{}, ofPID: map[int32][]uint64{},
-		orphans: map[uint64]bool{}, denied: map[int32]bool{}}
+	return &ownerIndex{procRoot: procRoot, byInode: map[uint64]int32{}, shared: map[uint64][]int32{}, ofPID: map[int32][]heldSocket{},
+		orphans: map[uint64]bool{}, denied: map[int32]string{}, listenerFD: map[pidInode]int32{}}
 }
 
 // owners returns the pids holding an inode, lowest first; a single owner
@@ -60,8 +76,9 @@ func (ix *ownerIndex) owned(inode uint64) bool {
 	return ok
 }
 
-// update brings the map up to date for this poll's
+// update brings the map up to date for this poll's processes and sockets.
 func (ix *ownerIndex) update(pids []int32, socks []sockets.Socket, now time.Time) {
+	ix.fresh = ix.fresh[:0]
 	if ix.lastFull.IsZero() || now.Sub(ix.lastFull) >= fullWalkEvery {
 		ix.fullWalk(pids, socks, now)
 		return
@@ -70,7 +87,7 @@ func (ix *ownerIndex) update(pids []int32, socks []sockets.Socket, now time.Time
 	for _, pid := range pids {
 		alive[pid] = true
 		_, walked := ix.ofPID[pid]
-		if !walked && !ix.denied[pid] {
+		if _, denied := ix.denied[pid]; !walked && !denied {
 			ix.walk(pid)
 		}
 	}
@@ -98,36 +115,43 @@ func (ix *ownerIndex) fullWalk(pids []int32, socks []sockets.Socket, now time.Ti
 	// its old tables behind as garbage, at the first walk most of all.
 	ix.byInode = make(map[uint64]int32, max(len(ix.byInode), len(socks)))
 	ix.shared = map[uint64][]int32{}
-	ix.ofPID = make(map[int32][]uint64, len(pids))
-	ix.denied = map[int32]bool{}
+	ix.ofPID = make(map[int32][]heldSocket, len(pids))
+	ix.denied = map[int32]string{}
+	clear(ix.listenerFD)
 	for _, pid := range pids {
 		ix.walk(pid)
 	}
+	before := ix.orphans
 	ix.orphans = map[uint64]bool{}
+	ix.fresh = ix.fresh[:0]
 	for i := range socks {
 		if ino := socks[i].Inode; ino != 0 && !ix.owned(ino) {
 			ix.orphans[ino] = true
+			if !before[ino] {
+				ix.fresh = append(ix.fresh, ino)
+			}
 		}
 	}
 	ix.lastFull = now
 	ix.fullWalks++
 }
 
-// walk reads one process's descriptors; a process that has exited is skipped.
+// walk reads one process's descriptors; a process that has exited is
+// skipped, one whose descriptors may not be read is recorded as denied.
 func (ix *ownerIndex) walk(pid int32) {
 	ix.pidWalks++
-	inodes, err := socketInodes(ix.procRoot, pid)
+	held, err := socketInodes(ix.procRoot, pid)
 	if errors.Is(err, fs.ErrPermission) {
-		ix.denied[pid] = true
+		ix.denied[pid] = reasonOf(err)
 		return
 	}
 	if err != nil {
 		return
 	}
-	ix.ofPID[pid] = inodes
-	for _, ino := range inodes {
-		ix.add(ino, pid)
-		delete(ix.orphans, ino)
+	ix.ofPID[pid] = held
+	for _, h := range held {
+		ix.add(h.ino, pid)
+		delete(ix.orphans, h.ino)
 	}
 }
 
@@ -151,7 +175,8 @@ func (ix *ownerIndex) add(ino uint64, pid int32) {
 }
 
 func (ix *ownerIndex) forget(pid int32) {
-	for _, ino := range ix.ofPID[pid] {
+	for _, h := range ix.ofPID[pid] {
+		ino := h.ino
 		pids, ok := ix.shared[ino]
 		if !ok {
 			if ix.byInode[ino] == pid {
@@ -174,6 +199,93 @@ func (ix *ownerIndex) forget(pid int32) {
 		}
 	}
 	delete(ix.ofPID, pid)
+}
+
+// checkListeners makes sure that every listener's recorded owners still
+// hold it, so that a listener passed to another process (SCM_RIGHTS, a
+// graceful restart handing its sockets over) and closed by the sender is
+// the receiver's at the next poll, not after the next full walk. Listeners
+// are few, and each owner's hold costs one stat() of its descriptor's
+// /proc link; an owner found not to hold it any more has its descriptors
+// read again, and a listener left with no owner starts a full walk (the
+// receiver, a process walked before, is found only so).
+func (ix *ownerIndex) checkListeners(pids []int32, socks []sockets.Socket, now time.Time) {
+	if ix.lastFull.Equal(now) {
+		return // walked in full this very poll
+	}
+	var stale []int32
+	var one [1]int32
+	for i := range socks {
+		s := &socks[i]
+		if s.Inode == 0 || !s.IsListening() {
+			continue
+		}
+		for _, pid := range ix.owners(s.Inode, &one) {
+			if !ix.holds(pid, s.Inode) && !slices.Contains(stale, pid) {
+				stale = append(stale, pid)
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	for _, pid := range stale {
+		ix.forget(pid)
+		ix.walk(pid)
+	}
+	for i := range socks {
+		if ino := socks[i].Inode; ino != 0 && socks[i].IsListening() && !ix.owned(ino) && !ix.orphans[ino] {
+			ix.fullWalk(pids, socks, now)
+			return
+		}
+	}
+}
+
+// holds checks that pid still holds the socket ino at the descriptor where
+// it was found; an entry found wrong is forgotten.
+func (ix *ownerIndex) holds(pid int32, ino uint64) bool {
+	key := pidInode{pid, ino}
+	fd, ok := ix.listenerFD[key]
+	if !ok {
+		i := slices.IndexFunc(ix.ofPID[pid], func(h heldSocket) bool { return h.ino == ino })
+		if i < 0 {
+			return false
+		}
+		fd = ix.ofPID[pid][i].fd
+		ix.listenerFD[key] = fd
+	}
+	if stillHolds(ix.procRoot, pid, fd, ino) {
+		return true
+	}
+	delete(ix.listenerFD, key)
+	return false
+}
+
+// unreadable lists the processes whose descriptors could not be read,
+// lowest pid first; the last list is handed back when nothing changed, so
+// consecutive polls share it.
+func (ix *ownerIndex) unreadable(last *sockets.UnreadableOwners) *sockets.UnreadableOwners {
+	if len(ix.denied) == 0 {
+		return nil
+	}
+	if last != nil && len(last.Processes) == len(ix.denied) {
+		same := true
+		for _, p := range last.Processes {
+			if r, ok := ix.denied[p.PID]; !ok || r != p.Reason {
+				same = false
+				break
+			}
+		}
+		if same {
+			return last
+		}
+	}
+	list := make([]sockets.UnreadableProcess, 0, len(ix.denied))
+	for pid, reason := range ix.denied {
+		list = append(list, sockets.UnreadableProcess{PID: pid, Reason: reason})
+	}
+	slices.SortFunc(list, func(a, b sockets.UnreadableProcess) int { return cmp.Compare(a.PID, b.PID) })
+	return &sockets.UnreadableOwners{Processes: list}
 }
 
 // listPIDs lists the processes under procRoot.

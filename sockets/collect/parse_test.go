@@ -103,17 +103,3 @@ func TestSystemdUnitFromCgroup(t *testing.T) {
 		}
 	}
 }
-
-func TestPrintable(t *testing.T) {
-	for in, want := range map[string]string{
-		"nginx":                     "nginx",
-		"python3 -c import os\nx=1": "python3 -c import os x=1",
-		"evil\x1b[2Jname":           "evil?[2Jname",
-		"tab\there\x07":             "tab here?",
-		"ünïcode ok":                "ünïcode ok",
-	} {
-		if got := printable(in); got != want {
-			t.Errorf("printable(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

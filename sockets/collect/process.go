@@ -3,16 +3,18 @@
 package collect
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/clean"
 	"github.com/shirou/gopsutil/v3/process"
 )
 
@@ -35,6 +37,7 @@ type processCache struct {
 
 type cachedProcess struct {
 	id   procIdentity
+	comm string // the name in /proc/PID/stat when it was read
 	proc *sockets.Process
 	seen bool // held a socket in the current poll
 }
@@ -44,19 +47,26 @@ func newProcessCache(procRoot string) *processCache {
 }
 
 // get returns the process with this pid, reading it in full only if it is
-// new or its pid now belongs to another process. It returns nil for a
-// process that has exited.
+// new, its pid now belongs to another process, or its name has changed. It
+// returns nil for a process that has exited.
+//
+// A process keeps its pid and start time when it execs another program or
+// renames itself (prctl PR_SET_NAME): its name in /proc/PID/stat, read
+// here anyway for the start time, changes then, and the process is read
+// again. (An exec of a program with the same name, with other arguments,
+// is not noticed this way: telling it would cost a read of every owner's
+// command line every poll.)
 func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 	if cp, ok := c.byPID[pid]; ok && cp.seen {
 		return cp.proc // checked already in this poll: a server's 10,000 sockets cost one read
 	}
-	start, err := readStartTicks(c.procRoot, pid)
+	comm, start, err := readStat(c.procRoot, pid)
 	if err != nil {
 		delete(c.byPID, pid)
 		return nil
 	}
 	id := procIdentity{pid, start}
-	if cp, ok := c.byPID[pid]; ok && cp.id == id {
+	if cp, ok := c.byPID[pid]; ok && cp.id == id && cp.comm == comm {
 		cp.seen = true
 		c.byPID[pid] = cp
 		return cp.proc
@@ -67,7 +77,8 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 		return nil
 	}
 	p.StartTicks = start
-	c.byPID[pid] = cachedProcess{id: id, proc: p, seen: true}
+	// The name read before the load: a rename in between is seen next poll.
+	c.byPID[pid] = cachedProcess{id: id, comm: comm, proc: p, seen: true}
 	return p
 }
 
@@ -112,7 +123,9 @@ func (c *processCache) load(ctx context.Context, pid int32) *sockets.Process {
 		p.UID = -1
 	}
 	p.Unit = readSystemdUnit(c.procRoot, pid)
-	p.Name, p.Cmdline, p.Exe = printable(p.Name), printable(p.Cmdline), printable(p.Exe)
+	// The process chose its name and arguments, and anyone may name a
+	// directory: all of it is cleaned here, where it enters, once.
+	p.Name, p.Cmdline, p.Exe = clean.Text(p.Name), clean.Text(p.Cmdline), clean.Text(p.Exe)
 	return p
 }
 
@@ -122,32 +135,66 @@ func (c *processCache) userName(uid int32) string {
 	}
 	name := strconv.Itoa(int(uid))
 	if u, err := user.LookupId(name); err == nil {
-		name = u.Username
+		name = clean.Text(u.Username) // from /etc/passwd or a directory service
 	}
 	c.users[uid] = name
 	return name
 }
 
-// readStartTicks reads a process's start time from /proc/PID/stat. The
-// command name (field 2) may hold spaces and parentheses, so fields are
-// counted from the last ')'.
+// readStartTicks reads a process's start time from /proc/PID/stat.
 func readStartTicks(procRoot string, pid int32) (uint64, error) {
+	_, start, err := readStat(procRoot, pid)
+	return start, err
+}
+
+// readStat reads a process's name and start time from /proc/PID/stat.
+func readStat(procRoot string, pid int32) (comm string, start uint64, err error) {
 	data, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(int(pid)), "stat"))
 	if err != nil {
-		return 0, err
+		return "", 0, err
 	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, os.ErrInvalid
-	}
-	// after ')' come fields 3, 4, ...: starttime is field 22, index 19 here.
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, os.ErrInvalid
-	}
-	return strconv.ParseUint(f[19], 10, 64)
+	return parseStat(data)
 }
+
+// errBadStat: /proc/PID/stat did not read as the kernel writes it.
+var errBadStat = errors.New("malformed /proc/PID/stat")
+
+// parseStat finds the name (field 2, cleaned) and the start time in clock
+// ticks since boot (field 22) in the text of /proc/PID/stat. The name is
+// the process's choice and may hold spaces and parentheses: it runs from
+// the first '(' to the last ')', and the other fields are counted after it.
+func parseStat(data []byte) (comm string, start uint64, err error) {
+	open, end := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
+	if open < 0 || end < open {
+		return "", 0, errBadStat
+	}
+	// After ')' come fields 3, 4, ...: the start time is the 20th of them.
+	rest, field := data[end+1:], 0
+	for len(rest) > 0 {
+		i := 0
+		for i < len(rest) && isStatSpace(rest[i]) {
+			i++
+		}
+		j := i
+		for j < len(rest) && !isStatSpace(rest[j]) {
+			j++
+		}
+		if j == i {
+			break
+		}
+		if field++; field == 20 {
+			start, err = strconv.ParseUint(string(rest[i:j]), 10, 64)
+			if err != nil {
+				return "", 0, errBadStat
+			}
+			return clean.Text(string(data[open+1 : end])), start, nil
+		}
+		rest = rest[j:]
+	}
+	return "", 0, errBadStat
+}
+
+func isStatSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' }
 
 // readSystemdUnit finds the systemd unit (a .service or .scope) that a
 // process runs in, from the last such element of its cgroup path.
@@ -159,6 +206,8 @@ func readSystemdUnit(procRoot string, pid int32) string {
 	return systemdUnitFromCgroup(string(data))
 }
 
+// systemdUnitFromCgroup finds the unit in the text of /proc/PID/cgroup,
+// cleaned: anyone who may make a cgroup chooses its name.
 func systemdUnitFromCgroup(cgroup string) string {
 	unit := ""
 	for _, line := range strings.Split(cgroup, "\n") {
@@ -173,34 +222,8 @@ func systemdUnitFromCgroup(cgroup string) string {
 			}
 		}
 		if unit != "" {
-			return unit
-		}
-	}
-	return unit
-}
-
-// printable makes text that a process chose (its name, its arguments) safe
-// to print on a terminal: a name holding escape sequences could otherwise
-// rewrite the analyst's screen. Newlines and tabs become spaces, other
-// control characters '?'.
-func printable(s string) string {
-	clean := true
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			clean = false
 			break
 		}
 	}
-	if clean {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return ' '
-		case unicode.IsControl(r):
-			return '?'
-		}
-		return r
-	}, s)
+	return clean.Text(unit)
 }

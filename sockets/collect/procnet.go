@@ -51,9 +51,14 @@ func readProcNet(dir string, dualStackDefault bool) ([]sockets.Socket, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, t.file), err)
 		}
+		// The tables do not say whether a program set IPV6_V6ONLY: an IPv6
+		// wildcard listener's dual-stack flag is the sysctl's default, and
+		// marked as the guess it is.
 		for i := range socks {
 			s := &socks[i]
-			s.DualStack = s.Family == 6 && s.IsListening() && s.Local.IsUnspecified() && dualStackDefault
+			if s.Family == 6 && s.IsListening() && s.Local.IsUnspecified() {
+				s.DualStack, s.DualStackGuessed = dualStackDefault, true
+			}
 		}
 		all = append(all, socks...)
 	}

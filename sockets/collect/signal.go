@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/clean"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,7 +67,10 @@ func sameProcess(procRoot string, p sockets.Process) error {
 	if err != nil {
 		return nil // unreadable (another user's, a kernel thread): the start time decides
 	}
-	if exe, _ = strings.CutSuffix(exe, " (deleted)"); exe != p.Exe {
+	// p.Exe was cleaned when it was read: compare it so, and say it so (the
+	// error is shown).
+	exe, _ = strings.CutSuffix(exe, " (deleted)")
+	if exe = clean.Text(exe); exe != p.Exe {
 		return fmt.Errorf("pid %d: %w (it runs %s)", p.PID, ErrNotSameProcess, exe)
 	}
 	return nil
