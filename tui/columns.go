@@ -2,12 +2,14 @@ package tui
 
 import (
 	"cmp"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/firewall"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -51,11 +53,11 @@ var (
 	colUser = column{title: "USER", width: 9, min: 6, priority: 4,
 		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.OwnerUser() },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.OwnerUser(), b.Socket.OwnerUser()) }}
-	colExposure = column{title: "EXPOSED", width: 8, min: 7, priority: 7,
-		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.Exposure().Short() },
-		less: func(a, b *rowset.Row) int {
-			return cmp.Compare(a.Socket.Exposure().Short(), b.Socket.Exposure().Short())
-		}}
+	// Exposure is the bind address's reach and, where the firewall was
+	// read, what it does to outside connections: all/open, all/filtered.
+	colExposure = column{title: "EXPOSED", width: 8, min: 8, priority: 7,
+		cell: func(_ cellContext, r *rowset.Row) string { return exposureCell(r) },
+		less: func(a, b *rowset.Row) int { return cmp.Compare(exposureCell(a), exposureCell(b)) }}
 	// Risk sorts by severity, worst first: that is what a sort by risk is for.
 	colRisk = column{title: "RISK", width: 6, min: 6, priority: 9,
 		cell: func(_ cellContext, r *rowset.Row) string { return r.Risk.String() },
@@ -108,8 +110,16 @@ var tabColumns = [rowset.TabCount][]column{
 // columnsOf is a tab's columns; with sockets of several network
 // namespaces, where each lives comes first, and with a baseline the
 // Listening tab says how each listener stands against it.
-func columnsOf(t rowset.Tab, multiNetns, withBaseline bool) []column {
+func columnsOf(t rowset.Tab, multiNetns, withBaseline, withFirewall bool) []column {
 	cols := tabColumns[t]
+	if withFirewall { // room for "all/filtered"
+		cols = slices.Clone(cols)
+		for i := range cols {
+			if cols[i].title == colExposure.title {
+				cols[i].width = 12
+			}
+		}
+	}
 	if withBaseline && t == rowset.Listening {
 		cols = append(cols[:len(cols):len(cols)], colBaseline)
 	}
@@ -201,4 +211,21 @@ func shortDuration(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Hour)) + "h"
 	}
 	return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+}
+
+// exposureCell is "all", "loopback" or "address", with the firewall's
+// verdict after a slash where one was read: "all/filtered", "all/restr",
+// "all/?" (unknown).
+func exposureCell(r *rowset.Row) string {
+	e := r.Socket.Exposure().Short()
+	switch k := r.Firewall.Kind; k {
+	case "":
+		return e
+	case firewall.Restricted:
+		return e + "/restr"
+	case firewall.Unknown:
+		return e + "/?"
+	default:
+		return e + "/" + string(k)
+	}
 }

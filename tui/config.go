@@ -13,6 +13,7 @@ import (
 	"github.com/portwatch/portwatch/sockets/clean"
 	"github.com/portwatch/portwatch/sockets/collect"
 	"github.com/portwatch/portwatch/sockets/events"
+	"github.com/portwatch/portwatch/sockets/lab"
 )
 
 // Config is everything the monitor takes from outside, so the real program
@@ -35,6 +36,9 @@ type Config struct {
 	// goroutine: --log writes them as JSON lines. Its error is shown in the
 	// status line, never fatal.
 	OnEvents func([]events.Event) error
+	// Lab is the scene of portwatch lab, nil otherwise: n (or space) and b
+	// walk its steps, each making real sockets, with a narration pane.
+	Lab lab.Scene
 	// Bell rings the terminal bell when a new unexpected listener appears,
 	// through Ring (nil means writing BEL to the terminal).
 	Bell bool

@@ -9,6 +9,7 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/firewall"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -74,6 +75,9 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 	}
 	if st := r.Baseline.Status; st != baseline.NotCompared {
 		out = append(out, label("Baseline")+" "+baselineWord(st))
+	}
+	if fw := r.Firewall; fw.Kind != "" {
+		out = append(out, firewallLines(label, fw, w)...)
 	}
 	out = append(out, label("Socket"))
 	out = append(out, fmt.Sprintf("  %s %s  local %s  remote %s", s.ProtoLabel(), s.State, s.LocalEndpoint(), remoteCell(look.cells, r)))
@@ -180,5 +184,30 @@ func historyLines(look detailLook, r *rowset.Row, w int) []string {
 		out = append(out, fmt.Sprintf("  in %s for %s", st, since))
 	}
 	out = append(out, hanging("  ", "  ", fmt.Sprintf("States shorter than the poll interval (%s) can be missed: --interval=100ms sees more.", look.interval), w)...)
+	return out
+}
+
+// firewallLines says what the firewall does to a new connection from
+// outside, and the rule that decides it, in nft syntax.
+func firewallLines(label func(string) string, fw firewall.Verdict, w int) []string {
+	out := []string{label("Firewall") + " " + string(fw.Kind) + " from outside"}
+	if fw.Rule != "" {
+		out = append(out, hanging("  rule ", "       ", fw.Rule, w)...)
+	}
+	if len(fw.Sources) > 0 || len(fw.Except) > 0 {
+		var ps []string
+		for _, p := range fw.Sources {
+			ps = append(ps, p.String())
+		}
+		for _, p := range fw.Except {
+			ps = append(ps, "not "+p.String())
+		}
+		out = append(out, hanging("  from ", "       ", strings.Join(ps, ", "), w)...)
+	}
+	for _, note := range []string{fw.Reason, fw.Note} {
+		if note != "" {
+			out = append(out, hanging("  ", "  ", note, w)...)
+		}
+	}
 	return out
 }

@@ -10,7 +10,7 @@ type keyMap struct {
 	Detail, Back, Filter, Sort, Reverse   key.Binding
 	Pause, Kill, Resolve, Help, Quit      key.Binding
 	Events, SaveBaseline, Conns, OtherEnd key.Binding
-	Learn                                 key.Binding
+	Learn, LabNext, LabBack               key.Binding
 	Confirm, Master, Cancel               key.Binding
 }
 
@@ -40,6 +40,8 @@ func newKeyMap() keyMap {
 		Resolve:      b("r", "host names", "r"),
 		Events:       b("e", "events", "e"),
 		Learn:        b("L", "learn", "L"),
+		LabNext:      b("n", "next step", "n", " "),
+		LabBack:      b("b", "step back", "b"),
 		Conns:        b("c", "connections", "c"),
 		OtherEnd:     b("o", "other end", "o"),
 		SaveBaseline: b("b", "baseline", "b"),

@@ -131,13 +131,16 @@ func TestHistoryOfARealConnection(t *testing.T) {
 	hs.poll()
 	var row *rowset.Row
 	for _, r := range hs.m.store.Rows(rowset.Query{Tab: rowset.All}, nil) {
-		if r.Socket.LPort == uint16(local.Port) && r.Socket.Local.String() == "127.0.0.1" {
+		// Both ends name the connection: another program may use the same
+		// ephemeral port towards another peer.
+		if r.Socket.LPort == uint16(local.Port) && r.Socket.RPort == uint16(ln.Addr().(*net.TCPAddr).Port) {
 			row = r
 		}
 	}
 	if row == nil {
 		t.Fatal("the client's end is not tracked")
 	}
+
 	var states []string
 	for _, h := range row.History() {
 		states = append(states, h.State)

@@ -60,6 +60,9 @@ type baselineSavedMsg struct {
 	err error
 }
 
+// labStartMsg starts the lab's first step, once the program runs.
+type labStartMsg struct{}
+
 // resolvedMsg carries a reverse DNS answer (name empty when there is none).
 type resolvedMsg struct {
 	addr string

@@ -55,6 +55,7 @@ type Model struct {
 	statusAt time.Time
 
 	resolver resolver
+	lab      labState // portwatch lab's step and narration
 }
 
 // New builds the monitor's model.
@@ -76,6 +77,15 @@ func New(cfg Config) Model {
 		resolver: newResolver(cfg.Resolve),
 	}
 	m.help.ShortSeparator = "  "
+	m.lab.step = -1
+	m.keys.LabNext.SetEnabled(false)
+	m.keys.LabBack.SetEnabled(false)
+	if cfg.Lab != nil { // b walks back and space forward in a lab
+		m.keys.SaveBaseline.SetEnabled(false)
+		m.keys.PageDown.SetKeys("pgdown", "ctrl+f")
+		m.keys.LabNext.SetEnabled(true)
+		m.keys.LabBack.SetEnabled(true)
+	}
 	m.keys.Confirm.SetEnabled(false)
 	m.keys.Master.SetEnabled(false)
 	m.keys.Cancel.SetEnabled(false)
@@ -85,7 +95,11 @@ func New(cfg Config) Model {
 // Init sends the first tick at once: it starts the first poll and arms the
 // ticker.
 func (m Model) Init() tea.Cmd {
-	return func() tea.Msg { return tickMsg{} }
+	tick := func() tea.Msg { return tickMsg{} }
+	if m.cfg.Lab != nil {
+		return tea.Batch(tick, func() tea.Msg { return labStartMsg{} })
+	}
+	return tick
 }
 
 // startPoll is called only from Update (and Init), with no poll in flight.
@@ -103,7 +117,7 @@ func (m *Model) refreshRows() {
 
 // relayout sizes the components for the terminal and the number of rows.
 func (m *Model) relayout() {
-	l := layoutFor(m.width, m.height, m.table.view().Len())
+	l := layoutFor(m.width, m.height-len(m.narrationLines()), m.table.view().Len())
 	m.table.setSize(l.tableW, max(l.tableH-1, 0))
 	m.pane.Width, m.pane.Height = max(m.width, 0), max(m.height-chromeLines, 0)
 	switch m.mode {

@@ -34,7 +34,7 @@ func (p *poller) pollCmd(seq int, b *baseline.Baseline, timeout time.Duration) t
 			return pollErrorMsg{seq: seq, err: err, at: p.now()}
 		}
 		at := p.now()
-		a := p.assessor.AssessWith(snap, assess.Context{Baseline: b})
+		a := p.assessor.AssessWith(snap, assess.Context{Baseline: b, Firewall: assess.FirewallOf(snap.Firewalls)})
 		evs := p.tracker.Observe(a, at)
 		var logErr error
 		if len(evs) > 0 && p.onEvents != nil {

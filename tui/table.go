@@ -27,6 +27,9 @@ type tableModel struct {
 	// withBaseline: listeners are compared with a baseline, whose flags
 	// sort first on the Listening tab and have a column.
 	withBaseline bool
+	// withFirewall: listeners carry the firewall's verdict, shown after
+	// their exposure.
+	withFirewall bool
 	// link narrows the rows to a listener's connections (c); esc clears it.
 	link *link
 }
@@ -54,7 +57,7 @@ func (t *tableModel) current() *rowset.Row { return t.view().Current() }
 // query is what the current tab shows under a filter.
 func (t *tableModel) query(filter string) rowset.Query {
 	st := t.sorts[t.tab]
-	less := columnByTitle(columnsOf(t.tab, true, t.withBaseline), st.col).less
+	less := columnByTitle(columnsOf(t.tab, true, t.withBaseline, false), st.col).less
 	flagsFirst := t.withBaseline && t.tab == rowset.Listening
 	var where func(*rowset.Row) bool
 	if t.link != nil {
@@ -100,7 +103,7 @@ func (t *tableModel) switchTab(tab rowset.Tab, s *rowset.Store, filter string) {
 
 // visibleColumns are the columns that fit the table's width.
 func (t *tableModel) visibleColumns(multiNetns bool) ([]column, []int) {
-	return fitColumns(columnsOf(t.tab, multiNetns, t.withBaseline), t.width-gutter)
+	return fitColumns(columnsOf(t.tab, multiNetns, t.withBaseline, t.withFirewall), t.width-gutter)
 }
 
 // cycleSort sorts by the next column on screen (a column dropped for width
@@ -163,7 +166,7 @@ func (t *tableModel) render(look tableLook, w, h int) []string {
 	if h <= 0 {
 		return nil
 	}
-	cols, widths := fitColumns(columnsOf(t.tab, look.multiNetns, t.withBaseline), w-gutter)
+	cols, widths := fitColumns(columnsOf(t.tab, look.multiNetns, t.withBaseline, t.withFirewall), w-gutter)
 	st := t.sorts[t.tab]
 	cells := make([]string, len(cols))
 	for i, c := range cols {

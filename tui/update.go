@@ -56,6 +56,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case killCheckMsg:
 		m.killCheck(msg)
 		return m, nil
+	case labStartMsg:
+		return m, m.goLab(0)
+	case labStepMsg:
+		m.labStepped(msg)
+		return m, nil
 	case baselineSavedMsg:
 		m.baselineSaved(msg)
 		return m, nil
@@ -74,6 +79,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m *Model) applySnapshot(msg snapshotMsg) {
 	m.snap, m.assessment = msg.snap, msg.assessment
 	m.table.withBaseline = msg.assessment.Baseline != nil
+	m.table.withFirewall = msg.assessment.Firewalled
 	m.pollErr = nil
 	m.lastGood = msg.at
 	verdicts := msg.assessment.Verdicts
@@ -221,6 +227,10 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.Help):
 		m.setMode(modeHelp)
+	case key.Matches(msg, k.LabNext):
+		return m, m.goLab(m.lab.step + 1)
+	case key.Matches(msg, k.LabBack):
+		return m, m.goLab(m.lab.step - 1)
 	case key.Matches(msg, k.Events):
 		m.setMode(modeEvents)
 	case key.Matches(msg, k.Learn):

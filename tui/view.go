@@ -20,9 +20,10 @@ func (m Model) View() string {
 		return joinLines(fitLines(wrap(msg, m.width), m.width, m.height))
 	}
 	lines := []string{m.viewHeader(), m.viewTabs()}
+	lines = append(lines, m.narrationLines()...)
 	switch m.mode {
 	case modeDetail, modeHelp, modeEvents, modeLearn:
-		lines = append(lines, fitLines(strings.Split(m.pane.View(), "\n"), m.width, m.height-chromeLines)...)
+		lines = append(lines, fitLines(strings.Split(m.pane.View(), "\n"), m.width, m.height-chromeLines-len(m.narrationLines()))...)
 	default:
 		lines = append(lines, m.viewBody()...)
 	}
@@ -35,7 +36,7 @@ func joinLines(lines []string) string { return strings.Join(lines, "\n") }
 // viewBody is the table with the detail pane (or the kill dialog) beside or
 // below it.
 func (m *Model) viewBody() []string {
-	l := layoutFor(m.width, m.height, m.table.view().Len())
+	l := layoutFor(m.width, m.height-len(m.narrationLines()), m.table.view().Len())
 	table := m.table.render(tableLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
 	var detail []string
 	if m.kill != nil { // the whole command line, where the details were
@@ -77,6 +78,16 @@ func (m *Model) viewHeader() string {
 		}
 		if m.snap.NetnsSkipped > 0 {
 			hidden = append(hidden, "namespaces skipped")
+		}
+		if a := m.assessment; a != nil {
+			surface := fmt.Sprintf("%d reachable", a.Surface.Reachable)
+			if a.Surface.High > 0 {
+				surface += fmt.Sprintf(" (%d HIGH)", a.Surface.High)
+			}
+			if a.FirewallNote != "" {
+				surface += " · " + m.theme.Warning.Render("! "+a.FirewallNote)
+			}
+			right = append(right, surface)
 		}
 		switch {
 		case m.snap.Root:

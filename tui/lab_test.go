@@ -1,0 +1,72 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/portwatch/portwatch/sockets/lab"
+	"github.com/portwatch/portwatch/tui/rowset"
+)
+
+// scriptedScene stands in for the lab's real scene (sockets/lab tests the
+// real one): it records the steps asked for and narrates them.
+type scriptedScene struct{ asked []int }
+
+func (s *scriptedScene) Steps() int { return 3 }
+
+func (s *scriptedScene) Go(_ context.Context, i int) (lab.Narration, error) {
+	s.asked = append(s.asked, i)
+	n := lab.Narration{Step: i + 1, Steps: 3, Title: []string{"1. A server starts listening", "2. A client connects", "3. The client closes"}[i],
+		Text: "Port 80 is in LISTEN: a door of this machine. Look at the Listening tab: the row with PORT 80, its process and its exposure.",
+		Tab:  []string{"listening", "established", "all"}[i], Filter: ":80"}
+	return n, nil
+}
+
+func (s *scriptedScene) Close() error { return nil }
+
+func labHarness(t *testing.T, w, h int) (*harness, *scriptedScene) {
+	t.Helper()
+	hs := newHarness(t, w, h, snapAt(t0, fixtureSockets()))
+	scene := &scriptedScene{}
+	cfg := hs.m.cfg
+	cfg.Lab = scene
+	hs.m = New(cfg)
+	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
+	hs.run(hs.m.Init())
+	return hs, scene
+}
+
+func TestLabWalksItsSteps(t *testing.T) {
+	hs, scene := labHarness(t, 100, 30)
+	if len(scene.asked) != 1 || hs.m.lab.step != 0 || !strings.Contains(hs.m.View(), "Lab 1/3: 1. A server starts listening") {
+		t.Fatalf("the first step did not start: %v\n%s", scene.asked, hs.m.View())
+	}
+	hs.keys("n")
+	if hs.m.lab.step != 1 || hs.m.table.tab != rowset.Established || hs.m.filter.value() != ":80" {
+		t.Errorf("n: step %d tab %v filter %q", hs.m.lab.step, hs.m.table.tab, hs.m.filter.value())
+	}
+	hs.keys(" ") // space is next too
+	hs.keys("n") // past the last: nothing
+	hs.keys("b")
+	if got := scene.asked; len(got) != 4 || got[3] != 1 {
+		t.Errorf("steps asked %v, want 0 1 2 1", got)
+	}
+	if hs.m.saving != nil {
+		t.Error("b opened the baseline dialog in a lab")
+	}
+	// A step still being made takes no other.
+	hs.m.lab.busy = true
+	if cmd := hs.m.goLab(2); cmd != nil {
+		t.Error("a second step started while one was being made")
+	}
+}
+
+func TestLabGolden(t *testing.T) {
+	hs, _ := labHarness(t, 80, 24)
+	hs.clock.Advance(42e9)
+	hs.send(tickMsg{})
+	golden.RequireEqual(t, []byte(hs.m.View()))
+}
