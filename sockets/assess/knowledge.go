@@ -59,7 +59,7 @@ func (i *ServiceInfo) How() string {
 	case ByServicesFile:
 		return fmt.Sprintf("by port %d, named in /etc/services", i.Port)
 	}
-	return "not identified"
+	return "by neither its port nor its program"
 }
 
 // Knowledge answers "what is this port?": portwatch's catalog first, then the
