@@ -125,3 +125,38 @@ func TestMonitorWithoutTerminalIsAOneLineError(t *testing.T) {
 		t.Errorf("output %q", out)
 	}
 }
+
+// TestMonitorBaselineAndLog: the monitor, in a real terminal, compares the
+// listeners with --baseline (a listener of this test's on a port the
+// baseline does not expect is UNEXPECTED on screen) and appends the events
+// to --log as JSON lines, the unexpected-listener event among them.
+func TestMonitorBaselineAndLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed")
+	}
+	bin := sharedBinary(t)
+	dir := t.TempDir()
+	_, port := listenFixed(t)
+	base, logFile := filepath.Join(dir, "baseline"), filepath.Join(dir, "events.jsonl")
+	// Every listener is expected but those on our port.
+	os.WriteFile(base, []byte(fmt.Sprintf("*  tcp  *  1-%d  *  *\n*  tcp  *  %d-65535  *  *\n*  udp  *  *  *  *\n", port-1, port+1)), 0o644)
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("portwatch-e2e-baseline-%d", os.Getpid())}
+	s.tmux("new-session", "-d", "-s", "pw", "-x", "160", "-y", "40", "env", "NO_COLOR=1", "TERM=xterm-256color", bin,
+		"--baseline", base, "--log", logFile)
+	defer exec.Command("tmux", "-L", s.socket, "kill-server").Run()
+	s.tmux("send-keys", "-t", "pw", "/", fmt.Sprint(port))
+	s.tmux("send-keys", "-t", "pw", "Enter")
+	s.waitFor(fmt.Sprint(port), "UNEXPECTED")
+	waitFor(t, 10*time.Second, "the unexpected-listener event in --log", func() (bool, string) {
+		b, _ := os.ReadFile(logFile)
+		evs, err := readEvents(t, string(b))
+		if err != nil {
+			t.Fatalf("the monitor's --log: %v", err)
+		}
+		return findEvent(evs, "unexpected-listener", port) != nil, string(b)
+	})
+	s.tmux("send-keys", "-t", "pw", "q")
+}

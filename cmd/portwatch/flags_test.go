@@ -68,12 +68,18 @@ func TestFlagMistakesAreOneExactLine(t *testing.T) {
 		{[]string{"--interval", "9999999999999999h"}, `invalid --interval "9999999999999999h": ` + interval},
 		{[]string{"--once=maybe"}, `invalid --once "maybe": it takes true or false, or no value (--once alone means true)`},
 		{[]string{"--json="}, `invalid --json "": it takes true or false, or no value (--json alone means true)`},
-		{[]string{"now"}, `unexpected argument "now": portwatch takes flags only`},
-		{[]string{"--once", "--", "x"}, `unexpected argument "x": portwatch takes flags only`},
+		{[]string{"now"}, `unexpected argument "now": portwatch takes flags, or a command (watch, baseline save, lab)`},
+		{[]string{"--once", "--", "x"}, `unexpected argument "x": portwatch takes flags, or a command (watch, baseline save, lab)`},
 		{[]string{"help"}, `unexpected argument "help": did you mean --help?`},
+		{[]string{"help", "watch"}, `unexpected argument "help": did you mean portwatch watch --help?`},
 		{[]string{"json"}, `unexpected argument "json": did you mean --json?`},
-		{[]string{"completion", "bash"}, `unexpected argument "completion": portwatch takes flags only`},
-		{[]string{"__complete", "--"}, `unexpected argument "__complete": portwatch takes flags only`},
+		{[]string{"completion", "bash"}, `unexpected argument "completion": portwatch takes flags, or a command (watch, baseline save, lab)`},
+		{[]string{"__complete", "--"}, `unexpected argument "__complete": portwatch takes flags, or a command (watch, baseline save, lab)`},
+		{[]string{"--baseline"}, "--baseline needs a value"},
+		{[]string{"--baseline="}, `invalid --baseline "": want a file's path`},
+		{[]string{"--log", "--once"}, "--log needs a value (it was followed by --once)"},
+		{[]string{"--bell=sometimes"}, `invalid --bell "sometimes": it takes true or false, or no value (--bell alone means true)`},
+		{[]string{"--textfile", "x.prom"}, "unknown flag --textfile"},
 	}
 	for _, c := range cases {
 		got := wantUsageError(t, c.args)
@@ -149,6 +155,9 @@ var (
 		"resolve":     {"monitor": "", "once": "--resolve is for the monitor", "json": "--resolve is for the monitor"},
 		"mouse":       {"monitor": "", "once": "--mouse is for the monitor", "json": "--mouse is for the monitor"},
 		"no-color":    {"monitor": "", "once": "--no-color is for the monitor", "json": "--no-color is for the monitor"},
+		"baseline":    {"monitor": "", "once": "", "json": ""},
+		"log":         {"monitor": "", "once": "--log is for the monitor and portwatch watch", "json": "--log is for the monitor and portwatch watch"},
+		"bell":        {"monitor": "", "once": "--bell is for the monitor", "json": "--bell is for the monitor"},
 	}
 
 	// Pairs refused in every mode where both flags are honoured alone.
@@ -156,6 +165,7 @@ var (
 		{"listening", "established"}: "--listening and --established exclude each other: leave both out for every socket",
 		{"listening", "all"}:         "--all lists every state and --listening keeps the listeners only: use one or the other",
 		{"established", "all"}:       "--all lists every state and --established keeps the connections only: use one or the other",
+		{"established", "baseline"}:  "--baseline compares the listeners, which --established leaves out: use one or the other",
 	}
 )
 
@@ -192,9 +202,12 @@ func argsFor(set map[string]bool) []string {
 	var args []string
 	for _, name := range definedFlags() {
 		if set[name] {
-			if name == "interval" {
+			switch name {
+			case "interval":
 				args = append(args, "--interval=2s")
-			} else {
+			case "baseline", "log":
+				args = append(args, "--"+name+"=/nowhere/"+name)
+			default:
 				args = append(args, "--"+name)
 			}
 		}
@@ -215,7 +228,7 @@ func TestFlagCombinations(t *testing.T) {
 	}
 	var o options
 	newRootCommand(&o).Flags().VisitAll(func(f *pflag.Flag) {
-		if typ := f.Value.Type(); typ != "bool" && f.Name != "interval" {
+		if typ := f.Value.Type(); typ != "bool" && !slices.Contains([]string{"interval", "baseline", "log"}, f.Name) {
 			t.Fatalf("--%s is a %s: teach argsFor a value for it", f.Name, typ)
 		}
 	})
@@ -247,7 +260,8 @@ func TestFlagCombinations(t *testing.T) {
 		default:
 			got := map[string]bool{"once": o.once, "json": o.json, "listening": o.listening, "established": o.established,
 				"all": o.showAll, "interval": o.interval == 2*time.Second, "read-only": o.readOnly, "resolve": o.resolve,
-				"mouse": o.mouse, "no-color": o.noColor, "version": o.version}
+				"mouse": o.mouse, "no-color": o.noColor, "version": o.version,
+				"baseline": o.baselinePath == "/nowhere/baseline", "log": o.logPath == "/nowhere/log", "bell": o.bell}
 			for name, on := range got {
 				if on != set[name] {
 					t.Errorf("%q: --%s parsed as %v", args, name, on)
@@ -279,7 +293,7 @@ func TestFlagCombinations(t *testing.T) {
 			if flagInMode[pair[0]][mode] != "" || flagInMode[pair[1]][mode] != "" {
 				continue // refused alone already
 			}
-			args := append(append([]string{}, base...), "--"+pair[0], "--"+pair[1])
+			args := append(append([]string{}, base...), argsFor(map[string]bool{pair[0]: true, pair[1]: true})...)
 			if got := wantUsageError(t, args); !strings.Contains(got, want) {
 				t.Errorf("%q: %q, want %q", args, got, want)
 			}

@@ -26,9 +26,15 @@ import (
 type keySpec map[string]string // key -> "string", "number", "bool", "array" or "object"
 
 var (
-	docKeys    = keySpec{"taken": "string", "took_ms": "number", "root": "bool", "method": "string", "hidden_owners": "number", "netns_skipped": "number", "sockets": "array"}
-	docOnlyIf  = keySpec{"hidden_reason": "string", "netns_reason": "string"} // when hidden_owners, netns_skipped > 0
-	socketKeys = keySpec{
+	docKeys          = keySpec{"taken": "string", "took_ms": "number", "root": "bool", "method": "string", "hidden_owners": "number", "netns_skipped": "number", "sockets": "array"}
+	docOnlyIf        = keySpec{"hidden_reason": "string", "netns_reason": "string"} // when hidden_owners, netns_skipped > 0
+	docOptional      = keySpec{"baseline": "object"}                                // with a baseline
+	baselineKeys     = keySpec{"path": "string", "missing": "array"}
+	missingKeys      = keySpec{"netns": "string", "proto": "string", "address": "string", "port": "string", "program": "string", "user": "string", "line": "number"}
+	listenerOptional = keySpec{"baseline": "string", "firewall": "object"} // listeners, with a baseline; where a ruleset was read
+	firewallKeys     = keySpec{"verdict": "string", "rule": "string", "sources": "array"}
+	firewallOptional = keySpec{"reason": "string"} // an unknown verdict
+	socketKeys       = keySpec{
 		"proto": "string", "family": "number", "local_address": "string", "local_port": "number",
 		"remote_address": "string", "remote_port": "number", "state": "string", "kind": "string",
 		"dual_stack": "bool", "inode": "number", "uid": "number", "pid": "number", "process": "string",
@@ -50,10 +56,12 @@ var (
 		"kind":         {"listening", "established", "other"},
 		"direction":    {"in", "out"},
 		"exposure":     {"all interfaces", "loopback", "specific address"},
-		"owner_status": {"known", "none", "hidden", "outside"},
+		"owner_status": {"known", "none", "hidden", "outside", "unreadable", "gone"},
 		"risk":         {"INFO", "LOW", "MEDIUM", "HIGH"}, // and a finding's severity
 		"source":       {"port+program", "program", "port", "services", "unknown"},
 		"state":        append(slices.Clone(assess.TCPStates), sockets.StateUnconnected),
+		"baseline":     {"expected", "unexpected", "changed"}, // a listener's
+		"verdict":      {"open", "restricted", "filtered", "closed", "unknown"},
 	}
 	codeWord = regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
 )
@@ -124,10 +132,21 @@ func has(obj map[string]any, key string) bool { _, ok := obj[key]; return ok }
 
 func (c *docChecker) document(doc map[string]any) {
 	optional := keySpec{}
-	for k, typ := range docOnlyIf {
-		optional[k] = typ
+	for _, spec := range []keySpec{docOnlyIf, docOptional} {
+		for k, typ := range spec {
+			optional[k] = typ
+		}
 	}
 	c.keys("document", doc, docKeys, optional)
+	if b, ok := doc["baseline"].(map[string]any); ok {
+		c.keys("baseline", b, baselineKeys, nil)
+		missing, _ := b["missing"].([]any)
+		for i, v := range missing {
+			m, _ := v.(map[string]any)
+			c.keys(fmt.Sprintf("baseline missing[%d]", i), m, missingKeys, nil)
+			c.enum(fmt.Sprintf("baseline missing[%d]", i), "proto", m["proto"])
+		}
+	}
 	if n, _ := doc["hidden_owners"].(float64); has(doc, "hidden_reason") != (n > 0) {
 		c.bad("document: hidden_reason present %v with hidden_owners %v", has(doc, "hidden_reason"), n)
 	}
@@ -150,17 +169,24 @@ func (c *docChecker) document(doc map[string]any) {
 }
 
 func (c *docChecker) socket(where string, s map[string]any) {
-	want, only := keySpec{}, listenerKeys
+	want, only, optional := keySpec{}, listenerKeys, listenerOptional
 	for k, typ := range socketKeys {
 		want[k] = typ
 	}
 	if s["kind"] != "listening" {
-		only = connectionKeys
+		only, optional = connectionKeys, nil
 	}
 	for k, typ := range only {
 		want[k] = typ
 	}
-	c.keys(where, s, want, nil)
+	c.keys(where, s, want, optional)
+	if has(s, "baseline") {
+		c.enum(where, "baseline", s["baseline"])
+	}
+	if fw, ok := s["firewall"].(map[string]any); ok {
+		c.keys(where+" firewall", fw, firewallKeys, firewallOptional)
+		c.enum(where+" firewall", "verdict", fw["verdict"])
+	}
 	for _, k := range []string{"proto", "kind", "owner_status", "risk", "state"} {
 		c.enum(where, k, s[k])
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 )
 
 // The JSON form of a snapshot is a stable interface for jq and scripts:
@@ -23,7 +24,26 @@ type jsonDoc struct {
 	HiddenReason string       `json:"hidden_reason,omitempty"`
 	NetnsSkipped int          `json:"netns_skipped"`
 	NetnsReason  string       `json:"netns_reason,omitempty"`
+	Baseline     *jsonBase    `json:"baseline,omitempty"` // with a baseline only
 	Sockets      []jsonSocket `json:"sockets"`
+}
+
+// jsonBase is the baseline the listeners were compared with, and its
+// entries that no listener answers. A missing entry's fields are the file's
+// words: address all, loopback, * or an IP; port 22, 32768-60999 or *.
+type jsonBase struct {
+	Path    string        `json:"path"`
+	Missing []jsonMissing `json:"missing"`
+}
+
+type jsonMissing struct {
+	Netns   string `json:"netns"`
+	Proto   string `json:"proto"`
+	Address string `json:"address"`
+	Port    string `json:"port"`
+	Program string `json:"program"`
+	User    string `json:"user"`
+	Line    int    `json:"line"`
 }
 
 type jsonSocket struct {
@@ -49,6 +69,8 @@ type jsonSocket struct {
 	Service       jsonService         `json:"service"`
 	Risk          assess.Risk         `json:"risk"`
 	Connections   *int32              `json:"connections,omitempty"` // listeners only
+	Baseline      string              `json:"baseline,omitempty"`    // listeners, with a baseline only
+	Firewall      *jsonFirewall       `json:"firewall,omitempty"`    // listeners whose namespace's ruleset was read
 	Findings      []assess.Finding    `json:"findings"`
 }
 
@@ -63,6 +85,16 @@ type jsonProcess struct {
 	UID        int32  `json:"uid"`
 	Started    string `json:"started,omitempty"`
 	Unit       string `json:"unit,omitempty"`
+}
+
+// jsonFirewall is what a new connection from outside meets at a listener:
+// the verdict, the rule that decides it (nft syntax), the sources a
+// restricted listener accepts, and why an unknown verdict is unknown.
+type jsonFirewall struct {
+	Verdict string   `json:"verdict"`
+	Rule    string   `json:"rule"`
+	Sources []string `json:"sources"`
+	Reason  string   `json:"reason,omitempty"`
 }
 
 type jsonService struct {
@@ -85,6 +117,14 @@ func writeJSON(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, keep f
 		NetnsSkipped: snap.NetnsSkipped,
 		NetnsReason:  a.NetnsReason(),
 		Sockets:      []jsonSocket{},
+	}
+	if b := a.Baseline; b != nil {
+		out.Baseline = &jsonBase{Path: b.Path, Missing: []jsonMissing{}}
+		for _, v := range a.Missing {
+			e := v.Baseline.Entry
+			out.Baseline.Missing = append(out.Baseline.Missing, jsonMissing{Netns: e.Netns, Proto: e.Proto.String(),
+				Address: e.Address, Port: entryPort(e), Program: e.Program, User: e.User, Line: e.Line})
+		}
 	}
 	for _, v := range a.Verdicts {
 		if keep == nil || keep(&v.Socket) {
@@ -114,6 +154,19 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 		j.Findings = []assess.Finding{}
 	}
 	if s.IsListening() {
+		if fw := v.Firewall; fw.Kind != "" {
+			j.Firewall = &jsonFirewall{Verdict: string(fw.Kind), Rule: fw.Rule, Sources: []string{}, Reason: fw.Reason}
+			for _, p := range fw.Sources {
+				j.Firewall.Sources = append(j.Firewall.Sources, p.String())
+			}
+			for _, p := range fw.Except {
+				j.Firewall.Sources = append(j.Firewall.Sources, "!"+p.String())
+			}
+		}
+		if st := v.Baseline.Status; st != baseline.NotCompared {
+			b, _ := st.MarshalText() // expected, unexpected or changed
+			j.Baseline = string(b)
+		}
 		j.Exposure = s.Exposure()
 		conns := v.Conns
 		j.Connections = &conns

@@ -1,6 +1,8 @@
 // Command portwatch is a live terminal monitor of the machine's sockets: what
 // listens, who is connected, which process owns each socket and what its risk
-// is. With --once or --json it prints one snapshot and exits.
+// is. With --once or --json it prints one snapshot and exits; portwatch watch
+// polls without a terminal, for a service, and portwatch baseline save
+// writes the listeners expected on the machine.
 package main
 
 import (
@@ -13,7 +15,9 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/lab"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,51 +27,94 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// errDeviations is --once's answer when a listener is unexpected, changed
+// or missing: the report says which, and the exit code is 1.
+var errDeviations = errors.New("listeners differ from the baseline")
+
 // run is the whole program: it returns the exit code, and every error is one
-// line on stderr.
+// line on stderr. 0: done (and, with a baseline, every listener expected);
+// 1: --once found listeners that differ from the baseline, or something
+// failed; 2: a command-line mistake or a baseline file that does not parse.
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stdout)
+	var u errUsage
 	switch {
 	case errors.Is(err, errHelpShown):
 		return 0
+	case errors.As(err, &u):
+		fmt.Fprintf(stderr, "portwatch: %s (%s)\n", u.msg, u.seeHelp())
+		return 2
 	case err != nil:
-		fmt.Fprintf(stderr, "portwatch: %v (see portwatch --help)\n", err)
+		fmt.Fprintf(stderr, "portwatch: %v\n", err)
 		return 2
 	}
 	if o.version {
 		fmt.Fprintf(stdout, "portwatch %s\n", version)
 		return 0
 	}
-	if err := dispatch(o, stdout); err != nil {
-		fmt.Fprintf(stderr, "portwatch: %v\n", err)
+	err = dispatch(o, stdout, stderr)
+	var bad errBadBaseline
+	var labExit errLabExit
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &labExit): // the lab's namespace process has said why
+		return labExit.code
+	case errors.Is(err, errDeviations):
 		return 1
+	case errors.As(err, &bad):
+		fmt.Fprintf(stderr, "portwatch: %v\n", err)
+		return 2
 	}
-	return 0
+	fmt.Fprintf(stderr, "portwatch: %v\n", err)
+	return 1
 }
 
-func dispatch(o options, stdout io.Writer) error {
+func dispatch(o options, stdout, stderr io.Writer) error {
+	switch o.command {
+	case cmdBaselineSave:
+		return saveBaseline(o, collect.NewLive(), stdout)
+	case cmdWatch:
+		return runWatch(o, stdout, stderr)
+	case cmdLab:
+		runLabMonitor = func(scene lab.Scene) error {
+			return runMonitor(o, collect.NewLive(), nil, "", scene)
+		}
+		return runLab(labConfig{noNetns: o.labNoNetns})
+	}
+	b, savePath, err := loadBaseline(o)
+	if err != nil {
+		return err
+	}
 	src := collect.NewLive()
 	if o.once || o.json {
-		return dispatchOnce(o, src, stdout)
+		return dispatchOnce(o, src, b, stdout)
 	}
-	return runMonitor(o, src)
+	return runMonitor(o, src, b, savePath, nil)
 }
 
 // dispatchOnce prints one snapshot, as tables or as JSON. The whole
 // snapshot is assessed before --listening or --established narrow what is
-// printed: a listener's connections count whatever is shown.
-func dispatchOnce(o options, src sockets.Source, stdout io.Writer) error {
+// printed: a listener's connections count whatever is shown. With a
+// baseline, --once returns errDeviations when a listener differs from it.
+func dispatchOnce(o options, src sockets.Source, b *baseline.Baseline, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("reading sockets: %w", err)
 	}
-	a := assess.Assess(snap, assess.SystemKnowledge())
+	a := assess.AssessWith(snap, assess.SystemKnowledge(), assess.Context{Baseline: b, Firewall: assess.FirewallOf(snap.Firewalls)})
 	if o.json {
 		return writeJSON(stdout, snap, a, o.keeps)
 	}
-	return printTables(stdout, snap, a, o)
+	if err := printTables(stdout, snap, a, o); err != nil {
+		return err
+	}
+	if b != nil && len(baselineDeviations(a)) > 0 {
+		return errDeviations
+	}
+	return nil
 }
 
 // keeps reports whether --listening or --established keep a socket.

@@ -231,7 +231,7 @@ func TestOnceTables(t *testing.T) {
 	if li < 0 || ei < li {
 		t.Fatalf("want LISTENING then ESTABLISHED sections:\n%s", out)
 	}
-	row := regexp.MustCompile(`(?m)^tcp4\s+127\.0\.0\.1\s+` + port(ln.Addr()) + `\s+\S+\s+(INFO|LOW|MEDIUM|HIGH)\s+0\s+` + strconv.Itoa(os.Getpid()) + `\s+\S+\s+\S+\s+loopback$`)
+	row := regexp.MustCompile(`(?m)^(?:host\s+)?tcp4\s+127\.0\.0\.1\s+` + port(ln.Addr()) + `\s+\S+\s+(INFO|LOW|MEDIUM|HIGH)\s+0\s+` + strconv.Itoa(os.Getpid()) + `\s+\S+\s+\S+\s+loopback$`)
 	if !row.MatchString(out[li:ei]) {
 		t.Errorf("our listener's row is missing or misaligned in:\n%s", out)
 	}
@@ -281,7 +281,7 @@ func TestListenerConnectionsCounted(t *testing.T) {
 	}
 	lport := port(ln.Addr())
 	// PROTO ADDRESS PORT SERVICE RISK CONNS PID PROCESS USER EXPOSURE
-	row := regexp.MustCompile(`(?m)^tcp4\s+127\.0\.0\.1\s+` + lport + `\s+\S+\s+(?:INFO|LOW|MEDIUM|HIGH)\s+(\d+)\s+` +
+	row := regexp.MustCompile(`(?m)^(?:host\s+)?tcp4\s+127\.0\.0\.1\s+` + lport + `\s+\S+\s+(?:INFO|LOW|MEDIUM|HIGH)\s+(\d+)\s+` +
 		strconv.Itoa(os.Getpid()) + `\s+\S+\s+\S+\s+loopback$`)
 	for _, args := range [][]string{{"--once"}, {"--once", "--listening"}} {
 		code, out, errOut := runArgs(t, args...)

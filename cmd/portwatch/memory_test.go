@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"runtime/debug"
+	"testing"
+)
 
 // TestMemoryLimitLeavesRoomAboveTheLiveHeap: the soft limit never comes
 // near the live heap (the collector would thrash) and never drops below
@@ -17,5 +20,20 @@ func TestMemoryLimitLeavesRoomAboveTheLiveHeap(t *testing.T) {
 	}
 	if got := memoryLimitFor(40 << 20); got != 58<<20 {
 		t.Errorf("live 40 MiB: limit %d MiB, want 58", got>>20)
+	}
+}
+
+// TestWatchGC: watch collects at GOGC=50 unless GOGC says otherwise.
+func TestWatchGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	tuneWatchGC()
+	if got := debug.SetGCPercent(100); got != watchGCPercent {
+		t.Errorf("GOGC %d, want %d", got, watchGCPercent)
+	}
+	t.Setenv("GOGC", "200")
+	tuneWatchGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, watch changed the collector to %d", got)
 	}
 }

@@ -11,12 +11,15 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/muesli/termenv"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/lab"
 	"github.com/portwatch/portwatch/tui"
 )
 
 // runMonitor starts the interactive monitor and gives the terminal back
 // clean when it ends.
-func runMonitor(o options, src sockets.Source) error {
+// b is the baseline (nil for none) and savePath where the b key saves one.
+func runMonitor(o options, src sockets.Source, b *baseline.Baseline, savePath string, scene lab.Scene) error {
 	if !term.IsTerminal(os.Stdout.Fd()) || !term.IsTerminal(os.Stdin.Fd()) {
 		return errors.New("the monitor needs a terminal; use --once or --json for output to a pipe or file")
 	}
@@ -35,14 +38,27 @@ func runMonitor(o options, src sockets.Source) error {
 	if err != nil {
 		return err
 	}
-	m := tui.New(tui.Config{
-		Source:   src,
-		Interval: o.interval,
-		Color:    color,
-		ReadOnly: o.readOnly,
-		Resolve:  o.resolve,
-		Now:      now,
-	})
+	cfg := tui.Config{
+		Source:       src,
+		Interval:     o.interval,
+		Color:        color,
+		ReadOnly:     o.readOnly,
+		Resolve:      o.resolve,
+		Now:          now,
+		Baseline:     b,
+		BaselinePath: savePath,
+		Bell:         o.bell,
+		Lab:          scene,
+	}
+	if o.logPath != "" {
+		log, err := openEventLog(o.logPath)
+		if err != nil {
+			return err
+		}
+		defer log.Close()
+		cfg.OnEvents = log.Write
+	}
+	m := tui.New(cfg)
 	stop := make(chan struct{})
 	defer close(stop)
 	go boundMemory(stop)

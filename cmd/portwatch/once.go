@@ -10,9 +10,11 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 )
 
-// printTables writes the --once report: listening sockets, then established
+// printTables writes the --once report: with a baseline, the listeners that
+// differ from it (unexpected, changed, missing); listening sockets, then established
 // connections (then, with --all, the other states), as aligned columns, and
 // then the findings of what was listed, worst first. Service and risk are
 // the assessment's, as the monitor shows them.
@@ -53,6 +55,10 @@ func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o op
 		return cells
 	}
 	out := &errWriter{w: w}
+	if a.Baseline != nil {
+		printBaseline(out, a)
+		out.printf("\n")
+	}
 	var shown []*assess.Verdict
 	if !o.established {
 		out.printf("LISTENING (%d)\n", len(listening))
@@ -89,6 +95,50 @@ func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o op
 		out.printf("\n%d owners hidden: %s\n", snap.Hidden, note)
 	}
 	return out.err
+}
+
+// printBaseline writes the section that cron and CI read first: which
+// baseline file is in use, and the listeners that differ from it.
+func printBaseline(out *errWriter, a *assess.Assessment) {
+	b := a.Baseline
+	devs := baselineDeviations(a)
+	if len(devs) == 0 {
+		out.printf("BASELINE %s (%s): every listener expected, none missing\n", b.Path, plural(len(b.Entries), "entry", "entries"))
+		return
+	}
+	n := map[baseline.Status]int{}
+	netns := false
+	for _, v := range devs {
+		n[v.Baseline.Status]++
+		netns = netns || (v.Socket.Netns != "" && v.Socket.Netns != sockets.HostNetns)
+	}
+	out.printf("BASELINE %s (%s): %d unexpected, %d changed, %d missing\n", b.Path, plural(len(b.Entries), "entry", "entries"),
+		n[baseline.Unexpected], n[baseline.Changed], n[baseline.Missing])
+	listeners := devs[:len(devs)-len(a.Missing)]
+	sortVerdicts(listeners)
+	t := &textTable{}
+	cells := func(netnsLabel string, c ...string) []string {
+		if netns {
+			return append([]string{netnsLabel}, c...)
+		}
+		return c
+	}
+	t.add(cells("NETNS", "STATUS", "PROTO", "ADDRESS", "PORT", "SERVICE", "RISK", "PID", "PROCESS", "USER", "THE BASELINE SAYS")...)
+	for _, v := range devs {
+		s, e := &v.Socket, v.Baseline.Entry
+		switch v.Baseline.Status {
+		case baseline.Missing:
+			t.add(cells(e.Netns, v.Baseline.Status.String(), e.Proto.String(), e.Address, entryPort(e), v.Service.Name, v.Risk.String(),
+				"-", "-", "-", fmt.Sprintf("line %d: %s as %s; nothing listens", e.Line, e.Program, e.User))...)
+		case baseline.Changed:
+			t.add(cells(s.Netns, v.Baseline.Status.String(), s.ProtoLabel(), s.Local.String(), strconv.Itoa(int(s.LPort)), v.Service.Name, v.Risk.String(),
+				s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), fmt.Sprintf("line %d: %s as %s", e.Line, e.Program, e.User))...)
+		default:
+			t.add(cells(s.Netns, v.Baseline.Status.String(), s.ProtoLabel(), s.Local.String(), strconv.Itoa(int(s.LPort)), v.Service.Name, v.Risk.String(),
+				s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), "no line names it")...)
+		}
+	}
+	out.table(t)
 }
 
 func connectionTable(verdicts []*assess.Verdict, withState bool, head func(...string) []string, row func(*sockets.Socket, ...string) []string) *textTable {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -35,26 +36,46 @@ func TestReadmeFlagsMatchHelp(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z-]+)`(?:, `-[a-z]`)? \\| (.*) \\|$").FindAllStringSubmatch(section, -1) {
 		documented[m[1]] = strings.ReplaceAll(m[2], "`", "")
 	}
-	_, helpOut, _ := runArgs(t, "--help")
 	var o options
 	defined := map[string]bool{}
-	newRootCommand(&o).Flags().VisitAll(func(f *pflag.Flag) {
-		defined[f.Name] = true
-		meaning, ok := documented[f.Name]
-		if !ok {
-			t.Errorf("--%s is not in the README's Flags table", f.Name)
+	root := newRootCommand(&o)
+	// The root's flags and every command's: a flag several commands take
+	// says the same in each, so the README has one row for it.
+	var commands []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if !c.Hidden {
+			commands = append(commands, c)
 		}
-		if !strings.Contains(helpOut, "--"+f.Name) {
-			t.Errorf("--%s is not in --help", f.Name)
+		for _, sub := range c.Commands() {
+			walk(sub)
 		}
-		want := f.Usage
-		if f.Value.Type() != "bool" && f.DefValue != "" {
-			want += "; default " + f.DefValue
-		}
-		if ok && meaning != want {
-			t.Errorf("the README says --%s is %q, --help %q", f.Name, meaning, want)
-		}
-	})
+	}
+	walk(root)
+	if len(commands) < 4 {
+		t.Fatalf("found the commands %v, want the root, baseline, baseline save and watch at least", commands)
+	}
+	for _, c := range commands {
+		path := strings.Fields(c.CommandPath())[1:]
+		_, helpOut, _ := runArgs(t, append(slices.Clone(path), "--help")...)
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			defined[f.Name] = true
+			meaning, ok := documented[f.Name]
+			if !ok {
+				t.Errorf("--%s (%s) is not in the README's Flags section", f.Name, c.CommandPath())
+			}
+			if !strings.Contains(helpOut, "--"+f.Name) {
+				t.Errorf("--%s is not in %s --help", f.Name, c.CommandPath())
+			}
+			want := f.Usage
+			if f.Value.Type() != "bool" && f.DefValue != "" {
+				want += "; default " + f.DefValue
+			}
+			if ok && meaning != want {
+				t.Errorf("the README says --%s is %q, %s --help %q", f.Name, meaning, c.CommandPath(), want)
+			}
+		})
+	}
 	for name := range documented {
 		if !defined[name] {
 			t.Errorf("the README documents --%s, which portwatch does not have", name)
@@ -88,7 +109,8 @@ func TestReadmeJSONDocumentsEveryField(t *testing.T) {
 	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(prose, -1) {
 		quoted[m[1]] = true
 	}
-	for _, spec := range []keySpec{docKeys, docOnlyIf, socketKeys, listenerKeys, connectionKeys, ownerKeys, ownerOptional, serviceKeys, serviceOptional, findingKeys} {
+	for _, spec := range []keySpec{docKeys, docOnlyIf, docOptional, baselineKeys, missingKeys, socketKeys, listenerKeys, listenerOptional, firewallKeys, firewallOptional,
+		connectionKeys, ownerKeys, ownerOptional, serviceKeys, serviceOptional, findingKeys} {
 		for k := range spec {
 			if !quoted[k] {
 				t.Errorf("the README's JSON section does not document the key `%s`", k)

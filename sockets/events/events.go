@@ -70,6 +70,16 @@ type listenerKey struct {
 	port  uint16
 }
 
+// findingKey names a connection finding already reported: by socket, or by
+// remote address for a scan or a flood. A struct, not a string: it is
+// looked up for every connection with a finding, every poll.
+type findingKey struct {
+	socket sockets.SocketKey
+	netns  uint64
+	remote netip.Addr
+	code   string
+}
+
 // seen is what the tracker remembers of a listener.
 type seen struct {
 	owners string // the owners' programs and users: workers coming and going change nothing
@@ -81,14 +91,14 @@ type seen struct {
 // at a time.
 type Tracker struct {
 	listeners map[listenerKey]seen
-	missing   map[string]bool // baseline entries reported missing
-	conns     map[string]bool // connection findings already reported: socket key + code
+	missing   map[string]bool     // baseline entries reported missing
+	conns     map[findingKey]bool // connection findings already reported
 	started   bool
 }
 
 // NewTracker returns a tracker that has seen nothing yet.
 func NewTracker() *Tracker {
-	return &Tracker{listeners: map[listenerKey]seen{}, missing: map[string]bool{}, conns: map[string]bool{}}
+	return &Tracker{listeners: map[listenerKey]seen{}, missing: map[string]bool{}, conns: map[findingKey]bool{}}
 }
 
 // Observe returns what happened since the last assessment. The first one
@@ -100,7 +110,7 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 	t.started = true
 	var out []Event
 	now := map[listenerKey]seen{}
-	conns := map[string]bool{}
+	conns := map[findingKey]bool{}
 	for _, v := range a.Verdicts {
 		s := &v.Socket
 		if !s.IsListening() {
@@ -163,16 +173,16 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 // connectionFindings reports a connection's findings of MEDIUM or worse
 // the first time each is seen (a flood), but not those every connection of
 // a service carries by nature (cleartext).
-func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, conns map[string]bool, out []Event) []Event {
+func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, conns map[findingKey]bool, out []Event) []Event {
 	for _, f := range v.Findings {
 		if f.Severity < assess.RiskMedium || f.Code == assess.CodeCleartext {
 			continue
 		}
 		// A scan or a flood is one event per remote address, not one per
 		// connection it opened.
-		id := v.Socket.Key().String() + " " + f.Code
+		id := findingKey{socket: v.Socket.Key(), code: f.Code}
 		if f.Code == assess.CodePortScan || f.Code == assess.CodeFlood {
-			id = v.Socket.Netns + " " + v.Socket.Remote.String() + " " + f.Code
+			id = findingKey{netns: v.Socket.NetnsInode, remote: v.Socket.Remote, code: f.Code}
 		}
 		if conns[id] {
 			continue

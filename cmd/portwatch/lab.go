@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/portwatch/portwatch/sockets/lab"
+	"github.com/spf13/cobra"
+)
+
+// runLabMonitor starts the monitor on a lab's scene and returns when the
+// monitor ends: it shows the scene's narration and steps through it
+// (scene.Go in a command, never on the UI goroutine). The monitor's side
+// sets it; runLab calls it, and closes the scene whatever it returns.
+var runLabMonitor func(scene lab.Scene) error
+
+// labChildArgs is the command line the lab's namespace process runs: this
+// one again, so that it parses the same flags. A test replaces it.
+var labChildArgs = func() []string { return os.Args[1:] }
+
+// labConfig is portwatch lab's command line.
+type labConfig struct {
+	noNetns bool // --no-netns
+}
+
+// newLabCommand is portwatch lab: a guided scene of real sockets for a
+// class, shown in the monitor.
+func newLabCommand() *cobra.Command {
+	var cfg labConfig
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "a guided scene of real sockets for a class: a server, a client, leaks, filtered ports, a backdoor, a scan",
+		Args:  noArgumentsFor("portwatch lab"),
+		RunE:  func(*cobra.Command, []string) error { return runLab(cfg) },
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	fs.BoolVar(&cfg.noNetns, "no-netns", false,
+		"as root too, run the lab on this machine's loopback (high ports, no firewall rule) instead of a network namespace of its own")
+	addHelpFlag(fs)
+	return cmd
+}
+
+// Where the lab runs.
+const (
+	labHere      = "here"      // in this process: on loopback, or already in the lab's namespace
+	labNamespace = "namespace" // in this program run again in a new network namespace
+)
+
+// labPlace decides where the lab runs: root gets a namespace of its own
+// unless --no-netns says otherwise; the process runLabInNamespace started
+// is already there.
+func labPlace(cfg labConfig, euid int, inNamespace bool) string {
+	if euid == 0 && !cfg.noNetns && !inNamespace {
+		return labNamespace
+	}
+	return labHere
+}
+
+// runLab is portwatch lab. As root it runs itself again in a network
+// namespace of its own and waits; that process (or this one, without root
+// or with --no-netns) builds the scene and starts the monitor on it.
+// SIGINT and SIGTERM close the scene (the monitor quits on them too), and
+// the scene is closed when the monitor returns, whatever happened.
+func runLab(cfg labConfig) error {
+	if labPlace(cfg, os.Geteuid(), lab.InNamespace()) == labNamespace {
+		err := runLabInNamespace()
+		var refused errNoNamespace
+		if !errors.As(err, &refused) {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "portwatch: %v; the lab runs on this machine's loopback instead\n", err)
+	}
+	if runLabMonitor == nil {
+		return errors.New("this build of portwatch has no monitor for the lab")
+	}
+	scene, err := lab.New(lab.Options{})
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	defer scene.Close()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-sigs:
+			scene.Close()
+		case <-done:
+		}
+	}()
+	err = runLabMonitor(scene)
+	if cerr := scene.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("closing the lab: %w", cerr)
+	}
+	return err
+}
+
+// errLabExit is the failure of the lab's namespace process. It has said
+// why on stderr already: portwatch should exit with its code and add
+// nothing.
+type errLabExit struct{ code int }
+
+func (e errLabExit) Error() string { return fmt.Sprintf("the lab ended with exit status %d", e.code) }
+
+// errNoNamespace: the kernel would not make a network namespace (a
+// container without CAP_SYS_ADMIN, user namespaces off); the lab can still
+// run on loopback.
+type errNoNamespace struct{ err error }
+
+func (e errNoNamespace) Error() string {
+	return fmt.Sprintf("cannot make a network namespace for the lab (%v)", e.err)
+}
+
+// runLabInNamespace runs this program again in a new network namespace
+// (lab.NamespaceCommand) on the same terminal and waits for it. The
+// namespace is anonymous: it ends with its last process, so nothing is
+// left to delete, after a crash either. The child dies with this process
+// (Pdeathsig, kill -9 included), its helpers with it, and the namespace
+// with them. Signals sent to this process are passed on; a ^C is a key to
+// the monitor, in raw mode, not a signal.
+func runLabInNamespace() error {
+	cmd, err := lab.NamespaceCommand(labChildArgs()...)
+	if err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	// The child's Pdeathsig follows the thread that starts it: this
+	// goroutine keeps that thread until the child has ended.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) {
+			return errNoNamespace{err}
+		}
+		return fmt.Errorf("starting the lab in its own network namespace: %w", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	for {
+		select {
+		case sig := <-sigs:
+			cmd.Process.Signal(sig)
+		case err := <-waited:
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code := exit.ExitCode()
+				if code < 0 { // killed by a signal
+					code = 1
+				}
+				return errLabExit{code}
+			}
+			return err
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+// The metrics of portwatch watch. Their labels are bounded: a listener's
+// own place (namespace, protocol, local address, port), program and user,
+// which a machine has tens of; connection states; finding codes. Never a
+// remote address or port, which would make a series per peer.
+var (
+	descListening = prometheus.NewDesc("portwatch_listening",
+		"A listening socket (1), by its place, program and user; expected is yes, no, changed, or unknown without a baseline; firewall is what a new connection from outside meets (open, restricted, filtered, closed, unknown; none where no ruleset was read or the listener is on loopback).",
+		[]string{"netns", "proto", "address", "port", "program", "user", "expected", "firewall"}, nil)
+	descUnexpected = prometheus.NewDesc("portwatch_unexpected_listeners",
+		"Listeners the baseline does not name (exported only with a baseline).", nil, nil)
+	descChanged = prometheus.NewDesc("portwatch_changed_listeners",
+		"Listeners on a place the baseline names, held by another program or user (exported only with a baseline).", nil, nil)
+	descMissing = prometheus.NewDesc("portwatch_missing_listeners",
+		"Baseline entries no listener answers (exported only with a baseline).", nil, nil)
+	descBaselineEntries = prometheus.NewDesc("portwatch_baseline_entries",
+		"Entries of the baseline file in use (exported only with a baseline).", []string{"path"}, nil)
+	descConnections = prometheus.NewDesc("portwatch_connections",
+		"Sockets that are not listeners, by TCP state (a connected UDP socket is ESTABLISHED).", []string{"state"}, nil)
+	descFindings = prometheus.NewDesc("portwatch_findings",
+		"Findings on the sockets and the missing listeners, by severity and code.", []string{"severity", "code"}, nil)
+	descPollDuration = prometheus.NewDesc("portwatch_poll_duration_seconds",
+		"How long the last poll took to read and judge the sockets.", nil, nil)
+	descLastPoll = prometheus.NewDesc("portwatch_last_poll_timestamp_seconds",
+		"When the last poll read the sockets, in seconds since the epoch.", nil, nil)
+)
+
+// listenerLabels are one listener's label values, in descListening's order.
+type listenerLabels [8]string
+
+type findingKey struct {
+	severity assess.Risk
+	code     string
+}
+
+// pollState is what one poll exports. It is made whole and then swapped in,
+// so a scrape never sees half a poll: the series of a listener that closed
+// are gone from the next state, not left behind.
+type pollState struct {
+	listeners   []listenerLabels
+	baseline    *baseline.Baseline
+	unexpected  int
+	changed     int
+	missing     int
+	conns       map[string]int
+	findings    map[findingKey]int
+	pollSeconds float64
+	taken       time.Time
+}
+
+// exporter is portwatch watch's metrics: a prometheus.Collector over the
+// last poll's state, in a registry of its own (no Go runtime metrics: the
+// textfile must not repeat node_exporter's own).
+type exporter struct {
+	state    atomic.Pointer[pollState]
+	registry *prometheus.Registry
+	errors   prometheus.Counter
+
+	// The counts of the last poll's verdicts, and those verdicts in order:
+	// update adjusts the counts by the verdicts that differ, see there.
+	// Only the poll loop touches them.
+	prev     []*assess.Verdict
+	conns    map[string]int
+	findings map[findingKey]int
+}
+
+func newExporter() *exporter {
+	e := &exporter{registry: prometheus.NewRegistry(), conns: map[string]int{}, findings: map[findingKey]int{}}
+	e.errors = prometheus.NewCounter(prometheus.CounterOpts{Name: "portwatch_poll_errors_total",
+		Help: "Polls that failed to read the sockets or to write their events or textfile."})
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "portwatch_build_info",
+		Help: "portwatch's version (always 1).", ConstLabels: prometheus.Labels{"version": version}})
+	buildInfo.Set(1)
+	e.registry.MustRegister(e, e.errors, buildInfo)
+	return e
+}
+
+// Describe implements prometheus.Collector.
+func (e *exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descListening, descUnexpected, descChanged, descMissing, descBaselineEntries,
+		descConnections, descFindings, descPollDuration, descLastPoll} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: the last poll, or nothing before
+// the first.
+func (e *exporter) Collect(ch chan<- prometheus.Metric) {
+	st := e.state.Load()
+	if st == nil {
+		return
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, l := range st.listeners {
+		gauge(descListening, 1, l[:]...)
+	}
+	if st.baseline != nil {
+		gauge(descUnexpected, float64(st.unexpected))
+		gauge(descChanged, float64(st.changed))
+		gauge(descMissing, float64(st.missing))
+		gauge(descBaselineEntries, float64(len(st.baseline.Entries)), st.baseline.Path)
+	}
+	for state, n := range st.conns {
+		gauge(descConnections, float64(n), state)
+	}
+	for k, n := range st.findings {
+		gauge(descFindings, float64(n), k.severity.String(), k.code)
+	}
+	gauge(descPollDuration, st.pollSeconds)
+	gauge(descLastPoll, float64(st.taken.UnixNano())/1e9)
+}
+
+// expectedWords are portwatch_listening's expected label values.
+var expectedWords = map[baseline.Status]string{
+	baseline.NotCompared: "unknown", baseline.Expected: "yes", baseline.Unexpected: "no", baseline.Changed: "changed",
+}
+
+// update makes the state of one poll and swaps it in.
+//
+// Counting the connections by state and the findings by code touches every
+// verdict, and at 20,000 sockets a second after the last poll each one is a
+// cache miss: most of a poll's export. But the assessor hands back the same
+// *Verdict for a connection that has not changed, and the kernel lists
+// sockets in the same order poll after poll, so the counts are kept between
+// polls and adjusted where this poll's verdict at an index is not the last
+// poll's: the old one's share taken out, the new one's put in. The sums are
+// exactly those of a recount (verdicts never change once made), whatever
+// the order; an unchanged poll reads two arrays of pointers and nothing else.
+// The listeners are found in the snapshot's array, which a is the
+// assessment of (a verdict per socket, in order): read in sequence, it costs
+// a fraction of visiting every verdict.
+func (e *exporter) update(a *assess.Assessment, snap *sockets.Snapshot, took time.Duration) {
+	for i, v := range a.Verdicts {
+		if i < len(e.prev) {
+			if e.prev[i] == v {
+				continue
+			}
+			e.count(e.prev[i], -1)
+		}
+		e.count(v, +1)
+	}
+	for i := len(a.Verdicts); i < len(e.prev); i++ {
+		e.count(e.prev[i], -1)
+	}
+	e.prev = append(e.prev[:0], a.Verdicts...)
+
+	st := &pollState{baseline: a.Baseline, conns: make(map[string]int, len(assess.TCPStates)),
+		findings: make(map[findingKey]int, len(e.findings)), pollSeconds: took.Seconds(), taken: snap.Taken, missing: len(a.Missing)}
+	for _, state := range assess.TCPStates { // every state a series, 0 included: rates need no gaps
+		if state != sockets.StateListen {
+			st.conns[state] = 0
+		}
+	}
+	for state, n := range e.conns {
+		if n != 0 {
+			st.conns[state] = n
+		}
+	}
+	for k, n := range e.findings {
+		if n != 0 { // a code no socket carries any more has no series
+			st.findings[k] = n
+		}
+	}
+	for _, v := range a.Missing { // few, and made anew each poll
+		for _, f := range v.Findings {
+			st.findings[findingKey{f.Severity, f.Code}]++
+		}
+	}
+	seen := map[listenerLabels]bool{}
+	for i := range snap.Sockets {
+		if !snap.Sockets[i].IsListening() {
+			continue
+		}
+		v := a.Verdicts[i]
+		s := &v.Socket
+		l := listenerLabels{s.Netns, s.Proto.String(), s.Local.String(), strconv.Itoa(int(s.LPort)), "", s.OwnerUser(),
+			expectedWords[v.Baseline.Status], string(v.Firewall.Kind)}
+		if l[7] == "" {
+			l[7] = "none"
+		}
+		if p := s.Process(); p != nil {
+			l[4] = p.Name
+		}
+		if seen[l] { // SO_REUSEPORT: one place, several sockets
+			continue
+		}
+		seen[l] = true
+		st.listeners = append(st.listeners, l)
+		switch v.Baseline.Status {
+		case baseline.Unexpected:
+			st.unexpected++
+		case baseline.Changed:
+			st.changed++
+		}
+	}
+	e.state.Store(st)
+}
+
+// count adds a verdict's share of the counts (sign +1) or takes it out (-1).
+func (e *exporter) count(v *assess.Verdict, sign int) {
+	for _, f := range v.Findings {
+		e.findings[findingKey{f.Severity, f.Code}] += sign
+	}
+	if !v.Socket.IsListening() {
+		e.conns[v.Socket.State] += sign
+	}
+}
+
+// writeTextfile writes the registry's metrics to path for node_exporter's
+// textfile collector, atomically: a temporary file in the same directory
+// (a hidden name, which the collector's *.prom pattern skips), synced to
+// disk, then renamed over path. A reader, or a crash at any moment, sees
+// the last whole file or the new whole file, never part of one.
+func writeTextfile(path string, g prometheus.Gatherer) error {
+	mfs, err := g.Gather()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), textfileTempPrefix(path)+"*")
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Dir(path), unwrapPathError(err))
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing to remove
+	w := bufio.NewWriter(tmp)
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			tmp.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	// node_exporter often runs as a user of its own.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// textfileTempPrefix names writeTextfile's temporary files for path.
+func textfileTempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+
+// removeStaleTextfileTemps removes the temporary files a killed watch left
+// (SIGKILL between creating one and renaming it).
+func removeStaleTextfileTemps(path string) {
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), textfileTempPrefix(path)+"*"))
+	for _, f := range stale {
+		os.Remove(f)
+	}
+}

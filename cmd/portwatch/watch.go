@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/events"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// watcher is portwatch watch's state between polls: the monitor's own
+// machinery (a Live source, an Assessor that remembers verdicts, a Tracker
+// of what changed), without the screen.
+type watcher struct {
+	src      *collect.Live
+	assessor *assess.Assessor
+	tracker  *events.Tracker
+	base     *baseline.Baseline
+	log      *eventLog
+	metrics  *exporter
+	textfile string
+}
+
+// poll reads, judges, reports. Its errors are returned together: one
+// failing output does not stop the others.
+func (w *watcher) poll(ctx context.Context) error {
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	snap, err := w.src.Snapshot(pctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("reading sockets: %w", err)
+	}
+	a := w.assessor.AssessWith(snap, assess.Context{Baseline: w.base, Firewall: assess.FirewallOf(snap.Firewalls)})
+	took := time.Since(start)
+	evs := w.tracker.Observe(a, snap.Taken)
+	w.metrics.update(a, snap, took)
+	w.src.Recycle(snap) // the verdicts hold copies
+	logErr := w.log.Write(evs)
+	var fileErr error
+	if w.textfile != "" {
+		if err := writeTextfile(w.textfile, w.metrics.registry); err != nil {
+			fileErr = fmt.Errorf("writing the textfile %s: %w", w.textfile, err)
+		}
+	}
+	return errors.Join(logErr, fileErr)
+}
+
+// runWatch is portwatch watch: a poll every --interval until SIGTERM or
+// SIGINT, which end it with exit code 0: a poll still reading the machine
+// is cut short (it has seen nothing yet), one past reading is finished and
+// written; every event is written as it is made, so none is left behind.
+// The first poll's errors end it (a textfile directory that does not
+// exist is a mistake to see at once); later ones are written to stderr,
+// counted in portwatch_poll_errors_total, and polling goes on.
+func runWatch(o options, stdout, stderr io.Writer) error {
+	base, _, err := loadBaseline(o)
+	if err != nil {
+		return err
+	}
+	log := &eventLog{w: stdout}
+	where := "stdout"
+	if o.logPath != "" {
+		if log, err = openEventLog(o.logPath); err != nil {
+			return err
+		}
+		where = o.logPath
+	}
+	defer log.Close()
+	w := &watcher{src: collect.NewLive(), assessor: assess.NewAssessor(assess.SystemKnowledge()),
+		tracker: events.NewTracker(), base: base, log: log, metrics: newExporter(), textfile: o.textfile}
+	if o.textfile != "" {
+		removeStaleTextfileTemps(o.textfile)
+	}
+
+	// Signals first: a SIGTERM that arrives while the server starts still
+	// ends the program cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	metricsAt := "no metrics server"
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", o.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(w.metrics.registry, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+		go srv.Serve(ln)
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			srv.Shutdown(sctx)
+		}()
+		metricsAt = "metrics on http://" + ln.Addr().String() + "/metrics"
+	}
+	textfile := ""
+	if o.textfile != "" {
+		textfile = ", textfile " + o.textfile
+	}
+	fmt.Fprintf(stderr, "portwatch watch: every %s, %s, events to %s, %s%s\n",
+		shortDuration(o.interval), describeBaseline(base), where, metricsAt, textfile)
+
+	tuneWatchGC()
+
+	tick := time.NewTicker(o.interval)
+	defer tick.Stop()
+	for first := true; ; first = false {
+		if err := w.poll(ctx); err != nil {
+			switch {
+			case ctx.Err() != nil: // a signal cut the poll short: nothing was read, nothing to write
+				return nil
+			case first:
+				return err
+			}
+			w.metrics.errors.Inc()
+			fmt.Fprintf(stderr, "portwatch watch: %v\n", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			w.reload(o, stderr)
+		case <-tick.C:
+		}
+	}
+}
+
+// reload reads the baseline file again (SIGHUP: configuration management
+// changed it). A file that does not parse leaves the old baseline in use.
+func (w *watcher) reload(o options, stderr io.Writer) {
+	base, _, err := loadBaseline(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "portwatch watch: SIGHUP: %v; still using %s\n", err, describeBaseline(w.base))
+		return
+	}
+	w.base = base
+	fmt.Fprintf(stderr, "portwatch watch: SIGHUP: now using %s\n", describeBaseline(base))
+}
