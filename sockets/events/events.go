@@ -70,6 +70,10 @@ type listenerKey struct {
 	port  uint16
 }
 
+// rebuildEvery is how often (in polls) every connection's findings are
+// looked at again, so that what has gone is forgotten.
+const rebuildEvery = 30
+
 // findingKey names a connection finding already reported: by socket, or by
 // remote address for a scan or a flood. A struct, not a string: it is
 // looked up for every connection with a finding, every poll.
@@ -93,6 +97,13 @@ type Tracker struct {
 	listeners map[listenerKey]seen
 	missing   map[string]bool     // baseline entries reported missing
 	conns     map[findingKey]bool // connection findings already reported
+	// prev is the last poll's verdicts in order: the kernel lists sockets
+	// in the same order poll after poll, and the assessor hands back the
+	// very same verdict for an unchanged connection, whose findings were
+	// looked at when it appeared. Only the others are looked at again, and
+	// every rebuildEvery polls all of them, to forget what has gone.
+	prev  []*assess.Verdict
+	polls int
 	started   bool
 }
 
@@ -110,11 +121,18 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 	t.started = true
 	var out []Event
 	now := map[listenerKey]seen{}
-	conns := map[findingKey]bool{}
-	for _, v := range a.Verdicts {
+	t.polls++
+	rebuild := first || t.polls%rebuildEvery == 0
+	conns := t.conns
+	if rebuild {
+		conns = map[findingKey]bool{}
+	}
+	for i, v := range a.Verdicts {
 		s := &v.Socket
 		if !s.IsListening() {
-			out = t.connectionFindings(v, at, first, conns, out)
+			if rebuild || i >= len(t.prev) || t.prev[i] != v {
+				out = t.connectionFindings(v, at, first, conns, out)
+			}
 			continue
 		}
 		k := listenerKey{s.Netns, s.Proto, s.Local, s.LPort}
@@ -156,6 +174,7 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 		}
 	}
 	t.listeners, t.conns = now, conns
+	t.prev = append(t.prev[:0], a.Verdicts...)
 	missing := map[string]bool{}
 	for _, v := range a.Missing {
 		e := v.Baseline.Entry
@@ -187,8 +206,9 @@ func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool
 		if conns[id] {
 			continue
 		}
+		known := t.conns[id] // the last rebuild's, or this one's while no rebuild
 		conns[id] = true
-		if !first && !t.conns[id] {
+		if !first && !known {
 			out = append(out, event(v, at, Finding, []string{f.Code}, f.Text))
 		}
 	}

@@ -89,3 +89,44 @@ func TestEventsOfTheBaseline(t *testing.T) {
 		t.Errorf("python3 on 22: %v", got)
 	}
 }
+
+// A connection's finding is reported once, whether polls come quiet (the
+// same verdicts) or not, and again after the socket went and came back.
+func TestConnectionFindingsOnce(t *testing.T) {
+	tr := NewTracker()
+	lst := lsock(80, 1, sshd)
+	conn := func(port uint16, inode uint64) sockets.Socket {
+		return sockets.Socket{Proto: sockets.TCP, Family: 4, Local: netip.MustParseAddr("10.0.0.1"), LPort: 80,
+			Remote: netip.MustParseAddr("10.9.9.9"), RPort: port, State: sockets.StateEstablished, Inode: inode,
+			Netns: sockets.HostNetns, Owners: []*sockets.Process{nc}, OwnerStatus: sockets.OwnerKnown}
+	}
+	as := assess.NewAssessor(kb)
+	poll := func(socks ...sockets.Socket) []Event {
+		sockets.SetDirections(socks)
+		return tr.Observe(as.AssessWith(&sockets.Snapshot{Sockets: socks, Taken: t0}, assess.Context{}), t0)
+	}
+	count := func(evs []Event) int {
+		n := 0
+		for _, e := range evs {
+			if e.Kind == Finding && e.Address == "10.0.0.1" { // the connections', not the listener's
+				n++
+			}
+		}
+		return n
+	}
+	poll(lst)
+	// A netcat holding a connection: listening-shell is a listener code; a
+	// connection's own finding here is the flood once twenty arrive.
+	var flood []sockets.Socket
+	for i := range assess.FloodThreshold {
+		flood = append(flood, conn(uint16(40000+i), uint64(100+i)))
+	}
+	if n := count(poll(append([]sockets.Socket{lst}, flood...)...)); n != 1 {
+		t.Fatalf("a flood of %d connections: %d finding events, want 1", assess.FloodThreshold, n)
+	}
+	for i := 0; i < 2*rebuildEvery; i++ {
+		if n := count(poll(append([]sockets.Socket{lst}, flood...)...)); n != 0 {
+			t.Fatalf("poll %d of the same flood: %d finding events", i, n)
+		}
+	}
+}
