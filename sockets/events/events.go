@@ -102,9 +102,9 @@ type Tracker struct {
 	// very same verdict for an unchanged connection, whose findings were
 	// looked at when it appeared. Only the others are looked at again, and
 	// every rebuildEvery polls all of them, to forget what has gone.
-	prev  []*assess.Verdict
-	polls int
-	started   bool
+	prev    []*assess.Verdict
+	polls   int
+	started bool
 }
 
 // NewTracker returns a tracker that has seen nothing yet.
