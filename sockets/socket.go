@@ -159,7 +159,111 @@ type Socket struct {
 	OwnerStatus      OwnerStatus
 	// Direction is set for connections: inbound or outbound.
 	Direction Direction
+	// Timer is the kernel timer running on the socket when it was listed
+	// (TIME_WAIT's countdown, a retransmission, a zero-window probe,
+	// keepalive), and Expires when it fires, in milliseconds after the
+	// listing: for TIME_WAIT, the time left before the kernel lets it go.
+	Timer   Timer
+	Expires uint32
+	// Traffic is a TCP connection's counters as the kernel keeps them,
+	// read with the dump that lists it; nil where there are none: UDP,
+	// listeners, TIME_WAIT remnants, and sockets read from /proc/net. A
+	// pointer, so a socket without counters pays 8 bytes for them.
+	Traffic *Traffic
 }
+
+// Timer is the kernel timer pending on a socket, in sock_diag's numbers
+// (idiag_timer; /proc/net/tcp's "tr" column).
+type Timer uint8
+
+// The kernel's socket timers.
+const (
+	TimerNone Timer = iota
+	// TimerRetransmit: data sent and not acknowledged; when it runs out the
+	// kernel sends it again (also the tail loss probe).
+	TimerRetransmit
+	// TimerKeepalive: an idle connection is probed now and then.
+	TimerKeepalive
+	// TimerTimeWait: TIME_WAIT's countdown.
+	TimerTimeWait
+	// TimerZeroWindow: the peer advertised a zero receive window (it does
+	// not read); the kernel probes it until it opens.
+	TimerZeroWindow
+)
+
+var timerText = [...]string{TimerNone: "", TimerRetransmit: "retransmit", TimerKeepalive: "keepalive",
+	TimerTimeWait: "time-wait", TimerZeroWindow: "zero-window probe"}
+
+func (t Timer) String() string {
+	if int(t) < len(timerText) {
+		return timerText[t]
+	}
+	return "timer " + strconv.Itoa(int(t))
+}
+
+// TimeLeft is how long the socket's timer has to run, measured from the
+// poll that listed it; 0 when no timer runs.
+func (s *Socket) TimeLeft() time.Duration {
+	if s.Timer == TimerNone {
+		return 0
+	}
+	return time.Duration(s.Expires) * time.Millisecond
+}
+
+// Traffic is what the kernel counts for one TCP connection (struct
+// tcp_info, and the queues of inet_diag_msg), as of one poll. It is never
+// changed once made: polls and outputs share it, and an idle connection's
+// counters may be the very same value from poll to poll. Counters run from
+// the connection's start.
+type Traffic struct {
+	// BytesSent is the bytes the peer acknowledged (tcpi_bytes_acked, as
+	// ss -i shows it): the data, and one for the SYN on the side that
+	// opened the connection.
+	BytesSent     uint64
+	BytesReceived uint64 // bytes received (tcpi_bytes_received)
+	// DeliveryRate is the kernel's estimate of the rate of the last
+	// delivery, in bytes per second (tcpi_delivery_rate): the speed of the
+	// path when the sender last had data, not a running average.
+	DeliveryRate uint64
+	SegsOut      uint32 // segments sent, retransmissions included
+	SegsIn       uint32 // segments received
+	// Retransmits counts the segments sent again over the connection's
+	// life (tcpi_total_retrans).
+	Retransmits uint32
+	RTT         uint32 // smoothed round-trip time, microseconds
+	RTTVar      uint32 // its variation, microseconds
+	// SendQueue is the bytes written by the program and not yet
+	// acknowledged by the peer; RecvQueue the bytes received and not yet
+	// read by the program.
+	SendQueue uint32
+	RecvQueue uint32
+	// SendWindow is the receive window the peer last advertised
+	// (tcpi_snd_wnd), where the kernel reports it (WindowKnown): 0 means
+	// the peer's buffer is full.
+	SendWindow  uint32
+	WindowKnown bool
+}
+
+// Health is what a connection's counters say over several polls, as flags
+// (sockets/traffic judges them, sockets/assess explains them). It is a
+// state, not a measure: it changes when the connection starts or stops
+// misbehaving, not with every byte.
+type Health uint8
+
+// The health flags of a connection.
+const (
+	// HealthRetransmits: the retransmit counter keeps climbing.
+	HealthRetransmits Health = 1 << iota
+	// HealthSendStuck: data waits in the send queue and the peer has
+	// acknowledged none of it for a while.
+	HealthSendStuck
+	// HealthZeroWindow, with HealthSendStuck: the peer's receive window is
+	// zero: it does not read what it is sent.
+	HealthZeroWindow
+)
+
+// RTTMillis is the smoothed round-trip time in milliseconds.
+func (t *Traffic) RTTMillis() float64 { return float64(t.RTT) / 1000 }
 
 // HostNetns labels the network namespace portwatch itself runs in.
 const HostNetns = "host"
@@ -172,6 +276,9 @@ type Snapshot struct {
 	Sockets []Socket
 	Root    bool
 	Method  string // how sockets were listed: "netlink" or "procfs"
+	// Counters says the TCP connections of portwatch's namespace come with
+	// the kernel's counters (Socket.Traffic): sock_diag was asked for them.
+	Counters bool
 	// Hidden counts sockets whose owner is another user's process that
 	// portwatch, not being root, may not inspect.
 	Hidden int

@@ -102,16 +102,20 @@ var defaultSort = [rowset.TabCount]string{rowset.Listening: "PORT", rowset.Estab
 
 // tabColumns are each tab's columns, left to right.
 var tabColumns = [rowset.TabCount][]column{
-	rowset.Listening:   {colPort, colProto, colAddress, colService, colProcess, colPID, colUser, colExposure, colRisk, colConns},
-	rowset.Established: {colProto, colLocal, colRemote, colDir, colService, colProcess, colPID, colRisk, colAge},
+	rowset.Listening:   {colPort, colProto, colAddress, colService, colProcess, colPID, colUser, colExposure, colRisk, colConns, colRate},
+	rowset.Established: {colProto, colLocal, colRemote, colDir, colService, colProcess, colPID, colRateIn, colRateOut, colRisk, colAge},
 	rowset.All:         {colProto, colState, colLocal, colRemote, colDir, colService, colProcess, colPID, colAge},
 }
 
 // columnsOf is a tab's columns; with sockets of several network
-// namespaces, where each lives comes first, and with a baseline the
-// Listening tab says how each listener stands against it.
-func columnsOf(t rowset.Tab, multiNetns, withBaseline, withFirewall bool) []column {
+// namespaces, where each lives comes first, with a baseline the Listening
+// tab says how each listener stands against it, and without the kernel's
+// counters (sockets read from /proc/net) there are no rates to show.
+func columnsOf(t rowset.Tab, multiNetns, withBaseline, withFirewall, withTraffic bool) []column {
 	cols := tabColumns[t]
+	if !withTraffic {
+		cols = slices.DeleteFunc(slices.Clone(cols), func(c column) bool { return trafficColumns[c.title] })
+	}
 	if withFirewall { // room for "all/filtered"
 		cols = slices.Clone(cols)
 		for i := range cols {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,7 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 		out = append(out, fmt.Sprintf("  exposure: %s · established connections: %d", s.Exposure(), r.Conns))
 	}
 	out = append(out, hanging("  ", "  ", s.State+": "+r.StateText(), w)...)
+	out = append(out, trafficLines(look, r, w)...)
 	if !s.IsListening() {
 		out = append(out, historyLines(look, r, w)...)
 	}
@@ -178,6 +180,9 @@ func historyLines(look detailLook, r *rowset.Row, w int) []string {
 	case r.Removed():
 	case st == "CLOSE_WAIT":
 		out = append(out, hanging("  ", "  ", fmt.Sprintf("In CLOSE_WAIT for %s: the peer closed; this program has not closed its end yet.", since), w)...)
+	case st == "TIME_WAIT" && r.Socket.Timer == sockets.TimerTimeWait:
+		left := int(math.Ceil(r.Socket.TimeLeft().Seconds()))
+		out = append(out, hanging("  ", "  ", fmt.Sprintf("TIME_WAIT: %d s left by the kernel's countdown (seen in it for %s); then the kernel lets it go.", left, since), w)...)
 	case st == "TIME_WAIT":
 		out = append(out, hanging("  ", "  ", fmt.Sprintf("In TIME_WAIT for %s: the kernel lets it go after 60 s.", since), w)...)
 	default:

@@ -10,7 +10,7 @@ type keyMap struct {
 	Detail, Back, Filter, Sort, Reverse   key.Binding
 	Pause, Kill, Resolve, Help, Quit      key.Binding
 	Events, SaveBaseline, Conns, OtherEnd key.Binding
-	Learn, LabNext, LabBack               key.Binding
+	Learn, LabNext, LabBack, Programs     key.Binding
 	Confirm, Master, Cancel               key.Binding
 }
 
@@ -40,6 +40,7 @@ func newKeyMap() keyMap {
 		Resolve:      b("r", "host names", "r"),
 		Events:       b("e", "events", "e"),
 		Learn:        b("L", "learn", "L"),
+		Programs:     b("P", "programs", "P"),
 		LabNext:      b("n", "next step", "n", " "),
 		LabBack:      b("b", "step back", "b"),
 		Conns:        b("c", "connections", "c"),
@@ -62,7 +63,7 @@ func (k keyMap) ShortHelp() []key.Binding {
 func (k keyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Conns, k.OtherEnd},
-		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Events},
+		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Events, k.Programs},
 		{k.Detail, k.Back, k.Filter, k.Sort, k.Reverse, k.Resolve},
 		{k.Pause, k.Kill, k.SaveBaseline, k.Learn, k.Help, k.Quit},
 	}

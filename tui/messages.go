@@ -8,6 +8,7 @@ import (
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/events"
+	"github.com/portwatch/portwatch/sockets/traffic"
 )
 
 // tickMsg asks for a poll; it re-arms itself. The time comes from the
@@ -15,14 +16,16 @@ import (
 type tickMsg struct{}
 
 // snapshotMsg carries a finished poll: the snapshot's header (its sockets
-// are in the verdicts) and its assessment. seq is the poll's sequence
-// number: a reply to a poll started before a pause is dropped.
+// are in the verdicts), its assessment and each socket's traffic (in the
+// verdicts' order; immutable, shared with the tracker). seq is the poll's
+// sequence number: a reply to a poll started before a pause is dropped.
 type snapshotMsg struct {
 	seq        int
 	snap       *sockets.Snapshot
 	assessment *assess.Assessment
-	events     []events.Event // what changed since the last poll
-	logErr     error          // writing the events to --log failed
+	flows      []*traffic.Flow // nil when no socket has counters
+	events     []events.Event  // what changed since the last poll
+	logErr     error           // writing the events to --log failed
 	at         time.Time
 }
 

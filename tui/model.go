@@ -10,6 +10,7 @@ import (
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/events"
+	"github.com/portwatch/portwatch/sockets/traffic"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -71,8 +72,8 @@ func New(cfg Config) Model {
 		pane:   newPane(),
 		now:    cfg.Now(),
 		store:  rowset.NewStore(),
-		poller: &poller{src: cfg.Source, assessor: assess.NewAssessor(cfg.Knowledge), tracker: events.NewTracker(),
-			onEvents: cfg.OnEvents, now: cfg.Now},
+		poller: &poller{src: cfg.Source, assessor: assess.NewAssessor(cfg.Knowledge), traffic: traffic.NewTracker(),
+			tracker: events.NewTracker(), onEvents: cfg.OnEvents, now: cfg.Now},
 		baseline: cfg.Baseline,
 		resolver: newResolver(cfg.Resolve),
 	}
@@ -129,6 +130,8 @@ func (m *Model) relayout() {
 		m.pane.SetContent(eventsText(m.theme, m.events, m.width, m.now))
 	case modeLearn:
 		m.pane.SetContent(learnText(m.theme, m.store, m.cfg.Knowledge, m.width))
+	case modePrograms:
+		m.pane.SetContent(m.programsText())
 	}
 }
 
@@ -145,7 +148,7 @@ func (m *Model) refreshDetail() {
 
 func (m *Model) setMode(md mode) {
 	m.mode = md
-	if md == modeHelp || md == modeEvents || md == modeLearn {
+	if md == modeHelp || md == modeEvents || md == modeLearn || md == modePrograms {
 		m.pane.GotoTop()
 	}
 	m.relayout()

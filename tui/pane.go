@@ -14,11 +14,12 @@ import (
 type mode int
 
 const (
-	modeTable  mode = iota
-	modeDetail      // the detail pane full screen
-	modeHelp        // the full help
-	modeEvents      // the events since start, newest first
-	modeLearn       // the learn overlay
+	modeTable    mode = iota
+	modeDetail        // the detail pane full screen
+	modeHelp          // the full help
+	modeEvents        // the events since start, newest first
+	modeLearn         // the learn overlay
+	modePrograms      // the network use per program, busiest first
 )
 
 // newPane is the full-screen scrolling view of the details or the help.
@@ -35,6 +36,8 @@ func helpText(th Theme, h help.Model, keys keyMap, width int, snap *sockets.Snap
 	b.WriteString("  Marks: > selected row, + new (5 s), - closed (5 s). Risk: INFO LOW MEDIUM HIGH.\n")
 	b.WriteString("  Baseline (with --baseline, or after b): UNEXPECTED not in it, CHANGED another program or\n")
 	b.WriteString("  user on its port, MISSING in it but not listening; they sort first. e lists the events.\n")
+	b.WriteString("  RATE IN, RATE OUT, a listener's RATE (its connections): the kernel's byte\n")
+	b.WriteString("  counters between two polls, no packet capture; blank for UDP. P: by program.\n")
 	b.WriteString("\n" + th.PaneTitle.Render("Socket states") + "\n")
 	for _, st := range append(append([]string{}, assess.TCPStates...), sockets.StateUnconnected) {
 		for i, l := range wrap(assess.StateHelp(sockets.TCP, st), max(width-16, 20)) {

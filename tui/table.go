@@ -30,6 +30,9 @@ type tableModel struct {
 	// withFirewall: listeners carry the firewall's verdict, shown after
 	// their exposure.
 	withFirewall bool
+	// withTraffic: the sockets come with the kernel's counters, and the
+	// rates have columns.
+	withTraffic bool
 	// link narrows the rows to a listener's connections (c); esc clears it.
 	link *link
 }
@@ -57,7 +60,7 @@ func (t *tableModel) current() *rowset.Row { return t.view().Current() }
 // query is what the current tab shows under a filter.
 func (t *tableModel) query(filter string) rowset.Query {
 	st := t.sorts[t.tab]
-	less := columnByTitle(columnsOf(t.tab, true, t.withBaseline, false), st.col).less
+	less := columnByTitle(columnsOf(t.tab, true, t.withBaseline, false, true), st.col).less
 	flagsFirst := t.withBaseline && t.tab == rowset.Listening
 	var where func(*rowset.Row) bool
 	if t.link != nil {
@@ -75,6 +78,10 @@ func (t *tableModel) query(filter string) rowset.Query {
 		return less(a, b)
 	}}
 }
+
+// sortedByTraffic reports whether the current tab is sorted by a rate: a
+// poll that only moved bytes then changes the order.
+func (t *tableModel) sortedByTraffic() bool { return trafficColumns[t.sorts[t.tab].col] }
 
 // refresh takes the current tab's rows from the store again.
 func (t *tableModel) refresh(s *rowset.Store, filter string) {
@@ -103,7 +110,7 @@ func (t *tableModel) switchTab(tab rowset.Tab, s *rowset.Store, filter string) {
 
 // visibleColumns are the columns that fit the table's width.
 func (t *tableModel) visibleColumns(multiNetns bool) ([]column, []int) {
-	return fitColumns(columnsOf(t.tab, multiNetns, t.withBaseline, t.withFirewall), t.width-gutter)
+	return fitColumns(columnsOf(t.tab, multiNetns, t.withBaseline, t.withFirewall, t.withTraffic), t.width-gutter)
 }
 
 // cycleSort sorts by the next column on screen (a column dropped for width
@@ -166,7 +173,7 @@ func (t *tableModel) render(look tableLook, w, h int) []string {
 	if h <= 0 {
 		return nil
 	}
-	cols, widths := fitColumns(columnsOf(t.tab, look.multiNetns, t.withBaseline, t.withFirewall), w-gutter)
+	cols, widths := fitColumns(columnsOf(t.tab, look.multiNetns, t.withBaseline, t.withFirewall, t.withTraffic), w-gutter)
 	st := t.sorts[t.tab]
 	cells := make([]string, len(cols))
 	for i, c := range cols {

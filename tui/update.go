@@ -80,16 +80,22 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 	m.snap, m.assessment = msg.snap, msg.assessment
 	m.table.withBaseline = msg.assessment.Baseline != nil
 	m.table.withFirewall = msg.assessment.Firewalled
+	m.table.withTraffic = len(msg.flows) > 0
 	m.pollErr = nil
 	m.lastGood = msg.at
 	verdicts := msg.assessment.Verdicts
 	if len(msg.assessment.Missing) > 0 { // MISSING listeners are rows too
 		verdicts = append(slices.Clip(verdicts), msg.assessment.Missing...)
 	}
-	if m.store.Apply(verdicts, m.now).Reordered {
+	// Bytes that moved change cells, not the order: the rows are taken and
+	// sorted again only when they are sorted by a rate.
+	switch ch := m.store.ApplyFlows(verdicts, msg.flows, m.now); {
+	case ch.Reordered || ch.Moved && m.table.sortedByTraffic():
 		m.refreshRows()
-	} else if m.mode == modeDetail {
+	case m.mode == modeDetail:
 		m.refreshDetail()
+	case ch.Moved && m.mode == modePrograms:
+		m.pane.SetContent(m.programsText())
 	}
 	if m.kill != nil {
 		if why := m.kill.stale(m.store); why != "" {
@@ -117,7 +123,7 @@ func (m *Model) noteEvents(msg snapshotMsg) tea.Cmd {
 	for i := len(msg.events) - 1; i >= 0; i-- {
 		fresh = append(fresh, msg.events[i])
 	}
-	fresh = append(fresh, m.events[:min(len(m.events), maxEvents-len(fresh))]...)
+	fresh = append(fresh, m.events[:max(0, min(len(m.events), maxEvents-len(fresh)))]...)
 	m.events = fresh[:min(len(fresh), maxEvents)]
 	if m.mode == modeEvents {
 		m.pane.SetContent(eventsText(m.theme, m.events, m.width, m.now))
@@ -235,6 +241,8 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.setMode(modeEvents)
 	case key.Matches(msg, k.Learn):
 		m.setMode(modeLearn)
+	case key.Matches(msg, k.Programs):
+		m.setMode(modePrograms)
 	case key.Matches(msg, k.SaveBaseline):
 		m.askSaveBaseline()
 	case key.Matches(msg, k.Filter):
@@ -281,7 +289,7 @@ func (m Model) paneKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail) && m.mode == modeDetail,
 		key.Matches(msg, k.Help) && m.mode == modeHelp, key.Matches(msg, k.Events) && m.mode == modeEvents,
-		key.Matches(msg, k.Learn) && m.mode == modeLearn:
+		key.Matches(msg, k.Learn) && m.mode == modeLearn, key.Matches(msg, k.Programs) && m.mode == modePrograms:
 		m.setMode(modeTable)
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit

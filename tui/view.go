@@ -22,7 +22,7 @@ func (m Model) View() string {
 	lines := []string{m.viewHeader(), m.viewTabs()}
 	lines = append(lines, m.narrationLines()...)
 	switch m.mode {
-	case modeDetail, modeHelp, modeEvents, modeLearn:
+	case modeDetail, modeHelp, modeEvents, modeLearn, modePrograms:
 		lines = append(lines, fitLines(strings.Split(m.pane.View(), "\n"), m.width, m.height-chromeLines-len(m.narrationLines()))...)
 	default:
 		lines = append(lines, m.viewBody()...)

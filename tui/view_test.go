@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,22 @@ func bigSnapshot(n int) *sockets.Snapshot {
 	return snapAt(t0, socks)
 }
 
+// withCounters is a copy of snap taken after d, its TCP connections with
+// counters: every one has moved step*inode bytes each way per second.
+func withCounters(snap *sockets.Snapshot, d time.Duration, step uint64) *sockets.Snapshot {
+	out := *snap
+	out.Taken = snap.Taken.Add(d)
+	out.Sockets = slices.Clone(snap.Sockets)
+	for i := range out.Sockets {
+		s := &out.Sockets[i]
+		if s.Proto == sockets.TCP && !s.IsListening() && s.Inode != 0 {
+			moved := step * s.Inode * uint64(d/time.Second)
+			s.Traffic = &sockets.Traffic{BytesSent: 1000 + moved, BytesReceived: 2000 + moved, RTT: 300}
+		}
+	}
+	return &out
+}
+
 // TestViewFitsEverySize renders every screen at every size from 1x1 to
 // 200x60: no panic, never a line wider than the terminal or more lines.
 func TestViewFitsEverySize(t *testing.T) {
@@ -72,10 +89,14 @@ func TestViewFitsEverySize(t *testing.T) {
 		t.Skip("size sweep")
 	}
 	snap := bigSnapshot(2000)
-	hs := started(t, 80, 24, snap)
+	// With the kernel's counters, a second later: rates, sparklines and
+	// the programs pane are drawn at every size too.
+	later := withCounters(snap, time.Second, 7)
+	hs := started(t, 80, 24, withCounters(snap, 0, 0), later)
+	hs.poll()
 	hs.keys("j", "j", "j")
 	base := hs.m
-	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}, {"e"}, {"b"}, {"L"}}
+	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}, {"e"}, {"b"}, {"L"}, {"P"}, {"2", "enter"}}
 	for _, keys := range modes {
 		hs.m = base
 		hs.keys(keys...)

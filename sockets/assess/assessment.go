@@ -17,6 +17,10 @@ type Context struct {
 	// listener, from its namespace's ruleset; nil, or false, where it is
 	// not known (no ruleset read).
 	Firewall func(s *sockets.Socket) (firewall.Verdict, bool)
+	// Health is each socket's health state, in the snapshot's order, as
+	// the traffic tracker judged it over the last polls; nil where none is
+	// known (one snapshot alone says nothing of it).
+	Health []sockets.Health
 }
 
 // Verdict is everything portwatch says about one socket: the socket as it
@@ -39,6 +43,10 @@ type Verdict struct {
 	// restricted, filtered, closed, unknown); Kind is "" where none was
 	// read, and for a loopback listener, which no outside packet reaches.
 	Firewall firewall.Verdict
+	// Health is the connection's health state the findings were judged
+	// from (Context.Health): a verdict changes when the state does, never
+	// with the counters.
+	Health sockets.Health
 }
 
 // Reachable reports whether a listener can be reached from outside this
@@ -115,6 +123,7 @@ type Assessor struct {
 	scans  scanMemory             // remote addresses and the ports they reached, over ScanWindow
 	memory map[uint64]*remembered // connections by inode: a cheaper key than SocketKey
 	gen    uint64
+	shared map[string][]Finding // findings shared by verdicts that say the same (intern)
 }
 
 // remembered is a connection's verdict and the last poll that listed it.
@@ -148,9 +157,15 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped, Baseline: ctx.Baseline}
 	defer as.addMissing(a, snap, c)
 	defer a.measureSurface()
+	health := func(i int) sockets.Health {
+		if i < len(ctx.Health) {
+			return ctx.Health[i]
+		}
+		return 0
+	}
 	if as.memory == nil {
 		for i := range snap.Sockets {
-			a.Verdicts[i] = as.judge(&snap.Sockets[i], c)
+			a.Verdicts[i] = as.judge(&snap.Sockets[i], c, health(i))
 		}
 		return a
 	}
@@ -161,17 +176,18 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 	listed := 0 // connections of this poll that the memory holds
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
+		h := health(i)
 		if s.IsListening() || s.Inode == 0 { // few, or TIME_WAIT: always judged afresh
-			a.Verdicts[i] = as.judge(s, c)
+			a.Verdicts[i] = as.judge(s, c, h)
 			continue
 		}
 		r := as.memory[s.Inode]
 		switch {
 		case r == nil:
-			r = &remembered{v: as.judge(s, c)}
+			r = &remembered{v: as.judge(s, c, h)}
 			as.memory[s.Inode] = r
-		case r.v.Flooded != c.flooded(s) || r.v.Scanned != c.scanned(s) || !sameJudgement(&r.v.Socket, s):
-			r.v = as.judge(s, c)
+		case r.v.Flooded != c.flooded(s) || r.v.Scanned != c.scanned(s) || r.v.Health != h || !sameJudgement(&r.v.Socket, s):
+			r.v = as.judge(s, c, h)
 		}
 		if r.seen != as.gen {
 			r.seen = as.gen
@@ -189,9 +205,9 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 	return a
 }
 
-func (as *Assessor) judge(s *sockets.Socket, c *counts) *Verdict {
+func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdict {
 	info := as.kb.sharedForSocket(s)
-	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: c.scanned(s)}
+	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: c.scanned(s), Health: h}
 	if c.baseline != nil && s.IsListening() {
 		v.Baseline = c.baseline.Check(s)
 	}
@@ -202,6 +218,8 @@ func (as *Assessor) judge(s *sockets.Socket, c *counts) *Verdict {
 	}
 	v.Findings = judgeFindings(s, info, v.Firewall, c)
 	v.Findings = baselineFindings(v, c.baseline, v.Findings)
+	v.Findings = healthFindings(s, h, v.Findings)
+	v.Findings = as.intern(v.Findings)
 	v.Risk = worstRisk(s, info, v.Firewall, v.Findings)
 	if s.IsListening() {
 		v.Conns = int32(c.conns[portOf(s)])
@@ -303,6 +321,7 @@ func ReadsTheSame(a, b *Verdict) bool {
 		return true
 	}
 	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded && a.Scanned == b.Scanned && a.Baseline == b.Baseline &&
+		a.Health == b.Health &&
 		a.Firewall.Kind == b.Firewall.Kind && a.Firewall.Rule == b.Firewall.Rule &&
 		len(a.Findings) == len(b.Findings) && a.Socket.DualStack == b.Socket.DualStack &&
 		a.Socket.Inode == b.Socket.Inode && sameJudgement(&a.Socket, &b.Socket)

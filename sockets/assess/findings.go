@@ -54,6 +54,8 @@ const (
 	CodeFirewallOpen     = "firewall-open"         // a firewall rule accepts connections from anywhere
 	CodeOwnerUnreadable  = "owner-unreadable"      // some processes' descriptors could not be read: one may hold it
 	CodeOwnerGone        = "owner-gone"            // its owner exited during the poll
+	CodeRetransmits      = "retransmits"           // a connection's retransmit counter keeps climbing
+	CodeSendQueueStuck   = "send-queue-stuck"      // data waits in the send queue and nothing is acknowledged
 )
 
 // FloodThreshold is how many connections from one remote address to one

@@ -26,20 +26,27 @@ func BenchmarkSnapshot(b *testing.B) {
 }
 
 // BenchmarkNetlinkDump is the floor of a poll: the kernel's sock_diag dump
-// and its parsing, with no owner mapped. Compare with BenchmarkSnapshot.
+// and its parsing, with no owner mapped, with every TCP connection's
+// counters (tcp_info) and without. Compare with BenchmarkSnapshot.
 func BenchmarkNetlinkDump(b *testing.B) {
-	l := newNetlinkLister()
-	socks, err := l.list(nil, false)
-	if err != nil {
-		b.Skip("netlink sock_diag is not available here")
+	for _, counters := range []bool{true, false} {
+		name := map[bool]string{true: "counters", false: "plain"}[counters]
+		b.Run(name, func(b *testing.B) {
+			l := newNetlinkLister()
+			l.counters = counters
+			socks, err := l.list(nil, false)
+			if err != nil {
+				b.Skip("netlink sock_diag is not available here")
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if socks, err = l.list(socks, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(socks)), "sockets")
+		})
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if socks, err = l.list(socks, false); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(len(socks)), "sockets")
 }
 
 // BenchmarkCheckListeners is what checking every listener's owners adds to

@@ -64,10 +64,10 @@ func FuzzParseDiagMessages(f *testing.F) {
 			byFamily(unix.AF_INET, unix.IPPROTO_TCP), byFamily(unix.AF_INET6, unix.IPPROTO_UDP),
 		}
 		var socks []sockets.Socket
-		parseDiagMessages(data, qs[int(query)%len(qs)], seq, &socks)
+		parseDiagMessages(data, qs[int(query)%len(qs)], seq, &socks, nil)
 		checkSockets(t, socks)
 		if len(data) >= nlmsgHeaderLen {
-			s, ok := parseDiagMsg(data[nlmsgHeaderLen:], unix.IPPROTO_TCP)
+			s, ok := parseDiagMsg(data[nlmsgHeaderLen:], unix.IPPROTO_TCP, nil)
 			if ok {
 				checkSockets(t, []sockets.Socket{s})
 			}

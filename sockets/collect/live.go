@@ -67,7 +67,65 @@ func NewLive() *Live {
 	}
 	l := newLive("/proc", method)
 	l.firewalls = &firewall.Cache{} // the ruleset of each namespace, read again only when it changed
+	if os.Getenv("PORTWATCH_NO_COUNTERS") != "" {
+		l.SetCounters(false)
+	}
 	return l
+}
+
+// SetCounters says whether the dumps ask for every TCP connection's
+// counters (tcp_info: Socket.Traffic), which they do by default.
+// PORTWATCH_NO_COUNTERS=1 starts without them: the benchmarks compare the
+// two.
+func (l *Live) SetCounters(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, nl := range []*netlinkLister{l.netlink, l.foreign} {
+		if nl != nil {
+			nl.counters = on
+		}
+	}
+}
+
+// WantCounters says whether the next snapshots ask for the TCP counters
+// (where SetCounters left them on): the monitor asks for them while
+// something moves, and now and then while nothing does
+// (traffic.Tracker.Wants), as they make the kernel's dump half as dear
+// again. A snapshot says whether it has them (Snapshot.Counters).
+func (l *Live) WantCounters(want bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, nl := range []*netlinkLister{l.netlink, l.foreign} {
+		if nl != nil {
+			nl.skip = !want
+		}
+	}
+}
+
+// Dumper lists the sockets of portwatch's network namespace by netlink
+// sock_diag and does nothing more: no owner, no other namespace. It is the
+// floor of a poll, which bench/pollbench measures with the counters and
+// without.
+type Dumper struct {
+	l     *netlinkLister
+	socks []sockets.Socket
+}
+
+// NewDumper returns a Dumper that asks for the TCP counters or not.
+func NewDumper(counters bool) *Dumper {
+	l := newNetlinkLister()
+	l.counters = counters
+	return &Dumper{l: l}
+}
+
+// Dump lists the sockets once and says how many there were.
+func (d *Dumper) Dump() (int, error) {
+	socks, err := d.l.list(d.socks, false)
+	if err != nil {
+		return 0, err
+	}
+	d.socks = socks
+	return len(socks), nil
 }
 
 // NewReference returns the reference Source: every poll reads /proc/net and
@@ -147,7 +205,7 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	snap := &sockets.Snapshot{Taken: start, Root: l.euid == 0, Method: l.method}
+	snap := &sockets.Snapshot{Taken: start, Root: l.euid == 0, Method: l.method, Counters: l.netlink != nil && l.netlink.withCounters()}
 	snap.Unreadable = l.index.unreadable(l.lastUnreadable)
 	l.lastUnreadable = snap.Unreadable
 	// Most sockets have one owner, and a server has thousands with the same

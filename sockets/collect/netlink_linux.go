@@ -22,8 +22,13 @@ const (
 	inetDiagReqLen   = 60 // struct inet_diag_req, the original request
 	tcpDiagGetSock   = 18 // TCPDIAG_GETSOCK: the original TCP dump, both families at once
 	inetDiagMsgLen   = 72 // struct inet_diag_msg
+	inetDiagInfo     = 2  // INET_DIAG_INFO attribute: struct tcp_info
 	inetDiagSKV6Only = 11 // INET_DIAG_SKV6ONLY attribute
-	nlmsgHeaderLen   = 16
+	// extInfo asks a TCP dump for INET_DIAG_INFO (idiag_ext's bit for it):
+	// every full TCP socket's struct tcp_info comes with it. TIME_WAIT
+	// remnants and half-open handshakes have none.
+	extInfo        = 1 << (inetDiagInfo - 1)
+	nlmsgHeaderLen = 16
 	// diagStates asks for every real TCP state (bits 0 to 12), not for the
 	// TCP_BOUND_INACTIVE pseudo-state (bit 13). Since Linux 6.8 a request
 	// with that bit also gets every TCP socket that is bound and nothing
@@ -59,10 +64,16 @@ type netlinkLister struct {
 	// combinedType is the original request's message type (a test sets
 	// one the kernel refuses).
 	combinedType uint16
+	// counters asks the TCP dump for every connection's tcp_info, unless
+	// skip says to leave them out of the next dumps (Live.WantCounters).
+	counters, skip bool
+	// interned keeps the last dump's counters: a connection whose counters
+	// did not change keeps the same value, with nothing allocated.
+	interned trafficInterner
 }
 
 func newNetlinkLister() *netlinkLister {
-	return &netlinkLister{buf: make([]byte, netlinkBufferSize), combinedType: tcpDiagGetSock}
+	return &netlinkLister{buf: make([]byte, netlinkBufferSize), combinedType: tcpDiagGetSock, counters: true}
 }
 
 // list dumps TCP and UDP sockets of both families, into spare's array if
@@ -158,6 +169,13 @@ func (l *netlinkLister) listWith(open func() (int, error), spare []sockets.Socke
 	if l.splitTCP {
 		queries = []diagQuery{byFamily(unix.AF_INET, unix.IPPROTO_TCP), byFamily(unix.AF_INET6, unix.IPPROTO_TCP)}
 	}
+	withCounters := l.withCounters()
+	if withCounters {
+		for i := range queries {
+			queries[i].ext = extInfo
+		}
+		l.interned.start() // a dump without counters leaves the last counters to compare with
+	}
 	queries = append(queries, byFamily(unix.AF_INET, unix.IPPROTO_UDP), byFamily(unix.AF_INET6, unix.IPPROTO_UDP))
 	for _, q := range queries {
 		var err error
@@ -175,16 +193,23 @@ func (l *netlinkLister) listWith(open func() (int, error), spare []sockets.Socke
 		}
 	}
 	l.last = len(socks)
+	if withCounters {
+		l.interned.finish()
+	}
 	return socks, nil
 }
 
-// diagQuery is one dump request: its message type, family and protocol;
-// combined marks the original request, which has its own layout and lists
-// both families.
+// withCounters says whether the dumps ask for the TCP counters now.
+func (l *netlinkLister) withCounters() bool { return l.counters && !l.skip }
+
+// diagQuery is one dump request: its message type, family and protocol,
+// the extensions asked for (idiag_ext); combined marks the original
+// request, which has its own layout and lists both families.
 type diagQuery struct {
 	typ      uint16
 	family   uint8
 	proto    uint8
+	ext      uint8
 	combined bool
 }
 
@@ -201,6 +226,7 @@ func (q diagQuery) request(seq uint32) []byte {
 		req := make([]byte, nlmsgHeaderLen+inetDiagReqLen)
 		q.header(req, seq)
 		req[16] = unix.AF_INET // ignored: this request always lists both families
+		req[19] = q.ext
 		ne.PutUint32(req[nlmsgHeaderLen+52:], diagStates)
 		return req
 	}
@@ -209,7 +235,7 @@ func (q diagQuery) request(seq uint32) []byte {
 	q.header(req, seq)
 	req[16] = q.family
 	req[17] = q.proto
-	req[18] = 0 // no extensions: INET_DIAG_SKV6ONLY comes with every IPv6 listener
+	req[18] = q.ext // INET_DIAG_SKV6ONLY comes with every IPv6 listener unasked
 	ne.PutUint32(req[20:], diagStates)
 	return req
 }
@@ -239,7 +265,7 @@ func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.So
 			l.buf = make([]byte, 2*n)
 			return nil, errDatagramTruncated
 		}
-		done, err := parseDiagMessages(l.buf[:n], q, seq, &socks)
+		done, err := parseDiagMessages(l.buf[:n], q, seq, &socks, &l.interned)
 		if err != nil {
 			return nil, err
 		}
@@ -250,8 +276,9 @@ func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.So
 }
 
 // parseDiagMessages appends the sockets in one netlink datagram and says
-// whether the dump is complete.
-func parseDiagMessages(b []byte, q diagQuery, seq uint32, socks *[]sockets.Socket) (bool, error) {
+// whether the dump is complete. Counters are made through in (nil: each
+// its own).
+func parseDiagMessages(b []byte, q diagQuery, seq uint32, socks *[]sockets.Socket, in *trafficInterner) (bool, error) {
 	ne := binary.NativeEndian
 	for len(b) >= nlmsgHeaderLen {
 		msgLen := int(ne.Uint32(b[0:]))
@@ -273,7 +300,7 @@ func parseDiagMessages(b []byte, q diagQuery, seq uint32, socks *[]sockets.Socke
 				}
 				return false, fmt.Errorf("%w: %v", errNetlinkUnavailable, syscall.Errno(-errno))
 			case q.typ:
-				if s, ok := parseDiagMsg(b[nlmsgHeaderLen:msgLen], q.proto); ok {
+				if s, ok := parseDiagMsg(b[nlmsgHeaderLen:msgLen], q.proto, in); ok {
 					*socks = append(*socks, s)
 				}
 			}
@@ -285,8 +312,10 @@ func parseDiagMessages(b []byte, q diagQuery, seq uint32, socks *[]sockets.Socke
 
 func nlmsgAlign(n int) int { return (n + 3) &^ 3 }
 
-// parseDiagMsg reads one struct inet_diag_msg and its attributes.
-func parseDiagMsg(m []byte, proto uint8) (sockets.Socket, bool) {
+// parseDiagMsg reads one struct inet_diag_msg and its attributes: a TCP
+// connection's tcp_info, when the dump asked for it, becomes its Traffic
+// (made through in; nil: a new value).
+func parseDiagMsg(m []byte, proto uint8, in *trafficInterner) (sockets.Socket, bool) {
 	if len(m) < inetDiagMsgLen {
 		return sockets.Socket{}, false
 	}
@@ -303,27 +332,40 @@ func parseDiagMsg(m []byte, proto uint8) (sockets.Socket, bool) {
 		return sockets.Socket{}, false
 	}
 	state := uint64(m[1])
+	s.Timer = sockets.Timer(m[2])
 	// inet_diag_sockid: ports and addresses in network byte order.
 	s.LPort = binary.BigEndian.Uint16(m[4:])
 	s.RPort = binary.BigEndian.Uint16(m[6:])
 	s.Local = diagAddr(m[8:24], s.Family)
 	s.Remote = diagAddr(m[24:40], s.Family)
+	if s.Timer != sockets.TimerNone {
+		s.Expires = ne.Uint32(m[52:]) // idiag_expires, in milliseconds
+	}
 	s.UID = ne.Uint32(m[64:])
 	s.Inode = uint64(ne.Uint32(m[68:]))
 	s.State = stateName(s.Proto, state)
 	v6only := false
+	var info []byte
 	for a := m[inetDiagMsgLen:]; len(a) >= 4; {
 		alen := int(ne.Uint16(a[0:]))
 		atype := ne.Uint16(a[2:])
 		if alen < 4 || alen > len(a) {
 			break
 		}
-		if atype == inetDiagSKV6Only && alen >= 5 {
+		switch {
+		case atype == inetDiagSKV6Only && alen >= 5:
 			v6only = a[4] != 0
+		case atype == inetDiagInfo:
+			info = a[4:alen]
 		}
 		a = a[min((alen+3)&^3, len(a)):]
 	}
 	s.DualStack = s.Family == 6 && !v6only && s.IsListening() && s.Local.IsUnspecified()
+	if info != nil && s.Proto == sockets.TCP && !s.IsListening() {
+		t := parseTCPInfo(info)
+		t.RecvQueue, t.SendQueue = ne.Uint32(m[56:]), ne.Uint32(m[60:]) // idiag_rqueue, idiag_wqueue
+		s.Traffic = in.intern(s.Inode, t)
+	}
 	return s, true
 }
 

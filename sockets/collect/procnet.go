@@ -101,9 +101,26 @@ func parseProcNet(data []byte, t procNetTable) ([]sockets.Socket, error) {
 			UID: uint32(uid), Inode: inode,
 		}
 		s.State = stateName(t.proto, st)
+		s.Timer, s.Expires = parseProcTimer(f[5])
 		socks = append(socks, s)
 	}
 	return socks, sc.Err()
+}
+
+// parseProcTimer reads the "tr:tm->when" column: the timer running, as
+// sock_diag numbers it, and when it fires in clock ticks (USER_HZ, 100 a
+// second on Linux), as milliseconds. Anything else reads as no timer.
+func parseProcTimer(b []byte) (sockets.Timer, uint32) {
+	tr, when, ok := bytes.Cut(b, []byte(":"))
+	if !ok {
+		return sockets.TimerNone, 0
+	}
+	kind, err1 := strconv.ParseUint(string(tr), 16, 8)
+	ticks, err2 := strconv.ParseUint(string(when), 16, 32)
+	if err1 != nil || err2 != nil || kind == 0 {
+		return sockets.TimerNone, 0
+	}
+	return sockets.Timer(kind), uint32(min(ticks*10, 1<<32-1))
 }
 
 // parseHexEndpoint decodes "0100007F:1F90" (IPv4) or a 32-digit IPv6 address:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/traffic"
 )
 
 // MarkFor is how long a new row stays marked "+" and a closed one "-".
@@ -27,7 +28,16 @@ type Row struct {
 	// maxHistory: kept by the socket's addresses, so a connection's
 	// history goes on when the kernel swaps it for a TIME_WAIT remnant.
 	history []Transition
+	// flow is the socket's traffic as of the latest poll (immutable, from
+	// the traffic tracker); nil where there are no counters.
+	flow *traffic.Flow
 }
+
+// Flow is the socket's traffic as of the latest poll: a connection's rates,
+// counters and minute of history, a listener's sum over its connections;
+// nil for a socket without counters (UDP, TIME_WAIT, a closed row, or
+// sockets read from /proc/net). Read only.
+func (r *Row) Flow() *traffic.Flow { return r.flow }
 
 // Transition is a state a socket entered, and when the monitor saw it.
 type Transition struct {

@@ -6,6 +6,7 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/traffic"
 )
 
 // EventKind says what happened to a row in a poll.
@@ -33,6 +34,10 @@ type Change struct {
 	// differently and none came or went: the usual second on a quiet
 	// server, when the views need no rebuild.
 	Reordered bool
+	// Moved is true when some row's traffic changed (its rates, counters
+	// or history): its cells read differently, in the same order unless
+	// the rows are sorted by a rate. It is false on an idle machine.
+	Moved bool
 }
 
 // Store holds every socket the monitor follows, by key. Apply and Expire
@@ -78,6 +83,14 @@ func (s *Store) Applied() bool { return s.applied }
 // this is the first poll), listed ones take their new verdict, and sockets
 // the poll no longer lists are marked closed.
 func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
+	return s.ApplyFlows(verdicts, nil, now)
+}
+
+// ApplyFlows is Apply with each socket's traffic, in the verdicts' order
+// (flows may be shorter: the rest have none). A row takes its socket's
+// flow; a flow that is the same value as before (an idle connection)
+// changes nothing, and a new one makes the Change Moved, not Reordered.
+func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, now time.Time) Change {
 	baseline := !s.applied
 	s.applied = true
 	if len(s.rows) == 0 { // sized at once, rather than grown by doubling
@@ -91,7 +104,11 @@ func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
 	clear(s.spare[:cap(s.spare)]) // it holds no row that may be dropped
 	order := s.spare[:0]
 	next := 0 // where in the last poll's order the next socket is likely
-	for _, v := range verdicts {
+	for i, v := range verdicts {
+		var flow *traffic.Flow
+		if i < len(flows) {
+			flow = flows[i]
+		}
 		if n := v.Socket.Netns; n != "" && n != sockets.HostNetns {
 			s.multiNetns = true
 		}
@@ -133,6 +150,10 @@ func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
 			listed++
 		}
 		r.Verdict, r.tab, r.goneAt, r.gen = v, TabOf(&v.Socket), 0, s.gen
+		if r.flow != flow {
+			r.flow = flow
+			ch.Moved = true
+		}
 		if !v.Socket.IsListening() {
 			r.record(v.Socket.State, now, s)
 		}
@@ -145,6 +166,16 @@ func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
 		ch.Events = s.sweep(now, ch.Events)
 	}
 	return ch
+}
+
+// Each calls fn with every open row, in no order (the per-program view
+// sums them without sorting 60,000 rows).
+func (s *Store) Each(fn func(*Row)) {
+	for _, r := range s.rows {
+		if !r.Removed() {
+			fn(r)
+		}
+	}
 }
 
 // Expire drops the closed rows whose mark has been shown, and reports
@@ -167,6 +198,7 @@ func (s *Store) sweep(now time.Time, events []Event) []Event {
 	for k, r := range s.rows {
 		if r.gen != s.gen && r.goneAt == 0 {
 			r.goneAt = stampOf(now)
+			r.flow = nil // a closed socket moves no more
 			events = append(events, Event{Deleted, r})
 			if !r.Socket.IsListening() {
 				r.record(Gone, now, s)

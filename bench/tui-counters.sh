@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The monitor idling with N loopback connections, with the TCP counters
+# (the default) and without (PORTWATCH_NO_COUNTERS=1), side by side: both
+# run at the same time against the same load, so that a noisy machine
+# weighs on both alike. In the same window, the CPU of `ss -tanp` (median
+# of 10 runs) gives the budget's yardstick: each monitor's CPU per second
+# against one ss -tanp per second. Everything runs in a network and pid
+# namespace of its own (root), so that other sockets and processes on the
+# machine are not counted.
+#   bash bench/tui-counters.sh 10000
+#   BEFORE=/path/to/portwatch bash bench/tui-counters.sh 10000   # a third monitor: another build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-10000}
+if [ "${PW_INSIDE:-}" != 1 ]; then
+  [ "$(id -u)" = 0 ] || { echo "needs root (a namespace of its own)"; exit 1; }
+  exec unshare --net --pid --fork --mount-proc env PW_INSIDE=1 bash "$0" "$@"
+fi
+ip link set lo up
+work=$(mktemp -d)
+pids=""
+sock=pwcounters-$$
+cleanup() {
+  tmux -L "$sock" kill-server 2>/dev/null || true
+  [ -n "$pids" ] && kill $pids 2>/dev/null; wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+mkdir -p "$work/counters"
+go build -o "$work/counters/portwatch" ./cmd/portwatch
+mkdir -p "$work/plain" && cp "$work/counters/portwatch" "$work/plain/portwatch"
+[ -n "${BEFORE:-}" ] && mkdir -p "$work/before" && cp "$BEFORE" "$work/before/portwatch"
+go build -o "$work/load" ./bench/load
+ulimit -n "$(ulimit -Hn)"
+parts=$(( (n + 8999) / 9000 ))
+mkfifo "$work/hold"
+exec 3<>"$work/hold"
+for p in $(seq "$parts"); do
+  "$work/load" -conns $((n / parts)) -listeners $((100 / parts)) -idle $((300 / parts)) <"$work/hold" >"$work/ready.$p" 2>&1 &
+  pids="$pids $!"
+done
+for p in $(seq "$parts"); do
+  for _ in $(seq 600); do grep -q ready "$work/ready.$p" 2>/dev/null && break; sleep 0.1; done
+done
+names="counters plain"
+[ -n "${BEFORE:-}" ] && names="$names before"
+tmux -L "$sock" new-session -d -s counters -x 120 -y 40 "$work/counters/portwatch"
+tmux -L "$sock" new-session -d -s plain -x 120 -y 40 "env PORTWATCH_NO_COUNTERS=1 $work/plain/portwatch"
+[ -n "${BEFORE:-}" ] && tmux -L "$sock" new-session -d -s before -x 120 -y 40 "$work/before/portwatch"
+sleep 5
+hz=$(getconf CLK_TCK)
+declare -A pid a
+for m in $names; do
+  pid[$m]=$(pgrep -f "^$work/$m/portwatch( |$)")
+  a[$m]=$(awk '{print $14+$15}' "/proc/${pid[$m]}/stat")
+done
+start=$(date +%s.%N)
+# ss -tanp, ten times over the window, its CPU from the shell's children.
+ss_ms=$(python3 - <<'PY'
+import resource, subprocess, time
+runs = []
+for _ in range(10):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(["ss", "-tanp"], stdout=subprocess.DEVNULL, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    runs.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    time.sleep(2.5)
+runs.sort()
+print(f"{runs[len(runs)//2]:.1f}")
+PY
+)
+left=$(echo "30 - ($(date +%s.%N) - $start)" | bc)
+[ "$(echo "$left > 0" | bc)" = 1 ] && sleep "$left"
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+echo "$n connections ($((2 * n)) sockets); ss -tanp: $ss_ms ms CPU (median of 10)"
+for m in $names; do
+  b=$(awk '{print $14+$15}' "/proc/${pid[$m]}/stat")
+  cpu=$(echo "scale=2; ($b - ${a[$m]}) * 100 / $secs / $hz" | bc)
+  ratio=$(echo "scale=3; $cpu * 10 / $ss_ms" | bc)
+  echo "  $m: $cpu% of one core (${ratio}x one ss -tanp a second), RSS $(awk '/VmRSS/ {printf "%.0f MiB", $2/1024}' "/proc/${pid[$m]}/status") (peak $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/${pid[$m]}/status"))"
+done
