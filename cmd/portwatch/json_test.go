@@ -41,13 +41,15 @@ var (
 		"user": "string", "owner_status": "string", "owners": "array", "netns": "string",
 		"service": "object", "risk": "string", "findings": "array",
 	}
-	listenerKeys    = keySpec{"exposure": "string", "connections": "number"} // kind "listening" only
-	connectionKeys  = keySpec{"direction": "string"}                         // every other kind
-	ownerKeys       = keySpec{"pid": "number", "ppid": "number", "name": "string", "exe": "string", "exe_deleted": "bool", "cmdline": "string", "user": "string", "uid": "number"}
-	ownerOptional   = keySpec{"started": "string", "unit": "string"} // when known
-	serviceKeys     = keySpec{"name": "string", "description": "string", "source": "string"}
-	serviceOptional = keySpec{"program": "string"} // when a program identified it
-	findingKeys     = keySpec{"severity": "string", "code": "string", "text": "string"}
+	listenerKeys   = keySpec{"exposure": "string", "connections": "number"} // kind "listening" only
+	connectionKeys = keySpec{"direction": "string"}                         // every other kind
+	// TCP connections' kernel counters, where the kernel gave them
+	connectionOptional = keySpec{"bytes_sent": "number", "bytes_received": "number", "rtt_ms": "number", "retransmits": "number"}
+	ownerKeys          = keySpec{"pid": "number", "ppid": "number", "name": "string", "exe": "string", "exe_deleted": "bool", "cmdline": "string", "user": "string", "uid": "number"}
+	ownerOptional      = keySpec{"started": "string", "unit": "string"} // when known
+	serviceKeys        = keySpec{"name": "string", "description": "string", "source": "string"}
+	serviceOptional    = keySpec{"program": "string"} // when a program identified it
+	findingKeys        = keySpec{"severity": "string", "code": "string", "text": "string"}
 
 	// jsonEnums are the values each enumerated key takes, as scripts see them.
 	jsonEnums = map[string][]string{
@@ -174,7 +176,7 @@ func (c *docChecker) socket(where string, s map[string]any) {
 		want[k] = typ
 	}
 	if s["kind"] != "listening" {
-		only, optional = connectionKeys, nil
+		only, optional = connectionKeys, connectionOptional
 	}
 	for k, typ := range only {
 		want[k] = typ

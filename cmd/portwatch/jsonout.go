@@ -71,7 +71,13 @@ type jsonSocket struct {
 	Connections   *int32              `json:"connections,omitempty"` // listeners only
 	Baseline      string              `json:"baseline,omitempty"`    // listeners, with a baseline only
 	Firewall      *jsonFirewall       `json:"firewall,omitempty"`    // listeners whose namespace's ruleset was read
-	Findings      []assess.Finding    `json:"findings"`
+	// The kernel's counters of a TCP connection (tcp_info); left out for
+	// UDP and listeners, which have none: nothing, not zero.
+	BytesSent     *uint64          `json:"bytes_sent,omitempty"`
+	BytesReceived *uint64          `json:"bytes_received,omitempty"`
+	RTTMS         *float64         `json:"rtt_ms,omitempty"`
+	Retransmits   *uint32          `json:"retransmits,omitempty"`
+	Findings      []assess.Finding `json:"findings"`
 }
 
 type jsonProcess struct {
@@ -152,6 +158,10 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 	}
 	if j.Findings == nil {
 		j.Findings = []assess.Finding{}
+	}
+	if t := s.Traffic; t != nil && s.Proto == sockets.TCP && !s.IsListening() {
+		rtt := float64(t.RTT) / 1000
+		j.BytesSent, j.BytesReceived, j.RTTMS, j.Retransmits = &t.BytesSent, &t.BytesReceived, &rtt, &t.Retransmits
 	}
 	if s.IsListening() {
 		if fw := v.Firewall; fw.Kind != "" {
