@@ -14,14 +14,15 @@ cd "$(dirname "$0")/.."
 n=${1:-10000}
 if [ "${PW_INSIDE:-}" != 1 ]; then
   [ "$(id -u)" = 0 ] || { echo "needs root (a namespace of its own)"; exit 1; }
-  exec unshare --net --pid --fork --mount-proc env PW_INSIDE=1 bash "$0" "$@"
+  exec unshare --net --pid --fork --mount-proc env PW_INSIDE=1 PW_TAG=$$ bash "$0" "$@"
 fi
 ip link set lo up
 work=$(mktemp -d)
 pids=""
-sock=pwcounters-$$
+sock=pwcounters-$PW_TAG # inside the namespace $$ is 1
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null || true
+  rm -f "/tmp/tmux-$(id -u)/$sock"
   [ -n "$pids" ] && kill $pids 2>/dev/null; wait 2>/dev/null || true
   rm -rf "$work"
 }

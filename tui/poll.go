@@ -32,7 +32,7 @@ func (p *poller) pollCmd(seq int, b *baseline.Baseline, timeout time.Duration) t
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		// The counters cost the kernel's dump half again: while nothing
+		// The counters cost the kernel's dump a third more: while nothing
 		// moves they are asked for every few seconds only.
 		if cs, ok := p.src.(counterSource); ok && p.traffic != nil {
 			cs.WantCounters(p.traffic.Wants(time.Now()))

@@ -147,7 +147,9 @@ func trafficLines(look detailLook, r *rowset.Row, w int) []string {
 		}
 		out = append(out, hanging("  ", "  ", queues, w)...)
 	}
-	out = append(out, historyGraph(f.History, w)...)
+	if f.Measured {
+		out = append(out, historyGraph(f.History, w)...)
+	}
 	return out
 }
 

@@ -3,6 +3,7 @@
 package collect
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
@@ -58,6 +59,13 @@ func FuzzParseHexEndpoint(f *testing.F) {
 
 func FuzzParseDiagMessages(f *testing.F) {
 	f.Add([]byte{}, uint8(0), uint32(1))
+	// A connection with its tcp_info, as one netlink message.
+	msg := diagMsg(1, 1, 200, 0, 4096, 77, tcpInfoBytes(tiSndWnd+4))
+	hdr := make([]byte, nlmsgHeaderLen)
+	binary.NativeEndian.PutUint32(hdr[0:], uint32(nlmsgHeaderLen+len(msg)))
+	binary.NativeEndian.PutUint16(hdr[4:], unix.SOCK_DIAG_BY_FAMILY)
+	binary.NativeEndian.PutUint32(hdr[8:], 1)
+	f.Add(append(hdr, msg...), uint8(1), uint32(1))
 	f.Fuzz(func(t *testing.T, data []byte, query uint8, seq uint32) {
 		qs := []diagQuery{
 			{typ: tcpDiagGetSock, proto: unix.IPPROTO_TCP, combined: true},

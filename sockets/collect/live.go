@@ -90,8 +90,8 @@ func (l *Live) SetCounters(on bool) {
 // WantCounters says whether the next snapshots ask for the TCP counters
 // (where SetCounters left them on): the monitor asks for them while
 // something moves, and now and then while nothing does
-// (traffic.Tracker.Wants), as they make the kernel's dump half as dear
-// again. A snapshot says whether it has them (Snapshot.Counters).
+// (traffic.Tracker.Wants), as they make the kernel's dump a third dearer.
+// A snapshot says whether it has them (Snapshot.Counters).
 func (l *Live) WantCounters(want bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -22,14 +22,16 @@ import (
 // Flow is one socket's traffic as of one poll. It is never changed once
 // made.
 type Flow struct {
-	// Counters are a connection's counters as the kernel gave them in this
-	// poll; nil for a listener, whose flow sums its connections.
+	// Counters are a connection's counters as the kernel gave them in the
+	// last poll that asked for them; nil for a listener, whose flow sums
+	// its connections, and for a connection not yet seen with counters.
 	Counters *sockets.Traffic
 	// In and Out are bytes per second received and sent (acknowledged by
 	// the peer) over the time between the last two listings.
 	In, Out float64
-	// Measured is false on a connection's first poll: a rate needs two
-	// listings, and only then do In and Out say something.
+	// Measured is false until a connection has been listed twice with its
+	// counters: a rate needs two listings, and only then do In and Out say
+	// something.
 	Measured bool
 	// History is the last minute, a second a slot; nil when the socket has
 	// not moved for a minute (or the bound on histories was reached when it
@@ -50,7 +52,8 @@ type Poll struct {
 	// Flows has one entry per socket of the snapshot, in its order: a TCP
 	// connection's traffic, a TCP listener's sum over its connections; nil
 	// for the sockets without counters (UDP, TIME_WAIT, sockets read from
-	// /proc/net). Flows is nil when the snapshot has no counters at all.
+	// /proc/net). Flows is nil when the snapshot has no counters and none
+	// were seen lately (a source that never has them).
 	Flows []*Flow
 	// Health has one entry per socket of the snapshot, in its order (the
 	// assessor's Context.Health); nil when no connection has a health
@@ -69,8 +72,8 @@ const (
 	// acknowledged before the connection is called stuck.
 	StuckAfter = 5 * time.Second
 	// IdleRecheck is how often the counters are asked for while nothing
-	// moves (Wants): they make the kernel's dump half as dear again, and
-	// an idle machine needs them only to notice that something started.
+	// moves (Wants): they make the kernel's dump a third dearer, and an
+	// idle machine needs them only to notice that something started.
 	IdleRecheck = 3 * time.Second
 )
 
