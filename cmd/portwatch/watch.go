@@ -29,6 +29,8 @@ type watcher struct {
 	base     *baseline.Baseline
 	log      *eventLog
 	metrics  *exporter
+	bytes    *programBytes
+	polls    int
 	textfile string
 }
 
@@ -36,6 +38,8 @@ type watcher struct {
 // failing output does not stop the others.
 func (w *watcher) poll(ctx context.Context) error {
 	start := time.Now()
+	w.polls++
+	w.src.WantCounters(w.bytes.wantCounters(w.polls))
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	snap, err := w.src.Snapshot(pctx)
 	cancel()
@@ -46,6 +50,7 @@ func (w *watcher) poll(ctx context.Context) error {
 	took := time.Since(start)
 	evs := w.tracker.Observe(a, snap.Taken)
 	w.metrics.update(a, snap, took)
+	w.bytes.observe(snap)
 	w.src.Recycle(snap) // the verdicts hold copies
 	logErr := w.log.Write(evs)
 	var fileErr error
@@ -80,6 +85,7 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 	defer log.Close()
 	w := &watcher{src: collect.NewLive(), assessor: assess.NewAssessor(assess.SystemKnowledge()),
 		tracker: events.NewTracker(), base: base, log: log, metrics: newExporter(), textfile: o.textfile}
+	w.bytes = newProgramBytes(w.metrics.registry)
 	if o.textfile != "" {
 		removeStaleTextfileTemps(o.textfile)
 	}
