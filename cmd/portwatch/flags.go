@@ -596,6 +596,23 @@ Flags:
 `)
 		fmt.Fprint(w, c.Flags().FlagUsagesWrapped(80))
 		return
+	case "portwatch lab":
+		fmt.Fprint(w, `portwatch lab: a guided scene of real sockets for a class.
+
+Usage:
+  portwatch lab [flags]
+
+Nine steps, each making something real happen (a server listens, a client
+connects and closes, CLOSE_WAIT piles up, filtered against closed, loopback
+against all interfaces, a backdoor, cleartext against TLS, a scan), shown in
+the monitor with a narration: n or space for the next step, b to go back, q
+to quit. As root it runs in a network namespace of its own; q, Ctrl+C or a
+crash leave no socket, process or namespace behind.
+
+Flags:
+`)
+		fmt.Fprint(w, c.Flags().FlagUsagesWrapped(80))
+		return
 	case "portwatch baseline", "portwatch baseline save":
 		fmt.Fprint(w, `portwatch baseline save: save the listeners of now as the expected ones.
 
@@ -619,6 +636,7 @@ Flags:
   portwatch --json [flags]          print a JSON snapshot and exit
   portwatch watch [flags]           poll without a terminal (events, metrics)
   portwatch baseline save [FILE]    save the listeners of now as the baseline
+  portwatch lab [flags]             a guided scene of real sockets for a class
 
 Flags:
 `)
@@ -628,8 +646,8 @@ Flags:
 --interval, --log, --bell, --read-only, --resolve, --mouse and --no-color are
 for the monitor. With a baseline, --once exits 1 when a listener is
 unexpected, changed or missing. Flags that would do nothing together are
-refused. portwatch watch --help and portwatch baseline save --help describe
-the commands.
+refused. portwatch watch --help, portwatch baseline save --help and portwatch
+lab --help describe the commands.
 
 Run as root to see the owners of every socket.
 `)
