@@ -11,6 +11,7 @@
 # neither side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/load.sh
 if [ "${PW_INSIDE:-}" != 1 ]; then
   [ "$(id -u)" = 0 ] || { echo "needs root (a namespace of its own)"; exit 1; }
   exec unshare --net --pid --fork --mount-proc env PW_INSIDE=1 bash "$0" "$@"
@@ -19,34 +20,17 @@ ip link set lo up
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 30000)
 work=$(mktemp -d)
-load_pid=""
 cleanup() {
-  [ -n "$load_pid" ] && kill $load_pid 2>/dev/null && wait $load_pid 2>/dev/null
+  stop_load
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 go build -o "$work/load" ./bench/load
 go build -o "$work/dumpbench" ./bench/dumpbench
-ulimit -n "$(ulimit -Hn)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
 for n in "${sizes[@]}"; do
-  parts=$(( (n + 8999) / 9000 ))
-  mkfifo "$work/hold"
-  exec 3<>"$work/hold"
-  load_pid=""
-  for p in $(seq "$parts"); do
-    "$work/load" -conns $((n / parts)) -listeners $((100 / parts)) -idle $((300 / parts)) <"$work/hold" >"$work/ready.$p" 2>&1 &
-    load_pid="$load_pid $!"
-  done
-  for p in $(seq "$parts"); do
-    for _ in $(seq 600); do grep -q ready "$work/ready.$p" 2>/dev/null && break; sleep 0.1; done
-    grep -q ready "$work/ready.$p" || { cat "$work/ready.$p"; exit 1; }
-  done
-  echo "== $n connections ($((2 * n)) sockets) on loopback, in $parts load processes"
+  start_load "$n"
+  echo "== $n connections ($((2 * n)) sockets) on loopback, in $load_parts load processes"
   "$work/dumpbench" -runs 15
-  kill $load_pid 2>/dev/null || true
-  wait $load_pid 2>/dev/null || true
-  exec 3>&-
-  load_pid=""
-  rm -f "$work/hold" "$work"/ready.*
+  stop_load
 done

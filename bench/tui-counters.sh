@@ -11,6 +11,7 @@
 #   BEFORE=/path/to/portwatch bash bench/tui-counters.sh 10000   # a third monitor: another build
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/load.sh
 n=${1:-10000}
 if [ "${PW_INSIDE:-}" != 1 ]; then
   [ "$(id -u)" = 0 ] || { echo "needs root (a namespace of its own)"; exit 1; }
@@ -23,6 +24,7 @@ sock=pwcounters-$PW_TAG # inside the namespace $$ is 1
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null || true
   rm -f "/tmp/tmux-$(id -u)/$sock"
+  stop_load
   [ -n "$pids" ] && kill $pids 2>/dev/null; wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -32,17 +34,7 @@ go build -o "$work/counters/portwatch" ./cmd/portwatch
 mkdir -p "$work/plain" && cp "$work/counters/portwatch" "$work/plain/portwatch"
 [ -n "${BEFORE:-}" ] && mkdir -p "$work/before" && cp "$BEFORE" "$work/before/portwatch"
 go build -o "$work/load" ./bench/load
-ulimit -n "$(ulimit -Hn)"
-parts=$(( (n + 8999) / 9000 ))
-mkfifo "$work/hold"
-exec 3<>"$work/hold"
-for p in $(seq "$parts"); do
-  "$work/load" -conns $((n / parts)) -listeners $((100 / parts)) -idle $((300 / parts)) <"$work/hold" >"$work/ready.$p" 2>&1 &
-  pids="$pids $!"
-done
-for p in $(seq "$parts"); do
-  for _ in $(seq 600); do grep -q ready "$work/ready.$p" 2>/dev/null && break; sleep 0.1; done
-done
+start_load "$n"
 names="counters plain"
 [ -n "${BEFORE:-}" ] && names="$names before"
 tmux -L "$sock" new-session -d -s counters -x 120 -y 40 "$work/counters/portwatch"

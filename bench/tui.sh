@@ -6,6 +6,7 @@
 #   bash bench/tui.sh 10000 --interval=2s
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/load.sh
 n=${1:-10000}
 shift || true
 flags="$*"
@@ -13,23 +14,14 @@ work=$(mktemp -d)
 pids=""
 cleanup() {
   tmux -L pwbench kill-server 2>/dev/null || true
+  stop_load
   [ -n "$pids" ] && kill $pids 2>/dev/null; wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 go build -o "$work/portwatch" ./cmd/portwatch
 go build -o "$work/load" ./bench/load
-ulimit -n "$(ulimit -Hn)"
-parts=$(( (n + 8999) / 9000 ))
-mkfifo "$work/hold"
-exec 3<>"$work/hold"
-for p in $(seq "$parts"); do
-  "$work/load" -conns $((n / parts)) -listeners $((100 / parts)) -idle $((300 / parts)) <"$work/hold" >"$work/ready.$p" 2>&1 &
-  pids="$pids $!"
-done
-for p in $(seq "$parts"); do
-  for _ in $(seq 600); do grep -q ready "$work/ready.$p" 2>/dev/null && break; sleep 0.1; done
-done
+start_load "$n"
 tmux -L pwbench new-session -d -s pw -x 120 -y 40 "$work/portwatch $flags"
 sleep 5
 pid=$(pgrep -f "^$work/portwatch( |$)")

@@ -13,6 +13,7 @@
 #   MONITOR=1 bash bench/watch.sh 10000
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/load.sh
 n=${1:-10000}
 shift || true
 flags="$*"
@@ -21,23 +22,14 @@ pids=""
 tmuxsock="pwbench-watch-$$"
 cleanup() {
   tmux -L "$tmuxsock" kill-server 2>/dev/null || true
+  stop_load
   [ -n "$pids" ] && kill $pids 2>/dev/null; wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 go build -o "$work/portwatch" ./cmd/portwatch
 go build -o "$work/load" ./bench/load
-ulimit -n "$(ulimit -Hn)"
-parts=$(( (n + 8999) / 9000 ))
-mkfifo "$work/hold"
-exec 3<>"$work/hold"
-for p in $(seq "$parts"); do
-  "$work/load" -conns $((n / parts)) -listeners $((100 / parts)) -idle $((300 / parts)) <"$work/hold" >"$work/ready.$p" 2>&1 &
-  pids="$pids $!"
-done
-for p in $(seq "$parts"); do
-  for _ in $(seq 600); do grep -q ready "$work/ready.$p" 2>/dev/null && break; sleep 0.1; done
-done
+start_load "$n"
 # No baseline file: the default one is not read (XDG_CONFIG_HOME is empty).
 XDG_CONFIG_HOME="$work" "$work/portwatch" watch --log "$work/events.jsonl" --textfile "$work/portwatch.prom" $flags 2>"$work/stderr" &
 pid=$!

@@ -12,11 +12,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"slices"
-	"syscall"
 	"time"
 
+	"github.com/portwatch/portwatch/bench/cpu"
 	"github.com/portwatch/portwatch/sockets/collect"
 )
 
@@ -27,51 +25,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dumpbench:", err)
 		os.Exit(1)
 	}
-}
-
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func median(d []time.Duration) time.Duration {
-	slices.Sort(d)
-	return d[len(d)/2]
-}
-
-// measure is the median CPU of f, after three warm-up calls.
-func measure(runs int, f func() (int, error)) (time.Duration, int, error) {
-	n := 0
-	for range 3 {
-		if _, err := f(); err != nil {
-			return 0, 0, err
-		}
-	}
-	var d []time.Duration
-	for range runs {
-		before := cpuNow()
-		got, err := f()
-		if err != nil {
-			return 0, 0, err
-		}
-		d = append(d, cpuNow()-before)
-		n = got
-	}
-	return median(d), n, nil
-}
-
-// commandCPU is the CPU (user + system) of running a command to its end.
-func commandCPU(runs int, name string, args ...string) (time.Duration, error) {
-	var d []time.Duration
-	for range runs {
-		cmd := exec.Command(name, args...)
-		if err := cmd.Run(); err != nil {
-			return 0, fmt.Errorf("%s: %w", name, err)
-		}
-		d = append(d, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
-	}
-	return median(d), nil
 }
 
 func poll(src *collect.Live) func() (int, error) {
@@ -97,7 +50,7 @@ func run(runs int) error {
 		name string
 		f    func() (int, error)
 	}{{"dump with counters", withInfo.Dump}, {"dump without", without.Dump}} {
-		d, n, err := measure(runs, m.f)
+		d, n, err := cpu.Measure(runs, m.f)
 		if err != nil {
 			return err
 		}
@@ -112,14 +65,14 @@ func run(runs int) error {
 		name string
 		src  *collect.Live
 	}{{"poll with counters", collect.NewLive()}, {"poll without", plain}} {
-		d, _, err := measure(runs, poll(m.src))
+		d, _, err := cpu.Measure(runs, poll(m.src))
 		if err != nil {
 			return err
 		}
 		out = append(out, result{m.name, d})
 	}
 	for _, args := range [][]string{{"-tanpi"}, {"-tanp"}, {"-tani"}, {"-tan"}} {
-		d, err := commandCPU(runs, "ss", args...)
+		d, err := cpu.Command(runs, "ss", args...)
 		if err != nil {
 			return err
 		}

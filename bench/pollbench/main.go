@@ -10,11 +10,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"slices"
 	"syscall"
 	"time"
 
+	"github.com/portwatch/portwatch/bench/cpu"
 	"github.com/portwatch/portwatch/sockets/collect"
 )
 
@@ -27,51 +26,15 @@ func main() {
 	}
 }
 
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func median(d []time.Duration) time.Duration {
-	slices.Sort(d)
-	return d[len(d)/2]
-}
-
-// pollCPU is the CPU of one steady-state poll: the source is warmed up
-// first, so its caches are as they are second after second.
+// pollCPU is the CPU of one steady-state poll, and the sockets it listed.
 func pollCPU(src *collect.Live, runs int) (time.Duration, int, error) {
-	ctx := context.Background()
-	var rows int
-	for i := 0; i < 3; i++ {
-		if _, err := src.Snapshot(ctx); err != nil {
-			return 0, 0, err
-		}
-	}
-	var d []time.Duration
-	for i := 0; i < runs; i++ {
-		before := cpuNow()
-		snap, err := src.Snapshot(ctx)
+	return cpu.Measure(runs, func() (int, error) {
+		snap, err := src.Snapshot(context.Background())
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
-		d = append(d, cpuNow()-before)
-		rows = len(snap.Sockets)
-	}
-	return median(d), rows, nil
-}
-
-// commandCPU is the CPU (user + system) of running a command to its end.
-func commandCPU(runs int, name string, args ...string) (time.Duration, error) {
-	var d []time.Duration
-	for i := 0; i < runs; i++ {
-		cmd := exec.Command(name, args...)
-		if err := cmd.Run(); err != nil {
-			return 0, fmt.Errorf("%s: %w", name, err)
-		}
-		d = append(d, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
-	}
-	return median(d), nil
+		return len(snap.Sockets), nil
+	})
 }
 
 func run(runs int) error {
@@ -84,11 +47,11 @@ func run(runs int) error {
 	if err != nil {
 		return err
 	}
-	ssp, err := commandCPU(runs, "ss", "-tanp")
+	ssp, err := cpu.Command(runs, "ss", "-tanp")
 	if err != nil {
 		return err
 	}
-	ssn, err := commandCPU(runs, "ss", "-tan")
+	ssn, err := cpu.Command(runs, "ss", "-tan")
 	if err != nil {
 		return err
 	}
