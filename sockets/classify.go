@@ -42,6 +42,17 @@ func (d Direction) String() string {
 	return ""
 }
 
+// Word is the direction in full: "inbound" or "outbound" ("" for none).
+func (d Direction) Word() string {
+	switch d {
+	case Inbound:
+		return "inbound"
+	case Outbound:
+		return "outbound"
+	}
+	return ""
+}
+
 // MarshalText gives "in" or "out" in JSON.
 func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 

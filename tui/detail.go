@@ -86,7 +86,7 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 		out = append(out, "  network namespace: "+s.Netns)
 	}
 	if s.Direction != 0 {
-		out = append(out, fmt.Sprintf("  %s connection, seen for %s", directionWord(s.Direction), ageOf(now, r.FirstSeen())))
+		out = append(out, fmt.Sprintf("  %s connection, seen for %s", s.Direction.Word(), ageOf(now, r.FirstSeen())))
 	} else {
 		out = append(out, fmt.Sprintf("  exposure: %s · established connections: %d", s.Exposure(), r.Conns))
 	}
@@ -140,14 +140,6 @@ func processLines(look detailLook, p *sockets.Process, w int) []string {
 		field("sockets", strconv.Itoa(look.socketsOf(p.PID)))
 	}
 	return out
-}
-
-// directionWord is a connection's direction in a word.
-func directionWord(d sockets.Direction) string {
-	if d == sockets.Inbound {
-		return "inbound"
-	}
-	return "outbound"
 }
 
 // portWords is a baseline entry's port as the file says it.

@@ -3,8 +3,6 @@ package rowset
 import (
 	"strconv"
 	"strings"
-
-	"github.com/portwatch/portwatch/sockets"
 )
 
 // Matches reports whether the row, or its details, hold needle (lower
@@ -28,7 +26,7 @@ func (r *Row) Matches(needle string) bool {
 		if has(string(s.Exposure())) || has(s.Exposure().Short()) {
 			return true
 		}
-	} else if has(s.Direction.String()) || has(directionWord(s.Direction)) {
+	} else if has(s.Direction.String()) || has(s.Direction.Word()) {
 		return true
 	}
 	for _, p := range s.Owners { // every owner, not only the first
@@ -42,15 +40,4 @@ func (r *Row) Matches(needle string) bool {
 		}
 	}
 	return false
-}
-
-// directionWord is the direction as the detail pane says it.
-func directionWord(d sockets.Direction) string {
-	switch d {
-	case sockets.Inbound:
-		return "inbound"
-	case sockets.Outbound:
-		return "outbound"
-	}
-	return ""
 }
