@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/portwatch/portwatch/sockets/firewall"
+	"github.com/portwatch/portwatch/sockets/reach"
 )
 
 // Proto is a transport protocol. It, OwnerStatus and Direction are bytes,
@@ -289,9 +289,9 @@ type Snapshot struct {
 	// this poll, and why (nil when every one was read): the sockets whose
 	// owner is OwnerUnreadable point to the same list.
 	Unreadable *UnreadableOwners
-	// Firewalls holds each namespace's nftables ruleset (by netns inode),
-	// where it was read: what a new connection from outside meets.
-	Firewalls map[uint64]*firewall.Ruleset
+	// Firewalls holds each namespace's firewall (by netns inode), where it
+	// was read: what a new connection from outside meets.
+	Firewalls map[uint64]Firewall
 }
 
 // PID is the socket's first owner's pid, or 0.
@@ -412,4 +412,12 @@ func (k SocketKey) String() string {
 		s += " #" + strconv.FormatUint(k.inode, 10)
 	}
 	return s
+}
+
+// Firewall is a namespace's firewall as the judgement needs it: what a new
+// connection from outside meets at a listener. sockets/firewall's Ruleset
+// satisfies it; the data model names only the vocabulary (sockets/reach), so
+// it links no netlink or nftables code.
+type Firewall interface {
+	Evaluate(proto string, listen netip.Addr, port uint16) reach.Verdict
 }

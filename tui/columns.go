@@ -9,7 +9,7 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
-	"github.com/portwatch/portwatch/sockets/firewall"
+	"github.com/portwatch/portwatch/sockets/reach"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -225,9 +225,9 @@ func exposureCell(r *rowset.Row) string {
 	switch k := r.Firewall.Kind; k {
 	case "":
 		return e
-	case firewall.Restricted:
+	case reach.Restricted:
 		return e + "/restr"
-	case firewall.Unknown:
+	case reach.Unknown:
 		return e + "/?"
 	default:
 		return e + "/" + string(k)

@@ -10,7 +10,7 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
-	"github.com/portwatch/portwatch/sockets/firewall"
+	"github.com/portwatch/portwatch/sockets/reach"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -186,7 +186,7 @@ func historyLines(look detailLook, r *rowset.Row, w int) []string {
 
 // firewallLines says what the firewall does to a new connection from
 // outside, and the rule that decides it, in nft syntax.
-func firewallLines(label func(string) string, fw firewall.Verdict, w int) []string {
+func firewallLines(label func(string) string, fw reach.Verdict, w int) []string {
 	out := []string{label("Firewall") + " " + string(fw.Kind) + " from outside"}
 	if fw.Rule != "" {
 		out = append(out, hanging("  rule ", "       ", fw.Rule, w)...)

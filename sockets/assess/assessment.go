@@ -6,7 +6,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/baseline"
-	"github.com/portwatch/portwatch/sockets/firewall"
+	"github.com/portwatch/portwatch/sockets/reach"
 )
 
 // Context is what a snapshot is judged against besides portwatch's own
@@ -16,7 +16,7 @@ type Context struct {
 	// Firewall says what a new connection from outside meets at a
 	// listener, from its namespace's ruleset; nil, or false, where it is
 	// not known (no ruleset read).
-	Firewall func(s *sockets.Socket) (firewall.Verdict, bool)
+	Firewall func(s *sockets.Socket) (reach.Verdict, bool)
 	// Health is each socket's health state, in the snapshot's order, as
 	// the traffic tracker judged it over the last polls; nil where none is
 	// known (one snapshot alone says nothing of it).
@@ -42,7 +42,7 @@ type Verdict struct {
 	// Firewall is a listener's verdict from its namespace's firewall (open,
 	// restricted, filtered, closed, unknown); Kind is "" where none was
 	// read, and for a loopback listener, which no outside packet reaches.
-	Firewall firewall.Verdict
+	Firewall reach.Verdict
 	// Health is the connection's health state the findings were judged
 	// from (Context.Health): a verdict changes when the state does, never
 	// with the counters.
@@ -57,7 +57,7 @@ func (v *Verdict) Reachable() bool {
 	if !s.IsListening() || s.Exposure() == sockets.ExposureLoopback || v.Baseline.Status == baseline.Missing {
 		return false
 	}
-	return v.Firewall.Kind != firewall.Filtered && v.Firewall.Kind != firewall.Closed
+	return v.Firewall.Kind != reach.Filtered && v.Firewall.Kind != reach.Closed
 }
 
 // StateText explains the socket's state for learners.
@@ -241,7 +241,7 @@ func (a *Assessment) measureSurface() {
 		if v.Firewall.Kind != "" {
 			judged++
 		}
-		if v.Firewall.Kind == firewall.Unknown && (v.Firewall.Reason == firewall.ReasonNotRoot || v.Firewall.Reason == firewall.ReasonLegacy) {
+		if v.Firewall.Kind == reach.Unknown && (v.Firewall.Reason == reach.ReasonNotRoot || v.Firewall.Reason == reach.ReasonLegacy) {
 			unknown++
 			reasons[v.Firewall.Reason] = true
 		}
@@ -329,14 +329,14 @@ func ReadsTheSame(a, b *Verdict) bool {
 
 // FirewallOf is Context.Firewall for rulesets read by namespace (by netns
 // inode, as Snapshot.Firewalls holds them).
-func FirewallOf(rulesets map[uint64]*firewall.Ruleset) func(*sockets.Socket) (firewall.Verdict, bool) {
+func FirewallOf(rulesets map[uint64]sockets.Firewall) func(*sockets.Socket) (reach.Verdict, bool) {
 	if len(rulesets) == 0 {
 		return nil
 	}
-	return func(s *sockets.Socket) (firewall.Verdict, bool) {
+	return func(s *sockets.Socket) (reach.Verdict, bool) {
 		rs := rulesets[s.NetnsInode]
 		if rs == nil {
-			return firewall.Verdict{}, false
+			return reach.Verdict{}, false
 		}
 		addr := s.Local
 		if s.DualStack {

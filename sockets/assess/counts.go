@@ -5,7 +5,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/baseline"
-	"github.com/portwatch/portwatch/sockets/firewall"
+	"github.com/portwatch/portwatch/sockets/reach"
 )
 
 // portKey names a listening port within its namespace: what an inbound
@@ -29,7 +29,7 @@ type counts struct {
 	floods    int                            // remote addresses at FloodThreshold or more
 	baseline  *baseline.Baseline             // what listeners are compared with, or nil
 	scanners  map[remoteKey]int              // remote addresses that reached many of our ports
-	firewall  func(*sockets.Socket) (firewall.Verdict, bool)
+	firewall  func(*sockets.Socket) (reach.Verdict, bool)
 }
 
 func countSnapshot(snap *sockets.Snapshot) *counts {

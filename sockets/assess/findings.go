@@ -7,7 +7,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/baseline"
-	"github.com/portwatch/portwatch/sockets/firewall"
+	"github.com/portwatch/portwatch/sockets/reach"
 )
 
 // Finding is one observation about a socket in its context, for an analyst.
@@ -75,7 +75,7 @@ func (f *findings) add(r Risk, code, format string, args ...any) {
 
 // judgeFindings lists what an analyst should think about this socket on
 // this machine, worst first.
-func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, c *counts) []Finding {
+func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *counts) []Finding {
 	var f findings
 	if s.IsListening() {
 		exposureFindings(s, info, fw, &f)
@@ -102,7 +102,7 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, c 
 	return f
 }
 
-func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, f *findings) {
+func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f *findings) {
 	if s.Exposure() != sockets.ExposureLoopback && firewallFindings(s, info, fw, f) {
 		return // the firewall's verdict says more than the bind address
 	}
@@ -142,15 +142,15 @@ func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict,
 // should still be bound to loopback: defence in depth), and an unknown
 // listener behind it is still flagged, lower. It reports whether it said
 // what exposure there is.
-func firewallFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, f *findings) bool {
+func firewallFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f *findings) bool {
 	where := "on all interfaces"
 	if s.Exposure() == sockets.ExposureSpecific {
 		where = "on " + s.Local.String()
 	}
 	sensitive := info.Tags.Has(TagDatabase) || info.Tags.Has(TagAdmin) || info.Tags.Has(TagInternal)
 	switch fw.Kind {
-	case firewall.Filtered, firewall.Closed:
-		what := map[firewall.Kind]string{firewall.Filtered: "drops", firewall.Closed: "rejects"}[fw.Kind]
+	case reach.Filtered, reach.Closed:
+		what := map[reach.Kind]string{reach.Filtered: "drops", reach.Closed: "rejects"}[fw.Kind]
 		switch {
 		case sensitive:
 			f.add(RiskMedium, CodeBehindFirewall, "%s listens %s, but the firewall %s new connections from outside (%s): not exposed to the network. Bind it to 127.0.0.1 anyway: a firewall rule can change, a bind address stays.", serviceKind(info), where, what, fw.Rule)
@@ -160,7 +160,7 @@ func firewallFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict,
 			f.add(RiskInfo, CodeBehindFirewall, "Listens %s, but the firewall %s new connections from outside (%s): reachable from this machine only.", where, what, fw.Rule)
 		}
 		return true
-	case firewall.Restricted:
+	case reach.Restricted:
 		risk := RiskLow
 		if sensitive || info.Source == NotIdentified {
 			risk = RiskMedium
@@ -171,9 +171,9 @@ func firewallFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict,
 		}
 		f.add(risk, code, "Listens %s; the firewall accepts new connections only from %s (%s).", where, sourcesWords(fw), fw.Rule)
 		return true
-	case firewall.Unknown:
+	case reach.Unknown:
 		f.add(RiskInfo, CodeFirewallUnknown, "What the firewall does to connections from outside is not known: %s.", fw.Reason)
-	case firewall.Open:
+	case reach.Open:
 		if fw.Rule != "" {
 			f.add(RiskInfo, CodeFirewallOpen, "The firewall accepts new connections from anywhere (%s).", fw.Rule)
 		}
@@ -183,7 +183,7 @@ func firewallFindings(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict,
 
 // sourcesWords lists a restricted verdict's sources: "10.0.0.0/8 and
 // 192.168.1.0/24", or "every address but 10.9.9.9/32".
-func sourcesWords(fw firewall.Verdict) string {
+func sourcesWords(fw reach.Verdict) string {
 	var parts []string
 	for _, p := range fw.Sources {
 		parts = append(parts, p.String())
@@ -356,14 +356,14 @@ func countOf(n int, noun string) string {
 // own risk where the service can be reached. A database on loopback is not
 // a high risk, and an outbound connection does not carry the risk of
 // running the remote service: for those only the findings count.
-func worstRisk(s *sockets.Socket, info *ServiceInfo, fw firewall.Verdict, f []Finding) Risk {
+func worstRisk(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f []Finding) Risk {
 	r := RiskInfo
 	if s.IsListening() {
 		r = info.Risk
 		switch {
-		case s.Exposure() == sockets.ExposureLoopback, fw.Kind == firewall.Filtered, fw.Kind == firewall.Closed:
+		case s.Exposure() == sockets.ExposureLoopback, fw.Kind == reach.Filtered, fw.Kind == reach.Closed:
 			r = min(r, RiskLow) // nothing from outside reaches it
-		case fw.Kind == firewall.Restricted:
+		case fw.Kind == reach.Restricted:
 			r = min(r, RiskMedium)
 		}
 	}

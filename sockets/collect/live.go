@@ -240,11 +240,11 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 // through one of its processes (pid 0: our own). A ruleset that cannot be
 // read (not root) still answers, with unknown verdicts saying why; a
 // namespace whose ruleset could not even be asked for has none.
-func (l *Live) readFirewalls(socks []sockets.Socket) map[uint64]*firewall.Ruleset {
+func (l *Live) readFirewalls(socks []sockets.Socket) map[uint64]sockets.Firewall {
 	if l.firewalls == nil {
 		return nil
 	}
-	out := map[uint64]*firewall.Ruleset{}
+	out := map[uint64]sockets.Firewall{}
 	for i := range socks {
 		s := &socks[i]
 		if _, done := out[s.NetnsInode]; done || !s.IsListening() {

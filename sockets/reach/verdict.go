@@ -1,0 +1,95 @@
+// Package reach is the vocabulary of reachability: what a new connection from
+// outside meets at a listener (open, restricted, filtered, closed, unknown) and
+// the verdict that says so with its evidence. It is a leaf: the data model and
+// the judgement speak it without linking the firewall reader's netlink code.
+package reach
+
+import "net/netip"
+
+// Kind is what a new connection from outside meets, as a word (it appears in JSON).
+type Kind string
+
+// The verdict kinds.
+const (
+	// Open: a new connection from any outside address is accepted.
+	Open Kind = "open"
+	// Restricted: accepted from some sources only (Verdict.Sources or Verdict.Except say which);
+	// the others meet Verdict.Others.
+	Restricted Kind = "restricted"
+	// Filtered: dropped without an answer, or rejected with an ICMP unreachable other than port
+	// unreachable (admin-prohibited...): a scanner reports it as filtered.
+	Filtered Kind = "filtered"
+	// Closed: rejected with a TCP reset or an ICMP port unreachable: to a scanner it looks closed.
+	Closed Kind = "closed"
+	// Unknown: the evaluator cannot tell; Verdict.Reason says why. It never guesses.
+	Unknown Kind = "unknown"
+)
+
+// Reasons for an unknown verdict that are not about one rule.
+const (
+	ReasonNotRoot = "not root: the ruleset cannot be read (needs CAP_NET_ADMIN)"
+	ReasonLegacy  = "legacy iptables not evaluated"
+)
+
+// Verdict is the firewall's answer for a new connection from a non-local address to a listener.
+type Verdict struct {
+	Kind Kind `json:"kind"`
+	// Rule is the deciding rule in nft syntax, prefixed by where it lives and followed by its handle:
+	// "chain inet filter input: tcp dport 22 accept # handle 4", or a chain's policy:
+	// "chain inet filter input: policy drop". For Restricted, the accepting rule. "" when no rule
+	// decides (no firewall, a loopback listener, a ruleset that cannot be read).
+	Rule string `json:"rule,omitempty"`
+	// Sources, for Restricted: the accepted sources of a family whose other sources are refused.
+	Sources []netip.Prefix `json:"sources,omitempty"`
+	// Except, for Restricted: the refused sources of a family whose other sources are accepted
+	// (a block list: listing what is refused is shorter). A family appears in Sources or in Except,
+	// never both.
+	Except []netip.Prefix `json:"except,omitempty"`
+	// Others, for Restricted: what the refused sources meet (Filtered or Closed).
+	Others Kind `json:"others,omitempty"`
+	// Reason, for Unknown: why (names the rule the evaluator cannot decide, ReasonNotRoot or
+	// ReasonLegacy).
+	Reason string `json:"reason,omitempty"`
+	// Note is what else is worth knowing: "no firewall", a rate limit on the path, a set whose
+	// contents change without a ruleset change, the other family's verdict when they differ.
+	Note string `json:"note,omitempty"`
+	// ByFamily holds, for a dual-stack listener whose IPv4 and IPv6 verdicts differ, both of them
+	// (IPv4 first); the fields above are then the more exposed one's (open, then unknown, restricted,
+	// closed, filtered).
+	ByFamily []Verdict `json:"by_family,omitempty"`
+}
+
+// From is what a new connection from src meets under v: Open, Filtered, Closed or Unknown.
+func (v Verdict) From(src netip.Addr) Kind {
+	src = src.Unmap()
+	if len(v.ByFamily) == 2 {
+		if src.Is4() {
+			return v.ByFamily[0].From(src)
+		}
+		return v.ByFamily[1].From(src)
+	}
+	if v.Kind != Restricted {
+		return v.Kind
+	}
+	inSources, familyListed := false, false
+	for _, p := range v.Sources {
+		if p.Addr().Is4() == src.Is4() {
+			familyListed = true
+			if p.Contains(src) {
+				inSources = true
+			}
+		}
+	}
+	if familyListed {
+		if inSources {
+			return Open
+		}
+		return v.Others
+	}
+	for _, p := range v.Except {
+		if p.Addr().Is4() == src.Is4() && p.Contains(src) {
+			return v.Others
+		}
+	}
+	return Open
+}
