@@ -11,9 +11,7 @@ import (
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/clean"
-	"github.com/portwatch/portwatch/sockets/collect"
 	"github.com/portwatch/portwatch/sockets/events"
-	"github.com/portwatch/portwatch/sockets/lab"
 )
 
 // Config is everything the monitor takes from outside, so the real program
@@ -38,7 +36,7 @@ type Config struct {
 	OnEvents func([]events.Event) error
 	// Lab is the scene of portwatch lab, nil otherwise: n (or space) and b
 	// walk its steps, each making real sockets, with a narration pane.
-	Lab lab.Scene
+	Lab Scene
 	// Bell rings the terminal bell when a new unexpected listener appears,
 	// through Ring (nil means writing BEL to the terminal).
 	Bell bool
@@ -51,7 +49,9 @@ type Config struct {
 	After func(d time.Duration, msg tea.Msg) tea.Cmd
 	// Signal sends a signal to exactly this process, and to no other: it
 	// must check, just before sending, that the pid still belongs to it
-	// (start time, executable). nil means collect.Signal.
+	// (start time, executable). The command hands it collect.Signal; nil
+	// means ending processes is not offered (as --read-only), so the
+	// monitor never reaches the machine by itself.
 	Signal func(p sockets.Process, sig syscall.Signal) error
 	// LookupAddr resolves an address to names; nil means the system resolver.
 	LookupAddr func(ctx context.Context, addr string) ([]string, error)
@@ -78,7 +78,7 @@ func (c *Config) setDefaults() {
 		c.Ring = func() tea.Msg { os.Stdout.WriteString("\a"); return nil }
 	}
 	if c.Signal == nil {
-		c.Signal = collect.Signal
+		c.ReadOnly = true
 	}
 	if c.LookupAddr == nil {
 		c.LookupAddr = defaultLookupAddr
@@ -90,4 +90,23 @@ func (c *Config) setDefaults() {
 		c.Hostname, _ = os.Hostname()
 	}
 	c.Hostname = clean.Text(c.Hostname) // anyone with root on the machine names it
+}
+
+// Scene is portwatch lab's scene as the monitor drives it: steps that each
+// make something real happen. sockets/lab makes it; the command adapts it,
+// so the monitor links none of the lab's machinery.
+type Scene interface {
+	Steps() int
+	// Go makes step i happen (0-based) and returns its narration; it does
+	// I/O, and is called in a command, one at a time.
+	Go(ctx context.Context, i int) (Narration, error)
+}
+
+// Narration is what a lab step tells the class, and what to show.
+type Narration struct {
+	Step, Steps int    // 1-based step number and how many there are
+	Title       string // "2. A client connects"
+	Text        string // what just happened, and what to look at on screen
+	Tab         string // the tab to show: "listening", "established" or "all"
+	Filter      string // text that picks out the step's sockets, or ""
 }

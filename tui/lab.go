@@ -6,7 +6,6 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/portwatch/portwatch/sockets/lab"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -18,7 +17,7 @@ const labTimeout = time.Minute
 // class is told, and whether a step is being made.
 type labState struct {
 	step      int // the step shown, -1 before the first
-	narration lab.Narration
+	narration Narration
 	busy      bool // a step is being made: the scene takes one at a time
 	err       error
 }
@@ -26,7 +25,7 @@ type labState struct {
 // labStepMsg is a step made (or not), with its narration.
 type labStepMsg struct {
 	step      int
-	narration lab.Narration
+	narration Narration
 	err       error
 }
 

@@ -7,7 +7,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/portwatch/portwatch/sockets/lab"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -17,9 +16,9 @@ type scriptedScene struct{ asked []int }
 
 func (s *scriptedScene) Steps() int { return 3 }
 
-func (s *scriptedScene) Go(_ context.Context, i int) (lab.Narration, error) {
+func (s *scriptedScene) Go(_ context.Context, i int) (Narration, error) {
 	s.asked = append(s.asked, i)
-	n := lab.Narration{Step: i + 1, Steps: 3, Title: []string{"1. A server starts listening", "2. A client connects", "3. The client closes"}[i],
+	n := Narration{Step: i + 1, Steps: 3, Title: []string{"1. A server starts listening", "2. A client connects", "3. The client closes"}[i],
 		Text: "Port 80 is in LISTEN: a door of this machine. Look at the Listening tab: the row with PORT 80, its process and its exposure.",
 		Tab:  []string{"listening", "established", "all"}[i], Filter: ":80"}
 	return n, nil

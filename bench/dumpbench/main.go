@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command dumpbench measures, in one run, what asking sock_diag for every
 // TCP connection's counters (struct tcp_info) costs: the kernel's dump with
 // and without them, a whole portwatch poll with and without them, against

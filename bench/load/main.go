@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command load sets up a socket load on loopback for portwatch's benchmark:
 // N established connections with both ends in this process, 100 listeners
 // they are spread over, and idle child processes holding a few descriptors

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command pollbench measures, in one run, the CPU that one portwatch poll
 // costs (every owner mapped, steady state) against `ss -tanp` and `ss -tan`,
 // and prints the ratios. Medians of -runs measurements each.

@@ -1,3 +1,5 @@
+//go:build linux
+
 // The command line is parsed with github.com/spf13/cobra and its pflag.
 // Besides the root command (the monitor, --once, --json) there are
 // subcommands (portwatch baseline save [FILE], portwatch watch; portwatch lab

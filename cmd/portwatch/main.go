@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command portwatch is a live terminal monitor of the machine's sockets: what
 // listens, who is connected, which process owns each socket and what its risk
 // is. With --once or --json it prints one snapshot and exits; portwatch watch

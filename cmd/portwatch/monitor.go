@@ -1,6 +1,9 @@
+//go:build linux
+
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +15,7 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/collect"
 	"github.com/portwatch/portwatch/sockets/lab"
 	"github.com/portwatch/portwatch/tui"
 )
@@ -48,7 +52,10 @@ func runMonitor(o options, src sockets.Source, b *baseline.Baseline, savePath st
 		Baseline:     b,
 		BaselinePath: savePath,
 		Bell:         o.bell,
-		Lab:          scene,
+		Signal:       collect.Signal,
+	}
+	if scene != nil {
+		cfg.Lab = labScene{scene}
 	}
 	if o.logPath != "" {
 		log, err := openEventLog(o.logPath)
@@ -80,4 +87,13 @@ func clockFromEnv() (func() time.Time, error) {
 		return nil, fmt.Errorf("PORTWATCH_CLOCK=%q is not an RFC 3339 time such as 2026-11-25T12:00:00Z", v)
 	}
 	return func() time.Time { return t }, nil
+}
+
+// labScene hands the monitor the lab's scene in the monitor's own terms, so
+// tui links none of the lab's machinery.
+type labScene struct{ lab.Scene }
+
+func (s labScene) Go(ctx context.Context, i int) (tui.Narration, error) {
+	n, err := s.Scene.Go(ctx, i)
+	return tui.Narration(n), err
 }
