@@ -3,10 +3,8 @@ package tui
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/portwatch/portwatch/sockets"
-	"github.com/portwatch/portwatch/sockets/assess"
 )
 
 // benchHarness starts a monitor on a snapshot, and fails the benchmark
@@ -34,8 +32,7 @@ func benchHarness(b *testing.B, w, h int, tabKey string, snap *sockets.Snapshot)
 func BenchmarkPoll(b *testing.B) {
 	snap := bigSnapshot(20000)
 	hs := benchHarness(b, 120, 40, "1", snap)
-	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
-	cmd := newPoller(hs.src, as, hs.clock.Now).pollCmd(0, nil, time.Minute)
+	cmd := testPoller(hs.src, hs.clock.Now).pollCmd(0, nil)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		msg := cmd().(snapshotMsg)
@@ -66,13 +63,12 @@ func BenchmarkPollChurn(b *testing.B) {
 		churned.Sockets[i].Inode += 1_000_000
 	}
 	hs := benchHarness(b, 120, 40, "3", a)
-	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
 	snaps := []*sockets.Snapshot{a, &churned}
-	p := newPoller(hs.src, as, hs.clock.Now)
+	p := testPoller(hs.src, hs.clock.Now)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		hs.src.snaps = snaps[i%2 : i%2+1]
-		msg := p.pollCmd(hs.m.seq, nil, time.Minute)().(snapshotMsg)
+		msg := p.pollCmd(hs.m.seq, nil)().(snapshotMsg)
 		hs.m.polling = false
 		m, _ := hs.m.Update(msg)
 		hs.m = m.(Model)

@@ -16,7 +16,6 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
-	"github.com/portwatch/portwatch/sockets/events"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -292,6 +291,6 @@ func (hs *harness) reply(seq int, snap *sockets.Snapshot, at time.Time) snapshot
 
 // newPoller is the poll command's state as the model makes it, for tests
 // that run polls by hand.
-func newPoller(src sockets.Source, as *assess.Assessor, now func() time.Time) *poller {
-	return &poller{src: src, assessor: as, tracker: events.NewTracker(), now: now}
+func testPoller(src sockets.Source, now func() time.Time) *poller {
+	return newPoller(Config{Source: src, Knowledge: assess.NewKnowledge("/nonexistent", "/nonexistent"), Now: now})
 }

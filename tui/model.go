@@ -10,7 +10,6 @@ import (
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/events"
-	"github.com/portwatch/portwatch/sockets/traffic"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -63,17 +62,16 @@ type Model struct {
 func New(cfg Config) Model {
 	cfg.setDefaults()
 	m := Model{
-		cfg:    cfg,
-		keys:   newKeyMap(),
-		theme:  NewTheme(cfg.Color),
-		help:   help.New(),
-		table:  newTable(),
-		filter: newFilterBar(),
-		pane:   newPane(),
-		now:    cfg.Now(),
-		store:  rowset.NewStore(),
-		poller: &poller{src: cfg.Source, assessor: assess.NewAssessor(cfg.Knowledge), traffic: traffic.NewTracker(),
-			tracker: events.NewTracker(), onEvents: cfg.OnEvents, now: cfg.Now},
+		cfg:      cfg,
+		keys:     newKeyMap(),
+		theme:    NewTheme(cfg.Color),
+		help:     help.New(),
+		table:    newTable(),
+		filter:   newFilterBar(),
+		pane:     newPane(),
+		now:      cfg.Now(),
+		store:    rowset.NewStore(),
+		poller:   newPoller(cfg),
 		baseline: cfg.Baseline,
 		resolver: newResolver(cfg.Resolve),
 	}
@@ -106,7 +104,7 @@ func (m Model) Init() tea.Cmd {
 // startPoll is called only from Update (and Init), with no poll in flight.
 func (m *Model) startPoll() tea.Cmd {
 	m.polling = true
-	return m.poller.pollCmd(m.seq, m.baseline, pollTimeout(m.cfg.Interval))
+	return m.poller.pollCmd(m.seq, m.baseline)
 }
 
 // refreshRows takes the current tab's rows from the store again, and sizes

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
-	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -34,8 +33,7 @@ func (r *recyclingSource) Recycle(snap *sockets.Snapshot) {
 // keeps a pointer into it.
 func TestPollHandsTheSnapshotBackAndKeepsNothingOfIt(t *testing.T) {
 	src := &recyclingSource{socks: fixtureSockets()}
-	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
-	msg := newPoller(src, as, func() time.Time { return t0 }).pollCmd(0, nil, time.Minute)().(snapshotMsg)
+	msg := testPoller(src, func() time.Time { return t0 }).pollCmd(0, nil)().(snapshotMsg)
 	if src.recycled != 1 {
 		t.Fatalf("the snapshot was handed back %d times, want once", src.recycled)
 	}

@@ -6,9 +6,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
-	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/collect"
-	"github.com/portwatch/portwatch/sockets/traffic"
 )
 
 // benchTrafficPolls runs polls of 20,000 sockets with the kernel's counters
@@ -17,9 +15,7 @@ import (
 func benchTrafficPolls(b *testing.B, move func(i, poll int) bool) {
 	base := withCounters(bigSnapshot(20000), 0, 0)
 	hs := benchHarness(b, 120, 40, "3", base)
-	as := assess.NewAssessor(assess.NewKnowledge("/nonexistent", "/nonexistent"))
-	p := newPoller(hs.src, as, hs.clock.Now)
-	p.traffic = traffic.NewTracker()
+	p := testPoller(hs.src, hs.clock.Now)
 	// Counters shared from poll to poll, as collection shares an idle
 	// connection's.
 	socks := base.Sockets
@@ -35,7 +31,7 @@ func benchTrafficPolls(b *testing.B, move func(i, poll int) bool) {
 			}
 		}
 		hs.src.snaps = []*sockets.Snapshot{&snap}
-		msg := p.pollCmd(hs.m.seq, nil, time.Minute)().(snapshotMsg)
+		msg := p.pollCmd(hs.m.seq, nil)().(snapshotMsg)
 		hs.m.polling = false
 		m, _ := hs.m.Update(msg)
 		hs.m = m.(Model)

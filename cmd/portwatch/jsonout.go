@@ -10,6 +10,7 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/poll"
 )
 
 // The JSON form of a snapshot is a stable interface for jq and scripts:
@@ -114,10 +115,11 @@ type jsonService struct {
 
 // writeJSON prints a snapshot and its assessment, keeping the sockets keep
 // says to (all of them for a nil keep).
-func writeJSON(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, keep func(*sockets.Socket) bool) error {
+func writeJSON(w io.Writer, r *poll.Result, keep func(*sockets.Socket) bool) error {
+	snap, a := r.Snapshot, r.Assessment
 	out := jsonDoc{
 		Taken:        snap.Taken.Format(time.RFC3339Nano),
-		TookMS:       float64(snap.Took.Microseconds()) / 1000,
+		TookMS:       float64(r.Took.Microseconds()) / 1000, // reading, the firewalls and judging: everything
 		Root:         snap.Root,
 		Method:       snap.Method,
 		HiddenOwners: snap.Hidden,

@@ -13,13 +13,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/portwatch/portwatch/sockets"
-	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/collect"
 	"github.com/portwatch/portwatch/sockets/lab"
+	"github.com/portwatch/portwatch/sockets/poll"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -100,20 +99,17 @@ func dispatch(o options, stdout, stderr io.Writer) error {
 // printed: a listener's connections count whatever is shown. With a
 // baseline, --once returns errDeviations when a listener differs from it.
 func dispatchOnce(o options, src sockets.Source, b *baseline.Baseline, stdout io.Writer) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	snap, err := src.Snapshot(ctx)
+	r, err := poll.New(poll.Config{Source: src}).Poll(context.Background(), b)
 	if err != nil {
 		return fmt.Errorf("reading sockets: %w", err)
 	}
-	a := assess.AssessWith(snap, assess.SystemKnowledge(), assess.Context{Baseline: b, Firewall: assess.FirewallOf(snap.Firewalls)})
 	if o.json {
-		return writeJSON(stdout, snap, a, o.keeps)
+		return writeJSON(stdout, r, o.keeps)
 	}
-	if err := printTables(stdout, snap, a, o); err != nil {
+	if err := printTables(stdout, r.Snapshot, r.Assessment, o); err != nil {
 		return err
 	}
-	if b != nil && len(baselineDeviations(a)) > 0 {
+	if b != nil && len(baselineDeviations(r.Assessment)) > 0 {
 		return errDeviations
 	}
 	return nil

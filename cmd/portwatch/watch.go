@@ -14,47 +14,34 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/collect"
-	"github.com/portwatch/portwatch/sockets/events"
+	"github.com/portwatch/portwatch/sockets/poll"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// watcher is portwatch watch's state between polls: the monitor's own
-// machinery (a Live source, an Assessor that remembers verdicts, a Tracker
-// of what changed), without the screen.
+// watcher is portwatch watch's state between polls: the one poll every
+// output shares (sockets/poll), and what watch does with its result.
 type watcher struct {
-	src      *collect.Live
-	assessor *assess.Assessor
-	tracker  *events.Tracker
+	poller   *poll.Poller
 	base     *baseline.Baseline
 	log      *eventLog
 	metrics  *exporter
 	bytes    *programBytes
-	polls    int
 	textfile string
 }
 
 // poll reads, judges, reports. Its errors are returned together: one
 // failing output does not stop the others.
 func (w *watcher) poll(ctx context.Context) error {
-	start := time.Now()
-	w.polls++
-	w.src.WantCounters(w.bytes.wantCounters(w.polls))
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	snap, err := w.src.Snapshot(pctx)
-	cancel()
+	r, err := w.poller.Poll(ctx, w.base)
 	if err != nil {
 		return fmt.Errorf("reading sockets: %w", err)
 	}
-	a := w.assessor.AssessWith(snap, assess.Context{Baseline: w.base, Firewall: assess.FirewallOf(snap.Firewalls)})
-	took := time.Since(start)
-	evs := w.tracker.Observe(a, snap.Taken)
-	w.metrics.update(a, snap, took)
-	w.bytes.observe(snap)
-	w.src.Recycle(snap) // the verdicts hold copies
-	logErr := w.log.Write(evs)
+	w.metrics.update(r.Assessment, r.Snapshot, r.Took)
+	w.bytes.observe(r.Traffic.Moved)
+	r.Release()
+	logErr := w.log.Write(r.Events)
 	var fileErr error
 	if w.textfile != "" {
 		if err := writeTextfile(w.textfile, w.metrics.registry); err != nil {
@@ -85,8 +72,8 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 		where = o.logPath
 	}
 	defer log.Close()
-	w := &watcher{src: collect.NewLive(), assessor: assess.NewAssessor(assess.SystemKnowledge()),
-		tracker: events.NewTracker(), base: base, log: log, metrics: newExporter(), textfile: o.textfile}
+	w := &watcher{poller: poll.New(poll.Config{Source: collect.NewLive(), Interval: o.interval}),
+		base: base, log: log, metrics: newExporter(), textfile: o.textfile}
 	w.bytes = newProgramBytes(w.metrics.registry)
 	if o.textfile != "" {
 		removeStaleTextfileTemps(o.textfile)

@@ -59,7 +59,17 @@ type Poll struct {
 	// assessor's Context.Health); nil when no connection has a health
 	// flag.
 	Health []sockets.Health
+	// Moved sums, by program (the first owner's name, "(unknown)" when no
+	// owner is known), the bytes its TCP connections moved since the last
+	// poll with counters: all of a connection's bytes when it is first
+	// seen. What grows watch's per-program byte counters; nil when nothing
+	// moved (a quiet poll allocates nothing for it).
+	Moved map[string]Bytes
 }
+
+// Bytes is what some connections sent (acknowledged by the peer) and
+// received.
+type Bytes struct{ Sent, Received uint64 }
 
 // The tracker's defaults.
 const (
@@ -240,7 +250,11 @@ func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
 			continue
 		}
 		c := t.lookup(s.Inode)
-		if c == nil || c.counters == nil || c.lport != s.LPort || c.rport != s.RPort || shrank(c.counters, s.Traffic) {
+		fresh := c == nil || c.counters == nil || c.lport != s.LPort || c.rport != s.RPort || shrank(c.counters, s.Traffic)
+		if !isListener(s) && (fresh || dt > 0) { // dt 0: the counters are not stepped, nor counted
+			p.addMoved(s, c, fresh)
+		}
+		if fresh {
 			// New, or first seen without counters, or its inode now names
 			// another socket (a listener's once, or its counters started
 			// again): no rate until the next poll.
@@ -279,6 +293,28 @@ func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
 		t.eager = eager
 	}
 	return p
+}
+
+// addMoved adds what a connection moved since the last poll with counters
+// (everything, when fresh) to its program's share.
+func (p *Poll) addMoved(s *sockets.Socket, c *conn, fresh bool) {
+	d := Bytes{s.Traffic.BytesSent, s.Traffic.BytesReceived}
+	if !fresh {
+		d.Sent -= c.counters.BytesSent
+		d.Received -= c.counters.BytesReceived
+	}
+	if d == (Bytes{}) {
+		return
+	}
+	name := "(unknown)"
+	if owner := s.Process(); owner != nil {
+		name = owner.Name
+	}
+	if p.Moved == nil {
+		p.Moved = map[string]Bytes{}
+	}
+	sum := p.Moved[name]
+	p.Moved[name] = Bytes{sum.Sent + d.Sent, sum.Received + d.Received}
 }
 
 // carried is a poll without counters: every socket keeps its last flow;
