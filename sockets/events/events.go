@@ -189,12 +189,11 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 	return out
 }
 
-// connectionFindings reports a connection's findings of MEDIUM or worse
-// the first time each is seen (a flood), but not those every connection of
-// a service carries by nature (cleartext).
+// connectionFindings reports a connection's reportable findings the first
+// time each is seen (a flood once per address).
 func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, conns map[findingKey]bool, out []Event) []Event {
 	for _, f := range v.Findings {
-		if f.Severity < assess.RiskMedium || f.Code == assess.CodeCleartext {
+		if !reportable(f) {
 			continue
 		}
 		// A scan or a flood is one event per remote address, not one per
@@ -213,6 +212,21 @@ func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool
 		}
 	}
 	return out
+}
+
+// reportable: a connection's finding worth an event. MEDIUM or worse,
+// but not cleartext, which every connection of such a service carries by
+// nature; and a connection's health (retransmits climbing, a send queue
+// stuck) whatever its severity: a stalled connection is what an operator
+// wants to hear of, and it is rare.
+func reportable(f assess.Finding) bool {
+	switch f.Code {
+	case assess.CodeRetransmits, assess.CodeSendQueueStuck:
+		return true
+	case assess.CodeCleartext:
+		return false
+	}
+	return f.Severity >= assess.RiskMedium
 }
 
 func event(v *assess.Verdict, at time.Time, kind Kind, codes []string, text string) Event {

@@ -130,3 +130,35 @@ func TestConnectionFindingsOnce(t *testing.T) {
 		}
 	}
 }
+
+// A connection's health finding (a send queue stuck) is an event when it
+// appears, although it is LOW: a stalled connection is what watch's log
+// must say; not again while it lasts.
+func TestHealthFindingIsAnEvent(t *testing.T) {
+	tr := NewTracker()
+	as := assess.NewAssessor(kb)
+	c := sockets.Socket{Proto: sockets.TCP, Family: 4, Local: netip.MustParseAddr("10.0.0.1"), LPort: 40001,
+		Remote: netip.MustParseAddr("10.9.9.9"), RPort: 5432, State: sockets.StateEstablished, Inode: 7,
+		Netns: sockets.HostNetns, Owners: []*sockets.Process{nc}, OwnerStatus: sockets.OwnerKnown}
+	poll := func(h sockets.Health) []Event {
+		socks := []sockets.Socket{c}
+		sockets.SetDirections(socks)
+		return tr.Observe(as.AssessWith(&sockets.Snapshot{Sockets: socks, Taken: t0}, assess.Context{Health: []sockets.Health{h}}), t0)
+	}
+	stuck := func(evs []Event) int {
+		n := 0
+		for _, e := range evs {
+			if e.Kind == Finding && slices.Contains(e.Codes, assess.CodeSendQueueStuck) {
+				n++
+			}
+		}
+		return n
+	}
+	poll(0)
+	if n := stuck(poll(sockets.HealthSendStuck)); n != 1 {
+		t.Fatalf("a send queue that got stuck: %d events, want 1", n)
+	}
+	if n := stuck(poll(sockets.HealthSendStuck)); n != 0 {
+		t.Fatalf("the same stuck queue a poll later: %d events, want 0", n)
+	}
+}
