@@ -92,7 +92,9 @@ func TestPollOfTheRealMachine(t *testing.T) {
 
 type failing struct{}
 
-func (failing) Snapshot(context.Context) (*sockets.Snapshot, error) { return nil, errors.New("no sockets") }
+func (failing) Snapshot(context.Context) (*sockets.Snapshot, error) {
+	return nil, errors.New("no sockets")
+}
 
 // A source's error is the poll's, and nothing is judged.
 func TestPollError(t *testing.T) {
