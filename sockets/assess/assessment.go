@@ -79,7 +79,10 @@ type Assessment struct {
 	// every listener ("not root: ..."), or "".
 	FirewallNote string
 	// Firewalled: at least one listener carries a firewall verdict.
-	Firewalled   bool
+	Firewalled bool
+	// Profile is the machine's roles as its listeners show them, and what
+	// stands out of them (profile.go).
+	Profile      Profile
 	perPID       map[int32]int
 	hidden       int
 	netnsSkipped int
@@ -231,7 +234,11 @@ func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdi
 // verdicts are unknown when one reason covers them all.
 func (a *Assessment) measureSurface() {
 	reasons, unknown, judged := map[string]bool{}, 0, 0
+	var listeners []*Verdict
 	for _, v := range a.Verdicts {
+		if v.Socket.IsListening() {
+			listeners = append(listeners, v)
+		}
 		if v.Reachable() {
 			a.Surface.Reachable++
 			if v.Risk == RiskHigh {
@@ -247,6 +254,7 @@ func (a *Assessment) measureSurface() {
 		}
 	}
 	a.Firewalled = judged > 0
+	a.Profile = profileOf(listeners)
 	if unknown > 0 && unknown == judged && len(reasons) == 1 {
 		for r := range reasons {
 			a.FirewallNote = "firewall not evaluated: " + r
