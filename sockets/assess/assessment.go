@@ -80,6 +80,10 @@ type Assessment struct {
 	FirewallNote string
 	// Firewalled: at least one listener carries a firewall verdict.
 	Firewalled bool
+	// Scans are the scans the namespaces' TCP counters show now or showed
+	// within ScanHold (netscan.go); only an Assessor that remembers sees
+	// them.
+	Scans []NetScan
 	// Profile is the machine's roles as its listeners show them, and what
 	// stands out of them (profile.go).
 	Profile      Profile
@@ -124,6 +128,7 @@ func AssessWith(snap *sockets.Snapshot, kb *Knowledge, ctx Context) *Assessment 
 type Assessor struct {
 	kb     *Knowledge
 	scans  scanMemory             // remote addresses and the ports they reached, over ScanWindow
+	counts counterMemory          // each namespace's TCP counters, over CounterWindow
 	memory map[uint64]*remembered // connections by inode: a cheaper key than SocketKey
 	gen    uint64
 	shared map[string][]Finding // findings shared by verdicts that say the same (intern)
@@ -137,7 +142,7 @@ type remembered struct {
 
 // NewAssessor returns an Assessor that remembers verdicts between polls.
 func NewAssessor(kb *Knowledge) *Assessor {
-	return &Assessor{kb: kb, memory: map[uint64]*remembered{}, scans: scanMemory{}}
+	return &Assessor{kb: kb, memory: map[uint64]*remembered{}, scans: scanMemory{}, counts: counterMemory{}}
 }
 
 // Assess judges every socket of a snapshot, in order. The verdicts copy the
@@ -158,6 +163,9 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 	}
 	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)), perPID: c.perPID,
 		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped, Baseline: ctx.Baseline}
+	if as.counts != nil {
+		a.Scans = as.counts.observe(snap.TCPStats, snap.Taken)
+	}
 	defer as.addMissing(a, snap, c)
 	defer a.measureSurface()
 	health := func(i int) sockets.Health {

@@ -232,6 +232,7 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	}
 	snap.Sockets = socks
 	snap.Firewalls = l.readFirewalls(socks)
+	snap.TCPStats = l.readTCPStats(socks)
 	snap.Took = time.Since(start)
 	return snap, nil
 }
