@@ -106,8 +106,8 @@ func (m *Model) tableViewKey(msg tea.KeyMsg) bool {
 	return false
 }
 
-// viewKey handles a key in the open view: its key or esc closes it, and
-// the viewport scrolls with the rest.
+// viewKey handles a key in the open view: its key or esc closes it, g and
+// G go to its top and bottom, and the viewport scrolls with the rest.
 func (m Model) viewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	k, pane := &m.keys, &m.pane
 	switch {
@@ -115,6 +115,10 @@ func (m Model) viewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.closeView()
 	case key.Matches(msg, k.Quit):
 		return m, tea.Quit
+	case key.Matches(msg, k.Home): // the viewport has no keys for its ends
+		pane.GotoTop()
+	case key.Matches(msg, k.End):
+		pane.GotoBottom()
 	default:
 		var cmd tea.Cmd
 		*pane, cmd = pane.Update(msg)

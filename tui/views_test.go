@@ -47,6 +47,32 @@ func TestEachViewOpensAtItsTop(t *testing.T) {
 	}
 }
 
+// G and end go to a view's last line, g and home back to its first.
+func TestTopAndBottomKeysInViews(t *testing.T) {
+	hs := started(t, 80, 24)
+	for _, k := range []string{"enter", "?", "L"} {
+		hs.keys("G", k)
+		top := hs.m.View()
+		hs.scrollToEnd()
+		end := hs.m.View()
+		if end == top {
+			t.Fatalf("%s: the view does not scroll at 80x24; the test needs a longer text", k)
+		}
+		for _, bottom := range []string{"G", "end"} {
+			hs.keys("g")
+			hs.keys(bottom)
+			if v := hs.m.View(); v != end {
+				t.Errorf("%s then %s does not show the end:\n%s\nwant\n%s", k, bottom, v, end)
+			}
+			hs.keys(map[string]string{"G": "g", "end": "home"}[bottom])
+			if v := hs.m.View(); v != top {
+				t.Errorf("%s then %s does not show the top again:\n%s", k, bottom, v)
+			}
+		}
+		hs.keys("esc")
+	}
+}
+
 // openText is the text of the view on screen, for the width.
 func openText(hs *harness) string {
 	v := hs.m.openView()
