@@ -1,6 +1,11 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"slices"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // keyMap is every binding of the monitor. Bindings that do not apply are
 // disabled, so the help hides them.
@@ -84,4 +89,10 @@ var views = [...]fullScreen{
 	eventsView{},
 	learnView{},
 	programsView{},
+}
+
+// refused says msg is a disabled binding's key: a key the help does not
+// offer, which may still say why it does nothing.
+func refused(msg tea.KeyMsg, b key.Binding) bool {
+	return !b.Enabled() && slices.Contains(b.Keys(), msg.String())
 }

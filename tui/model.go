@@ -93,6 +93,7 @@ func New(cfg Config) Model {
 		m.keys.LabNext.SetEnabled(true)
 		m.keys.LabBack.SetEnabled(true)
 	}
+	m.keys.Kill.SetEnabled(!cfg.ReadOnly) // the help offers only what the monitor may do
 	m.keys.Confirm.SetEnabled(false)
 	m.keys.Master.SetEnabled(false)
 	m.keys.Cancel.SetEnabled(false)

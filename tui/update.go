@@ -258,7 +258,7 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.refreshRows()
 	case key.Matches(msg, k.Pause):
 		m.togglePause()
-	case key.Matches(msg, k.Kill):
+	case key.Matches(msg, k.Kill), refused(msg, k.Kill): // read-only: K says why it does nothing
 		m.askKill()
 	case key.Matches(msg, k.Resolve):
 		m.resolver.on = !m.resolver.on

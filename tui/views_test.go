@@ -1,6 +1,11 @@
 package tui
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
+)
 
 // The full-screen views and how they scroll (issue 26 item 6).
 
@@ -80,4 +85,56 @@ func openText(hs *harness) string {
 		hs.t.Fatal("no view open")
 	}
 	return v.text(&hs.m, hs.m.width)
+}
+
+// readOnlyHarness is a monitor that may not end processes: --read-only, or
+// no signal sender at all.
+func readOnlyHarness(t *testing.T, w, h int, noSignal bool) *harness {
+	t.Helper()
+	hs := newHarness(t, w, h, snapAt(t0, fixtureSockets()))
+	cfg := hs.m.cfg
+	cfg.ReadOnly = !noSignal
+	if noSignal {
+		cfg.Signal = nil
+	}
+	hs.m = New(cfg)
+	hs.send(windowSize(w, h))
+	hs.send(tickMsg{})
+	return hs
+}
+
+// A read-only monitor does not offer K: neither the footer nor the help
+// shows it, and K says why it does nothing.
+func TestReadOnlyDoesNotOfferKill(t *testing.T) {
+	for _, noSignal := range []bool{false, true} {
+		hs := readOnlyHarness(t, 120, 40, noSignal)
+		footer := func() string { lines := strings.Split(hs.m.View(), "\n"); return lines[len(lines)-1] }
+		if f := footer(); strings.Contains(f, "kill") || !strings.Contains(f, "pause") {
+			t.Errorf("no signal %v: the footer offers K: %q", noSignal, f)
+		}
+		hs.keys("?")
+		if v := hs.m.View(); strings.Contains(v, "kill") || !strings.Contains(v, "pause") {
+			t.Errorf("no signal %v: the help offers K:\n%s", noSignal, v)
+		}
+		hs.keys("esc")
+		hs.selectPort(6379)
+		hs.keys("K")
+		if hs.m.kill != nil || len(hs.kills) != 0 || !strings.Contains(hs.m.View(), "read-only (--read-only): ending processes is disabled") {
+			t.Errorf("no signal %v: K in a read-only monitor:\n%s", noSignal, hs.m.View())
+		}
+	}
+}
+
+// The screens of a read-only monitor: no K in the footer or the help.
+func TestReadOnlyGolden(t *testing.T) {
+	for _, sc := range []struct {
+		name string
+		keys []string
+	}{{"listening", nil}, {"help", []string{"?"}}} {
+		t.Run(sc.name+"_80x24", func(t *testing.T) {
+			hs := readOnlyHarness(t, 80, 24, false)
+			hs.keys(sc.keys...)
+			golden.RequireEqual(t, []byte(hs.m.View()))
+		})
+	}
 }
