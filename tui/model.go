@@ -128,7 +128,7 @@ func (m *Model) refreshRows() {
 func (m *Model) relayout() {
 	l := m.bodyLayout()
 	m.table.setSize(l.tableW, max(l.tableH-1, 0))
-	m.pane.Width, m.pane.Height = max(m.width, 0), max(m.height-chromeLines, 0)
+	m.pane.Width, m.pane.Height = max(m.width, 0), m.contentHeight()
 	m.redrawView()
 }
 

@@ -4,10 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 )
 
-// The full-screen views and how they scroll (issue 26 item 6).
+// The full-screen views and how they scroll (issue 26 item 6, issue 25
+// item 2).
 
 // viewKeys opens each full-screen view from the table.
 var viewKeys = []string{"enter", "?", "e", "L", "P"}
@@ -25,6 +27,18 @@ func (hs *harness) scrollToEnd() {
 		last = v
 	}
 	hs.t.Fatal("pgdown never reached the end")
+}
+
+// lastLine is the last line of text with something on it, as the screen
+// shows it at width w: plain, cut to the width, without trailing spaces.
+func lastLine(text string, w int) string {
+	lines := strings.Split(text, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimRight(ansi.Strip(fit(lines[i], w)), " "); l != "" {
+			return l
+		}
+	}
+	return ""
 }
 
 // A view opens at its top, whatever another view was scrolled to: the
@@ -75,6 +89,27 @@ func TestTopAndBottomKeysInViews(t *testing.T) {
 			}
 		}
 		hs.keys("esc")
+	}
+}
+
+// The last line of a long view can be scrolled to with a lab's narration
+// showing: the viewport was sized without the narration, the screen cut
+// with it, and the last lines were never shown.
+func TestLastLineCanBeScrolledToUnderNarration(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 35}} {
+		w, h := size[0], size[1]
+		for _, k := range []string{"?", "L", "enter"} {
+			hs, _ := labHarness(t, w, h)
+			if len(hs.m.narrationLines()) < 3 {
+				t.Fatalf("no narration showing at %dx%d", w, h)
+			}
+			hs.keys(k)
+			want := lastLine(openText(hs), w)
+			hs.scrollToEnd()
+			if v := hs.m.View(); want == "" || !strings.Contains(v, want) {
+				t.Errorf("%s at %dx%d: the last line %q cannot be scrolled to:\n%s", k, w, h, want, v)
+			}
+		}
 	}
 }
 
