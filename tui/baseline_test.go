@@ -132,11 +132,11 @@ func TestEventsPaneLogAndBell(t *testing.T) {
 	hs.keys("e")
 	view := hs.m.View()
 	first := strings.Index(view, "tcp 0.0.0.0:4444")
-	if hs.m.mode != modeEvents || first < 0 || first > strings.Index(view, "tcp 0.0.0.0:31337") {
+	if hs.m.openView() != (eventsView{}) || first < 0 || first > strings.Index(view, "tcp 0.0.0.0:31337") {
 		t.Errorf("the events pane does not list the newest first:\n%s", view)
 	}
 	hs.keys("e")
-	if hs.m.mode != modeTable {
+	if hs.m.openView() != nil {
 		t.Error("e does not close the events pane")
 	}
 }

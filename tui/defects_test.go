@@ -119,12 +119,12 @@ func TestReadOnlyIsShownAndKSaysSo(t *testing.T) {
 func TestQuickDoubleEscIsTwoEscs(t *testing.T) {
 	hs := started(t, 100, 30)
 	hs.keys("/", "r", "e", "d", "enter", "enter")
-	if hs.m.mode != modeDetail || len(hs.rows()) != 1 {
-		t.Fatalf("set-up: mode %d, %d rows", hs.m.mode, len(hs.rows()))
+	if hs.m.openView() != (detailView{}) || len(hs.rows()) != 1 {
+		t.Fatalf("set-up: view %d, %d rows", hs.m.open, len(hs.rows()))
 	}
 	hs.send(tea.KeyMsg{Type: tea.KeyEsc, Alt: true})
-	if hs.m.mode != modeTable || hs.m.filter.value() != "" || len(hs.rows()) != 6 {
-		t.Errorf("alt+esc: mode %d, filter %q, %d rows; want the table, no filter, 6 rows", hs.m.mode, hs.m.filter.value(), len(hs.rows()))
+	if hs.m.openView() != nil || hs.m.filter.value() != "" || len(hs.rows()) != 6 {
+		t.Errorf("alt+esc: view %d, filter %q, %d rows; want the table, no filter, 6 rows", hs.m.open, hs.m.filter.value(), len(hs.rows()))
 	}
 }
 

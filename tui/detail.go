@@ -7,12 +7,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/reach"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
+
+// detailView is the selected row's details full screen (enter), drawn
+// again each poll: ages and states move on.
+type detailView struct{}
+
+func (detailView) binding(k *keyMap) *key.Binding { return &k.Detail }
+func (detailView) applies(m *Model) bool          { return m.table.current() != nil }
+func (detailView) follows() change                { return everyPoll }
+
+func (detailView) text(m *Model, width int) string {
+	return joinLines(detailLines(m.detailLook(), m.table.current(), width))
+}
 
 // detailLook is what the detail pane needs besides its row.
 type detailLook struct {

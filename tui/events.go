@@ -5,8 +5,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/portwatch/portwatch/sockets/events"
 )
+
+// eventsView is the events since start (e), newest first.
+type eventsView struct{}
+
+func (eventsView) binding(k *keyMap) *key.Binding { return &k.Events }
+func (eventsView) applies(*Model) bool            { return true }
+func (eventsView) follows() change                { return newEvents }
+
+func (eventsView) text(m *Model, width int) string {
+	return eventsText(m.theme, m.events, width, m.now)
+}
 
 // eventsText is the events pane: what happened since start, newest first,
 // each with its time, kind, socket, process and what it means.

@@ -37,8 +37,8 @@ func TestProgramFlow(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
 	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q")})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
-	if final.table.tab != rowset.Established || final.mode != modeTable {
-		t.Errorf("final tab %d mode %d", final.table.tab, final.mode)
+	if final.table.tab != rowset.Established || final.openView() != nil {
+		t.Errorf("final tab %d view %d", final.table.tab, final.open)
 	}
 	if src.callCount() < 3 {
 		t.Errorf("the program polled %d times: the ticker does not re-arm", src.callCount())

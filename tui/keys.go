@@ -1,6 +1,11 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"slices"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // keyMap is every binding of the monitor. Bindings that do not apply are
 // disabled, so the help hides them.
@@ -59,12 +64,35 @@ func (k keyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.NextTab, k.Detail, k.Filter, k.Sort, k.Pause, k.Kill, k.Help, k.Quit}
 }
 
-// FullHelp is the help screen, by column.
+// FullHelp is the help screen, by column. The second is the full-screen
+// views, from their registry: a column that does not fit the width is left
+// out, and these matter more than the last.
 func (k keyMap) FullHelp() [][]key.Binding {
+	var shown []key.Binding
+	for _, v := range views {
+		shown = append(shown, *v.binding(&k))
+	}
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Conns, k.OtherEnd},
-		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Events, k.Programs},
-		{k.Detail, k.Back, k.Filter, k.Sort, k.Reverse, k.Resolve},
-		{k.Pause, k.Kill, k.SaveBaseline, k.Learn, k.Help, k.Quit},
+		shown,
+		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Back, k.Filter},
+		{k.Sort, k.Reverse, k.Resolve, k.Pause, k.Kill, k.SaveBaseline, k.Quit},
 	}
+}
+
+// views is every full-screen view (views.go), in the order the help lists
+// their keys. A new view is its file and its key: a binding above and its
+// line here.
+var views = [...]fullScreen{
+	detailView{},
+	helpView{},
+	eventsView{},
+	learnView{},
+	programsView{},
+}
+
+// refused says msg is a disabled binding's key: a key the help does not
+// offer, which may still say why it does nothing.
+func refused(msg tea.KeyMsg, b key.Binding) bool {
+	return !b.Enabled() && slices.Contains(b.Keys(), msg.String())
 }

@@ -69,3 +69,15 @@ func TestLabGolden(t *testing.T) {
 	hs.send(tickMsg{})
 	golden.RequireEqual(t, []byte(hs.m.View()))
 }
+
+// A full-screen view scrolled to its end under the narration shows its
+// last lines.
+func TestLabViewEndGolden(t *testing.T) {
+	for _, k := range []struct{ name, key string }{{"help", "?"}, {"learn", "L"}, {"detail", "enter"}} {
+		t.Run(k.name+"_80x24", func(t *testing.T) {
+			hs, _ := labHarness(t, 80, 24)
+			hs.keys(k.key, "G")
+			golden.RequireEqual(t, []byte(hs.m.View()))
+		})
+	}
+}

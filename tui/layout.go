@@ -23,11 +23,12 @@ type layout struct {
 	side             bool // detail at the right, else below
 }
 
-// layoutFor places the table and the pane in a width x height screen for a
-// table of n rows. Below the table the pane takes what the rows leave, so a
-// short list leaves room for the details.
-func layoutFor(width, height, n int) layout {
-	h := max(height-chromeLines, 0)
+// layoutFor places the table and the pane in a width x h block (the screen
+// less its chrome: Model.contentHeight) for a table of n rows. Below the
+// table the pane takes what the rows leave, so a short list leaves room for
+// the details.
+func layoutFor(width, h, n int) layout {
+	h = max(h, 0)
 	if width >= sideBySideWidth {
 		dw := min(max(width*2/5, 44), 64)
 		return layout{tableW: width - dw - 3, tableH: h, detailW: dw, detailH: h, side: true}

@@ -4,11 +4,24 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
+
+// learnView is the learn overlay (L). Its examples are taken when it opens
+// and when the rows change, not each poll.
+type learnView struct{}
+
+func (learnView) binding(k *keyMap) *key.Binding { return &k.Learn }
+func (learnView) applies(*Model) bool            { return true }
+func (learnView) follows() change                { return 0 }
+
+func (learnView) text(m *Model, width int) string {
+	return learnText(m.theme, m.store, m.cfg.Knowledge, width)
+}
 
 // learnText is the learn overlay (L): what the screen's words mean, with
 // this machine's live sockets as examples wherever one exists. It is plain

@@ -15,7 +15,7 @@ import (
 
 // Model is the root model. It owns the state the components share and
 // composes them: header, tab bar, table, detail pane (or kill dialog),
-// status line and help.
+// status line and help, or a full-screen view in place of the table.
 //
 // Copies of a Model share the store of tracked sockets, which only a poll
 // changes (store.Apply in Update); everything a key changes (tab, sort,
@@ -28,8 +28,13 @@ type Model struct {
 
 	table  tableModel
 	filter filterBar
+	// The full-screen view on screen (an index into views, or noView) and
+	// its viewport. One viewport serves them all: a view opens at its top,
+	// so no view's scroll outlives it. (A viewport per view would be a
+	// slice, shared between copies of the Model; an array sized by the
+	// registry is a declaration cycle.)
+	open   int
 	pane   viewport.Model
-	mode   mode
 	kill   *killDialog  // a kill awaiting y/n; the dialog has the focus
 	saving *saveDialog  // a baseline save awaiting y/n
 	termed killCheckMsg // the last SIGTERM sent: K on its socket offers SIGKILL
@@ -68,7 +73,8 @@ func New(cfg Config) Model {
 		help:     help.New(),
 		table:    newTable(),
 		filter:   newFilterBar(),
-		pane:     newPane(),
+		open:     noView,
+		pane:     viewport.New(0, 0),
 		now:      cfg.Now(),
 		store:    rowset.NewStore(),
 		poller:   newPoller(cfg),
@@ -85,6 +91,7 @@ func New(cfg Config) Model {
 		m.keys.LabNext.SetEnabled(true)
 		m.keys.LabBack.SetEnabled(true)
 	}
+	m.keys.Kill.SetEnabled(!cfg.ReadOnly) // the help offers only what the monitor may do
 	m.keys.Confirm.SetEnabled(false)
 	m.keys.Master.SetEnabled(false)
 	m.keys.Cancel.SetEnabled(false)
@@ -114,42 +121,18 @@ func (m *Model) refreshRows() {
 	m.relayout()
 }
 
-// relayout sizes the components for the terminal and the number of rows.
+// relayout sizes the components for the terminal and the number of rows,
+// and draws the open full-screen view again.
 func (m *Model) relayout() {
-	l := layoutFor(m.width, m.height-len(m.narrationLines()), m.table.view().Len())
+	l := m.bodyLayout()
 	m.table.setSize(l.tableW, max(l.tableH-1, 0))
-	m.pane.Width, m.pane.Height = max(m.width, 0), max(m.height-chromeLines, 0)
-	switch m.mode {
-	case modeDetail:
-		m.refreshDetail()
-	case modeHelp:
-		m.pane.SetContent(helpText(m.theme, m.help, m.keys, m.width, m.snap))
-	case modeEvents:
-		m.pane.SetContent(eventsText(m.theme, m.events, m.width, m.now))
-	case modeLearn:
-		m.pane.SetContent(learnText(m.theme, m.store, m.cfg.Knowledge, m.width))
-	case modePrograms:
-		m.pane.SetContent(m.programsText())
-	}
+	m.pane.Width, m.pane.Height = max(m.width, 0), m.contentHeight()
+	m.redrawView()
 }
 
-// refreshDetail fills the full-screen details with the selected row, and
-// returns to the table when no row is left to show.
-func (m *Model) refreshDetail() {
-	r := m.table.current()
-	if r == nil {
-		m.mode = modeTable
-		return
-	}
-	m.pane.SetContent(joinLines(detailLines(m.detailLook(), r, m.width)))
-}
-
-func (m *Model) setMode(md mode) {
-	m.mode = md
-	if md == modeHelp || md == modeEvents || md == modeLearn || md == modePrograms {
-		m.pane.GotoTop()
-	}
-	m.relayout()
+// bodyLayout places the table and the detail pane in the content height.
+func (m *Model) bodyLayout() layout {
+	return layoutFor(m.width, m.contentHeight(), m.table.view().Len())
 }
 
 func (m *Model) cells() cellContext {

@@ -6,8 +6,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
+
+// programsView is the network use per program (P), busiest first, drawn
+// again when bytes move.
+type programsView struct{}
+
+func (programsView) binding(k *keyMap) *key.Binding { return &k.Programs }
+func (programsView) applies(*Model) bool            { return true }
+func (programsView) follows() change                { return bytesMoved }
+
+func (programsView) text(m *Model, width int) string {
+	return programsText(m.theme, m.store.Each, width)
+}
 
 // programUse is one program's share of the network: its connections and
 // their rates summed.
@@ -98,6 +111,3 @@ func programsText(th Theme, each func(func(*rowset.Row)), width int) string {
 	}
 	return b.String()
 }
-
-// programsText is the pane for the model's rows.
-func (m *Model) programsText() string { return programsText(m.theme, m.store.Each, m.width) }

@@ -170,11 +170,11 @@ func TestProgramsGroupAndSort(t *testing.T) {
 	}
 	hs.keys("P")
 	v := hs.m.View()
-	if hs.m.mode != modePrograms || !strings.Contains(v, "which program is using the network") || !strings.Contains(v, "1.9 MB/s") {
+	if hs.m.openView() != (programsView{}) || !strings.Contains(v, "which program is using the network") || !strings.Contains(v, "1.9 MB/s") {
 		t.Errorf("P does not show the programs:\n%s", v)
 	}
 	hs.keys("P")
-	if hs.m.mode != modeTable {
+	if hs.m.openView() != nil {
 		t.Error("P again does not go back")
 	}
 }

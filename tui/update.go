@@ -92,10 +92,10 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 	switch ch := m.store.ApplyFlows(verdicts, msg.flows, m.now); {
 	case ch.Reordered || ch.Moved && m.table.sortedByTraffic():
 		m.refreshRows()
-	case m.mode == modeDetail:
-		m.refreshDetail()
-	case ch.Moved && m.mode == modePrograms:
-		m.pane.SetContent(m.programsText())
+	case ch.Moved:
+		m.redrawOn(everyPoll | bytesMoved)
+	default:
+		m.redrawOn(everyPoll)
 	}
 	if m.kill != nil {
 		if why := m.kill.stale(m.store); why != "" {
@@ -125,9 +125,7 @@ func (m *Model) noteEvents(msg snapshotMsg) tea.Cmd {
 	}
 	fresh = append(fresh, m.events[:max(0, min(len(m.events), maxEvents-len(fresh)))]...)
 	m.events = fresh[:min(len(fresh), maxEvents)]
-	if m.mode == modeEvents {
-		m.pane.SetContent(eventsText(m.theme, m.events, m.width, m.now))
-	}
+	m.redrawOn(newEvents)
 	if !m.cfg.Bell || m.cfg.Ring == nil {
 		return nil
 	}
@@ -153,7 +151,7 @@ func (m *Model) killCheck(msg killCheckMsg) {
 	for i, p := range held {
 		pids[i] = fmt.Sprint(p.PID)
 	}
-	if m.kill != nil || m.filter.active || m.mode != modeTable {
+	if m.kill != nil || m.filter.active || m.openView() != nil {
 		m.setStatus(fmt.Sprintf("pid %s still hold %s after SIGTERM: select it and press K to force them", strings.Join(pids, ", "), msg.socket))
 		return
 	}
@@ -193,14 +191,17 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.saveKey(msg)
 	case m.filter.active:
 		return m.filterKey(msg)
-	case m.mode != modeTable:
-		return m.paneKey(msg)
+	case m.openView() != nil:
+		return m.viewKey(msg)
 	}
 	return m.tableKey(msg)
 }
 
 // tableKey handles a key on the table.
 func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if m.tableViewKey(msg) {
+		return m, nil
+	}
 	k := m.keys
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -227,22 +228,10 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.switchTab(rowset.Established)
 	case key.Matches(msg, k.Tab3):
 		m.switchTab(rowset.All)
-	case key.Matches(msg, k.Detail):
-		if m.table.current() != nil {
-			m.setMode(modeDetail)
-		}
-	case key.Matches(msg, k.Help):
-		m.setMode(modeHelp)
 	case key.Matches(msg, k.LabNext):
 		return m, m.goLab(m.lab.step + 1)
 	case key.Matches(msg, k.LabBack):
 		return m, m.goLab(m.lab.step - 1)
-	case key.Matches(msg, k.Events):
-		m.setMode(modeEvents)
-	case key.Matches(msg, k.Learn):
-		m.setMode(modeLearn)
-	case key.Matches(msg, k.Programs):
-		m.setMode(modePrograms)
 	case key.Matches(msg, k.SaveBaseline):
 		m.askSaveBaseline()
 	case key.Matches(msg, k.Filter):
@@ -269,7 +258,7 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.refreshRows()
 	case key.Matches(msg, k.Pause):
 		m.togglePause()
-	case key.Matches(msg, k.Kill):
+	case key.Matches(msg, k.Kill), refused(msg, k.Kill): // read-only: K says why it does nothing
 		m.askKill()
 	case key.Matches(msg, k.Resolve):
 		m.resolver.on = !m.resolver.on
@@ -279,24 +268,6 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.setStatus("host names off")
 		}
 		return m, m.resolver.want(m.table.view().Rows(), m.cfg.LookupAddr)
-	}
-	return m, nil
-}
-
-// paneKey handles a key on the full-screen details or help.
-func (m Model) paneKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Back), key.Matches(msg, k.Detail) && m.mode == modeDetail,
-		key.Matches(msg, k.Help) && m.mode == modeHelp, key.Matches(msg, k.Events) && m.mode == modeEvents,
-		key.Matches(msg, k.Learn) && m.mode == modeLearn, key.Matches(msg, k.Programs) && m.mode == modePrograms:
-		m.setMode(modeTable)
-	case key.Matches(msg, k.Quit):
-		return m, tea.Quit
-	default:
-		var cmd tea.Cmd
-		m.pane, cmd = m.pane.Update(msg)
-		return m, cmd
 	}
 	return m, nil
 }
@@ -390,12 +361,10 @@ func (m Model) mouse(msg tea.MouseMsg) Model {
 	default:
 		return m
 	}
-	if m.mode == modeTable {
-		m.table.move(step)
-	} else if step < 0 {
-		m.pane.ScrollUp(-step)
+	if m.openView() != nil {
+		m.scrollView(step)
 	} else {
-		m.pane.ScrollDown(step)
+		m.table.move(step)
 	}
 	return m
 }

@@ -328,7 +328,7 @@ func TestDetailFullScreenAndBack(t *testing.T) {
 	hs := started(t, 80, 24)
 	hs.selectPort(31337)
 	hs.keys("enter")
-	if hs.m.mode != modeDetail {
+	if hs.m.openView() != (detailView{}) {
 		t.Fatal("enter did not open the details")
 	}
 	view := hs.m.View()
@@ -338,16 +338,16 @@ func TestDetailFullScreenAndBack(t *testing.T) {
 		}
 	}
 	hs.keys("esc")
-	if hs.m.mode != modeTable {
+	if hs.m.openView() != nil {
 		t.Error("esc did not return to the table")
 	}
 	hs.send(tea.WindowSizeMsg{Width: 100, Height: 50})
 	hs.keys("?")
-	if hs.m.mode != modeHelp || !strings.Contains(hs.m.View(), "TIME_WAIT") {
+	if hs.m.openView() != (helpView{}) || !strings.Contains(hs.m.View(), "TIME_WAIT") {
 		t.Error("? does not show the help with the TCP states")
 	}
 	hs.keys("?")
-	if hs.m.mode != modeTable {
+	if hs.m.openView() != nil {
 		t.Error("? did not close the help")
 	}
 }

@@ -21,10 +21,9 @@ func (m Model) View() string {
 	}
 	lines := []string{m.viewHeader(), m.viewTabs()}
 	lines = append(lines, m.narrationLines()...)
-	switch m.mode {
-	case modeDetail, modeHelp, modeEvents, modeLearn, modePrograms:
-		lines = append(lines, fitLines(strings.Split(m.pane.View(), "\n"), m.width, m.height-chromeLines-len(m.narrationLines()))...)
-	default:
+	if m.openView() != nil {
+		lines = append(lines, m.viewOpen()...)
+	} else {
 		lines = append(lines, m.viewBody()...)
 	}
 	lines = append(lines, m.viewStatus(), m.viewFooter())
@@ -36,7 +35,7 @@ func joinLines(lines []string) string { return strings.Join(lines, "\n") }
 // viewBody is the table with the detail pane (or the kill dialog) beside or
 // below it.
 func (m *Model) viewBody() []string {
-	l := layoutFor(m.width, m.height-len(m.narrationLines()), m.table.view().Len())
+	l := m.bodyLayout()
 	table := m.table.render(tableLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
 	var detail []string
 	if m.kill != nil { // the whole command line, where the details were
@@ -214,7 +213,7 @@ func (m *Model) viewFooter() string {
 	if m.kill != nil || m.saving != nil {
 		return fit(m.help.ShortHelpView([]key.Binding{m.keys.Confirm, m.keys.Master, m.keys.Cancel}), m.width)
 	}
-	if m.mode != modeTable {
+	if m.openView() != nil {
 		return fit(m.help.ShortHelpView([]key.Binding{m.keys.Up, m.keys.Down, m.keys.Back, m.keys.Quit}), m.width)
 	}
 	return fit(m.help.ShortHelpView(m.keys.ShortHelp()), m.width)

@@ -33,6 +33,12 @@ func TestGolden(t *testing.T) {
 			{"kill_confirm", []string{"G", "K"}},
 			{"learn", []string{"L"}},
 			{"learn_states", []string{"L", "pgdown"}},
+			// A view opens at its top, whatever the last one was scrolled to.
+			{"detail_after_help_scrolled", []string{"?", "pgdown", "esc", "G", "enter"}},
+			// g, G, home and end go to a view's top and bottom.
+			{"help_end", []string{"?", "end"}},
+			{"learn_end", []string{"L", "G"}},
+			{"learn_end_then_top", []string{"L", "G", "g"}},
 		}
 		for _, sc := range screens {
 			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, w, h), func(t *testing.T) {

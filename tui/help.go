@@ -5,25 +5,21 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/viewport"
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 )
 
-// mode is what the screen shows besides the chrome.
-type mode int
+// helpView is the full help (?): the keys, then what the screen's words mean.
+type helpView struct{}
 
-const (
-	modeTable    mode = iota
-	modeDetail        // the detail pane full screen
-	modeHelp          // the full help
-	modeEvents        // the events since start, newest first
-	modeLearn         // the learn overlay
-	modePrograms      // the network use per program, busiest first
-)
+func (helpView) binding(k *keyMap) *key.Binding { return &k.Help }
+func (helpView) applies(*Model) bool            { return true }
+func (helpView) follows() change                { return 0 }
 
-// newPane is the full-screen scrolling view of the details or the help.
-func newPane() viewport.Model { return viewport.New(0, 0) }
+func (helpView) text(m *Model, width int) string {
+	return helpText(m.theme, m.help, m.keys, width, m.snap)
+}
 
 // helpText is the full help: the keys, then what the tabs and TCP states mean.
 func helpText(th Theme, h help.Model, keys keyMap, width int, snap *sockets.Snapshot) string {
