@@ -23,13 +23,7 @@ func TempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-"
 // refused, not replaced (renaming over it would leave the file it points to
 // as it was).
 func WriteAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
-	if err := checkDir(path); err != nil {
-		return err
-	}
-	if err := checkSharedDir(filepath.Dir(path)); err != nil {
-		return err
-	}
-	if err := checkTarget(path); err != nil {
+	if err := CheckReplaceable(path); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), TempPrefix(path)+"*")
@@ -55,6 +49,20 @@ func WriteAtomic(path string, perm os.FileMode, write func(io.Writer) error) err
 		return reason(err)
 	}
 	return reason(os.Rename(tmp.Name(), path))
+}
+
+// CheckReplaceable reports whether WriteAtomic would write path, so that a
+// program can refuse at its start what its first write would: a missing
+// directory, one where anyone may swap files, or a link, a directory or
+// another user's file at path.
+func CheckReplaceable(path string) error {
+	if err := checkDir(path); err != nil {
+		return err
+	}
+	if err := checkSharedDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	return checkTarget(path)
 }
 
 // checkTarget judges what WriteAtomic would replace, by its name: nothing,
