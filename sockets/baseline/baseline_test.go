@@ -88,6 +88,7 @@ func TestMistakesNameTheFileAndLine(t *testing.T) {
 		{"host tcp all 70000 sshd root", "b:1: port \"70000\""},
 		{"host tcp all 9-3 sshd root", "b:1: port \"9-3\""},
 		{"host tcp all 22 \"sshd root", "b:1: unterminated quoted field"},
+		{"host tcp all 22 \"a\"b root", "b:1: a quoted field must be followed by a space"},
 	} {
 		_, err := Parse(strings.NewReader(c.text), "b")
 		var pe *ParseError
@@ -110,7 +111,7 @@ func TestSaveReadsBackAndExpectsWhatItSaw(t *testing.T) {
 		listener(sockets.TCP, "10.0.0.5", 8443, &sockets.Process{Name: "srv", Exe: "/opt/my app/srv", User: "app"}),
 		listener(sockets.TCP, "0.0.0.0", 2049), // owner hidden
 	}
-	path := filepath.Join(t.TempDir(), "sub", "baseline")
+	path := filepath.Join(t.TempDir(), "baseline")
 	if err := FromListeners(ls, 32768, 60999).Save(path, "web-01", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
