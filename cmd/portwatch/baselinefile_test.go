@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -93,13 +96,39 @@ func TestHugeBaselineIsRefusedAtOnce(t *testing.T) {
 }
 
 // TestAnyProtocolBaseline: the README allows * in every field; a single
-// line of stars expects every listener, TCP and UDP (exit 0).
+// line of stars expects every listener, TCP and UDP (exit 0). A line with
+// the protocol * that nothing answers is MISSING with its protocol written
+// *, in --once, --json and watch's missing-listener event.
 func TestAnyProtocolBaseline(t *testing.T) {
 	listenFixed(t)
-	file := filepath.Join(t.TempDir(), "anything")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "anything")
 	os.WriteFile(file, []byte("*  *  *  *  *  *\n"), 0o644)
 	code, out, errOut := runArgs(t, "--once", "--listening", "--baseline", file)
 	if want := "BASELINE " + file + " (1 entry): every listener expected, none missing\n"; code != 0 || !strings.HasPrefix(out, want) {
 		t.Errorf("--once with * * * * * *: exit %d (stderr %q), want 0 and %q:\n%.300s", code, errOut, want, out)
 	}
+
+	port := freePort(t)
+	gone := filepath.Join(dir, "gone")
+	os.WriteFile(gone, fmt.Appendf(nil, "host  *  loopback  %d  /opt/gone/server  *\n", port), 0o644)
+	_, out, _ = runArgs(t, "--once", "--listening", "--baseline", gone)
+	if !regexp.MustCompile(`(?m)^MISSING\s+\*\s+loopback\s+` + strconv.Itoa(port) + `\s`).MatchString(out) {
+		t.Errorf("--once: no MISSING row with protocol * for port %d:\n%s", port, out)
+	}
+	if _, out, _ = runArgs(t, "--json", "--listening", "--baseline", gone); !strings.Contains(out, `"proto": "*"`) {
+		t.Errorf("--json: the missing entry's proto is not *:\n%.2000s", out)
+	}
+	if testing.Short() {
+		return
+	}
+	log := filepath.Join(dir, "events.jsonl")
+	w := startWatch(t, "--interval", "100ms", "--baseline", gone, "--log", log)
+	waitFor(t, 10*time.Second, "the missing-listener event", func() (bool, string) {
+		b, _ := os.ReadFile(log)
+		evs, _ := readEvents(t, string(b))
+		e := findEvent(evs, "missing-listener", port)
+		return e != nil && e.Proto == "*", fmt.Sprintf("%+v; stderr %s", e, w.stderrText())
+	})
+	w.stop(syscall.SIGTERM)
 }
