@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/clean"
 )
 
 var (
@@ -141,10 +142,21 @@ func TestSaveReadsBackAndExpectsWhatItSaw(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add(sample)
 	f.Add("host tcp all 1-65535 \"a\\tb\" *")
+	f.Add("host * all 22 /usr/bin/\x1b]0;x\x07y \xc2\x9bz")
 	f.Fuzz(func(t *testing.T, text string) {
 		b, err := Parse(strings.NewReader(text), "f")
 		if err != nil {
+			if msg := err.Error(); clean.Text(msg) != msg {
+				t.Fatalf("a mistake's message is not clean text: %q", msg)
+			}
 			return
+		}
+		for _, e := range b.Entries {
+			for _, f := range []string{e.Netns, e.Address, e.Program, e.User} {
+				if clean.Text(f) != f {
+					t.Fatalf("line %d: field %q is not clean text", e.Line, f)
+				}
+			}
 		}
 		var out bytes.Buffer
 		b.Write(&out, "h", time.Unix(0, 0))
