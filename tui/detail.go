@@ -84,7 +84,7 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 		e := r.Baseline.Entry
 		out = append(out, label("Baseline"))
 		out = append(out, hanging("  ", "  ", fmt.Sprintf("MISSING: line %d of the baseline expects %s as %s listening on %s %s port %s; nothing does now.",
-			e.Line, e.Program, e.User, e.Proto, e.Address, portWords(e)), w)...)
+			e.Line, e.Program, e.User, e.ProtoWord(), e.Address, portWords(e)), w)...)
 		return out
 	}
 	if st := r.Baseline.Status; st != baseline.NotCompared {

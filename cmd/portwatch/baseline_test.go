@@ -56,7 +56,7 @@ func jsonListener(doc map[string]any, port int) map[string]any {
 // then report MISSING, with the line of the file that expects it.
 func TestBaselineSaveThenUnexpectedAndMissing(t *testing.T) {
 	kept, keptPort := listenFixed(t)
-	file := filepath.Join(t.TempDir(), "made-by-save", "baseline")
+	file := filepath.Join(t.TempDir(), "baseline")
 	code, out, errOut := runArgs(t, "baseline", "save", file)
 	if code != 0 || errOut != "" {
 		t.Fatalf("baseline save: exit %d, stderr %q", code, errOut)

@@ -53,8 +53,8 @@ func loadBaseline(o options) (*baseline.Baseline, string, error) {
 		return nil, def, nil
 	}
 	// A default file that cannot even be seen (another user's home, as
-	// under sudo -u) is not there for this user; one that is there must
-	// parse.
+	// under sudo -u) is not there for this user; one that is there must be
+	// a file of this user's (or root's) and parse, or it is refused.
 	if _, err := os.Stat(def); err != nil {
 		return nil, def, nil
 	}

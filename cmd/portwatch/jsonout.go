@@ -132,7 +132,7 @@ func writeJSON(w io.Writer, r *poll.Result, keep func(*sockets.Socket) bool) err
 		out.Baseline = &jsonBase{Path: b.Path, Missing: []jsonMissing{}}
 		for _, v := range a.Missing {
 			e := v.Baseline.Entry
-			out.Baseline.Missing = append(out.Baseline.Missing, jsonMissing{Netns: e.Netns, Proto: e.Proto.String(),
+			out.Baseline.Missing = append(out.Baseline.Missing, jsonMissing{Netns: e.Netns, Proto: e.ProtoWord(),
 				Address: e.Address, Port: entryPort(e), Program: e.Program, User: e.User, Line: e.Line})
 		}
 	}

@@ -3,10 +3,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/safefile"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
@@ -228,54 +227,38 @@ func (e *exporter) count(v *assess.Verdict, sign int) {
 }
 
 // writeTextfile writes the registry's metrics to path for node_exporter's
-// textfile collector, atomically: a temporary file in the same directory
-// (a hidden name, which the collector's *.prom pattern skips), synced to
-// disk, then renamed over path. A reader, or a crash at any moment, sees
-// the last whole file or the new whole file, never part of one.
+// textfile collector, atomically (safefile.WriteAtomic: a hidden temporary
+// file in the same directory, which the collector's *.prom pattern skips,
+// synced, then renamed over path). A reader, or a crash at any moment, sees
+// the last whole file or the new whole file, never part of one; a link, a
+// directory or another user's file at path is refused, never replaced.
 func writeTextfile(path string, g prometheus.Gatherer) error {
 	mfs, err := g.Gather()
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), textfileTempPrefix(path)+"*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Dir(path), unwrapPathError(err))
-	}
-	defer os.Remove(tmp.Name()) // after the rename, there is nothing to remove
-	w := bufio.NewWriter(tmp)
-	for _, mf := range mfs {
-		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
-			tmp.Close()
-			return err
+	// 0644: node_exporter often runs as a user of its own.
+	return safefile.WriteAtomic(path, 0o644, func(w io.Writer) error {
+		for _, mf := range mfs {
+			if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+				return err
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	// node_exporter often runs as a user of its own.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+		return nil
+	})
 }
 
 // textfileTempPrefix names writeTextfile's temporary files for path.
-func textfileTempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+func textfileTempPrefix(path string) string { return safefile.TempPrefix(path) }
 
-// removeStaleTextfileTemps removes the temporary files a killed watch left
-// (SIGKILL between creating one and renaming it).
-func removeStaleTextfileTemps(path string) {
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), textfileTempPrefix(path)+"*"))
-	for _, f := range stale {
-		os.Remove(f)
+// prepareTextfile refuses, before the first poll, a --textfile path that
+// could never be written (its directory missing; a directory, a link or
+// another user's file in its place), and removes the temporary files a
+// killed watch left (SIGKILL between making one and renaming it).
+func prepareTextfile(path string) error {
+	if err := safefile.CheckReplaceable(path); err != nil {
+		return fmt.Errorf("--textfile %s: %w", path, err)
 	}
+	safefile.RemoveStaleTemps(path)
+	return nil
 }

@@ -157,7 +157,9 @@ func TestWriteTextfileIsAtomic(t *testing.T) {
 	}
 	// A killed watch's leftover is removed at the next start.
 	os.WriteFile(filepath.Join(dir, textfileTempPrefix(path)+"123"), []byte("half"), 0o600)
-	removeStaleTextfileTemps(path)
+	if err := prepareTextfile(path); err != nil {
+		t.Fatal(err)
+	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("a stale temporary file was not removed")
 	}
@@ -218,7 +220,7 @@ func TestEventLog(t *testing.T) {
 	if err := l.Write([]events.Event{ev}); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("a failed write: %v, want an error naming %s", err, path)
 	}
-	if _, err := openEventLog(filepath.Join(path, "sub")); err == nil || err.Error() != "--log "+path+"/sub: not a directory" {
+	if _, err := openEventLog(filepath.Join(path, "sub")); err == nil || err.Error() != "--log "+path+"/sub: "+path+" is not a directory" {
 		t.Errorf("opening a log under a file: %v, want one line naming it", err)
 	}
 }

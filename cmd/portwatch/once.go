@@ -130,7 +130,7 @@ func printBaseline(out *errWriter, a *assess.Assessment) {
 		s, e := &v.Socket, v.Baseline.Entry
 		switch v.Baseline.Status {
 		case baseline.Missing:
-			t.add(cells(e.Netns, v.Baseline.Status.String(), e.Proto.String(), e.Address, entryPort(e), v.Service.Name, v.Risk.String(),
+			t.add(cells(e.Netns, v.Baseline.Status.String(), e.ProtoWord(), e.Address, entryPort(e), v.Service.Name, v.Risk.String(),
 				"-", "-", "-", fmt.Sprintf("line %d: %s as %s; nothing listens", e.Line, e.Program, e.User))...)
 		case baseline.Changed:
 			t.add(cells(s.Netns, v.Baseline.Status.String(), s.ProtoLabel(), s.Local.String(), strconv.Itoa(int(s.LPort)), v.Service.Name, v.Risk.String(),

@@ -63,7 +63,7 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := &eventLog{w: stdout}
+	log := stdoutEventLog(stdout)
 	where := "stdout"
 	if o.logPath != "" {
 		if log, err = openEventLog(o.logPath); err != nil {
@@ -75,8 +75,11 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 	w := &watcher{poller: poll.New(poll.Config{Source: collect.NewLive(), Interval: o.interval}),
 		base: base, log: log, metrics: newExporter(), textfile: o.textfile}
 	w.bytes = newProgramBytes(w.metrics.registry)
+	w.metrics.registry.MustRegister(log.unwrittenCounter())
 	if o.textfile != "" {
-		removeStaleTextfileTemps(o.textfile)
+		if err := prepareTextfile(o.textfile); err != nil {
+			return err
+		}
 	}
 
 	// Signals first: a SIGTERM that arrives while the server starts still
@@ -121,7 +124,7 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 			switch {
 			case ctx.Err() != nil: // a signal cut the poll short: nothing was read, nothing to write
 				return nil
-			case first:
+			case first, errors.Is(err, syscall.EPIPE): // EPIPE: stdout's reader has gone, nobody hears
 				return err
 			}
 			w.metrics.errors.Inc()

@@ -372,9 +372,9 @@ func TestWatchFlags(t *testing.T) {
 }
 
 // TestWatchStartErrors: what a service must be told at once ends watch
-// with exit code 1 and a line naming it: a textfile directory that does not
-// exist (the first poll's write fails), a log that cannot be opened, a
-// metrics address already taken.
+// with exit code 1 and a line naming it, before any poll: a textfile or log
+// directory that does not exist (portwatch makes none), a metrics address
+// already taken.
 func TestWatchStartErrors(t *testing.T) {
 	dir := t.TempDir()
 	busy, port := listenFixed(t)
@@ -383,8 +383,8 @@ func TestWatchStartErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"watch", "--textfile", dir + "/nope/portwatch.prom"}, "portwatch: writing the textfile " + dir + "/nope/portwatch.prom: " + dir + "/nope: no such file or directory\n"},
-		{[]string{"watch", "--log", dir + "/nope/events.jsonl"}, "portwatch: --log " + dir + "/nope/events.jsonl: no such file or directory\n"},
+		{[]string{"watch", "--textfile", dir + "/nope/portwatch.prom"}, "portwatch: --textfile " + dir + "/nope/portwatch.prom: directory " + dir + "/nope does not exist (portwatch creates no directories)\n"},
+		{[]string{"watch", "--log", dir + "/nope/events.jsonl"}, "portwatch: --log " + dir + "/nope/events.jsonl: directory " + dir + "/nope does not exist (portwatch creates no directories)\n"},
 		{[]string{"watch", "--metrics-addr", fmt.Sprintf("127.0.0.1:%d", port)}, fmt.Sprintf("portwatch: --metrics-addr 127.0.0.1:%d: listen tcp 127.0.0.1:%d: bind: address already in use\n", port, port)},
 	} {
 		code, out, errOut := runArgs(t, c.args...)

@@ -14,11 +14,18 @@
 //	*        tcp    *          *            /usr/bin/python3        *
 //
 // netns is a namespace label as portwatch shows it (host, an ip netns name,
-// docker:0123456789ab) or *; proto is tcp or udp; address is all (every
+// docker:0123456789ab) or *; proto is tcp, udp or *; address is all (every
 // interface), loopback, an IP address, or *; port is a number, a range
 // low-high, or *; program is an executable's path (it has a /) or a
 // program's name, or *; user is a user name or *. A field holding a space
 // or a # is written in double quotes, with Go's escapes.
+//
+// The file is text a user controls, read by a watchdog that may run as
+// root: it is opened as safefile judges (not a link, a FIFO or another
+// user's file), it holds at most MaxBytes and MaxEntries (a bigger one is
+// refused in one line, rather than costing every poll), and every field is
+// cleaned (sockets/clean) as it is parsed, so no control character of the
+// file reaches a screen, a JSON document or an error message.
 package baseline
 
 import (
@@ -33,6 +40,17 @@ import (
 	"strings"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/clean"
+	"github.com/portwatch/portwatch/sockets/safefile"
+)
+
+// The bounds of a baseline file. A machine expects tens of listeners; a
+// file of a million lines (once --once's 10 s and 2.3 GB) is a mistake or
+// an attack, and is refused in one line.
+const (
+	MaxBytes   = 4 << 20 // 4 MiB
+	MaxEntries = 10000
+	maxLine    = 64 << 10 // a line, quoted paths and all
 )
 
 // Any is the word that matches everything in a field.
@@ -57,6 +75,15 @@ type Entry struct {
 	User     string
 	anyPort  bool
 	anyNetns bool
+	anyProto bool // proto *: Proto is 0
+}
+
+// ProtoWord is the entry's protocol as its file says it: tcp, udp or *.
+func (e *Entry) ProtoWord() string {
+	if e.anyProto {
+		return Any
+	}
+	return e.Proto.String()
 }
 
 // Baseline is a file's entries.
@@ -74,15 +101,25 @@ type ParseError struct {
 
 func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg) }
 
-// Load reads a baseline file. A file that cannot be read, or a line that
-// does not parse, is an error naming the file (and the line).
+// Load reads a baseline file. A file that cannot be read, that safefile
+// refuses, that is larger than MaxBytes, or a line that does not parse, is
+// an error naming the file (and the line).
 func Load(path string) (*Baseline, error) {
-	f, err := os.Open(path)
+	f, err := safefile.OpenRead(path)
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", path, unwrapPathError(err))
 	}
 	defer f.Close()
-	return Parse(f, path)
+	tooBig := fmt.Errorf("baseline %s: larger than %d MiB: a baseline holds at most %d entries", path, MaxBytes>>20, MaxEntries)
+	if st, err := f.Stat(); err == nil && st.Size() > MaxBytes {
+		return nil, tooBig
+	}
+	lr := &io.LimitedReader{R: f, N: MaxBytes + 1} // it may grow while it is read
+	b, err := Parse(lr, path)
+	if err == nil && lr.N == 0 {
+		return nil, tooBig
+	}
+	return b, err
 }
 
 func unwrapPathError(err error) error {
@@ -97,7 +134,7 @@ func unwrapPathError(err error) error {
 func Parse(r io.Reader, path string) (*Baseline, error) {
 	b := &Baseline{Path: path}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	sc.Buffer(make([]byte, 4096), maxLine)
 	n := 0
 	for sc.Scan() {
 		n++
@@ -108,6 +145,9 @@ func Parse(r io.Reader, path string) (*Baseline, error) {
 		if len(fields) == 0 {
 			continue
 		}
+		if len(b.Entries) == MaxEntries {
+			return nil, &ParseError{path, n, fmt.Sprintf("more than %d entries: a baseline holds at most %d", MaxEntries, MaxEntries)}
+		}
 		e, err := parseEntry(fields)
 		if err != nil {
 			return nil, &ParseError{path, n, err.Error()}
@@ -115,14 +155,28 @@ func Parse(r io.Reader, path string) (*Baseline, error) {
 		e.Line = n
 		b.Entries = append(b.Entries, e)
 	}
-	if err := sc.Err(); err != nil {
+	switch err := sc.Err(); {
+	case errors.Is(err, bufio.ErrTooLong):
+		return nil, &ParseError{path, n + 1, fmt.Sprintf("a line longer than %d KiB", maxLine>>10)}
+	case err != nil:
 		return nil, &ParseError{path, n + 1, err.Error()}
 	}
 	return b, nil
 }
 
+// quoted is a piece of the file for an error message: cleaned, cut short,
+// in double quotes.
+func quoted(s string) string {
+	c := clean.Text(s)
+	if len(c) > 80 {
+		c = clean.Cut(c, 80) + "..."
+	}
+	return `"` + c + `"`
+}
+
 // split cuts a line into fields: spaces apart, "quoted" fields unquoted,
-// everything from an unquoted # on dropped.
+// everything from an unquoted # on dropped. Each field is cleaned: what
+// collection reads is cleaned the same way, so they still compare.
 func split(line string) ([]string, error) {
 	var out []string
 	for {
@@ -133,13 +187,13 @@ func split(line string) ([]string, error) {
 		if line[0] == '"' {
 			q, err := strconv.QuotedPrefix(line)
 			if err != nil {
-				return nil, fmt.Errorf("unterminated quoted field %s", line)
+				return nil, fmt.Errorf("unterminated quoted field %s", quoted(line))
 			}
 			v, _ := strconv.Unquote(q)
-			out = append(out, v)
+			out = append(out, clean.Text(v))
 			line = line[len(q):]
 			if line != "" && line[0] != ' ' && line[0] != '\t' {
-				return nil, fmt.Errorf("a quoted field must be followed by a space: %s", line)
+				return nil, fmt.Errorf("a quoted field must be followed by a space: %s", quoted(line))
 			}
 			continue
 		}
@@ -147,7 +201,7 @@ func split(line string) ([]string, error) {
 		if end < 0 {
 			end = len(line)
 		}
-		out = append(out, line[:end])
+		out = append(out, clean.Text(line[:end]))
 		line = line[end:]
 	}
 }
@@ -162,15 +216,17 @@ func parseEntry(f []string) (Entry, error) {
 		e.Proto = sockets.TCP
 	case "udp":
 		e.Proto = sockets.UDP
+	case Any:
+		e.anyProto = true
 	default:
-		return Entry{}, fmt.Errorf("protocol %q: want tcp or udp", f[1])
+		return Entry{}, fmt.Errorf("protocol %s: want tcp, udp or *", quoted(f[1]))
 	}
 	switch f[2] {
 	case AllInterfaces, Loopback, Any:
 	default:
 		a, err := netip.ParseAddr(f[2])
 		if err != nil {
-			return Entry{}, fmt.Errorf("address %q: want all, loopback, * or an IP address", f[2])
+			return Entry{}, fmt.Errorf("address %s: want all, loopback, * or an IP address", quoted(f[2]))
 		}
 		e.Addr = a.Unmap()
 	}
@@ -186,7 +242,7 @@ func parsePorts(s string) (uint16, uint16, error) {
 	if s == Any {
 		return 0, 65535, nil
 	}
-	bad := fmt.Errorf("port %q: want a number from 1 to 65535, a range low-high, or *", s)
+	bad := fmt.Errorf("port %s: want a number from 1 to 65535, a range low-high, or *", quoted(s))
 	lo, hi, isRange := strings.Cut(s, "-")
 	l, err := strconv.ParseUint(lo, 10, 16)
 	if err != nil || l == 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/clean"
 )
 
 var (
@@ -88,6 +89,7 @@ func TestMistakesNameTheFileAndLine(t *testing.T) {
 		{"host tcp all 70000 sshd root", "b:1: port \"70000\""},
 		{"host tcp all 9-3 sshd root", "b:1: port \"9-3\""},
 		{"host tcp all 22 \"sshd root", "b:1: unterminated quoted field"},
+		{"host tcp all 22 \"a\"b root", "b:1: a quoted field must be followed by a space"},
 	} {
 		_, err := Parse(strings.NewReader(c.text), "b")
 		var pe *ParseError
@@ -110,7 +112,7 @@ func TestSaveReadsBackAndExpectsWhatItSaw(t *testing.T) {
 		listener(sockets.TCP, "10.0.0.5", 8443, &sockets.Process{Name: "srv", Exe: "/opt/my app/srv", User: "app"}),
 		listener(sockets.TCP, "0.0.0.0", 2049), // owner hidden
 	}
-	path := filepath.Join(t.TempDir(), "sub", "baseline")
+	path := filepath.Join(t.TempDir(), "baseline")
 	if err := FromListeners(ls, 32768, 60999).Save(path, "web-01", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
@@ -140,10 +142,21 @@ func TestSaveReadsBackAndExpectsWhatItSaw(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add(sample)
 	f.Add("host tcp all 1-65535 \"a\\tb\" *")
+	f.Add("host * all 22 /usr/bin/\x1b]0;x\x07y \xc2\x9bz")
 	f.Fuzz(func(t *testing.T, text string) {
 		b, err := Parse(strings.NewReader(text), "f")
 		if err != nil {
+			if msg := err.Error(); clean.Text(msg) != msg {
+				t.Fatalf("a mistake's message is not clean text: %q", msg)
+			}
 			return
+		}
+		for _, e := range b.Entries {
+			for _, f := range []string{e.Netns, e.Address, e.Program, e.User} {
+				if clean.Text(f) != f {
+					t.Fatalf("line %d: field %q is not clean text", e.Line, f)
+				}
+			}
 		}
 		var out bytes.Buffer
 		b.Write(&out, "h", time.Unix(0, 0))

@@ -76,7 +76,7 @@ func (b *Baseline) Missing(listeners []*sockets.Socket) []*Entry {
 
 // placeMatches: namespace, protocol, address and port.
 func (e *Entry) placeMatches(s *sockets.Socket) bool {
-	if s.Proto != e.Proto || s.LPort < e.Low || s.LPort > e.High {
+	if (s.Proto != e.Proto && !e.anyProto) || s.LPort < e.Low || s.LPort > e.High {
 		return false
 	}
 	if ns := s.Netns; !e.anyNetns && e.Netns != ns && (ns != "" || e.Netns != sockets.HostNetns) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/safefile"
 )
 
 // FromListeners makes a baseline of the listeners: one entry per place and
@@ -69,7 +70,7 @@ func (e *Entry) String() string {
 	case e.High != e.Low:
 		port += "-" + strconv.Itoa(int(e.High))
 	}
-	return strings.Join([]string{field(e.Netns), e.Proto.String(), field(e.Address), port, field(e.Program), field(e.User)}, "  ")
+	return strings.Join([]string{field(e.Netns), e.ProtoWord(), field(e.Address), port, field(e.Program), field(e.User)}, "  ")
 }
 
 // field quotes what would not read back as one field.
@@ -96,28 +97,25 @@ func (b *Baseline) Write(w io.Writer, host string, at time.Time) error {
 	return err
 }
 
-// Save writes the baseline to path atomically (a temporary file, then a
-// rename), making its directory if needed.
+// Save writes the baseline to path atomically (safefile.WriteAtomic: a
+// temporary file, then a rename), mode 0644. Its directory must exist; only
+// the default file's (DefaultPath) is made when missing, mode 0700, as the
+// user's own configuration. A symbolic link, a directory or another user's
+// file at path is refused, never replaced; so is a baseline of more than
+// MaxEntries, which Load would refuse.
 func (b *Baseline) Save(path, host string, at time.Time) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+	if len(b.Entries) > MaxEntries {
+		return fmt.Errorf("%d entries: a baseline holds at most %d", len(b.Entries), MaxEntries)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".baseline-*")
+	if def, err := DefaultPath(); err == nil && path == def {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return unwrapPathError(err)
+		}
+	}
+	err := safefile.WriteAtomic(path, 0o644, func(w io.Writer) error { return b.Write(w, host, at) })
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := b.Write(tmp, host, at); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
 	b.Path = path
-	return os.Rename(tmp.Name(), path)
+	return nil
 }

@@ -236,6 +236,9 @@ func event(v *assess.Verdict, at time.Time, kind Kind, codes []string, text stri
 	if e.Codes == nil {
 		e.Codes = []string{}
 	}
+	if be := v.Baseline.Entry; s.Proto == 0 && be != nil { // a MISSING line whose protocol is *
+		e.Proto = be.ProtoWord()
+	}
 	if p := s.Process(); p != nil {
 		e.PID, e.Process, e.Exe = p.PID, p.Name, p.Exe
 	}
