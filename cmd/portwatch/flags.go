@@ -211,7 +211,7 @@ func newRootCommand(o *options) *cobra.Command {
 	addIntervalFlag(fs, &o.interval)
 	addLogFlag(fs, &o.logPath)
 	fs.BoolVar(&o.bell, "bell", false, "ring the terminal bell when an unexpected listener appears in the monitor")
-	fs.BoolVar(&o.readOnly, "read-only", false, "disable ending processes from the monitor (K)")
+	fs.BoolVar(&o.readOnly, "read-only", false, "disable ending processes from the monitor (K, then offered neither in the footer nor in the help)")
 	fs.BoolVar(&o.resolve, "resolve", false, "show remote addresses as host names in the monitor (makes DNS queries)")
 	fs.BoolVar(&o.mouse, "mouse", false, "enable the mouse wheel in the monitor")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the monitor (also when NO_COLOR is set)")
