@@ -193,7 +193,22 @@ func Read(pid int) (*Ruleset, error) {
 		return nil, err
 	}
 	defer h.close()
-	conn, err := h.dial()
+	return readNS(h)
+}
+
+// netns is a network namespace as reading its ruleset needs it: a netlink socket opened inside it,
+// and what its legacy iptables tables do. *nsHandle is the kernel's; the tests read recorded
+// conversations through another, so the evaluator is tested without root.
+type netns interface {
+	dial() (*netlink.Conn, error)
+	legacy() (v4, v6 bool, err error)
+	inode() uint64
+	close()
+}
+
+// readNS reads a namespace's ruleset over a socket of its own.
+func readNS(ns netns) (*Ruleset, error) {
+	conn, err := ns.dial()
 	if err != nil {
 		if isPerm(err) {
 			return unreadable(), nil
@@ -208,7 +223,7 @@ func Read(pid int) (*Ruleset, error) {
 		}
 		return nil, err
 	}
-	return h.readWith(conn, gen)
+	return readWith(conn, gen, ns)
 }
 
 func unreadable() *Ruleset { return &Ruleset{unreadable: ReasonNotRoot} }
@@ -219,9 +234,9 @@ func isPerm(err error) bool {
 
 // nsHandle is a network namespace: nil file for the caller's own.
 type nsHandle struct {
-	pid   int
-	f     *os.File
-	inode uint64
+	pid int
+	f   *os.File
+	ino uint64
 }
 
 func openNS(pid int) (*nsHandle, error) {
@@ -231,7 +246,7 @@ func openNS(pid int) (*nsHandle, error) {
 	}
 	selfIno := self.Sys().(*syscall.Stat_t).Ino
 	if pid == 0 {
-		return &nsHandle{inode: selfIno}, nil
+		return &nsHandle{ino: selfIno}, nil
 	}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil {
@@ -244,10 +259,12 @@ func openNS(pid int) (*nsHandle, error) {
 	}
 	if st.Ino == selfIno {
 		f.Close()
-		return &nsHandle{pid: pid, inode: st.Ino}, nil
+		return &nsHandle{pid: pid, ino: st.Ino}, nil
 	}
-	return &nsHandle{pid: pid, f: f, inode: st.Ino}, nil
+	return &nsHandle{pid: pid, f: f, ino: st.Ino}, nil
 }
+
+func (h *nsHandle) inode() uint64 { return h.ino }
 
 func (h *nsHandle) close() {
 	if h.f != nil {
@@ -368,8 +385,8 @@ func dump(conn *netlink.Conn, t int, family uint8, attrs []netlink.Attribute) ([
 }
 
 // readWith reads the whole ruleset, again if the generation moved while it read.
-func (h *nsHandle) readWith(conn *netlink.Conn, gen uint32) (*Ruleset, error) {
-	legacy4, legacy6, err := h.legacy()
+func readWith(conn *netlink.Conn, gen uint32, ns netns) (*Ruleset, error) {
+	legacy4, legacy6, err := ns.legacy()
 	if err != nil {
 		if isPerm(err) {
 			return unreadable(), nil
@@ -480,6 +497,7 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("firewall: listing sets: %w", err)
 	}
+	var sets []*set
 	for _, m := range msgs {
 		s := &set{}
 		var tname string
@@ -522,11 +540,14 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 		}
 		s.table = t
 		rs.sets[setKey{t.family, t.name, s.name}] = s
+		sets = append(sets, s)
 		if s.volatile() {
 			rs.volatile = true
 		}
 	}
-	for _, s := range rs.sets {
+	// in the kernel's order, not the map's: the same ruleset is asked for in the same words, so a
+	// recorded conversation (testdata/recorded) reads the same when it is recorded again
+	for _, s := range sets {
 		msgs, err := dump(conn, unix.NFT_MSG_GETSETELEM, s.table.family, []netlink.Attribute{
 			{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: cstr(s.table.name)},
 			{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: cstr(s.name)},
