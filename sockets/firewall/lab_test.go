@@ -46,11 +46,15 @@ func removeStaleNamespaces() {
 	}
 }
 
-// needLab skips unless namespaces can be made and the tools are there.
+// needLab skips unless namespaces can be made and the tools are there, and under -short: a lab
+// takes seconds, and TestReplay runs the same checks on the recorded conversations.
 func needLab(tb testing.TB, tools ...string) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: no lab (network namespaces, nft, real probes); TestReplay checks the recordings")
+	}
 	if os.Geteuid() != 0 {
-		tb.Skip("needs root to make network namespaces")
+		tb.Skip("needs root to make network namespaces; TestReplay checks the recordings")
 	}
 	for _, tool := range append([]string{"ip", "nft", "python3"}, tools...) {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -75,7 +79,27 @@ func run(tb testing.TB, stdin string, args ...string) string {
 type lab struct {
 	tb       testing.TB
 	srv, cli string
-	pid      int // a process in the server namespace (the listener, or a sleeper)
+	pid      int       // a process in the server namespace (the listener, or a sleeper)
+	rec      *recorder // made by the first read
+}
+
+// read reads the server namespace's ruleset, records the conversation (recording_test.go) and runs
+// the test's check of this read (recordedTests) on it, with what the kernel did to the probes.
+func (l *lab) read(seen map[probe]string) *Ruleset {
+	l.tb.Helper()
+	return l.recorder().read(l.pid, seen)
+}
+
+func (l *lab) recorder() *recorder {
+	l.tb.Helper()
+	if l.rec == nil {
+		t, ok := l.tb.(*testing.T)
+		if !ok {
+			l.tb.Fatal("only a test records its reads")
+		}
+		l.rec = newRecorder(t)
+	}
+	return l.rec
 }
 
 // newLab makes a server and a client namespace joined by a veth pair, and starts a process in the
