@@ -374,7 +374,7 @@ func (r *recorder) finish() {
 	}
 	fresh := &recording{
 		Test:     r.name,
-		Recorded: fmt.Sprintf("go test -run '^%s$' -record ./sockets/firewall/ (as root)", r.name),
+		Recorded: fmt.Sprintf("go test ./sockets/firewall/ -run '^%s$' -record (as root)", r.name),
 		Kernel:   kernelRelease(),
 		Nft:      nftVersion(),
 		Steps:    r.steps,

@@ -53,7 +53,7 @@ func TestReplay(t *testing.T) {
 		t.Run(strings.TrimPrefix(name, "Test"), func(t *testing.T) {
 			rec, err := loadRecording(recordingPath(name))
 			if err != nil {
-				t.Fatalf("%v (record it as root: go test -run '^%s$' -record ./sockets/firewall/)", err, name)
+				t.Fatalf("%v (record it as root: go test ./sockets/firewall/ -run '^%s$' -record)", err, name)
 			}
 			if rec.Test != name {
 				t.Fatalf("%s holds the recording of %s", recordingPath(name), rec.Test)
