@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/google/nftables/expr"
-	"github.com/google/nftables/userdata"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -590,9 +589,7 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 			case unix.NFTA_RULE_HANDLE:
 				r.handle = ad.Uint64()
 			case unix.NFTA_RULE_USERDATA:
-				if c, ok := userdata.GetString(ad.Bytes(), userdata.Type(0) /* NFTNL_UDATA_RULE_COMMENT */); ok {
-					r.comment = c
-				}
+				r.comment = ruleComment(ad.Bytes())
 			case unix.NFTA_RULE_EXPRESSIONS:
 				exprErr = decodeAttrs(ad.Bytes(), func(ld *netlink.AttributeDecoder) {
 					if ld.Type() == unix.NFTA_LIST_ELEM {
@@ -619,6 +616,26 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 }
 
 func cstr(s string) []byte { return append([]byte(s), 0) }
+
+// ruleComment is the comment in a rule's userdata (type, length, value records, as libnftnl
+// writes them). The kernel keeps userdata as it is given, so anyone who may change the ruleset of
+// a namespace (a container's root) can write a record longer than its bytes: google/nftables'
+// userdata.Get slices past the end on one (it panics), so the records are read here. A comment
+// cut short is no comment.
+func ruleComment(b []byte) string {
+	const commentType = 0 // NFTNL_UDATA_RULE_COMMENT
+	for len(b) >= 2 {
+		typ, n := b[0], int(b[1])
+		if 2+n > len(b) {
+			return ""
+		}
+		if typ == commentType {
+			return string(bytes.TrimSuffix(b[2:2+n], []byte{0}))
+		}
+		b = b[2+n:]
+	}
+	return ""
+}
 
 func decodeAttrs(b []byte, fn func(ad *netlink.AttributeDecoder)) error {
 	ad, err := netlink.NewAttributeDecoder(b)

@@ -38,6 +38,7 @@ var recordedTests = map[string]recordedTest{
 	"TestMoreAgainstKernel": {steps: []stepCheck{checkMoreAgainstKernel}},
 	"TestRender":            {steps: []stepCheck{checkRender}},
 	"TestIngress":           {steps: []stepCheck{checkIngress}},
+	"TestBadUserdata":       {steps: []stepCheck{checkBadUserdata}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no
