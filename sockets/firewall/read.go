@@ -784,7 +784,7 @@ func decodeExpr(fam uint8, b []byte) node {
 	default:
 		return n
 	}
-	if err := expr.Unmarshal(fam, data, e); err != nil {
+	if err := expr.Unmarshal(fam, data, e); err != nil || !fitsRegisters(e) {
 		return n
 	}
 	// An immediate into the verdict register is a verdict (as google/nftables reads it).
@@ -802,6 +802,26 @@ func decodeExpr(fam uint8, b []byte) node {
 	}
 	n.e = e
 	return n
+}
+
+// regBytes is what the kernel's registers hold: 16 of 4 bytes (NFT_REG32_00..15).
+const regBytes = 64
+
+// fitsRegisters says whether the lengths an expression gives fit the registers. The kernel refuses
+// any other, so a longer one did not come from it, and the evaluator, which allocates what a
+// length says, is not asked to follow it.
+func fitsRegisters(e expr.Any) bool {
+	switch e := e.(type) {
+	case *expr.Payload:
+		return e.Len <= regBytes
+	case *expr.Bitwise:
+		return e.Len <= regBytes
+	case *expr.Byteorder: // google/nftables v0.3.0 does not decode it yet
+		return e.Len <= regBytes && e.Size <= 8
+	case *expr.Exthdr:
+		return e.Len <= regBytes
+	}
+	return true
 }
 
 // sortedElems is a set's elements in key order, an interval end first on a tie.
