@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,11 @@ import (
 // The lab: network namespaces made by the tests, joined by a veth pair with addresses of their
 // own (10.200.0.0/24, fd00:200::/64), which carry traffic only between them.
 
-const nsPrefix = "pwfwtest-"
+// nsPrefix names this test process's namespaces: runs at once (another worktree's, a -count in
+// another shell) neither share nor delete each other's, which made kernel tests fail at random.
+var nsPrefix = fmt.Sprintf("%s%d-", nsFamily, os.Getpid())
+
+const nsFamily = "pwfwtest-"
 
 const (
 	srvAddr4  = "10.200.0.1"
@@ -33,14 +38,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// removeStaleNamespaces deletes what an interrupted run left behind.
+// removeStaleNamespaces deletes what an interrupted run left behind: the namespaces of test
+// processes that are gone, never those of one still running.
 func removeStaleNamespaces() {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
 		return
 	}
 	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], nsPrefix) {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], nsFamily) {
+			continue
+		}
+		pid, _, _ := strings.Cut(strings.TrimPrefix(f[0], nsFamily), "-")
+		if n, err := strconv.Atoi(pid); err == nil && syscall.Kill(n, 0) == syscall.ESRCH {
 			_ = exec.Command("ip", "netns", "del", f[0]).Run()
 		}
 	}
