@@ -26,6 +26,10 @@ type Cache struct {
 	// VolatileMaxAge bounds the age of a ruleset with volatile sets; 0 means 30 seconds.
 	VolatileMaxAge time.Duration
 
+	// open reaches a namespace through a process; nil is the kernel (openNS). The tests replay
+	// recorded conversations through it.
+	open func(pid int) (netns, error)
+
 	mu      sync.Mutex
 	entries map[uint64]*cacheEntry
 	reads   int // full reads, for tests
@@ -70,14 +74,14 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 	}
 	e.used = now
 
-	var h *nsHandle // opened only when needed: to dial, to read, to look at legacy tables
-	handle := func() (*nsHandle, error) {
+	var h netns // opened only when needed: to dial, to read, to look at legacy tables
+	handle := func() (netns, error) {
 		if h == nil {
 			var err error
-			if h, err = openNS(pid); err != nil {
+			if h, err = c.openNS(pid); err != nil {
 				return nil, err
 			}
-			if h.inode != ino {
+			if h.inode() != ino {
 				return nil, fmt.Errorf("firewall: process %d left network namespace %d", pid, ino)
 			}
 		}
@@ -127,8 +131,7 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 			fresh = now.Sub(e.at) < max
 		}
 		if fresh {
-			probe := &nsHandle{pid: pid}
-			if len(probe.legacyNames(false)) > 0 || len(probe.legacyNames(true)) > 0 || e.legac {
+			if e.legac || legacyPresent(pid) {
 				hh, err := handle()
 				if err != nil {
 					return nil, err
@@ -148,14 +151,32 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := hh.readWith(e.conn, gen)
+	rs, err := readWith(e.conn, gen, hh)
 	if err != nil {
 		return nil, err
 	}
 	c.reads++
 	e.rs, e.at = rs, now
-	e.legac = rs.legacy4 || rs.legacy6 || len(hh.legacyNames(false)) > 0 || len(hh.legacyNames(true)) > 0
+	e.legac = rs.legacy4 || rs.legacy6 || legacyPresent(pid)
 	return rs, nil
+}
+
+func (c *Cache) openNS(pid int) (netns, error) {
+	if c.open != nil {
+		return c.open(pid)
+	}
+	h, err := openNS(pid)
+	if err != nil {
+		return nil, err // not a nil *nsHandle in a non-nil netns
+	}
+	return h, nil
+}
+
+// legacyPresent says whether the namespace of the process has legacy iptables tables, from
+// /proc/PID/net without entering it: what a poll with an unchanged generation can afford.
+func legacyPresent(pid int) bool {
+	p := &nsHandle{pid: pid}
+	return len(p.legacyNames(false)) > 0 || len(p.legacyNames(true)) > 0
 }
 
 // sweep lets go of namespaces not asked about for a while.

@@ -77,7 +77,10 @@ func itoa(p uint16) string { return strconv.Itoa(int(p)) }
 func TestAgainstKernel(t *testing.T) {
 	l := newLab(t, "kernel", labListeners()...)
 	l.nft(labRules)
+	l.read(l.probeAll(labProbes()))
+}
 
+func labProbes() []probe {
 	var probes []probe
 	for _, src := range []string{cliAddr4, cli2Addr4, cliAddr6} {
 		for _, p := range labTCP {
@@ -87,8 +90,10 @@ func TestAgainstKernel(t *testing.T) {
 			probes = append(probes, probe{"udp", src, p})
 		}
 	}
-	seen := l.probeAll(probes)
+	return probes
+}
 
+func checkAgainstKernel(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	// The kernel first: the lab must show every kind, or the comparison proves little.
 	sanity := map[probe]string{
 		{"tcp", cliAddr4, 8080}: "open", {"tcp", cliAddr4, 8081}: "open", {"tcp", cliAddr4, 8082}: "closed",
@@ -105,11 +110,7 @@ func TestAgainstKernel(t *testing.T) {
 		}
 	}
 
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range probes {
+	for _, p := range labProbes() {
 		v := rs.Evaluate(p.proto, wildcard, p.port)
 		got := v.From(netip.MustParseAddr(p.src))
 		if string(got) != seen[p] {
@@ -169,10 +170,10 @@ table inet pwfw {
 		tcp dport 8082 accept
 	}
 }`)
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l.read(nil)
+}
+
+func checkUnknownExpression(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	v := rs.Evaluate("tcp", wildcard, 8080)
 	if v.Kind != Unknown || !strings.Contains(v.Reason, "meta mark 0x00000001 accept") || !strings.Contains(v.Rule, "chain inet pwfw input: meta mark 0x00000001 accept") {
 		t.Errorf("8080: %+v", v)
@@ -189,22 +190,22 @@ table inet pwfw {
 
 func TestNoFirewall(t *testing.T) {
 	l := newLab(t, "none")
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := rs.Evaluate("tcp", wildcard, 22); v.Kind != Open || v.Rule != "" || v.Note != "no firewall" {
-		t.Errorf("no table: %+v", v)
-	}
+	l.read(nil) // checkNoTable
 	l.nft(`table inet pwfw {
 	chain forward {
 		type filter hook forward priority 0; policy drop;
 	}
 }`)
-	rs, err = Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
+	l.read(nil) // checkNoInputChain
+}
+
+func checkNoTable(t *testing.T, rs *Ruleset, _ map[probe]string) {
+	if v := rs.Evaluate("tcp", wildcard, 22); v.Kind != Open || v.Rule != "" || v.Note != "no firewall" {
+		t.Errorf("no table: %+v", v)
 	}
+}
+
+func checkNoInputChain(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	if v := rs.Evaluate("tcp", wildcard, 22); v.Kind != Open || v.Rule != "" {
 		t.Errorf("no input chain: %+v", v)
 	}
@@ -239,10 +240,12 @@ table inet pre {
 		ct state invalid tcp dport 8082 drop
 	}
 }`)
-	seen := l.probeAll([]probe{{"tcp", cliAddr4, 8080}, {"tcp", cliAddr4, 8081}, {"tcp", cliAddr4, 8082}, {"tcp", cliAddr6, 8082}})
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
+	l.read(l.probeAll([]probe{{"tcp", cliAddr4, 8080}, {"tcp", cliAddr4, 8081}, {"tcp", cliAddr4, 8082}, {"tcp", cliAddr6, 8082}}))
+}
+
+func checkPriorityOrder(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	if len(seen) != 4 {
+		t.Errorf("%d probes, want 4", len(seen))
 	}
 	for p, want := range seen {
 		v := rs.Evaluate("tcp", wildcard, p.port)
@@ -267,10 +270,15 @@ func TestIptablesNft(t *testing.T) {
 	} {
 		l.exec(append([]string{"iptables-nft"}, rule...)...)
 	}
-	seen := l.probeAll([]probe{{"tcp", cliAddr4, 8080}, {"tcp", cliAddr4, 8081}, {"tcp", cliAddr4, 8082}, {"tcp", cliAddr4, 8089}})
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
+	l.read(l.probeAll([]probe{{"tcp", cliAddr4, 8080}, {"tcp", cliAddr4, 8081}, {"tcp", cliAddr4, 8082}, {"tcp", cliAddr4, 8089}}))
+	// an xtables match the evaluator does not decode
+	l.exec("iptables-nft", "-I", "INPUT", "1", "-p", "tcp", "-m", "multiport", "--dports", "8089,8090", "-j", "ACCEPT")
+	l.read(nil) // checkMultiport
+}
+
+func checkIptablesNft(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	if len(seen) != 4 {
+		t.Errorf("%d probes, want 4", len(seen))
 	}
 	for p, want := range seen {
 		v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), p.port)
@@ -278,12 +286,9 @@ func TestIptablesNft(t *testing.T) {
 			t.Errorf("port %d: kernel %s, verdict %s (%+v)", p.port, want, got, v)
 		}
 	}
-	// an xtables match the evaluator does not decode
-	l.exec("iptables-nft", "-I", "INPUT", "1", "-p", "tcp", "-m", "multiport", "--dports", "8089,8090", "-j", "ACCEPT")
-	rs, err = Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+func checkMultiport(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	if v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 8089); v.Kind != Unknown || !strings.Contains(v.Reason, `xt match "multiport"`) {
 		t.Errorf("multiport: %+v", v)
 	}
@@ -296,29 +301,29 @@ func TestLegacyIptables(t *testing.T) {
 		t.Skipf("iptables-legacy does not work here: %v %s", err, out)
 	}
 	// the table exists, empty, policy ACCEPT: harmless
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l.read(nil) // checkLegacyEmpty
+	l.exec("ip6tables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+	l.read(nil) // checkLegacyIPv6Rule
+	l.exec("iptables-legacy", "-P", "INPUT", "DROP")
+	l.read(nil) // checkLegacyPolicyDrop
+}
+
+func checkLegacyEmpty(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	if v := rs.Evaluate("tcp", wildcard, 22); v.Kind != Open {
 		t.Errorf("empty legacy table: %+v", v)
 	}
-	l.exec("ip6tables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
-	rs, err = Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+func checkLegacyIPv6Rule(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	if v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 22); v.Kind != Open {
 		t.Errorf("IPv4 listener with IPv6 legacy rules: %+v", v)
 	}
 	if v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr6), 22); v.Kind != Unknown || v.Reason != ReasonLegacy {
 		t.Errorf("IPv6 listener with IPv6 legacy rules: %+v", v)
 	}
-	l.exec("iptables-legacy", "-P", "INPUT", "DROP")
-	rs, err = Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+func checkLegacyPolicyDrop(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	if v := rs.Evaluate("tcp", wildcard, 22); v.Kind != Unknown || v.Reason != ReasonLegacy {
 		t.Errorf("legacy policy drop: %+v", v)
 	}
@@ -328,8 +333,9 @@ func TestLegacyIptables(t *testing.T) {
 // and the verdict says so.
 func TestNotRoot(t *testing.T) {
 	needLab(t)
+	rec := newRecorder(t)
 	type result struct {
-		v   Verdict
+		rs  *Ruleset
 		err error
 	}
 	done := make(chan result)
@@ -342,58 +348,82 @@ func TestNotRoot(t *testing.T) {
 			done <- result{err: err}
 			return
 		}
-		rs, err := Read(0)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		done <- result{v: rs.Evaluate("tcp", wildcard, 22)}
+		rs, err := rec.capture(0, nil)
+		done <- result{rs, err}
 	}()
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if r.v.Kind != Unknown || r.v.Reason != ReasonNotRoot {
-		t.Errorf("without CAP_NET_ADMIN: %+v", r.v)
+	rec.check(r.rs, nil)
+}
+
+func checkNotRoot(t *testing.T, rs *Ruleset, _ map[probe]string) {
+	if v := rs.Evaluate("tcp", wildcard, 22); v.Kind != Unknown || v.Reason != ReasonNotRoot {
+		t.Errorf("without CAP_NET_ADMIN: %+v", v)
 	}
 }
 
-// TestCacheGeneration: the cache reads a ruleset again only when its generation changes.
+// TestCacheGeneration: the cache reads a ruleset again only when its generation changes. The
+// cache as portwatch makes it and one whose conversation is recorded go through the same story.
 func TestCacheGeneration(t *testing.T) {
 	l := newLab(t, "cache")
 	l.nft(labRules)
-	var c Cache
-	ino := l.nsInode()
-	rs1, err := c.Ruleset(l.pid, ino)
-	if err != nil {
+	var plain Cache
+	defer plain.Close()
+	rec := l.recorder()
+	recorded := &Cache{open: rec.open}
+	defer recorded.Close()
+	last := cacheStory(t, l.pid, l.nsInode(), func() {
+		l.exec("nft", "insert", "rule", "inet", "pwfw", "input", "tcp", "dport", "8089", "accept")
+	}, &plain, recorded)
+	if err := rec.endStep(last, nil); err != nil {
 		t.Fatal(err)
 	}
-	rs2, err := c.Ruleset(l.pid, ino)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// cacheStory runs the caches through a change of the ruleset (change makes it; in a replay the
+// conversation holds it) and a Forget, and returns the last ruleset read.
+func cacheStory(t *testing.T, pid int, ino uint64, change func(), caches ...*Cache) *Ruleset {
+	t.Helper()
+	before := make([]*Ruleset, len(caches))
+	for i, c := range caches {
+		rs1, err := c.Ruleset(pid, ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs2, err := c.Ruleset(pid, ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs1 != rs2 || c.reads != 1 {
+			t.Fatalf("cache %d: unchanged ruleset read again: %d reads", i, c.reads)
+		}
+		if v := rs2.Evaluate("tcp", wildcard, 8089); v.Kind != Filtered {
+			t.Fatalf("cache %d: 8089 before: %+v", i, v)
+		}
+		before[i] = rs2
 	}
-	if rs1 != rs2 || c.reads != 1 {
-		t.Fatalf("unchanged ruleset read again: %d reads", c.reads)
+	change()
+	var last *Ruleset
+	for i, c := range caches {
+		rs3, err := c.Ruleset(pid, ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs3 == before[i] || c.reads != 2 || rs3.Generation() == before[i].Generation() {
+			t.Fatalf("cache %d: changed ruleset not read again: %d reads", i, c.reads)
+		}
+		if v := rs3.Evaluate("tcp", wildcard, 8089); v.Kind != Open {
+			t.Errorf("cache %d: 8089 after: %+v", i, v)
+		}
+		if _, err := c.Ruleset(pid, ino+1); err == nil {
+			t.Errorf("cache %d: a process in another namespace was taken for this one", i)
+		}
+		c.Forget(ino)
+		if last, err = c.Ruleset(pid, ino); err != nil || c.reads != 3 {
+			t.Errorf("cache %d: after Forget: %v, %d reads", i, err, c.reads)
+		}
 	}
-	if v := rs2.Evaluate("tcp", wildcard, 8089); v.Kind != Filtered {
-		t.Fatalf("8089 before: %+v", v)
-	}
-	l.exec("nft", "insert", "rule", "inet", "pwfw", "input", "tcp", "dport", "8089", "accept")
-	rs3, err := c.Ruleset(l.pid, ino)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rs3 == rs2 || c.reads != 2 || rs3.Generation() == rs2.Generation() {
-		t.Fatalf("changed ruleset not read again: %d reads", c.reads)
-	}
-	if v := rs3.Evaluate("tcp", wildcard, 8089); v.Kind != Open {
-		t.Errorf("8089 after: %+v", v)
-	}
-	if _, err := c.Ruleset(l.pid, ino+1); err == nil {
-		t.Error("a process in another namespace was taken for this one")
-	}
-	c.Forget(ino)
-	if _, err := c.Ruleset(l.pid, ino); err != nil || c.reads != 3 {
-		t.Errorf("after Forget: %v, %d reads", err, c.reads)
-	}
+	return last
 }

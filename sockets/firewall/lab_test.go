@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +19,11 @@ import (
 // The lab: network namespaces made by the tests, joined by a veth pair with addresses of their
 // own (10.200.0.0/24, fd00:200::/64), which carry traffic only between them.
 
-const nsPrefix = "pwfwtest-"
+// nsPrefix names this test process's namespaces: runs at once (another worktree's, a -count in
+// another shell) neither share nor delete each other's, which made kernel tests fail at random.
+var nsPrefix = fmt.Sprintf("%s%d-", nsFamily, os.Getpid())
+
+const nsFamily = "pwfwtest-"
 
 const (
 	srvAddr4  = "10.200.0.1"
@@ -33,24 +38,34 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// removeStaleNamespaces deletes what an interrupted run left behind.
+// removeStaleNamespaces deletes what an interrupted run left behind: the namespaces of test
+// processes that are gone, never those of one still running.
 func removeStaleNamespaces() {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
 		return
 	}
 	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], nsPrefix) {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], nsFamily) {
+			continue
+		}
+		pid, _, _ := strings.Cut(strings.TrimPrefix(f[0], nsFamily), "-")
+		if n, err := strconv.Atoi(pid); err == nil && syscall.Kill(n, 0) == syscall.ESRCH {
 			_ = exec.Command("ip", "netns", "del", f[0]).Run()
 		}
 	}
 }
 
-// needLab skips unless namespaces can be made and the tools are there.
+// needLab skips unless namespaces can be made and the tools are there, and under -short: a lab
+// takes seconds, and TestReplay runs the same checks on the recorded conversations.
 func needLab(tb testing.TB, tools ...string) {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("-short: no lab (network namespaces, nft, real probes); TestReplay checks the recordings")
+	}
 	if os.Geteuid() != 0 {
-		tb.Skip("needs root to make network namespaces")
+		tb.Skip("needs root to make network namespaces; TestReplay checks the recordings")
 	}
 	for _, tool := range append([]string{"ip", "nft", "python3"}, tools...) {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -75,7 +90,27 @@ func run(tb testing.TB, stdin string, args ...string) string {
 type lab struct {
 	tb       testing.TB
 	srv, cli string
-	pid      int // a process in the server namespace (the listener, or a sleeper)
+	pid      int       // a process in the server namespace (the listener, or a sleeper)
+	rec      *recorder // made by the first read
+}
+
+// read reads the server namespace's ruleset, records the conversation (recording_test.go) and runs
+// the test's check of this read (recordedTests) on it, with what the kernel did to the probes.
+func (l *lab) read(seen map[probe]string) *Ruleset {
+	l.tb.Helper()
+	return l.recorder().read(l.pid, seen)
+}
+
+func (l *lab) recorder() *recorder {
+	l.tb.Helper()
+	if l.rec == nil {
+		t, ok := l.tb.(*testing.T)
+		if !ok {
+			l.tb.Fatal("only a test records its reads")
+		}
+		l.rec = newRecorder(t)
+	}
+	return l.rec
 }
 
 // newLab makes a server and a client namespace joined by a veth pair, and starts a process in the

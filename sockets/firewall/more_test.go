@@ -58,12 +58,14 @@ func TestMoreAgainstKernel(t *testing.T) {
 		}
 		probes = append(probes, probe{"udp", src, 8053}, probe{"udp", src, 9090})
 	}
-	seen := l.probeAll(probes)
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
+	l.read(l.probeAll(probes))
+}
+
+func checkMoreAgainstKernel(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	if len(seen) != 24 {
+		t.Errorf("%d probes, want 24", len(seen))
 	}
-	for _, p := range probes {
+	for p := range seen {
 		want := seen[p]
 		v := rs.Evaluate(p.proto, netip.MustParseAddr(srvAddr4), p.port)
 		if got := string(v.From(netip.MustParseAddr(p.src))); got != want {
@@ -97,10 +99,10 @@ func TestRender(t *testing.T) {
 	l := newLab(t, "render")
 	l.nft(labRules)
 	l.nft(moreRules)
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l.read(nil)
+}
+
+func checkRender(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	var got []string
 	for _, key := range []setKey{{famINET, "pwfw", "input"}, {famINET, "pwfw", "services"}, {famIPv4, "pwfw4", "input"}, {famIPv4, "pwfw4", "tail"}} {
 		for _, r := range rs.chains[key].rules {
@@ -168,10 +170,10 @@ table netdev pwfwnd {
 		type filter hook ingress device "lo" priority 0; policy drop;
 	}
 }`)
-	rs, err := Read(l.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l.read(nil)
+}
+
+func checkIngress(t *testing.T, rs *Ruleset, _ map[probe]string) {
 	if v := rs.Evaluate("tcp", wildcard, 8080); v.Kind != Open {
 		t.Errorf("8080: %+v", v)
 	}

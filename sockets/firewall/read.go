@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/google/nftables/expr"
-	"github.com/google/nftables/userdata"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -193,7 +192,22 @@ func Read(pid int) (*Ruleset, error) {
 		return nil, err
 	}
 	defer h.close()
-	conn, err := h.dial()
+	return readNS(h)
+}
+
+// netns is a network namespace as reading its ruleset needs it: a netlink socket opened inside it,
+// and what its legacy iptables tables do. *nsHandle is the kernel's; the tests read recorded
+// conversations through another, so the evaluator is tested without root.
+type netns interface {
+	dial() (*netlink.Conn, error)
+	legacy() (v4, v6 bool, err error)
+	inode() uint64
+	close()
+}
+
+// readNS reads a namespace's ruleset over a socket of its own.
+func readNS(ns netns) (*Ruleset, error) {
+	conn, err := ns.dial()
 	if err != nil {
 		if isPerm(err) {
 			return unreadable(), nil
@@ -208,7 +222,7 @@ func Read(pid int) (*Ruleset, error) {
 		}
 		return nil, err
 	}
-	return h.readWith(conn, gen)
+	return readWith(conn, gen, ns)
 }
 
 func unreadable() *Ruleset { return &Ruleset{unreadable: ReasonNotRoot} }
@@ -219,9 +233,9 @@ func isPerm(err error) bool {
 
 // nsHandle is a network namespace: nil file for the caller's own.
 type nsHandle struct {
-	pid   int
-	f     *os.File
-	inode uint64
+	pid int
+	f   *os.File
+	ino uint64
 }
 
 func openNS(pid int) (*nsHandle, error) {
@@ -231,7 +245,7 @@ func openNS(pid int) (*nsHandle, error) {
 	}
 	selfIno := self.Sys().(*syscall.Stat_t).Ino
 	if pid == 0 {
-		return &nsHandle{inode: selfIno}, nil
+		return &nsHandle{ino: selfIno}, nil
 	}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 	if err != nil {
@@ -244,10 +258,12 @@ func openNS(pid int) (*nsHandle, error) {
 	}
 	if st.Ino == selfIno {
 		f.Close()
-		return &nsHandle{pid: pid, inode: st.Ino}, nil
+		return &nsHandle{pid: pid, ino: st.Ino}, nil
 	}
-	return &nsHandle{pid: pid, f: f, inode: st.Ino}, nil
+	return &nsHandle{pid: pid, f: f, ino: st.Ino}, nil
 }
+
+func (h *nsHandle) inode() uint64 { return h.ino }
 
 func (h *nsHandle) close() {
 	if h.f != nil {
@@ -368,8 +384,8 @@ func dump(conn *netlink.Conn, t int, family uint8, attrs []netlink.Attribute) ([
 }
 
 // readWith reads the whole ruleset, again if the generation moved while it read.
-func (h *nsHandle) readWith(conn *netlink.Conn, gen uint32) (*Ruleset, error) {
-	legacy4, legacy6, err := h.legacy()
+func readWith(conn *netlink.Conn, gen uint32, ns netns) (*Ruleset, error) {
+	legacy4, legacy6, err := ns.legacy()
 	if err != nil {
 		if isPerm(err) {
 			return unreadable(), nil
@@ -480,6 +496,7 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("firewall: listing sets: %w", err)
 	}
+	var sets []*set
 	for _, m := range msgs {
 		s := &set{}
 		var tname string
@@ -522,11 +539,14 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 		}
 		s.table = t
 		rs.sets[setKey{t.family, t.name, s.name}] = s
+		sets = append(sets, s)
 		if s.volatile() {
 			rs.volatile = true
 		}
 	}
-	for _, s := range rs.sets {
+	// in the kernel's order, not the map's: the same ruleset is asked for in the same words, so a
+	// recorded conversation (testdata/recorded) reads the same when it is recorded again
+	for _, s := range sets {
 		msgs, err := dump(conn, unix.NFT_MSG_GETSETELEM, s.table.family, []netlink.Attribute{
 			{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: cstr(s.table.name)},
 			{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: cstr(s.name)},
@@ -569,9 +589,7 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 			case unix.NFTA_RULE_HANDLE:
 				r.handle = ad.Uint64()
 			case unix.NFTA_RULE_USERDATA:
-				if c, ok := userdata.GetString(ad.Bytes(), userdata.Type(0) /* NFTNL_UDATA_RULE_COMMENT */); ok {
-					r.comment = c
-				}
+				r.comment = ruleComment(ad.Bytes())
 			case unix.NFTA_RULE_EXPRESSIONS:
 				exprErr = decodeAttrs(ad.Bytes(), func(ld *netlink.AttributeDecoder) {
 					if ld.Type() == unix.NFTA_LIST_ELEM {
@@ -598,6 +616,26 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 }
 
 func cstr(s string) []byte { return append([]byte(s), 0) }
+
+// ruleComment is the comment in a rule's userdata (type, length, value records, as libnftnl
+// writes them). The kernel keeps userdata as it is given, so anyone who may change the ruleset of
+// a namespace (a container's root) can write a record longer than its bytes: google/nftables'
+// userdata.Get slices past the end on one (it panics), so the records are read here. A comment
+// cut short is no comment.
+func ruleComment(b []byte) string {
+	const commentType = 0 // NFTNL_UDATA_RULE_COMMENT
+	for len(b) >= 2 {
+		typ, n := b[0], int(b[1])
+		if 2+n > len(b) {
+			return ""
+		}
+		if typ == commentType {
+			return string(bytes.TrimSuffix(b[2:2+n], []byte{0}))
+		}
+		b = b[2+n:]
+	}
+	return ""
+}
 
 func decodeAttrs(b []byte, fn func(ad *netlink.AttributeDecoder)) error {
 	ad, err := netlink.NewAttributeDecoder(b)
@@ -746,7 +784,7 @@ func decodeExpr(fam uint8, b []byte) node {
 	default:
 		return n
 	}
-	if err := expr.Unmarshal(fam, data, e); err != nil {
+	if err := expr.Unmarshal(fam, data, e); err != nil || !fitsRegisters(e) {
 		return n
 	}
 	// An immediate into the verdict register is a verdict (as google/nftables reads it).
@@ -764,6 +802,26 @@ func decodeExpr(fam uint8, b []byte) node {
 	}
 	n.e = e
 	return n
+}
+
+// regBytes is what the kernel's registers hold: 16 of 4 bytes (NFT_REG32_00..15).
+const regBytes = 64
+
+// fitsRegisters says whether the lengths an expression gives fit the registers. The kernel refuses
+// any other, so a longer one did not come from it, and the evaluator, which allocates what a
+// length says, is not asked to follow it.
+func fitsRegisters(e expr.Any) bool {
+	switch e := e.(type) {
+	case *expr.Payload:
+		return e.Len <= regBytes
+	case *expr.Bitwise:
+		return e.Len <= regBytes
+	case *expr.Byteorder: // google/nftables v0.3.0 does not decode it yet
+		return e.Len <= regBytes && e.Size <= 8
+	case *expr.Exthdr:
+		return e.Len <= regBytes
+	}
+	return true
 }
 
 // sortedElems is a set's elements in key order, an interval end first on a tie.
