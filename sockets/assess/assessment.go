@@ -127,22 +127,19 @@ func AssessWith(snap *sockets.Snapshot, kb *Knowledge, ctx Context) *Assessment 
 // the kernel's). It serves one poll at a time.
 type Assessor struct {
 	kb     *Knowledge
-	scans  scanMemory             // remote addresses and the ports they reached, over ScanWindow
 	counts counterMemory          // each namespace's TCP counters, over CounterWindow
 	memory map[uint64]*remembered // connections by inode: a cheaper key than SocketKey
-	gen    uint64
-	shared map[string][]Finding // findings shared by verdicts that say the same (intern)
-}
-
-// remembered is a connection's verdict and the last poll that listed it.
-type remembered struct {
-	v    *Verdict
-	seen uint64
+	live   *liveCounts            // the counts judging needs, kept between polls (remember.go)
+	// order is the last poll's remembered connections in its order, where
+	// each is looked for first; rows and spare are reused arrays.
+	order, spare, rows []*remembered
+	gen                uint64
+	shared             map[string][]Finding // findings shared by verdicts that say the same (intern)
 }
 
 // NewAssessor returns an Assessor that remembers verdicts between polls.
 func NewAssessor(kb *Knowledge) *Assessor {
-	return &Assessor{kb: kb, memory: map[uint64]*remembered{}, scans: scanMemory{}, counts: counterMemory{}}
+	return &Assessor{kb: kb, memory: map[uint64]*remembered{}, counts: counterMemory{}}
 }
 
 // Assess judges every socket of a snapshot, in order. The verdicts copy the
@@ -153,66 +150,31 @@ func (as *Assessor) Assess(snap *sockets.Snapshot) *Assessment {
 
 // AssessWith is Assess against a context.
 func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment {
-	c := countSnapshot(snap)
-	c.baseline = ctx.Baseline
-	c.firewall = ctx.Firewall
-	if as.scans == nil { // judged once: what this snapshot shows of a scan
-		c.scanners = scanMemory{}.observe(snap, snap.Taken)
-	} else {
-		c.scanners = as.scans.observe(snap, snap.Taken)
-	}
-	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)), perPID: c.perPID,
+	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)),
 		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped, Baseline: ctx.Baseline}
 	if as.counts != nil {
 		a.Scans = as.counts.observe(snap.TCPStats, snap.Taken)
 	}
-	defer as.addMissing(a, snap, c)
-	defer a.measureSurface()
 	health := func(i int) sockets.Health {
 		if i < len(ctx.Health) {
 			return ctx.Health[i]
 		}
 		return 0
 	}
-	if as.memory == nil {
+	var c *counts
+	if as.memory != nil {
+		c = as.assessRemembering(snap, ctx, a, health)
+	} else { // judged once: everything counted from this snapshot
+		c = countSnapshot(snap)
+		c.baseline, c.firewall = ctx.Baseline, ctx.Firewall
+		c.scanners = scanMemory{}.observe(snap, snap.Taken)
+		a.perPID = c.perPID
 		for i := range snap.Sockets {
 			a.Verdicts[i] = as.judge(&snap.Sockets[i], c, health(i))
 		}
-		return a
 	}
-	if len(as.memory) == 0 { // the first poll: sized at once, not grown by doubling
-		as.memory = make(map[uint64]*remembered, len(snap.Sockets))
-	}
-	as.gen++
-	listed := 0 // connections of this poll that the memory holds
-	for i := range snap.Sockets {
-		s := &snap.Sockets[i]
-		h := health(i)
-		if s.IsListening() || s.Inode == 0 { // few, or TIME_WAIT: always judged afresh
-			a.Verdicts[i] = as.judge(s, c, h)
-			continue
-		}
-		r := as.memory[s.Inode]
-		switch {
-		case r == nil:
-			r = &remembered{v: as.judge(s, c, h)}
-			as.memory[s.Inode] = r
-		case r.v.Flooded != c.flooded(s) || r.v.Scanned != c.scanned(s) || r.v.Health != h || !sameJudgement(&r.v.Socket, s):
-			r.v = as.judge(s, c, h)
-		}
-		if r.seen != as.gen {
-			r.seen = as.gen
-			listed++
-		}
-		a.Verdicts[i] = r.v
-	}
-	if listed < len(as.memory) { // forget the connections that are gone
-		for k, r := range as.memory {
-			if r.seen != as.gen {
-				delete(as.memory, k)
-			}
-		}
-	}
+	a.measureSurface()
+	as.addMissing(a, snap, c)
 	return a
 }
 
