@@ -1,0 +1,186 @@
+//go:build linux
+
+package firewall
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// Loads: what the packet the evaluator knows puts in the registers. Meta, ct and payload loads give
+// known bytes, or a symbolic value (the source address, a wildcard listener's destination address,
+// the input interface); bitwise and byteorder work on what is loaded.
+
+func (ev *evaluator) nfproto() uint8 {
+	if ev.v6 {
+		return unix.NFPROTO_IPV6
+	}
+	return unix.NFPROTO_IPV4
+}
+
+func (ev *evaluator) ethertype() []byte {
+	if ev.v6 {
+		return []byte{0x86, 0xdd}
+	}
+	return []byte{0x08, 0x00}
+}
+
+func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta) {
+	switch e.Key {
+	case expr.MetaKeyL4PROTO:
+		rg.writeKnown(e.Register, []byte{ev.proto})
+	case expr.MetaKeyNFPROTO:
+		rg.writeKnown(e.Register, []byte{ev.nfproto()})
+	case expr.MetaKeyPROTOCOL:
+		rg.writeKnown(e.Register, ev.ethertype())
+	case expr.MetaKeyPKTTYPE:
+		rg.writeKnown(e.Register, []byte{unix.PACKET_HOST})
+	case expr.MetaKeyIIF:
+		rg.writeSym(e.Register, &symVal{kind: symIif, n: 4})
+	case expr.MetaKeyIIFNAME:
+		rg.writeSym(e.Register, &symVal{kind: symIifname, n: unix.IFNAMSIZ})
+	default:
+		rg.writeUnknown(e.Register, 0)
+	}
+}
+
+func (ev *evaluator) ctLoad(ctx hookCtx, rg *regs, e *expr.Ct) {
+	known := !ctx.device && (ctx.hook == hookInput || ctx.prio > -200)
+	before := !ctx.device && ctx.hook == hookPrerouting && ctx.prio < -200
+	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
+	switch {
+	case e.Key == expr.CtKeySTATE && known:
+		rg.writeKnown(e.Register, u32(expr.CtStateBitNEW))
+	case e.Key == expr.CtKeySTATE && before:
+		// before conntrack (priority < -200) a packet has no entry: its state reads invalid
+		rg.writeKnown(e.Register, u32(expr.CtStateBitINVALID))
+	case e.Key == expr.CtKeyDIRECTION && known:
+		rg.writeKnown(e.Register, []byte{0}) // IP_CT_DIR_ORIGINAL
+	case e.Key == expr.CtKeySTATUS && known:
+		// a new entry is not expected, has seen no reply, is not assured, not confirmed yet,
+		// and (on a path with no nat statement) not natted; the other bits are unknown
+		rg.writeBytes(e.Register, u32(0), u32(0x3f))
+	case e.Key == expr.CtKeyPROTOCOL && known:
+		rg.writeKnown(e.Register, []byte{ev.proto})
+	case e.Key == unix.NFT_CT_L3PROTOCOL && known:
+		rg.writeKnown(e.Register, []byte{ev.nfproto()})
+	default:
+		rg.writeUnknown(e.Register, 0)
+	}
+}
+
+func (ev *evaluator) payloadLoad(rg *regs, e *expr.Payload) {
+	n := int(e.Len)
+	off := int(e.Offset)
+	var hdr, known []byte
+	switch e.Base {
+	case expr.PayloadBaseNetworkHeader:
+		saddrOff, daddrOff, alen := 12, 16, 4
+		hdr, known = make([]byte, 20), make([]byte, 20)
+		hdr[0], known[0] = 0x40, 0xf0 // version
+		hdr[9], known[9] = ev.proto, 0xff
+		if ev.v6 {
+			saddrOff, daddrOff, alen = 8, 24, 16
+			hdr, known = make([]byte, 40), make([]byte, 40)
+			hdr[0], known[0] = 0x60, 0xf0
+			hdr[6], known[6] = ev.proto, 0xff // next header (no extension headers)
+		}
+		if ev.daddr.IsValid() {
+			copy(hdr[daddrOff:], ev.daddr.AsSlice())
+			copy(known[daddrOff:daddrOff+alen], bytes.Repeat([]byte{0xff}, alen))
+		}
+		overlaps := func(a int) bool { return off < a+alen && off+n > a }
+		switch {
+		case off == saddrOff && n <= alen:
+			rg.writeSym(e.DestRegister, &symVal{kind: symSaddr, n: n})
+			return
+		case overlaps(saddrOff):
+			rg.writeUnknown(e.DestRegister, n)
+			return
+		case !ev.daddr.IsValid() && off == daddrOff && n <= alen:
+			rg.writeSym(e.DestRegister, &symVal{kind: symDaddr, n: n})
+			return
+		case !ev.daddr.IsValid() && overlaps(daddrOff):
+			rg.writeUnknown(e.DestRegister, n)
+			return
+		}
+	case expr.PayloadBaseTransportHeader:
+		hdr, known = make([]byte, 20), make([]byte, 20)
+		binary.BigEndian.PutUint16(hdr[2:], ev.port)
+		known[2], known[3] = 0xff, 0xff
+	default:
+		rg.writeUnknown(e.DestRegister, n)
+		return
+	}
+	b, k := make([]byte, n), make([]byte, n)
+	for i := 0; i < n; i++ {
+		if off+i < len(hdr) {
+			b[i], k[i] = hdr[off+i], known[off+i]
+		}
+	}
+	rg.writeBytes(e.DestRegister, b, k)
+}
+
+func bitwise(rg *regs, e *expr.Bitwise) {
+	n := int(e.Len)
+	cs, ok := rg.read(e.SourceRegister, n)
+	if !ok || len(e.Mask) < n || len(e.Xor) < n {
+		rg.writeUnknown(e.DestRegister, n)
+		return
+	}
+	if b, k, ok := bytesOf(cs); ok {
+		ob, ok2 := make([]byte, n), make([]byte, n)
+		for i := 0; i < n; i++ {
+			ob[i] = (b[i] & e.Mask[i]) ^ e.Xor[i]
+			ok2[i] = k[i] | ^e.Mask[i]
+		}
+		rg.writeBytes(e.DestRegister, ob, ok2)
+		return
+	}
+	if len(cs) == 1 && cs[0].sym != nil && !cs[0].truncated && cs[0].sym.n == n &&
+		(cs[0].sym.kind == symSaddr || cs[0].sym.kind == symDaddr) && allZero(e.Xor[:n]) {
+		old := cs[0].sym
+		m := make([]byte, n)
+		for i := range m {
+			m[i] = e.Mask[i]
+			if old.mask != nil {
+				m[i] &= old.mask[i]
+			}
+		}
+		rg.writeSym(e.DestRegister, &symVal{kind: old.kind, n: n, mask: m})
+		return
+	}
+	rg.writeUnknown(e.DestRegister, n)
+}
+
+func byteorder(rg *regs, e *expr.Byteorder) {
+	n := int(e.Len)
+	cs, ok := rg.read(e.SourceRegister, n)
+	b, k, ok2 := bytesOf(cs)
+	size := int(e.Size)
+	if !ok || !ok2 || (size != 2 && size != 4 && size != 8) || n%size != 0 {
+		rg.writeUnknown(e.DestRegister, n)
+		return
+	}
+	ob, ok3 := append([]byte(nil), b...), append([]byte(nil), k...)
+	if nativeLittle {
+		for i := 0; i < n; i += size {
+			for j := 0; j < size; j++ {
+				ob[i+j], ok3[i+j] = b[i+size-1-j], k[i+size-1-j]
+			}
+		}
+	}
+	rg.writeBytes(e.DestRegister, ob, ok3)
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
