@@ -14,6 +14,41 @@ import (
 // the sources that match, those that do not, and those for which the evaluator cannot decide (then
 // followed both ways).
 
+// compare is a cmp expression: decided on known bytes, or split by what the register holds.
+func (rr *ruleRun) compare(i int, st *rstate, e *expr.Cmp) outcome {
+	var kb, kk [64]byte
+	if st.regs.known(e.Register, len(e.Data), &kb, &kk) {
+		res, decided := knownCmp(e.Op, kb[:len(e.Data)], kk[:len(e.Data)], e.Data)
+		switch {
+		case !decided:
+			rr.split(i, *st, all(st.p.set, bUndecided))
+			return ended
+		case !res:
+			rr.finish(*st, vNone, "")
+			return ended
+		}
+		return proceed // matched: on to the next expression
+	}
+	cs, ok := st.regs.read(e.Register, len(e.Data))
+	brs := all(st.p.set, bUndecided)
+	if ok {
+		brs = rr.ev.cmp(st.p.set, cs, e.Op, e.Data)
+	}
+	rr.split(i, *st, brs)
+	return ended
+}
+
+// inRange is a range expression ("tcp dport 8000-8009", "ip saddr 10.0.0.1-10.0.0.9").
+func (rr *ruleRun) inRange(i int, st *rstate, e *expr.Range) outcome {
+	cs, ok := st.regs.read(e.Register, len(e.FromData))
+	brs := all(st.p.set, bUndecided)
+	if ok {
+		brs = rr.ev.rangeCond(st.p.set, cs, e)
+	}
+	rr.split(i, *st, brs)
+	return ended
+}
+
 type bres int
 
 const (

@@ -14,6 +14,74 @@ import (
 // known bytes, or a symbolic value (the source address, a wildcard listener's destination address,
 // the input interface); bitwise and byteorder work on what is loaded.
 
+// meta is a meta load, or a store: a mark set after routing changes nothing the evaluator
+// decides, any other store is not modelled.
+func (rr *ruleRun) meta(st *rstate, e *expr.Meta) outcome {
+	if !e.SourceRegister {
+		rr.ev.metaLoad(&st.regs, e)
+		return proceed
+	}
+	if e.Key == expr.MetaKeyMARK && rr.afterRouting() {
+		return proceed
+	}
+	rr.finish(*st, vEffect, "meta set")
+	return ended
+}
+
+// ct is a conntrack load, or a store (as meta's).
+func (rr *ruleRun) ct(st *rstate, e *expr.Ct) outcome {
+	if !e.SourceRegister {
+		rr.ev.ctLoad(rr.ctx, &st.regs, e)
+		return proceed
+	}
+	if e.Key == expr.CtKeyMARK && rr.afterRouting() {
+		return proceed
+	}
+	rr.finish(*st, vEffect, "ct set")
+	return ended
+}
+
+// afterRouting: the rule runs in an input chain, where a mark set no longer changes the path.
+func (rr *ruleRun) afterRouting() bool { return rr.ctx.hook == hookInput && !rr.ctx.device }
+
+// payload is a payload load; a payload store (mangling the packet) is not modelled.
+func (rr *ruleRun) payload(st *rstate, e *expr.Payload) outcome {
+	if e.OperationType != expr.PayloadLoad {
+		rr.finish(*st, vEffect, "payload set")
+		return ended
+	}
+	rr.ev.payloadLoad(&st.regs, e)
+	return proceed
+}
+
+// exthdr is an extension header or TCP option load (unknown); a store is not modelled.
+func (rr *ruleRun) exthdr(st *rstate, e *expr.Exthdr) outcome {
+	if e.SourceRegister != 0 {
+		rr.finish(*st, vEffect, "exthdr set")
+		return ended
+	}
+	st.regs.writeUnknown(e.DestRegister, int(e.Len))
+	return proceed
+}
+
+// opaqueDest is the destination register of a load the evaluator does not follow (fib, socket,
+// rt, numgen, hash): what it loads is unknown.
+func opaqueDest(e any) (uint32, bool) {
+	switch e := e.(type) {
+	case *expr.Fib:
+		return e.Register, true
+	case *expr.Socket:
+		return e.Register, true
+	case *expr.Rt:
+		return e.Register, true
+	case *expr.Numgen:
+		return e.Register, true
+	case *expr.Hash:
+		return e.DestRegister, true
+	}
+	return 0, false
+}
+
 func (ev *evaluator) nfproto() uint8 {
 	if ev.v6 {
 		return unix.NFPROTO_IPV6

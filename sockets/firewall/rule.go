@@ -3,11 +3,9 @@
 package firewall
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/google/nftables/expr"
-	"github.com/google/nftables/xt"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,6 +20,22 @@ type rstate struct {
 	assumed bool
 }
 
+// outcome says whether a rule goes on after one of its expressions.
+type outcome bool
+
+const (
+	proceed outcome = true  // on to the next expression, with the state the expression left
+	ended   outcome = false // the rule ended here: its pieces are out (a split went on with its matched ones itself)
+)
+
+// ruleRun is one rule being run: where its chain hangs, and where the pieces it ends with go.
+type ruleRun struct {
+	ev  *evaluator
+	ctx hookCtx
+	r   *rule
+	out *[]piece
+}
+
 // rule runs one rule on a piece: it comes back split into pieces, each with the rule's verdict
 // (vNone when the rule does not match or has no verdict; vJump/vGoto carry the chain's name in
 // effectWhat).
@@ -33,191 +47,154 @@ func (ev *evaluator) rule(ctx hookCtx, r *rule, p piece) []piece {
 		p.out = vNone
 		return []piece{p}
 	}
-	ev.exprs(ctx, r, 0, rstate{p: p}, &out)
+	rr := &ruleRun{ev: ev, ctx: ctx, r: r, out: &out}
+	rr.from(0, rstate{p: p})
 	return out
 }
 
-func (ev *evaluator) exprs(ctx hookCtx, r *rule, i int, st rstate, out *[]piece) {
-	finish := func(st rstate, v vkind, what string) {
-		q := st.p
-		q.out = v
-		q.effectWhat = what
-		// an undecided condition matters only where the rule does something: a rule that does not
-		// match and one without a verdict both go on to the next rule
-		if st.assumed && v != vNone {
-			q.assume(r)
-		}
-		*out = append(*out, q)
-	}
-	// branch continues after a condition: matched sources go on, the others leave the rule.
-	split := func(brs []branch, next func(st rstate)) {
-		for _, b := range brs {
-			if b.set.empty() {
-				continue
-			}
-			sub := st
-			sub.p = st.p.with(b.set)
-			switch b.res {
-			case bNoMatch:
-				finish(sub, vNone, "")
-			case bMatch:
-				next(sub)
-			case bUndecided:
-				sub.assumed = true
-				finish(sub, vNone, "")
-				next(sub)
-			}
+// from runs the rule's expressions from the i-th on; a rule that runs to its end has no verdict.
+func (rr *ruleRun) from(i int, st rstate) {
+	for ; i < len(rr.r.nodes); i++ {
+		if rr.step(i, &st) == ended {
+			return
 		}
 	}
-	for ; i < len(r.nodes); i++ {
-		n := r.nodes[i]
-		switch e := n.e.(type) {
-		case nil:
-			finish(st, vEffect, "expression "+n.name)
-			return
-		case *expr.Meta:
-			if e.SourceRegister {
-				if e.Key == expr.MetaKeyMARK && ctx.hook == hookInput && !ctx.device {
-					continue // a mark set after routing changes nothing the evaluator decides
-				}
-				finish(st, vEffect, "meta set")
-				return
-			}
-			ev.metaLoad(&st.regs, e)
-		case *expr.Ct:
-			if e.SourceRegister {
-				if e.Key == expr.CtKeyMARK && ctx.hook == hookInput && !ctx.device {
-					continue
-				}
-				finish(st, vEffect, "ct set")
-				return
-			}
-			ev.ctLoad(ctx, &st.regs, e)
-		case *expr.Payload:
-			if e.OperationType != expr.PayloadLoad {
-				finish(st, vEffect, "payload set")
-				return
-			}
-			ev.payloadLoad(&st.regs, e)
-		case *expr.Immediate:
-			st.regs.writeKnown(e.Register, e.Data)
-		case *expr.Bitwise:
-			bitwise(&st.regs, e)
-		case *expr.Byteorder:
-			byteorder(&st.regs, e)
-		case *expr.Cmp:
-			var kb, kk [64]byte
-			if st.regs.known(e.Register, len(e.Data), &kb, &kk) {
-				res, decided := knownCmp(e.Op, kb[:len(e.Data)], kk[:len(e.Data)], e.Data)
-				switch {
-				case !decided:
-					split(all(st.p.set, bUndecided), func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
-					return
-				case !res:
-					finish(st, vNone, "")
-					return
-				}
-				continue // matched: on to the next expression
-			}
-			cs, ok := st.regs.read(e.Register, len(e.Data))
-			brs := []branch{{set: st.p.set, res: bUndecided}}
-			if ok {
-				brs = ev.cmp(st.p.set, cs, e.Op, e.Data)
-			}
-			split(brs, func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
-			return
-		case *expr.Range:
-			cs, ok := st.regs.read(e.Register, len(e.FromData))
-			brs := []branch{{set: st.p.set, res: bUndecided}}
-			if ok {
-				brs = ev.rangeCond(st.p.set, cs, e)
-			}
-			split(brs, func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
-			return
-		case *expr.Lookup:
-			ev.lookup(ctx, r, i, st, e, out, finish, split)
-			return
-		case *expr.Verdict:
-			applyVerdict(st, e, finish)
-			return
-		case *expr.Reject:
-			finish(st, ev.rejectKind(e), "")
-			return
-		case *expr.Counter, *expr.Log:
+	rr.finish(st, vNone, "")
+}
+
+// step runs the i-th expression: one small method per kind (a load, a condition, a statement).
+func (rr *ruleRun) step(i int, st *rstate) outcome {
+	n := rr.r.nodes[i]
+	if reg, ok := opaqueDest(n.e); ok {
+		st.regs.writeUnknown(reg, 0)
+		return proceed
+	}
+	switch e := n.e.(type) {
+	case *expr.Meta:
+		return rr.meta(st, e)
+	case *expr.Ct:
+		return rr.ct(st, e)
+	case *expr.Payload:
+		return rr.payload(st, e)
+	case *expr.Exthdr:
+		return rr.exthdr(st, e)
+	case *expr.Immediate:
+		st.regs.writeKnown(e.Register, e.Data)
+	case *expr.Bitwise:
+		bitwise(&st.regs, e)
+	case *expr.Byteorder:
+		byteorder(&st.regs, e)
+	case *expr.Cmp:
+		return rr.compare(i, st, e)
+	case *expr.Range:
+		return rr.inRange(i, st, e)
+	case *expr.Lookup:
+		rr.lookup(i, *st, e)
+		return ended
+	case *expr.Match:
+		return rr.match(i, st, e)
+	case *expr.Verdict:
+		rr.verdict(*st, e)
+		return ended
+	case *expr.Reject:
+		rr.finish(*st, rr.ev.rejectKind(e), "")
+		return ended
+	case *expr.Target:
+		return rr.target(st, e)
+	case *expr.Counter, *expr.Log:
+		// no effect on the verdict
+	case *expr.Limit:
+		rr.rateLimited(st)
+	case *expr.Quota, *expr.Connlimit:
+		rr.split(i, *st, all(st.p.set, bUndecided))
+		return ended
+	case *expr.Objref:
+		return rr.objref(i, st, e)
+	case *expr.Dynset:
+		return rr.dynset(i, st, e)
+	default: // not decoded (nil), or a kind the evaluator does not model
+		rr.finish(*st, vEffect, "expression "+n.name)
+		return ended
+	}
+	return proceed
+}
+
+// finish ends the rule for st's sources with verdict v (what: for vEffect, what was not modelled;
+// for vJump and vGoto, the chain).
+func (rr *ruleRun) finish(st rstate, v vkind, what string) {
+	q := st.p
+	q.out = v
+	q.effectWhat = what
+	// an undecided condition matters only where the rule does something: a rule that does not
+	// match and one without a verdict both go on to the next rule
+	if st.assumed && v != vNone {
+		q.assume(rr.r)
+	}
+	*rr.out = append(*rr.out, q)
+}
+
+// split continues after the i-th expression, a condition: matched sources go on, the others leave
+// the rule, and undecided ones do both.
+func (rr *ruleRun) split(i int, st rstate, brs []branch) {
+	for _, b := range brs {
+		if b.set.empty() {
+			continue
+		}
+		sub := st
+		sub.p = st.p.with(b.set)
+		switch b.res {
+		case bNoMatch:
+			rr.finish(sub, vNone, "")
+		case bMatch:
+			rr.from(i+1, sub)
+		case bUndecided:
+			sub.assumed = true
+			rr.finish(sub, vNone, "")
+			rr.from(i+1, sub)
+		}
+	}
+}
+
+// rateLimited notes a limit: the rule is taken as matching.
+func (rr *ruleRun) rateLimited(st *rstate) {
+	st.p = st.p.with(st.p.set)
+	st.p.note("rate-limited: " + rr.r.String())
+}
+
+// objref is a named object: a counter changes nothing, a limit is noted, a quota is undecided.
+func (rr *ruleRun) objref(i int, st *rstate, e *expr.Objref) outcome {
+	switch e.Type {
+	case 1: // NFT_OBJECT_COUNTER
+	case 4: // NFT_OBJECT_LIMIT
+		rr.rateLimited(st)
+	case 2: // NFT_OBJECT_QUOTA
+		rr.split(i, *st, all(st.p.set, bUndecided))
+		return ended
+	default:
+		rr.finish(*st, vEffect, "object reference")
+		return ended
+	}
+	return proceed
+}
+
+// dynset adds the packet to a set (a meter): with only counters and limits in it the rule goes on
+// (a limit noted); with anything else it is undecided.
+func (rr *ruleRun) dynset(i int, st *rstate, e *expr.Dynset) outcome {
+	plain := true
+	for _, x := range e.Exprs {
+		switch x.(type) {
+		case *expr.Counter:
 		case *expr.Limit:
-			st.p = st.p.with(st.p.set)
-			st.p.note("rate-limited: " + r.String())
-		case *expr.Quota, *expr.Connlimit:
-			split([]branch{{set: st.p.set, res: bUndecided}}, func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
-			return
-		case *expr.Objref:
-			switch e.Type {
-			case 1: // NFT_OBJECT_COUNTER
-			case 4: // NFT_OBJECT_LIMIT
-				st.p = st.p.with(st.p.set)
-				st.p.note("rate-limited: " + r.String())
-			case 2: // NFT_OBJECT_QUOTA
-				split([]branch{{set: st.p.set, res: bUndecided}}, func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
-				return
-			default:
-				finish(st, vEffect, "object reference")
-				return
-			}
-		case *expr.Dynset:
-			plain := true
-			for _, x := range e.Exprs {
-				switch x.(type) {
-				case *expr.Counter:
-				case *expr.Limit:
-					st.p = st.p.with(st.p.set)
-					st.p.note("rate-limited: " + r.String())
-				default:
-					plain = false
-				}
-			}
-			if !plain {
-				split([]branch{{set: st.p.set, res: bUndecided}}, func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
-				return
-			}
-		case *expr.Match:
-			brs := ev.xtMatch(ctx, st.p, e)
-			if brs == nil {
-				continue // a match that always holds (a comment)
-			}
-			split(brs, func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
-			return
-		case *expr.Target:
-			switch e.Name {
-			case "LOG", "NFLOG":
-			case "REJECT":
-				finish(st, ev.xtRejectKind(e), "")
-				return
-			default:
-				finish(st, vEffect, "xt target "+e.Name)
-				return
-			}
-		case *expr.Fib:
-			st.regs.writeUnknown(e.Register, 0)
-		case *expr.Socket:
-			st.regs.writeUnknown(e.Register, 0)
-		case *expr.Rt:
-			st.regs.writeUnknown(e.Register, 0)
-		case *expr.Numgen:
-			st.regs.writeUnknown(e.Register, 0)
-		case *expr.Hash:
-			st.regs.writeUnknown(e.DestRegister, 0)
-		case *expr.Exthdr:
-			if e.SourceRegister != 0 {
-				finish(st, vEffect, "exthdr set")
-				return
-			}
-			st.regs.writeUnknown(e.DestRegister, int(e.Len))
+			rr.rateLimited(st)
 		default:
-			finish(st, vEffect, "expression "+n.name)
-			return
+			plain = false
 		}
 	}
-	finish(st, vNone, "")
+	if !plain {
+		rr.split(i, *st, all(st.p.set, bUndecided))
+		return ended
+	}
+	return proceed
 }
 
 // rejectKind: a TCP reset or an ICMP port unreachable makes a connection fail as refused (closed);
@@ -241,41 +218,23 @@ func (ev *evaluator) rejectKind(e *expr.Reject) vkind {
 	return vRefuse
 }
 
-// xtRejectKind reads the REJECT target's reject-with (ipt_reject_info, ip6t_reject_info).
-func (ev *evaluator) xtRejectKind(e *expr.Target) vkind {
-	info, ok := e.Info.(*xt.Unknown)
-	if !ok || len(*info) < 4 {
-		return vRefuse
-	}
-	with := binary.NativeEndian.Uint32((*info)[:4])
-	if ev.v6 {
-		if with == 4 || (with == 6 && ev.proto == unix.IPPROTO_TCP) { // IP6T_ICMP6_PORT_UNREACH, IP6T_TCP_RESET
-			return vReject
-		}
-		return vRefuse
-	}
-	if with == 3 || (with == 7 && ev.proto == unix.IPPROTO_TCP) { // IPT_ICMP_PORT_UNREACHABLE, IPT_TCP_RESET
-		return vReject
-	}
-	return vRefuse
-}
-
-func applyVerdict(st rstate, e *expr.Verdict, finish func(rstate, vkind, string)) {
+// verdict ends the rule with a verdict statement (or a verdict map's element).
+func (rr *ruleRun) verdict(st rstate, e *expr.Verdict) {
 	switch e.Kind {
 	case expr.VerdictAccept:
-		finish(st, vAccept, "")
+		rr.finish(st, vAccept, "")
 	case expr.VerdictDrop:
-		finish(st, vDrop, "")
+		rr.finish(st, vDrop, "")
 	case expr.VerdictReturn:
-		finish(st, vReturn, "")
+		rr.finish(st, vReturn, "")
 	case expr.VerdictJump:
-		finish(st, vJump, e.Chain)
+		rr.finish(st, vJump, e.Chain)
 	case expr.VerdictGoto:
-		finish(st, vGoto, e.Chain)
+		rr.finish(st, vGoto, e.Chain)
 	case expr.VerdictContinue, expr.VerdictBreak:
-		finish(st, vNone, "")
+		rr.finish(st, vNone, "")
 	default:
-		finish(st, vEffect, "verdict "+verdictWord(e.Kind))
+		rr.finish(st, vEffect, "verdict "+verdictWord(e.Kind))
 	}
 }
 

@@ -85,38 +85,33 @@ func fieldsOf(s *set, cs []component) [][2]int {
 	return out
 }
 
-func (ev *evaluator) lookup(ctx hookCtx, r *rule, i int, st rstate, e *expr.Lookup, out *[]piece,
-	finish func(rstate, vkind, string), split func([]branch, func(rstate))) {
-	s := ev.rs.sets[setKey{r.chain.table.family, r.chain.table.name, e.SetName}]
+// lookup is a lookup in a set (a condition), a map (its value goes to a register) or a verdict map
+// (its element's verdict ends the rule).
+func (rr *ruleRun) lookup(i int, st rstate, e *expr.Lookup) {
+	s := rr.ev.rs.sets[setKey{rr.r.chain.table.family, rr.r.chain.table.name, e.SetName}]
 	if s == nil {
-		finish(st, vEffect, "lookup in a set that was not read")
+		rr.finish(st, vEffect, "lookup in a set that was not read")
 		return
 	}
-	if s.volatile() {
-		st.p = st.p.with(st.p.set)
-		name := "@" + s.name
-		if s.anonymous() {
-			name = "an anonymous set"
-		}
-		st.p.note("set " + name + " changes without a ruleset change (timeouts or updates from the packet path): as read")
+	brs := all(st.p.set, bUndecided)
+	if cs, ok := st.regs.read(e.SourceRegister, int(s.keyLen)); ok {
+		brs = rr.ev.setBranches(st.p.set, s, cs)
 	}
-	cs, ok := st.regs.read(e.SourceRegister, int(s.keyLen))
-	var brs []branch
-	if ok {
-		brs = ev.setBranches(st.p.set, s, cs)
-	} else {
-		brs = all(st.p.set, bUndecided)
-	}
-	isVmap := e.IsDestRegSet && e.DestRegister == unix.NFT_REG_VERDICT
-	isMap := e.IsDestRegSet && !isVmap
-	if !isVmap && !isMap {
+	if !e.IsDestRegSet {
 		if e.Invert {
 			for k := range brs {
 				brs[k].res = invertRes(brs[k].res)
 			}
 		}
-		split(brs, func(sub rstate) { ev.exprs(ctx, r, i+1, sub, out) })
+		// A plain set's branches go on without the volatile-set note below: only a map's and a
+		// verdict map's carry it. That is how the evaluator has always behaved; whether a plain
+		// set should carry it too is a change of verdicts, not of this code's shape.
+		rr.split(i, st, brs)
 		return
+	}
+	if s.volatile() {
+		st.p = st.p.with(st.p.set)
+		st.p.note("set " + s.noteName() + " changes without a ruleset change (timeouts or updates from the packet path): as read")
 	}
 	for _, b := range brs {
 		if b.set.empty() {
@@ -124,148 +119,180 @@ func (ev *evaluator) lookup(ctx hookCtx, r *rule, i int, st rstate, e *expr.Look
 		}
 		sub := st
 		sub.p = st.p.with(b.set)
-		switch {
-		case b.res == bNoMatch:
-			finish(sub, vNone, "")
-		case b.res == bUndecided:
-			sub.assumed = true
-			finish(sub, vNone, "")
-			if isMap {
-				sub.regs.writeUnknown(e.DestRegister, int(s.dataLen))
-				ev.exprs(ctx, r, i+1, sub, out)
-			} else {
-				finish(sub, vEffect, "verdict map on a key the evaluator does not know")
-			}
-		case isMap:
-			sub.regs.writeKnown(e.DestRegister, b.elem.data)
-			ev.exprs(ctx, r, i+1, sub, out)
-		default:
-			v := b.elem.verdict
-			if v == nil {
-				finish(sub, vEffect, "verdict map element without a verdict")
-				continue
-			}
-			if i+1 != len(r.nodes) {
-				// statements after a verdict map: the kernel stops at the verdict only if it is final
-				finish(sub, vEffect, "expressions after a verdict map")
-				continue
-			}
-			applyVerdict(sub, v, finish)
+		if e.DestRegister == unix.NFT_REG_VERDICT {
+			rr.vmapBranch(i, sub, b)
+		} else {
+			rr.mapBranch(i, sub, b, e.DestRegister, s)
 		}
+	}
+}
+
+// noteName is how a note names the set: "@name", or "an anonymous set".
+func (s *set) noteName() string {
+	if s.anonymous() {
+		return "an anonymous set"
+	}
+	return "@" + s.name
+}
+
+// mapBranch goes on with the value a map gives the branch's sources, in the register dst.
+func (rr *ruleRun) mapBranch(i int, sub rstate, b branch, dst uint32, s *set) {
+	switch b.res {
+	case bNoMatch:
+		rr.finish(sub, vNone, "")
+	case bUndecided:
+		sub.assumed = true
+		rr.finish(sub, vNone, "")
+		sub.regs.writeUnknown(dst, int(s.dataLen))
+		rr.from(i+1, sub)
+	default:
+		sub.regs.writeKnown(dst, b.elem.data)
+		rr.from(i+1, sub)
+	}
+}
+
+// vmapBranch ends the rule for the branch's sources with the verdict its element holds.
+func (rr *ruleRun) vmapBranch(i int, sub rstate, b branch) {
+	switch {
+	case b.res == bNoMatch:
+		rr.finish(sub, vNone, "")
+	case b.res == bUndecided:
+		sub.assumed = true
+		rr.finish(sub, vNone, "")
+		rr.finish(sub, vEffect, "verdict map on a key the evaluator does not know")
+	case b.elem.verdict == nil:
+		rr.finish(sub, vEffect, "verdict map element without a verdict")
+	case i+1 != len(rr.r.nodes):
+		// statements after a verdict map: the kernel stops at the verdict only if it is final
+		rr.finish(sub, vEffect, "expressions after a verdict map")
+	default:
+		rr.verdict(sub, b.elem.verdict)
 	}
 }
 
 // setBranches splits the sources by the elements of a set the key cs is looked up in.
 func (ev *evaluator) setBranches(set addrSet, s *set, cs []component) []branch {
-	entries, catchall := s.entriesList()
 	if b, k, ok := bytesOf(cs); ok {
-		if !allFF(k) {
-			return all(set, bUndecided)
-		}
-		for idx := range entries {
-			if entryHas(s, &entries[idx], cs, b) {
-				return []branch{{set: set, res: bMatch, elem: entries[idx].elem}}
-			}
-		}
-		if catchall != nil {
-			return []branch{{set: set, res: bMatch, elem: catchall}}
-		}
-		return all(set, bNoMatch)
+		return s.knownKeyBranches(set, cs, b, k)
 	}
-	// One symbolic part: it must be an address field of its own, the others known.
-	fields := fieldsOf(s, cs)
+	sk, ok := symbolicKeyOf(s, cs)
+	if !ok {
+		return all(set, bUndecided)
+	}
+	switch sk.sym.kind {
+	case symIif, symIifname:
+		return s.ifaceBranches(set, sk)
+	}
+	return ev.addrBranches(set, s, sk)
+}
+
+// knownKeyBranches: a key the evaluator knows matches the first element that holds it, or the
+// catch-all element, or nothing.
+func (s *set) knownKeyBranches(set addrSet, cs []component, b, k []byte) []branch {
+	if !allFF(k) {
+		return all(set, bUndecided)
+	}
+	entries, catchall := s.entriesList()
+	for idx := range entries {
+		if entryHas(s, &entries[idx], cs, b) {
+			return []branch{{set: set, res: bMatch, elem: entries[idx].elem}}
+		}
+	}
+	if catchall != nil {
+		return []branch{{set: set, res: bMatch, elem: catchall}}
+	}
+	return all(set, bNoMatch)
+}
+
+// symKey is a set key with one symbolic part: the known parts in place (zeros where the symbolic
+// part goes), the fields of the key, and which field the symbolic value is.
+type symKey struct {
+	key      []byte
+	fields   [][2]int
+	sym      *symVal
+	symOff   int
+	symField int // -1 when no field is exactly the symbolic value
+}
+
+// symbolicKeyOf lays out a key with exactly one symbolic part, the others known; ok is false for
+// any other key, or one whose fields do not fit it.
+func symbolicKeyOf(s *set, cs []component) (symKey, bool) {
+	sk := symKey{fields: fieldsOf(s, cs), symField: -1}
 	off := 0
-	symIdx, symOff := -1, 0
 	key := make([]byte, 0, s.keyLen)
-	for i, c := range cs {
+	for _, c := range cs {
 		if c.sym != nil {
-			if symIdx >= 0 {
-				return all(set, bUndecided)
+			if sk.sym != nil {
+				return symKey{}, false
 			}
-			symIdx, symOff = i, off
+			sk.sym, sk.symOff = c.sym, off
 			key = append(key, make([]byte, c.padded)...)
 		} else {
 			if !allFF(c.known) {
-				return all(set, bUndecided)
+				return symKey{}, false
 			}
 			key = append(key, c.b...)
 			key = append(key, make([]byte, c.padded-len(c.b))...)
 		}
 		off += c.padded
 	}
-	sym := cs[symIdx].sym
-	key = key[:min(len(key), int(s.keyLen))]
-	symField := -1
-	for fi, f := range fields {
-		if f[0] == symOff && f[1] == sym.n {
-			symField = fi
+	sk.key = key[:min(len(key), int(s.keyLen))]
+	for fi, f := range sk.fields {
+		if f[0] == sk.symOff && f[1] == sk.sym.n {
+			sk.symField = fi
 		}
-		if f[0]+f[1] > len(key) {
-			return all(set, bUndecided)
+		if f[0]+f[1] > len(sk.key) {
+			return symKey{}, false
 		}
 	}
-	switch sym.kind {
-	case symIif, symIifname:
-		// the interface: only sets that hold nothing but lo can be decided
-		loKey := loName
-		if sym.kind == symIif {
-			loKey = binary.NativeEndian.AppendUint32(nil, 1)
-		}
-		if catchall != nil {
-			return all(set, bUndecided)
-		}
-		for idx := range entries {
-			en := &entries[idx]
-			lo, hi := en.lo, en.hi
-			if len(fields) > 1 || symOff != 0 || len(lo) < len(loKey) {
-				return all(set, bUndecided)
-			}
-			if !bytes.Equal(lo[:len(loKey)], loKey) || !bytes.Equal(hi[:len(loKey)], loKey) {
-				return all(set, bUndecided)
-			}
-		}
-		return all(set, bNoMatch)
+	return sk, true
+}
+
+// ifaceBranches: the input interface is symbolic; only sets that hold nothing but lo can be
+// decided (outside traffic never comes in on lo).
+func (s *set) ifaceBranches(set addrSet, sk symKey) []branch {
+	loKey := loName
+	if sk.sym.kind == symIif {
+		loKey = binary.NativeEndian.AppendUint32(nil, 1)
 	}
-	alen := 4
-	if ev.v6 {
-		alen = 16
-	}
-	if sym.mask != nil || sym.n != alen || symField < 0 {
+	entries, catchall := s.entriesList()
+	if catchall != nil {
 		return all(set, bUndecided)
 	}
+	for idx := range entries {
+		en := &entries[idx]
+		lo, hi := en.lo, en.hi
+		if len(sk.fields) > 1 || sk.symOff != 0 || len(lo) < len(loKey) {
+			return all(set, bUndecided)
+		}
+		if !bytes.Equal(lo[:len(loKey)], loKey) || !bytes.Equal(hi[:len(loKey)], loKey) {
+			return all(set, bUndecided)
+		}
+	}
+	return all(set, bNoMatch)
+}
+
+// addrBranches: the source (or a wildcard listener's destination) address is symbolic; each
+// element whose other fields hold takes the sources in its range of addresses, and the catch-all
+// element (or no match) takes the rest.
+func (ev *evaluator) addrBranches(set addrSet, s *set, sk symKey) []branch {
+	if sk.sym.mask != nil || sk.sym.n != addrLen(ev.v6) || sk.symField < 0 {
+		return all(set, bUndecided)
+	}
+	entries, catchall := s.entriesList()
 	var brs []branch
 	matched := emptySet(ev.v6)
 	for idx := range entries {
 		en := &entries[idx]
-		// the known fields must hold
-		okFields := true
-		if len(en.lo) < len(key) || len(en.hi) < len(key) {
+		region, hit, decided := ev.entryRegion(sk, en)
+		if !decided {
 			return all(set, bUndecided)
 		}
-		for fi, f := range fields {
-			if fi == symField {
-				continue
-			}
-			kf := key[f[0] : f[0]+f[1]]
-			lo, hi := en.lo[f[0]:f[0]+f[1]], en.hi[f[0]:f[0]+f[1]]
-			if bytes.Compare(kf, lo) < 0 || bytes.Compare(kf, hi) > 0 {
-				okFields = false
-			}
-		}
-		if !okFields {
+		if !hit {
 			continue
 		}
-		if len(fields) > 1 && !en.perField {
-			// a concatenation without ranges: the known fields must be equal and the address exact
-			if !bytes.Equal(en.lo, en.hi) {
-				return all(set, bUndecided)
-			}
-		}
-		lo := en.lo[symOff : symOff+alen]
-		hi := en.hi[symOff : symOff+alen]
-		region := rangeSet(ev.v6, u128From(lo), u128From(hi))
 		matched = matched.union(region)
-		for _, b := range ev.regionBranches(set, sym, region) {
+		for _, b := range ev.regionBranches(set, sk.sym, region) {
 			if b.res == bMatch && !b.set.empty() {
 				brs = append(brs, branch{set: b.set, res: bMatch, elem: en.elem})
 			} else if b.res == bUndecided {
@@ -273,10 +300,59 @@ func (ev *evaluator) setBranches(set addrSet, s *set, cs []component) []branch {
 			}
 		}
 	}
-	rest := ev.regionBranches(set, sym, matched.complement())
-	for _, b := range rest {
+	rest, decided := ev.unmatchedBranches(set, sk.sym, matched, catchall)
+	if !decided {
+		return all(set, bUndecided)
+	}
+	brs = append(brs, rest...)
+	if sk.sym.kind == symDaddr && len(brs) != 1 {
+		// every branch covers the whole set: only one decided answer can be kept
+		return all(set, bUndecided)
+	}
+	return brs
+}
+
+// entryRegion is the range of addresses an element holds for the symbolic address: hit is false
+// when its other fields do not hold the key's, decided false when the evaluator cannot tell.
+func (ev *evaluator) entryRegion(sk symKey, en *setEntry) (region addrSet, hit, decided bool) {
+	if len(en.lo) < len(sk.key) || len(en.hi) < len(sk.key) {
+		return addrSet{}, false, false
+	}
+	if !sk.otherFieldsIn(en) {
+		return addrSet{}, false, true
+	}
+	if len(sk.fields) > 1 && !en.perField && !bytes.Equal(en.lo, en.hi) {
+		// a concatenation without ranges: the known fields must be equal and the address exact
+		return addrSet{}, false, false
+	}
+	alen := addrLen(ev.v6)
+	lo := en.lo[sk.symOff : sk.symOff+alen]
+	hi := en.hi[sk.symOff : sk.symOff+alen]
+	return rangeSet(ev.v6, u128From(lo), u128From(hi)), true, true
+}
+
+// otherFieldsIn says whether the key's known fields fall in the element's ranges.
+func (sk symKey) otherFieldsIn(en *setEntry) bool {
+	in := true
+	for fi, f := range sk.fields {
+		if fi == sk.symField {
+			continue
+		}
+		kf := sk.key[f[0] : f[0]+f[1]]
+		lo, hi := en.lo[f[0]:f[0]+f[1]], en.hi[f[0]:f[0]+f[1]]
+		if bytes.Compare(kf, lo) < 0 || bytes.Compare(kf, hi) > 0 {
+			in = false
+		}
+	}
+	return in
+}
+
+// unmatchedBranches: the sources no element holds go to the catch-all element, or do not match.
+func (ev *evaluator) unmatchedBranches(set addrSet, sym *symVal, matched addrSet, catchall *setElem) ([]branch, bool) {
+	var brs []branch
+	for _, b := range ev.regionBranches(set, sym, matched.complement()) {
 		if b.res == bUndecided {
-			return all(set, bUndecided)
+			return nil, false
 		}
 		if b.res == bMatch && !b.set.empty() {
 			if catchall != nil {
@@ -286,14 +362,15 @@ func (ev *evaluator) setBranches(set addrSet, s *set, cs []component) []branch {
 			}
 		}
 	}
-	if sym.kind == symDaddr {
-		// every branch covers the whole set: keep one decided answer
-		if len(brs) == 1 {
-			return brs
-		}
-		return all(set, bUndecided)
+	return brs, true
+}
+
+// addrLen is the length of an address of the family.
+func addrLen(v6 bool) int {
+	if v6 {
+		return 16
 	}
-	return brs
+	return 4
 }
 
 // entryHas says whether a known key falls in an entry.

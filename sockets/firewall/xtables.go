@@ -3,6 +3,8 @@
 package firewall
 
 import (
+	"encoding/binary"
+
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/xt"
 	"golang.org/x/sys/unix"
@@ -49,4 +51,48 @@ func (ev *evaluator) xtMatch(ctx hookCtx, p piece, e *expr.Match) []branch {
 		return nil
 	}
 	return all(p.set, bUndecided)
+}
+
+// xtRejectKind reads the REJECT target's reject-with (ipt_reject_info, ip6t_reject_info).
+func (ev *evaluator) xtRejectKind(e *expr.Target) vkind {
+	info, ok := e.Info.(*xt.Unknown)
+	if !ok || len(*info) < 4 {
+		return vRefuse
+	}
+	with := binary.NativeEndian.Uint32((*info)[:4])
+	if ev.v6 {
+		if with == 4 || (with == 6 && ev.proto == unix.IPPROTO_TCP) { // IP6T_ICMP6_PORT_UNREACH, IP6T_TCP_RESET
+			return vReject
+		}
+		return vRefuse
+	}
+	if with == 3 || (with == 7 && ev.proto == unix.IPPROTO_TCP) { // IPT_ICMP_PORT_UNREACHABLE, IPT_TCP_RESET
+		return vReject
+	}
+	return vRefuse
+}
+
+// match is an xtables match: one that always holds (a comment) changes nothing, any other splits
+// the sources.
+func (rr *ruleRun) match(i int, st *rstate, e *expr.Match) outcome {
+	brs := rr.ev.xtMatch(rr.ctx, st.p, e)
+	if brs == nil {
+		return proceed
+	}
+	rr.split(i, *st, brs)
+	return ended
+}
+
+// target is an xtables target: LOG and NFLOG change nothing, REJECT ends the rule, any other is not
+// modelled.
+func (rr *ruleRun) target(st *rstate, e *expr.Target) outcome {
+	switch e.Name {
+	case "LOG", "NFLOG":
+		return proceed
+	case "REJECT":
+		rr.finish(*st, rr.ev.xtRejectKind(e), "")
+	default:
+		rr.finish(*st, vEffect, "xt target "+e.Name)
+	}
+	return ended
 }
