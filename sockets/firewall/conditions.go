@@ -29,10 +29,11 @@ func (rr *ruleRun) compare(i int, st *rstate, e *expr.Cmp) outcome {
 		}
 		return proceed // matched: on to the next expression
 	}
-	cs, ok := st.regs.read(e.Register, len(e.Data))
-	brs := all(st.p.set, bUndecided)
-	if ok {
+	var brs []branch
+	if cs, ok := st.regs.read(e.Register, len(e.Data)); ok {
 		brs = rr.ev.cmp(st.p.set, cs, e.Op, e.Data)
+	} else {
+		brs = all(st.p.set, bUndecided) // the read does not line up with what was written
 	}
 	rr.split(i, *st, brs)
 	return ended
@@ -40,10 +41,11 @@ func (rr *ruleRun) compare(i int, st *rstate, e *expr.Cmp) outcome {
 
 // inRange is a range expression ("tcp dport 8000-8009", "ip saddr 10.0.0.1-10.0.0.9").
 func (rr *ruleRun) inRange(i int, st *rstate, e *expr.Range) outcome {
-	cs, ok := st.regs.read(e.Register, len(e.FromData))
-	brs := all(st.p.set, bUndecided)
-	if ok {
+	var brs []branch
+	if cs, ok := st.regs.read(e.Register, len(e.FromData)); ok {
 		brs = rr.ev.rangeCond(st.p.set, cs, e)
+	} else {
+		brs = all(st.p.set, bUndecided)
 	}
 	rr.split(i, *st, brs)
 	return ended
@@ -125,50 +127,67 @@ func knownCmp(op expr.CmpOp, b, known, data []byte) (bool, bool) {
 // addrRegion is the set of addresses a (masked) address field compares op data with; ok is false
 // when the mask is not a prefix (then the evaluator does not decide).
 func (ev *evaluator) addrRegion(s *symVal, op expr.CmpOp, data []byte) (addrSet, bool) {
-	alen := 4
-	if ev.v6 {
-		alen = 16
-	}
-	nb := alen * 8
-	L := len(data)
-	if L > s.n || L == 0 {
+	alen := addrLen(ev.v6)
+	if len(data) > s.n || len(data) == 0 {
 		return addrSet{}, false
 	}
-	mfull := make([]byte, alen)
-	for i := 0; i < L; i++ {
-		mfull[i] = 0xff
-		if s.mask != nil {
-			mfull[i] = s.mask[i]
-		}
-	}
-	m := u128From(mfull)
-	p := 0
-	for p < nb && !m.and(hostMask(nb, p+1).not()).and(hostMask(nb, p)).isZero() {
-		p++ // bit p (from the top) is set
-	}
-	if m.cmp(hostMask(nb, p).not().and(fullSet(ev.v6).r[0].hi)) != 0 {
-		return addrSet{}, false // not a prefix mask
+	m, p, ok := ev.prefixMask(s, len(data))
+	if !ok {
+		return addrSet{}, false
 	}
 	dfull := make([]byte, alen)
 	copy(dfull, data)
 	d := u128From(dfull)
 	switch op {
 	case expr.CmpOpEq, expr.CmpOpNeq:
-		var region addrSet
-		if d.and(m.not()).and(fullSet(ev.v6).r[0].hi).isZero() {
-			region = prefixSet(ev.v6, d, p)
-		} else {
-			region = emptySet(ev.v6)
-		}
-		if op == expr.CmpOpNeq {
-			region = region.complement()
-		}
-		return region, true
+		return ev.prefixRegion(op, d, m, p), true
 	}
-	if p != nb {
+	if p != alen*8 {
 		return addrSet{}, false
 	}
-	max := fullSet(ev.v6).r[0].hi
+	return ev.orderRegion(op, d)
+}
+
+// prefixMask is the mask a comparison of the first l bytes of a (masked) address applies, and its
+// prefix length; ok is false when the mask is not a prefix.
+func (ev *evaluator) prefixMask(s *symVal, l int) (m u128, p int, ok bool) {
+	alen := addrLen(ev.v6)
+	nb := alen * 8
+	mfull := make([]byte, alen)
+	for i := 0; i < l; i++ {
+		mfull[i] = 0xff
+		if s.mask != nil {
+			mfull[i] = s.mask[i]
+		}
+	}
+	m = u128From(mfull)
+	for p < nb && !m.and(hostMask(nb, p+1).not()).and(hostMask(nb, p)).isZero() {
+		p++ // bit p (from the top) is set
+	}
+	if m.cmp(hostMask(nb, p).not().and(fullSet(ev.v6).r[0].hi)) != 0 {
+		return m, p, false
+	}
+	return m, p, true
+}
+
+// prefixRegion is what "== d" (or "!= d") under a prefix mask m of length p holds: the prefix, or
+// nothing when d has bits outside the mask.
+func (ev *evaluator) prefixRegion(op expr.CmpOp, d, m u128, p int) addrSet {
+	var region addrSet
+	if d.and(m.not()).and(fullSet(ev.v6).r[0].hi).isZero() {
+		region = prefixSet(ev.v6, d, p)
+	} else {
+		region = emptySet(ev.v6)
+	}
+	if op == expr.CmpOpNeq {
+		region = region.complement()
+	}
+	return region
+}
+
+// orderRegion is what "< d", "<= d", "> d" or ">= d" holds, on a whole address.
+func (ev *evaluator) orderRegion(op expr.CmpOp, d u128) (addrSet, bool) {
+	top := fullSet(ev.v6).r[0].hi
 	switch op {
 	case expr.CmpOpLt:
 		if d.isZero() {
@@ -178,12 +197,12 @@ func (ev *evaluator) addrRegion(s *symVal, op expr.CmpOp, data []byte) (addrSet,
 	case expr.CmpOpLte:
 		return rangeSet(ev.v6, u128{}, d), true
 	case expr.CmpOpGt:
-		if d.cmp(max) == 0 {
+		if d.cmp(top) == 0 {
 			return emptySet(ev.v6), true
 		}
-		return rangeSet(ev.v6, d.add1(), max), true
+		return rangeSet(ev.v6, d.add1(), top), true
 	case expr.CmpOpGte:
-		return rangeSet(ev.v6, d, max), true
+		return rangeSet(ev.v6, d, top), true
 	}
 	return addrSet{}, false
 }
@@ -211,6 +230,7 @@ func (ev *evaluator) regionBranches(set addrSet, s *symVal, region addrSet) []br
 // loName is lo's name as an interface name register holds it.
 var loName = append([]byte("lo"), make([]byte, unix.IFNAMSIZ-2)...)
 
+// cmp splits the sources by a comparison of what a register holds with data.
 func (ev *evaluator) cmp(set addrSet, cs []component, op expr.CmpOp, data []byte) []branch {
 	if b, k, ok := bytesOf(cs); ok {
 		res, decided := knownCmp(op, b, k, data)
@@ -220,17 +240,7 @@ func (ev *evaluator) cmp(set addrSet, cs []component, op expr.CmpOp, data []byte
 		return all(set, boolRes(res))
 	}
 	if len(cs) != 1 {
-		// a concatenation with a symbolic part: decided only when a known part differs
-		off := 0
-		for _, c := range cs {
-			if c.sym == nil && off+len(c.b) <= len(data) {
-				if (op == expr.CmpOpEq || op == expr.CmpOpNeq) && !bytes.Equal(c.b, data[off:off+len(c.b)]) && allFF(c.known) {
-					return all(set, boolRes(op == expr.CmpOpNeq))
-				}
-			}
-			off += c.padded
-		}
-		return all(set, bUndecided)
+		return all(set, concatCmp(cs, op, data))
 	}
 	s := cs[0].sym
 	switch s.kind {
@@ -241,20 +251,48 @@ func (ev *evaluator) cmp(set addrSet, cs []component, op expr.CmpOp, data []byte
 		}
 		return ev.regionBranches(set, s, region)
 	case symIifname:
-		if op != expr.CmpOpEq && op != expr.CmpOpNeq {
-			return all(set, bUndecided)
-		}
-		// an exact name (the data holds its terminating zero) that is lo: outside traffic never has it
-		if nul := bytes.IndexByte(data, 0); nul >= 0 && bytes.Equal(data[:nul], []byte("lo")) && allZero(data[nul:]) {
-			return all(set, boolRes(op == expr.CmpOpNeq))
-		}
-		return all(set, bUndecided)
+		return all(set, ifnameCmp(op, data))
 	case symIif:
-		if len(data) == 4 && binary.NativeEndian.Uint32(data) == 1 && (op == expr.CmpOpEq || op == expr.CmpOpNeq) {
-			return all(set, boolRes(op == expr.CmpOpNeq)) // ifindex 1 is lo in every namespace
-		}
+		return all(set, ifindexCmp(op, data))
 	}
 	return all(set, bUndecided)
+}
+
+// isEquality: == or !=, the comparisons a symbolic value can decide by a part that differs.
+func isEquality(op expr.CmpOp) bool { return op == expr.CmpOpEq || op == expr.CmpOpNeq }
+
+// concatCmp compares a concatenation with a symbolic part: decided only when a known part differs.
+func concatCmp(cs []component, op expr.CmpOp, data []byte) bres {
+	off := 0
+	for _, c := range cs {
+		if c.sym == nil && off+len(c.b) <= len(data) {
+			if isEquality(op) && !bytes.Equal(c.b, data[off:off+len(c.b)]) && allFF(c.known) {
+				return boolRes(op == expr.CmpOpNeq)
+			}
+		}
+		off += c.padded
+	}
+	return bUndecided
+}
+
+// ifnameCmp compares the input interface's name: an exact name (the data holds its terminating
+// zero) that is lo is never outside traffic's.
+func ifnameCmp(op expr.CmpOp, data []byte) bres {
+	if !isEquality(op) {
+		return bUndecided
+	}
+	if nul := bytes.IndexByte(data, 0); nul >= 0 && bytes.Equal(data[:nul], []byte("lo")) && allZero(data[nul:]) {
+		return boolRes(op == expr.CmpOpNeq)
+	}
+	return bUndecided
+}
+
+// ifindexCmp compares the input interface's index: ifindex 1 is lo in every namespace.
+func ifindexCmp(op expr.CmpOp, data []byte) bres {
+	if len(data) == 4 && binary.NativeEndian.Uint32(data) == 1 && isEquality(op) {
+		return boolRes(op == expr.CmpOpNeq)
+	}
+	return bUndecided
 }
 
 func allFF(b []byte) bool {

@@ -101,6 +101,17 @@ type hookCtx struct {
 	device bool // ingress or bridge: before the IP stack and conntrack
 }
 
+// conntrackKnown: the packet has its conntrack entry here (not on a device hook; in input, or in
+// prerouting after conntrack's priority, -200).
+func (c hookCtx) conntrackKnown() bool {
+	return !c.device && (c.hook == hookInput || c.prio > -200)
+}
+
+// beforeConntrack: a prerouting chain that runs before conntrack, where a packet has no entry yet.
+func (c hookCtx) beforeConntrack() bool {
+	return !c.device && c.hook == hookPrerouting && c.prio < -200
+}
+
 type evaluator struct {
 	rs    *Ruleset
 	v6    bool
@@ -213,15 +224,7 @@ func (ev *evaluator) run() Verdict {
 	if (ev.v6 && rs.legacy6) || (!ev.v6 && rs.legacy4) {
 		return Verdict{Kind: Unknown, Reason: ReasonLegacy}
 	}
-	var chains []*chain
-	for _, c := range rs.base {
-		if ev.appliesTo(c) {
-			if stage(c) == 0 && onlyLoopback(c.devs) {
-				continue // outside traffic never crosses a chain bound to lo
-			}
-			chains = append(chains, c)
-		}
-	}
+	chains := ev.inputPath()
 	if len(chains) == 0 {
 		note := "no firewall"
 		if len(rs.tables) > 0 {
@@ -229,27 +232,13 @@ func (ev *evaluator) run() Verdict {
 		}
 		return Verdict{Kind: Open, Note: note}
 	}
-	sort.SliceStable(chains, func(i, j int) bool { return stage(chains[i]) < stage(chains[j]) })
-
 	universe := outsideSources(ev.v6)
 	live := []piece{{set: universe, out: vAccept}}
 	var final []piece
 	for _, c := range chains {
 		var next []piece
 		for _, p := range live {
-			var res []piece
-			if s := stage(c); s <= 1 {
-				// Only some packets cross it: follow both.
-				skip := p.with(p.set)
-				skip.assume(traversal{c})
-				res = append(res, skip)
-				in := p.with(p.set)
-				in.assume(traversal{c})
-				res = append(res, ev.base(c, in)...)
-			} else {
-				res = ev.base(c, p)
-			}
-			for _, q := range res {
+			for _, q := range ev.cross(c, p) {
 				if q.out == vAccept {
 					next = append(next, q)
 				} else {
@@ -264,6 +253,34 @@ func (ev *evaluator) run() Verdict {
 		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("ruleset too large to evaluate (%d rules)", rs.nRules)}
 	}
 	return ev.resolve(universe, final)
+}
+
+// inputPath is the base chains a packet from outside crosses, in the order it crosses them.
+func (ev *evaluator) inputPath() []*chain {
+	var chains []*chain
+	for _, c := range ev.rs.base {
+		if ev.appliesTo(c) {
+			if stage(c) == 0 && onlyLoopback(c.devs) {
+				continue // outside traffic never crosses a chain bound to lo
+			}
+			chains = append(chains, c)
+		}
+	}
+	sort.SliceStable(chains, func(i, j int) bool { return stage(chains[i]) < stage(chains[j]) })
+	return chains
+}
+
+// cross runs a base chain on a piece. Only some packets cross a device's or a bridge's chain:
+// it is followed both ways, skipped and crossed.
+func (ev *evaluator) cross(c *chain, p piece) []piece {
+	if stage(c) > 1 {
+		return ev.base(c, p)
+	}
+	skip := p.with(p.set)
+	skip.assume(traversal{c})
+	in := p.with(p.set)
+	in.assume(traversal{c})
+	return append([]piece{skip}, ev.base(c, in)...)
 }
 
 func onlyLoopback(devs []string) bool {
@@ -313,37 +330,8 @@ func (ev *evaluator) chain(ctx hookCtx, c *chain, p piece, depth int) []piece {
 		}
 		var next []piece
 		for _, lp := range live {
-			for _, rr := range ev.rule(ctx, r, lp) {
-				switch rr.out {
-				case vNone:
-					next = append(next, rr)
-				case vAccept:
-					rr.by, rr.acceptBy, rr.acceptPol = r, r, false
-					out = append(out, rr)
-				case vDrop, vReject, vRefuse, vEffect:
-					rr.by = r
-					out = append(out, rr)
-				case vReturn:
-					out = append(out, rr)
-				case vJump, vGoto:
-					target := ev.rs.chains[setKey{c.table.family, c.table.name, rr.effectWhat}]
-					rr.effectWhat = ""
-					if target == nil {
-						rr.out, rr.by, rr.effectWhat = vEffect, r, "jump to a chain that was not read"
-						out = append(out, rr)
-						continue
-					}
-					jump := rr.out == vJump
-					rr.out = vNone
-					for _, sq := range ev.chain(ctx, target, rr, depth+1) {
-						if sq.out == vReturn && jump {
-							sq.out = vNone
-							next = append(next, sq)
-						} else {
-							out = append(out, sq)
-						}
-					}
-				}
+			for _, q := range ev.rule(ctx, r, lp) {
+				ev.settle(ctx, c, r, q, depth, &next, &out)
 			}
 		}
 		live = dedupe(next)
@@ -353,6 +341,47 @@ func (ev *evaluator) chain(ctx hookCtx, c *chain, p piece, depth int) []piece {
 		out = append(out, lp)
 	}
 	return out
+}
+
+// settle places a piece after rule r of chain c: on to the next rule (next), or out of the chain
+// with its verdict (out); a jump or goto runs the target chain first.
+func (ev *evaluator) settle(ctx hookCtx, c *chain, r *rule, q piece, depth int, next, out *[]piece) {
+	switch q.out {
+	case vNone:
+		*next = append(*next, q)
+	case vAccept:
+		q.by, q.acceptBy, q.acceptPol = r, r, false
+		*out = append(*out, q)
+	case vDrop, vReject, vRefuse, vEffect:
+		q.by = r
+		*out = append(*out, q)
+	case vReturn:
+		*out = append(*out, q)
+	case vJump, vGoto:
+		ev.jump(ctx, c, r, q, depth, next, out)
+	}
+}
+
+// jump runs the chain a jump or goto names: what returns from a jump goes on to the next rule;
+// everything else, and all that a goto's chain gives back, leaves this chain.
+func (ev *evaluator) jump(ctx hookCtx, c *chain, r *rule, q piece, depth int, next, out *[]piece) {
+	target := ev.rs.chains[setKey{c.table.family, c.table.name, q.effectWhat}]
+	q.effectWhat = ""
+	if target == nil {
+		q.out, q.by, q.effectWhat = vEffect, r, "jump to a chain that was not read"
+		*out = append(*out, q)
+		return
+	}
+	isJump := q.out == vJump
+	q.out = vNone
+	for _, sq := range ev.chain(ctx, target, q, depth+1) {
+		if sq.out == vReturn && isJump {
+			sq.out = vNone
+			*next = append(*next, sq)
+		} else {
+			*out = append(*out, sq)
+		}
+	}
 }
 
 // dedupe merges pieces that are the same but for their sources.

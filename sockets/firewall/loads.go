@@ -116,29 +116,38 @@ func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta) {
 }
 
 func (ev *evaluator) ctLoad(ctx hookCtx, rg *regs, e *expr.Ct) {
-	known := !ctx.device && (ctx.hook == hookInput || ctx.prio > -200)
-	before := !ctx.device && ctx.hook == hookPrerouting && ctx.prio < -200
-	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 	switch {
-	case e.Key == expr.CtKeySTATE && known:
-		rg.writeKnown(e.Register, u32(expr.CtStateBitNEW))
-	case e.Key == expr.CtKeySTATE && before:
+	case ctx.conntrackKnown():
+		ev.newEntryLoad(rg, e)
+	case e.Key == expr.CtKeySTATE && ctx.beforeConntrack():
 		// before conntrack (priority < -200) a packet has no entry: its state reads invalid
 		rg.writeKnown(e.Register, u32(expr.CtStateBitINVALID))
-	case e.Key == expr.CtKeyDIRECTION && known:
+	default:
+		rg.writeUnknown(e.Register, 0)
+	}
+}
+
+// newEntryLoad loads what the conntrack entry of a new connection from outside says.
+func (ev *evaluator) newEntryLoad(rg *regs, e *expr.Ct) {
+	switch e.Key {
+	case expr.CtKeySTATE:
+		rg.writeKnown(e.Register, u32(expr.CtStateBitNEW))
+	case expr.CtKeyDIRECTION:
 		rg.writeKnown(e.Register, []byte{0}) // IP_CT_DIR_ORIGINAL
-	case e.Key == expr.CtKeySTATUS && known:
+	case expr.CtKeySTATUS:
 		// a new entry is not expected, has seen no reply, is not assured, not confirmed yet,
 		// and (on a path with no nat statement) not natted; the other bits are unknown
 		rg.writeBytes(e.Register, u32(0), u32(0x3f))
-	case e.Key == expr.CtKeyPROTOCOL && known:
+	case expr.CtKeyPROTOCOL:
 		rg.writeKnown(e.Register, []byte{ev.proto})
-	case e.Key == unix.NFT_CT_L3PROTOCOL && known:
+	case unix.NFT_CT_L3PROTOCOL:
 		rg.writeKnown(e.Register, []byte{ev.nfproto()})
 	default:
 		rg.writeUnknown(e.Register, 0)
 	}
 }
+
+func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 
 func (ev *evaluator) payloadLoad(rg *regs, e *expr.Payload) {
 	n := int(e.Len)
@@ -146,39 +155,12 @@ func (ev *evaluator) payloadLoad(rg *regs, e *expr.Payload) {
 	var hdr, known []byte
 	switch e.Base {
 	case expr.PayloadBaseNetworkHeader:
-		saddrOff, daddrOff, alen := 12, 16, 4
-		hdr, known = make([]byte, 20), make([]byte, 20)
-		hdr[0], known[0] = 0x40, 0xf0 // version
-		hdr[9], known[9] = ev.proto, 0xff
-		if ev.v6 {
-			saddrOff, daddrOff, alen = 8, 24, 16
-			hdr, known = make([]byte, 40), make([]byte, 40)
-			hdr[0], known[0] = 0x60, 0xf0
-			hdr[6], known[6] = ev.proto, 0xff // next header (no extension headers)
-		}
-		if ev.daddr.IsValid() {
-			copy(hdr[daddrOff:], ev.daddr.AsSlice())
-			copy(known[daddrOff:daddrOff+alen], bytes.Repeat([]byte{0xff}, alen))
-		}
-		overlaps := func(a int) bool { return off < a+alen && off+n > a }
-		switch {
-		case off == saddrOff && n <= alen:
-			rg.writeSym(e.DestRegister, &symVal{kind: symSaddr, n: n})
-			return
-		case overlaps(saddrOff):
-			rg.writeUnknown(e.DestRegister, n)
-			return
-		case !ev.daddr.IsValid() && off == daddrOff && n <= alen:
-			rg.writeSym(e.DestRegister, &symVal{kind: symDaddr, n: n})
-			return
-		case !ev.daddr.IsValid() && overlaps(daddrOff):
-			rg.writeUnknown(e.DestRegister, n)
+		if ev.addressLoad(rg, e.DestRegister, off, n) {
 			return
 		}
+		hdr, known = ev.networkHeader()
 	case expr.PayloadBaseTransportHeader:
-		hdr, known = make([]byte, 20), make([]byte, 20)
-		binary.BigEndian.PutUint16(hdr[2:], ev.port)
-		known[2], known[3] = 0xff, 0xff
+		hdr, known = ev.transportHeader()
 	default:
 		rg.writeUnknown(e.DestRegister, n)
 		return
@@ -190,6 +172,63 @@ func (ev *evaluator) payloadLoad(rg *regs, e *expr.Payload) {
 		}
 	}
 	rg.writeBytes(e.DestRegister, b, k)
+}
+
+// addrOffsets are where the network header holds the addresses, and their length.
+func (ev *evaluator) addrOffsets() (saddrOff, daddrOff, alen int) {
+	if ev.v6 {
+		return 8, 24, 16
+	}
+	return 12, 16, 4
+}
+
+// addressLoad loads the source address, or a wildcard listener's destination address, as a
+// symbolic value (unknown when the load takes only part of it with other bytes): true when the
+// load touches one of them.
+func (ev *evaluator) addressLoad(rg *regs, dst uint32, off, n int) bool {
+	saddrOff, daddrOff, alen := ev.addrOffsets()
+	overlaps := func(a int) bool { return off < a+alen && off+n > a }
+	switch {
+	case off == saddrOff && n <= alen:
+		rg.writeSym(dst, &symVal{kind: symSaddr, n: n})
+	case overlaps(saddrOff):
+		rg.writeUnknown(dst, n)
+	case !ev.daddr.IsValid() && off == daddrOff && n <= alen:
+		rg.writeSym(dst, &symVal{kind: symDaddr, n: n})
+	case !ev.daddr.IsValid() && overlaps(daddrOff):
+		rg.writeUnknown(dst, n)
+	default:
+		return false
+	}
+	return true
+}
+
+// networkHeader is the IPv4 or IPv6 header of the packet, with its known bits: the version, the
+// protocol (no IPv6 extension headers), and the listener's address when it is not a wildcard.
+func (ev *evaluator) networkHeader() (hdr, known []byte) {
+	_, daddrOff, alen := ev.addrOffsets()
+	if ev.v6 {
+		hdr, known = make([]byte, 40), make([]byte, 40)
+		hdr[0], known[0] = 0x60, 0xf0
+		hdr[6], known[6] = ev.proto, 0xff // next header
+	} else {
+		hdr, known = make([]byte, 20), make([]byte, 20)
+		hdr[0], known[0] = 0x40, 0xf0 // version
+		hdr[9], known[9] = ev.proto, 0xff
+	}
+	if ev.daddr.IsValid() {
+		copy(hdr[daddrOff:], ev.daddr.AsSlice())
+		copy(known[daddrOff:daddrOff+alen], bytes.Repeat([]byte{0xff}, alen))
+	}
+	return hdr, known
+}
+
+// transportHeader is the TCP or UDP header, of which only the destination port is known.
+func (ev *evaluator) transportHeader() (hdr, known []byte) {
+	hdr, known = make([]byte, 20), make([]byte, 20)
+	binary.BigEndian.PutUint16(hdr[2:], ev.port)
+	known[2], known[3] = 0xff, 0xff
+	return hdr, known
 }
 
 func bitwise(rg *regs, e *expr.Bitwise) {

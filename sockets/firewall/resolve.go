@@ -23,9 +23,7 @@ type segment struct {
 // ways of an undecided condition: there, different outcomes make the verdict Unknown.
 func (ev *evaluator) resolve(universe addrSet, final []piece) Verdict {
 	gs := groups{v6: ev.v6, byKey: map[string]*group{}}
-	for _, seg := range ev.segments(universe, final) {
-		gs.addSegment(seg)
-	}
+	ev.eachSegment(universe, final, gs.addSegment)
 	var accepted, refused []*group
 	var unknown *group
 	var notes []string
@@ -55,10 +53,10 @@ func (ev *evaluator) resolve(universe addrSet, final []piece) Verdict {
 	return ev.restrictedVerdict(universe, accepted, refused, notes)
 }
 
-// segments cuts the sources into the segments that every final piece either covers or misses,
-// each with the pieces that cover it; sources outside the universe, or that no piece covers, are
-// left out.
-func (ev *evaluator) segments(universe addrSet, final []piece) []segment {
+// eachSegment cuts the sources into the segments that every final piece either covers or misses,
+// and hands each to f with the pieces that cover it (a buffer f must not keep); sources outside
+// the universe, or that no piece covers, are left out.
+func (ev *evaluator) eachSegment(universe addrSet, final []piece, f func(segment)) {
 	var cuts []u128
 	for _, p := range final {
 		for _, x := range p.set.r {
@@ -67,23 +65,23 @@ func (ev *evaluator) segments(universe addrSet, final []piece) []segment {
 	}
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i].cmp(cuts[j]) < 0 })
 	top := fullSet(ev.v6).r[0].hi
-	var out []segment
+	var cover []*piece
 	for i := range cuts {
 		lo, hi, ok := segmentAt(cuts, i, top)
 		if !ok || !universe.contains(lo) {
 			continue
 		}
-		seg := segment{set: rangeSet(ev.v6, lo, hi).intersect(universe)}
+		set := rangeSet(ev.v6, lo, hi).intersect(universe)
+		cover = cover[:0]
 		for k := range final {
 			if final[k].set.contains(lo) {
-				seg.pieces = append(seg.pieces, &final[k])
+				cover = append(cover, &final[k])
 			}
 		}
-		if len(seg.pieces) > 0 {
-			out = append(out, seg)
+		if len(cover) > 0 {
+			f(segment{set: set, pieces: cover})
 		}
 	}
-	return out
 }
 
 // segmentAt is the segment that starts at the i-th cut and runs to the next one; ok is false for

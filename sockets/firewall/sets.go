@@ -93,9 +93,11 @@ func (rr *ruleRun) lookup(i int, st rstate, e *expr.Lookup) {
 		rr.finish(st, vEffect, "lookup in a set that was not read")
 		return
 	}
-	brs := all(st.p.set, bUndecided)
+	var brs []branch
 	if cs, ok := st.regs.read(e.SourceRegister, int(s.keyLen)); ok {
 		brs = rr.ev.setBranches(st.p.set, s, cs)
+	} else {
+		brs = all(st.p.set, bUndecided)
 	}
 	if !e.IsDestRegSet {
 		if e.Invert {

@@ -15,43 +15,58 @@ import (
 
 // xtMatch decides the xtables matches it knows; nil means the match always holds.
 func (ev *evaluator) xtMatch(ctx hookCtx, p piece, e *expr.Match) []branch {
-	// conntrack --ctstate (and state --state): the state of a new connection is NEW (bit 8)
-	ctState := func(base xt.ConntrackMtinfoBase, mask uint16) []branch {
-		known := !ctx.device && (ctx.hook == hookInput || ctx.prio > -200)
-		if !known || base.MatchFlags&^uint16(xt.ConntrackState|xt.ConntrackStateAlias) != 0 || base.MatchFlags&uint16(xt.ConntrackState) == 0 {
-			return all(p.set, bUndecided)
-		}
-		in := mask&uint16(expr.CtStateBitNEW) != 0
-		return all(p.set, boolRes(in != (base.InvertFlags&uint16(xt.ConntrackState) != 0)))
-	}
 	switch info := e.Info.(type) {
 	case *xt.ConntrackMtinfo1:
-		return ctState(info.ConntrackMtinfoBase, uint16(info.StateMask))
+		return all(p.set, xtCtState(ctx, info.ConntrackMtinfoBase, uint16(info.StateMask)))
 	case *xt.ConntrackMtinfo2:
-		return ctState(info.ConntrackMtinfoBase, info.StateMask)
+		return all(p.set, xtCtState(ctx, info.ConntrackMtinfoBase, info.StateMask))
 	case *xt.ConntrackMtinfo3:
-		return ctState(info.ConntrackMtinfoBase, info.StateMask)
+		return all(p.set, xtCtState(ctx, info.ConntrackMtinfoBase, info.StateMask))
 	case *xt.Comment:
 		return nil
 	case *xt.Tcp:
-		if ev.proto != unix.IPPROTO_TCP || info.Option != 0 || info.FlagsMask != 0 ||
-			info.SrcPorts != [2]uint16{0, 0xffff} || info.InvFlags&(xt.TcpInvSrcPorts|xt.TcpInvFlags|xt.TcpInvOption) != 0 {
-			return all(p.set, bUndecided)
-		}
-		in := ev.port >= info.DstPorts[0] && ev.port <= info.DstPorts[1]
-		return all(p.set, boolRes(in != (info.InvFlags&xt.TcpInvDestPorts != 0)))
+		return all(p.set, ev.xtTCP(info))
 	case *xt.Udp:
-		if ev.proto != unix.IPPROTO_UDP || info.SrcPorts != [2]uint16{0, 0xffff} || info.InvFlags&xt.UdpInvSrcPorts != 0 {
-			return all(p.set, bUndecided)
-		}
-		in := ev.port >= info.DstPorts[0] && ev.port <= info.DstPorts[1]
-		return all(p.set, boolRes(in != (info.InvFlags&xt.UdpInvDestPorts != 0)))
+		return all(p.set, ev.xtUDP(info))
 	}
 	if e.Name == "comment" {
 		return nil
 	}
 	return all(p.set, bUndecided)
 }
+
+// xtCtState is conntrack --ctstate (and state --state): the state of a new connection is NEW
+// (bit 8); a match on anything else is undecided.
+func xtCtState(ctx hookCtx, base xt.ConntrackMtinfoBase, mask uint16) bres {
+	if !ctx.conntrackKnown() || base.MatchFlags&^uint16(xt.ConntrackState|xt.ConntrackStateAlias) != 0 || base.MatchFlags&uint16(xt.ConntrackState) == 0 {
+		return bUndecided
+	}
+	in := mask&uint16(expr.CtStateBitNEW) != 0
+	return boolRes(in != (base.InvertFlags&uint16(xt.ConntrackState) != 0))
+}
+
+// anyPort is the source port range of a match that does not look at it.
+var anyPort = [2]uint16{0, 0xffff}
+
+// xtTCP is the tcp match: decided on the destination port alone.
+func (ev *evaluator) xtTCP(info *xt.Tcp) bres {
+	if ev.proto != unix.IPPROTO_TCP || info.Option != 0 || info.FlagsMask != 0 ||
+		info.SrcPorts != anyPort || info.InvFlags&(xt.TcpInvSrcPorts|xt.TcpInvFlags|xt.TcpInvOption) != 0 {
+		return bUndecided
+	}
+	return boolRes(ev.portIn(info.DstPorts) != (info.InvFlags&xt.TcpInvDestPorts != 0))
+}
+
+// xtUDP is the udp match: decided on the destination port alone.
+func (ev *evaluator) xtUDP(info *xt.Udp) bres {
+	if ev.proto != unix.IPPROTO_UDP || info.SrcPorts != anyPort || info.InvFlags&xt.UdpInvSrcPorts != 0 {
+		return bUndecided
+	}
+	return boolRes(ev.portIn(info.DstPorts) != (info.InvFlags&xt.UdpInvDestPorts != 0))
+}
+
+// portIn says whether the listener's port is in a range.
+func (ev *evaluator) portIn(r [2]uint16) bool { return ev.port >= r[0] && ev.port <= r[1] }
 
 // xtRejectKind reads the REJECT target's reject-with (ipt_reject_info, ip6t_reject_info).
 func (ev *evaluator) xtRejectKind(e *expr.Target) vkind {
