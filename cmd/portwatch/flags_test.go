@@ -153,7 +153,7 @@ func TestHelpListsEveryFlagAndVersionPrints(t *testing.T) {
 		}
 	}
 	code, out, errOut := runArgs(t, "--version")
-	if code != 0 || out != "portwatch "+version+"\n" || errOut != "" {
+	if code != 0 || out != readBuildStamp().String()+"\n" || !strings.HasPrefix(out, "portwatch "+version+", commit ") || errOut != "" {
 		t.Errorf("--version: %d %q %q", code, out, errOut)
 	}
 }

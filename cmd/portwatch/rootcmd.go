@@ -138,7 +138,7 @@ func noArguments(c *cobra.Command, args []string) error {
 // --json), or the monitor.
 func runRoot(s rootSettings, stdout, _ io.Writer) error {
 	if s.version {
-		_, err := fmt.Fprintf(stdout, "portwatch %s\n", version)
+		_, err := fmt.Fprintln(stdout, readBuildStamp())
 		return err
 	}
 	b, savePath, err := loadBaseline(s.baselineChoice)
