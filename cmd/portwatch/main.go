@@ -30,6 +30,7 @@ func newPortwatch() *cobra.Command {
 		newWatchCommand(runWatch),
 		newBaselineCommand(saveBaselineNow),
 		newLabCommand(monitorOnScene),
+		newCompletionCommand(),
 	)
 	return root
 }
