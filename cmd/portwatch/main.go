@@ -31,6 +31,7 @@ func newPortwatch() *cobra.Command {
 		newBaselineCommand(saveBaselineNow),
 		newLabCommand(monitorOnScene),
 		newCompletionCommand(),
+		newManCommand(),
 	)
 	return root
 }
