@@ -96,7 +96,7 @@ portwatch COMMAND [flags]      one of the commands below`},
 	fs.BoolVar(&s.resolve, "resolve", false, "show remote addresses as host names in the monitor (makes DNS queries)")
 	fs.BoolVar(&s.mouse, "mouse", false, "enable the mouse wheel in the monitor")
 	fs.BoolVar(&s.noColor, "no-color", false, "no colours in the monitor (also when NO_COLOR is set)")
-	fs.BoolVar(&s.version, "version", false, "print the version and exit")
+	fs.BoolVar(&s.version, "version", false, "print the version, the commit and the date, and exit")
 	addHelpFlag(fs)
 	return cmd
 }
