@@ -46,7 +46,12 @@ var errDeviations = errors.New("listeners differ from the baseline")
 // failed; 2: a command-line mistake or a baseline file that does not parse;
 // the lab's namespace process's own code when it fails (it has said why).
 func run(args []string, stdout, stderr io.Writer) int {
-	err := execute(newPortwatch(), args, stdout, stderr)
+	return exitCode(execute(newPortwatch(), args, stdout, stderr), stderr)
+}
+
+// exitCode is run's answer for what a command returned, with its line on
+// stderr.
+func exitCode(err error, stderr io.Writer) int {
 	var (
 		u       errUsage
 		bad     errBadBaseline
