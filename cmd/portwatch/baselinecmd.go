@@ -32,12 +32,12 @@ func (e errBadBaseline) Error() string {
 	return e.err.Error() // baseline /etc/portwatch/baseline: permission denied
 }
 
-// loadBaseline reads the baseline o names: the --baseline file, or else the
+// loadBaseline reads the baseline o chooses: the --baseline file, or else the
 // default file when it exists. It returns nil when there is none, and the
 // path the monitor's b saves to: the --baseline file or the default path
 // ("" when there is no home to find it in). With --established the default
 // is not read: the connections have nothing to be compared with.
-func loadBaseline(o options) (*baseline.Baseline, string, error) {
+func loadBaseline(o baselineChoice) (*baseline.Baseline, string, error) {
 	if o.baselinePath != "" {
 		b, err := baseline.Load(o.baselinePath)
 		if err != nil {
@@ -84,7 +84,7 @@ func plural(n int, one, many string) string {
 // saveBaseline is portwatch baseline save [FILE]: the listeners of now,
 // ports in the kernel's ephemeral range widened to the range, written
 // atomically to FILE or the default path. One line says where and how many.
-func saveBaseline(o options, src sockets.Source, stdout io.Writer) error {
+func saveBaseline(o baselineSaveSettings, src sockets.Source, stdout io.Writer) error {
 	path := o.saveTo
 	if path == "" {
 		def, err := baseline.DefaultPath()

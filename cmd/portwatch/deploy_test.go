@@ -81,7 +81,7 @@ func TestSystemdUnit(t *testing.T) {
 	if m == nil {
 		t.Fatal("no ExecStart")
 	}
-	if o, err := parseFlags(strings.Fields(m[1]), &strings.Builder{}); err != nil || o.command != cmdWatch {
+	if _, ran, err := parseSub(strings.Fields(m[1]), newWatchCommand); err != nil || !ran {
 		t.Errorf("the unit's command line %q: %v", m[1], err)
 	}
 	unit := filepath.Join(t.TempDir(), "portwatch-watch.service")

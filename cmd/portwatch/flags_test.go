@@ -5,13 +5,38 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
+
+// parseRoot parses a command line of the root command, running nothing: it
+// returns the settings the root's runner was given, and whether it was
+// called (not for --help, nor a mistake).
+func parseRoot(args []string, stdout io.Writer) (rootSettings, bool, error) {
+	var got rootSettings
+	ran := false
+	root := newRootCommand(func(s rootSettings, _, _ io.Writer) error { got, ran = s, true; return nil })
+	err := execute(root, args, stdout, io.Discard)
+	return got, ran, err
+}
+
+// parseSub parses a command line of the subcommand build makes, under a
+// root that runs nothing: it returns the settings the subcommand's runner
+// was given, and whether it was called.
+func parseSub[S any](args []string, build func(runner[S]) *cobra.Command) (S, bool, error) {
+	var got S
+	ran := false
+	root := newRootCommand(func(rootSettings, io.Writer, io.Writer) error { return errors.New("the root ran") })
+	root.AddCommand(build(func(s S, _, _ io.Writer) error { got, ran = s, true; return nil }))
+	err := execute(root, args, io.Discard, io.Discard)
+	return got, ran, err
+}
 
 func runArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -47,7 +72,6 @@ func TestFlagMistakesAreOneExactLine(t *testing.T) {
 		{[]string{"--bogus=1", "--once"}, "unknown flag --bogus"},
 		{[]string{"-x"}, "unknown flag -x"},
 		{[]string{"-xy"}, "unknown flag -x in -xy"},
-		{[]string{"-hx"}, "unknown flag -x"}, // pflag has taken -h already
 		{[]string{"-once"}, "unknown flag -once: long flags take two dashes, --once"},
 		{[]string{"-test.v"}, "unknown flag -test.v"},
 		{[]string{"---once"}, `bad flag syntax "---once": write --name or --name=value`},
@@ -70,13 +94,11 @@ func TestFlagMistakesAreOneExactLine(t *testing.T) {
 		{[]string{"--interval", "9999999999999999h"}, `invalid --interval "9999999999999999h": ` + interval},
 		{[]string{"--once=maybe"}, `invalid --once "maybe": it takes true or false, or no value (--once alone means true)`},
 		{[]string{"--json="}, `invalid --json "": it takes true or false, or no value (--json alone means true)`},
-		{[]string{"now"}, `unexpected argument "now": portwatch takes flags, or a command (watch, baseline save, lab)`},
-		{[]string{"--once", "--", "x"}, `unexpected argument "x": portwatch takes flags, or a command (watch, baseline save, lab)`},
+		{[]string{"now"}, `unexpected argument "now": portwatch takes flags, or a command (baseline save, completion, lab, watch)`},
+		{[]string{"--once", "--", "x"}, `unexpected argument "x": portwatch takes flags, or a command (baseline save, completion, lab, watch)`},
 		{[]string{"help"}, `unexpected argument "help": did you mean --help?`},
 		{[]string{"help", "watch"}, `unexpected argument "help": did you mean portwatch watch --help?`},
 		{[]string{"json"}, `unexpected argument "json": did you mean --json?`},
-		{[]string{"completion", "bash"}, `unexpected argument "completion": portwatch takes flags, or a command (watch, baseline save, lab)`},
-		{[]string{"__complete", "--"}, `unexpected argument "__complete": portwatch takes flags, or a command (watch, baseline save, lab)`},
 		{[]string{"--baseline"}, "--baseline needs a value"},
 		{[]string{"--baseline="}, `invalid --baseline "": want a file's path`},
 		{[]string{"--log", "--once"}, "--log needs a value (it was followed by --once)"},
@@ -108,18 +130,18 @@ func TestIntervalForms(t *testing.T) {
 		"100ms": 100 * time.Millisecond, "0.1": 100 * time.Millisecond, ".5": 500 * time.Millisecond,
 		"1h": time.Hour, "3600": time.Hour, "1m30s": 90 * time.Second, "+2s": 2 * time.Second, "1e-1": 100 * time.Millisecond,
 	} {
-		o, err := parseFlags([]string{"--interval", in}, &bytes.Buffer{})
+		o, _, err := parseRoot([]string{"--interval", in}, &bytes.Buffer{})
 		if err != nil || o.interval != want {
 			t.Errorf("--interval %s: %v %v, want %v", in, o.interval, err, want)
 		}
 	}
-	if o, err := parseFlags(nil, &bytes.Buffer{}); err != nil || o.interval != time.Second {
+	if o, ran, err := parseRoot(nil, &bytes.Buffer{}); err != nil || !ran || o.interval != time.Second {
 		t.Errorf("default interval %v %v, want 1s", o.interval, err)
 	}
 }
 
 func TestHelpListsEveryFlagAndVersionPrints(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"--once", "--json", "--help"}, {"--help", "stray"}} {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"--once", "--json", "--help"}, {"--help", "stray"}, {"--help=true"}} {
 		code, out, errOut := runArgs(t, args...)
 		if code != 0 || errOut != "" || !strings.HasPrefix(out, "portwatch: a live monitor") {
 			t.Fatalf("%q: exit %d, stderr %q, stdout %q", args, code, errOut, out)
@@ -131,15 +153,14 @@ func TestHelpListsEveryFlagAndVersionPrints(t *testing.T) {
 		}
 	}
 	code, out, errOut := runArgs(t, "--version")
-	if code != 0 || out != "portwatch "+version+"\n" || errOut != "" {
+	if code != 0 || out != readBuildStamp().String()+"\n" || !strings.HasPrefix(out, "portwatch "+version+", commit ") || errOut != "" {
 		t.Errorf("--version: %d %q %q", code, out, errOut)
 	}
 }
 
 // definedFlags lists portwatch's flags in --help order.
 func definedFlags() []string {
-	var o options
-	return flagNames(newRootCommand(&o).Flags())
+	return flagNames(newRootCommand(nil).Flags())
 }
 
 // The specification of flag combinations, written out independently of
@@ -228,8 +249,7 @@ func TestFlagCombinations(t *testing.T) {
 			t.Fatalf("--%s is missing from the test's specification of combinations", f)
 		}
 	}
-	var o options
-	newRootCommand(&o).Flags().VisitAll(func(f *pflag.Flag) {
+	newRootCommand(nil).Flags().VisitAll(func(f *pflag.Flag) {
 		if typ := f.Value.Type(); typ != "bool" && !slices.Contains([]string{"interval", "baseline", "log"}, f.Name) {
 			t.Fatalf("--%s is a %s: teach argsFor a value for it", f.Name, typ)
 		}
@@ -246,18 +266,18 @@ func TestFlagCombinations(t *testing.T) {
 		}
 		args := argsFor(set)
 		var stdout bytes.Buffer
-		o, err := parseFlags(args, &stdout)
+		o, ran, err := parseRoot(args, &stdout)
 		var u errUsage
 		switch {
 		case set["help"]:
-			if !errors.Is(err, errHelpShown) || stdout.Len() == 0 {
-				t.Errorf("%q: %v, want the help", args, err)
+			if err != nil || ran || stdout.Len() == 0 {
+				t.Errorf("%q: %v (ran %v), want the help", args, err, ran)
 			}
 		case specRefuses(set):
 			if !errors.As(err, &u) || strings.Contains(u.msg, "\n") {
 				t.Errorf("%q accepted (%v), want it refused with one line", args, err)
 			}
-		case err != nil:
+		case err != nil || !ran:
 			t.Errorf("%q refused: %v", args, err)
 		default:
 			got := map[string]bool{"once": o.once, "json": o.json, "listening": o.listening, "established": o.established,
@@ -282,7 +302,7 @@ func TestFlagCombinations(t *testing.T) {
 			args := argsFor(map[string]bool{f: true, mode: mode != "monitor"})
 			want := byMode[mode]
 			if want == "" {
-				if _, err := parseFlags(args, &bytes.Buffer{}); err != nil {
+				if _, _, err := parseRoot(args, &bytes.Buffer{}); err != nil {
 					t.Errorf("%q refused: %v", args, err)
 				}
 				continue
@@ -314,7 +334,56 @@ func TestFlagCombinations(t *testing.T) {
 		}
 	}
 	// false is no request: nothing to refuse.
-	if _, err := parseFlags([]string{"--once", "--mouse=false", "--json=false"}, &bytes.Buffer{}); err != nil {
+	if _, _, err := parseRoot([]string{"--once", "--mouse=false", "--json=false"}, &bytes.Buffer{}); err != nil {
 		t.Errorf("--mouse=false with --once refused: %v", err)
+	}
+}
+
+// TestHelpWinsOverMistakes: --help or -h anywhere on a command line prints
+// that command's help and exits 0, whatever else is wrong on it (a bad
+// value, an unknown flag, a stray argument, a combination refused), for the
+// root and every subcommand; but not as a flag's value, nor after "--".
+func TestHelpWinsOverMistakes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		help string // the help's first words
+	}{
+		{[]string{"--interval", "0", "--help"}, "portwatch: "},
+		{[]string{"--help", "--interval", "0"}, "portwatch: "},
+		{[]string{"--nosuch", "-h"}, "portwatch: "},
+		{[]string{"-hx"}, "portwatch: "},
+		{[]string{"-xh"}, "portwatch: "},
+		{[]string{"--once", "--json", "--interval=2", "-h"}, "portwatch: "},
+		{[]string{"-test.v", "--help"}, "portwatch: "},
+		{[]string{"--version", "--once", "--help"}, "portwatch: "},
+		{[]string{"stray", "--help"}, "portwatch: "},
+		{[]string{"watch", "--nosuch", "--help"}, "portwatch watch: "},
+		{[]string{"watch", "--interval", "0", "-h"}, "portwatch watch: "},
+		{[]string{"watch", "--metrics-addr", "nope", "--help"}, "portwatch watch: "},
+		{[]string{"watch", "stray", "--help"}, "portwatch watch: "},
+		{[]string{"--interval", "0", "watch", "--help"}, "portwatch watch: "},
+		{[]string{"baseline", "save", "a", "b", "--help"}, "portwatch baseline save: "},
+		{[]string{"baseline", "save", "--once", "-h"}, "portwatch baseline save: "},
+		{[]string{"baseline", "load", "--help"}, "portwatch baseline: "},
+		{[]string{"lab", "--no-netns=maybe", "--help"}, "portwatch lab: "},
+		{[]string{"lab", "start", "--help"}, "portwatch lab: "},
+	} {
+		code, out, errOut := runArgs(t, c.args...)
+		if code != 0 || errOut != "" || !strings.HasPrefix(out, c.help) || !strings.Contains(out, "\nFlags:\n") {
+			t.Errorf("%q: exit %d, stderr %q, stdout %.80q; want 0 and the help starting %q", c.args, code, errOut, out, c.help)
+		}
+	}
+	// Not help: -h as the value of a flag that takes one, or after "--".
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--once", "--", "-h"}, `unexpected argument "-h": portwatch takes flags`},
+		{[]string{"--interval", "-h"}, `invalid --interval "-h"`},
+		{[]string{"--help=false", "--bogus"}, "unknown flag --bogus"},
+	} {
+		if got := wantUsageError(t, c.args); !strings.Contains(got, c.want) {
+			t.Errorf("%q: %q, want it to say %q", c.args, got, c.want)
+		}
 	}
 }

@@ -15,11 +15,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// runLabMonitor starts the monitor on a lab's scene and returns when the
+// labMonitor starts the monitor on a lab's scene and returns when the
 // monitor ends: it shows the scene's narration and steps through it
-// (scene.Go in a command, never on the UI goroutine). The monitor's side
-// sets it; runLab calls it, and closes the scene whatever it returns.
-var runLabMonitor func(scene lab.Scene) error
+// (scene.Go in a command, never on the UI goroutine). runLab is handed one
+// (monitorOnScene; a test's), and closes the scene whatever it returns.
+type labMonitor func(scene lab.Scene) error
 
 // labChildArgs is the command line the lab's namespace process runs: this
 // one again, so that it parses the same flags. A test replaces it.
@@ -31,14 +31,20 @@ type labConfig struct {
 }
 
 // newLabCommand is portwatch lab: a guided scene of real sockets for a
-// class, shown in the monitor.
-func newLabCommand() *cobra.Command {
+// class, shown in the monitor that monitor starts.
+func newLabCommand(monitor labMonitor) *cobra.Command {
 	var cfg labConfig
 	cmd := &cobra.Command{
 		Use:   "lab",
-		Short: "a guided scene of real sockets for a class: a server, a client, leaks, filtered ports, a backdoor, a scan",
-		Args:  noArgumentsFor("portwatch lab"),
-		RunE:  func(*cobra.Command, []string) error { return runLab(cfg) },
+		Short: "a guided scene of real sockets for a class",
+		Long: `Nine steps, each making something real happen (a server listens, a client
+connects and closes, CLOSE_WAIT piles up, filtered against closed, loopback
+against all interfaces, a backdoor, cleartext against TLS, a scan), shown in
+the monitor with a narration: n or space for the next step, b to go back, q
+to quit. As root it runs in a network namespace of its own; q, Ctrl+C or a
+crash leave no socket, process or namespace behind.`,
+		Args: flagsOnly,
+		RunE: func(*cobra.Command, []string) error { return runLab(cfg, monitor) },
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
@@ -69,7 +75,7 @@ func labPlace(cfg labConfig, euid int, inNamespace bool) string {
 // or with --no-netns) builds the scene and starts the monitor on it.
 // SIGINT and SIGTERM close the scene (the monitor quits on them too), and
 // the scene is closed when the monitor returns, whatever happened.
-func runLab(cfg labConfig) error {
+func runLab(cfg labConfig, monitor labMonitor) error {
 	if labPlace(cfg, os.Geteuid(), lab.InNamespace()) == labNamespace {
 		err := runLabInNamespace()
 		var refused errNoNamespace
@@ -78,7 +84,7 @@ func runLab(cfg labConfig) error {
 		}
 		fmt.Fprintf(os.Stderr, "portwatch: %v; the lab runs on this machine's loopback instead\n", err)
 	}
-	if runLabMonitor == nil {
+	if monitor == nil {
 		return errors.New("this build of portwatch has no monitor for the lab")
 	}
 	scene, err := lab.New(lab.Options{})
@@ -98,7 +104,7 @@ func runLab(cfg labConfig) error {
 		case <-done:
 		}
 	}()
-	err = runLabMonitor(scene)
+	err = monitor(scene)
 	if cerr := scene.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the lab: %w", cerr)
 	}

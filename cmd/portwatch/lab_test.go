@@ -18,7 +18,8 @@ import (
 )
 
 func TestLabCommandLine(t *testing.T) {
-	cmd := newLabCommand()
+	cmd := newLabCommand(nil)
+	newRootCommand(nil).AddCommand(cmd) // its messages name portwatch lab
 	if cmd.Name() != "lab" {
 		t.Errorf("the command is %q, want lab", cmd.Name())
 	}
@@ -119,7 +120,7 @@ func runLabCapturing(t *testing.T) (string, error) {
 	defer f.Close()
 	stdout, stderr := os.Stdout, os.Stderr
 	os.Stdout, os.Stderr = f, f
-	err = runLab(labConfig{})
+	err = runLab(labConfig{}, nil) // the namespace process starts the monitor
 	os.Stdout, os.Stderr = stdout, stderr
 	out, _ := os.ReadFile(f.Name())
 	return string(out), err
@@ -138,7 +139,7 @@ func labNamespaceChild(t *testing.T) {
 	defer cancel()
 	server := "127.0.0.1:" + "62001"
 	ran := false
-	runLabMonitor = func(scene lab.Scene) error {
+	monitor := func(scene lab.Scene) error {
 		ran = true
 		n, err := scene.Go(ctx, 0)
 		if err != nil {
@@ -168,8 +169,7 @@ func labNamespaceChild(t *testing.T) {
 		}
 		return nil
 	}
-	defer func() { runLabMonitor = nil }()
-	if err := runLab(labConfig{}); err != nil {
+	if err := runLab(labConfig{}, monitor); err != nil {
 		t.Fatalf("runLab in the namespace: %v", err)
 	}
 	if !ran {

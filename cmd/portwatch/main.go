@@ -3,29 +3,37 @@
 // Command portwatch is a live terminal monitor of the machine's sockets: what
 // listens, who is connected, which process owns each socket and what its risk
 // is. With --once or --json it prints one snapshot and exits; portwatch watch
-// polls without a terminal, for a service, and portwatch baseline save
-// writes the listeners expected on the machine.
+// polls without a terminal, for a service, portwatch baseline save writes
+// the listeners expected on the machine, and portwatch lab runs a scene of
+// real sockets for a class.
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
-	"github.com/portwatch/portwatch/sockets"
-	"github.com/portwatch/portwatch/sockets/baseline"
-	"github.com/portwatch/portwatch/sockets/collect"
-	"github.com/portwatch/portwatch/sockets/lab"
-	"github.com/portwatch/portwatch/sockets/poll"
+	"github.com/spf13/cobra"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// newPortwatch is the whole command line: the root command and every
+// subcommand, each built by its own constructor in its own file, with its
+// own settings, running itself. A new subcommand is a file and a line here.
+func newPortwatch() *cobra.Command {
+	root := newRootCommand(runRoot)
+	root.AddCommand(
+		newWatchCommand(runWatch),
+		newBaselineCommand(saveBaselineNow),
+		newLabCommand(monitorOnScene),
+		newCompletionCommand(),
+		newManCommand(),
+	)
+	return root
 }
 
 // errDeviations is --once's answer when a listener is unexpected, changed
@@ -35,31 +43,27 @@ var errDeviations = errors.New("listeners differ from the baseline")
 // run is the whole program: it returns the exit code, and every error is one
 // line on stderr. 0: done (and, with a baseline, every listener expected);
 // 1: --once found listeners that differ from the baseline, or something
-// failed; 2: a command-line mistake or a baseline file that does not parse.
+// failed; 2: a command-line mistake or a baseline file that does not parse;
+// the lab's namespace process's own code when it fails (it has said why).
 func run(args []string, stdout, stderr io.Writer) int {
-	o, err := parseFlags(args, stdout)
-	var u errUsage
+	return exitCode(execute(newPortwatch(), args, stdout, stderr), stderr)
+}
+
+// exitCode is run's answer for what a command returned, with its line on
+// stderr.
+func exitCode(err error, stderr io.Writer) int {
+	var (
+		u       errUsage
+		bad     errBadBaseline
+		labExit errLabExit
+	)
 	switch {
-	case errors.Is(err, errHelpShown):
+	case err == nil:
 		return 0
 	case errors.As(err, &u):
 		fmt.Fprintf(stderr, "portwatch: %s (%s)\n", u.msg, u.seeHelp())
 		return 2
-	case err != nil:
-		fmt.Fprintf(stderr, "portwatch: %v\n", err)
-		return 2
-	}
-	if o.version {
-		fmt.Fprintf(stdout, "portwatch %s\n", version)
-		return 0
-	}
-	err = dispatch(o, stdout, stderr)
-	var bad errBadBaseline
-	var labExit errLabExit
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &labExit): // the lab's namespace process has said why
+	case errors.As(err, &labExit):
 		return labExit.code
 	case errors.Is(err, errDeviations):
 		return 1
@@ -69,59 +73,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "portwatch: %v\n", err)
 	return 1
-}
-
-func dispatch(o options, stdout, stderr io.Writer) error {
-	switch o.command {
-	case cmdBaselineSave:
-		return saveBaseline(o, collect.NewLive(), stdout)
-	case cmdWatch:
-		return runWatch(o, stdout, stderr)
-	case cmdLab:
-		runLabMonitor = func(scene lab.Scene) error {
-			return runMonitor(o, collect.NewLive(), nil, "", scene)
-		}
-		return runLab(labConfig{noNetns: o.labNoNetns})
-	}
-	b, savePath, err := loadBaseline(o)
-	if err != nil {
-		return err
-	}
-	src := collect.NewLive()
-	if o.once || o.json {
-		return dispatchOnce(o, src, b, stdout)
-	}
-	return runMonitor(o, src, b, savePath, nil)
-}
-
-// dispatchOnce prints one snapshot, as tables or as JSON. The whole
-// snapshot is assessed before --listening or --established narrow what is
-// printed: a listener's connections count whatever is shown. With a
-// baseline, --once returns errDeviations when a listener differs from it.
-func dispatchOnce(o options, src sockets.Source, b *baseline.Baseline, stdout io.Writer) error {
-	r, err := poll.New(poll.Config{Source: src}).Poll(context.Background(), b)
-	if err != nil {
-		return fmt.Errorf("reading sockets: %w", err)
-	}
-	if o.json {
-		return writeJSON(stdout, r, o.keeps)
-	}
-	if err := printTables(stdout, r.Snapshot, r.Assessment, o); err != nil {
-		return err
-	}
-	if b != nil && len(baselineDeviations(r.Assessment)) > 0 {
-		return errDeviations
-	}
-	return nil
-}
-
-// keeps reports whether --listening or --established keep a socket.
-func (o options) keeps(s *sockets.Socket) bool {
-	switch {
-	case o.listening:
-		return s.Kind() == sockets.KindListening
-	case o.established:
-		return s.Kind() == sockets.KindEstablished
-	}
-	return true
 }

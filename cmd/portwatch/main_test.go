@@ -4,6 +4,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"net"
 	"os"
@@ -314,5 +316,32 @@ func TestListenerConnectionsCounted(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("--json --listening does not list our listener on port %s", lport)
+	}
+}
+
+// TestExitCodes is run's contract, for every kind of answer a command
+// gives: 0 done; 1 a failure (its line on stderr) or --once's deviations
+// (the report said which); 2 a command-line mistake (pointing to the
+// command's help) or a bad baseline; the lab's namespace process's own code,
+// which has said why already.
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		err    error
+		code   int
+		stderr string
+	}{
+		{"done", nil, 0, ""},
+		{"a failure", errors.New("reading sockets: no"), 1, "portwatch: reading sockets: no\n"},
+		{"--once's deviations", errDeviations, 1, ""},
+		{"a mistake", errUsage{msg: "unknown flag --x"}, 2, "portwatch: unknown flag --x (see portwatch --help)\n"},
+		{"a subcommand's mistake", errUsage{msg: "unknown flag --x", see: "portwatch watch"}, 2, "portwatch: unknown flag --x (see portwatch watch --help)\n"},
+		{"a bad baseline", errBadBaseline{errors.New("baseline /b: permission denied")}, 2, "portwatch: baseline /b: permission denied\n"},
+		{"the lab's child", fmt.Errorf("lab: %w", errLabExit{3}), 3, ""},
+	} {
+		var stderr strings.Builder
+		if code := exitCode(c.err, &stderr); code != c.code || stderr.String() != c.stderr {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.name, code, stderr.String(), c.code, c.stderr)
+		}
 	}
 }

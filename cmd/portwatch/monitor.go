@@ -23,7 +23,7 @@ import (
 // runMonitor starts the interactive monitor and gives the terminal back
 // clean when it ends.
 // b is the baseline (nil for none) and savePath where the b key saves one.
-func runMonitor(o options, src sockets.Source, b *baseline.Baseline, savePath string, scene lab.Scene) error {
+func runMonitor(o monitorSettings, src sockets.Source, b *baseline.Baseline, savePath string, scene lab.Scene) error {
 	if !term.IsTerminal(os.Stdout.Fd()) || !term.IsTerminal(os.Stdin.Fd()) {
 		return errors.New("the monitor needs a terminal; use --once or --json for output to a pipe or file")
 	}
@@ -73,6 +73,12 @@ func runMonitor(o options, src sockets.Source, b *baseline.Baseline, savePath st
 		return fmt.Errorf("monitor: %w", err)
 	}
 	return nil
+}
+
+// monitorOnScene is the lab's monitor: the monitor with its defaults,
+// stepping through the scene, without a baseline.
+func monitorOnScene(scene lab.Scene) error {
+	return runMonitor(monitorSettings{interval: defaultInterval}, collect.NewLive(), nil, "", scene)
 }
 
 // clockFromEnv stops the monitor's clock at PORTWATCH_CLOCK (RFC 3339), so

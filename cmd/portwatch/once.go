@@ -20,7 +20,7 @@ import (
 // connections (then, with --all, the other states), as aligned columns, and
 // then the findings of what was listed, worst first. Service and risk are
 // the assessment's, as the monitor shows them.
-func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o options) error {
+func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o rootSettings) error {
 	var listening, established, other []*assess.Verdict
 	for _, v := range a.Verdicts {
 		switch v.Socket.Kind() {

@@ -38,9 +38,8 @@ func TestReadmeFlagsMatchHelp(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `--([a-z-]+)`(?:, `-[a-z]`)? \\| (.*) \\|$").FindAllStringSubmatch(section, -1) {
 		documented[m[1]] = strings.ReplaceAll(m[2], "`", "")
 	}
-	var o options
 	defined := map[string]bool{}
-	root := newRootCommand(&o)
+	root := newPortwatch()
 	// The root's flags and every command's: a flag several commands take
 	// says the same in each, so the README has one row for it.
 	var commands []*cobra.Command

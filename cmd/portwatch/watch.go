@@ -58,8 +58,8 @@ func (w *watcher) poll(ctx context.Context) error {
 // The first poll's errors end it (a textfile directory that does not
 // exist is a mistake to see at once); later ones are written to stderr,
 // counted in portwatch_poll_errors_total, and polling goes on.
-func runWatch(o options, stdout, stderr io.Writer) error {
-	base, _, err := loadBaseline(o)
+func runWatch(o watchSettings, stdout, stderr io.Writer) error {
+	base, _, err := loadBaseline(o.baselineChoice)
 	if err != nil {
 		return err
 	}
@@ -142,8 +142,8 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 
 // reload reads the baseline file again (SIGHUP: configuration management
 // changed it). A file that does not parse leaves the old baseline in use.
-func (w *watcher) reload(o options, stderr io.Writer) {
-	base, _, err := loadBaseline(o)
+func (w *watcher) reload(o watchSettings, stderr io.Writer) {
+	base, _, err := loadBaseline(o.baselineChoice)
 	if err != nil {
 		fmt.Fprintf(stderr, "portwatch watch: SIGHUP: %v; still using %s\n", err, describeBaseline(w.base))
 		return

@@ -353,21 +353,21 @@ func TestWatchFlags(t *testing.T) {
 		"9273": "127.0.0.1:9273", ":9273": "127.0.0.1:9273", "127.0.0.1:9273": "127.0.0.1:9273",
 		"[::1]:9273": "[::1]:9273", "0.0.0.0:9273": "0.0.0.0:9273", "10.1.2.3:80": "10.1.2.3:80", "localhost:9273": "localhost:9273",
 	} {
-		o, err := parseFlags([]string{"watch", "--metrics-addr", in}, &strings.Builder{})
-		if err != nil || o.metricsAddr != want || o.command != cmdWatch {
+		o, ran, err := parseSub([]string{"watch", "--metrics-addr", in}, newWatchCommand)
+		if err != nil || o.metricsAddr != want || !ran {
 			t.Errorf("--metrics-addr %s: %q %v, want %q", in, o.metricsAddr, err, want)
 		}
 	}
-	o, err := parseFlags([]string{"watch", "--interval", "2", "--baseline", "b", "--log", "l", "--textfile", "/x/p.prom"}, &strings.Builder{})
+	o, _, err := parseSub([]string{"watch", "--interval", "2", "--baseline", "b", "--log", "l", "--textfile", "/x/p.prom"}, newWatchCommand)
 	if err != nil || o.interval != 2*time.Second || o.baselinePath != "b" || o.logPath != "l" || o.textfile != "/x/p.prom" || o.metricsAddr != "" {
 		t.Errorf("watch flags: %+v %v", o, err)
 	}
-	if o, err := parseFlags([]string{"watch"}, &strings.Builder{}); err != nil || o.interval != time.Second {
+	if o, _, err := parseSub([]string{"watch"}, newWatchCommand); err != nil || o.interval != time.Second {
 		t.Errorf("watch's default interval: %v %v, want 1s", o.interval, err)
 	}
-	o, err = parseFlags([]string{"baseline", "save", "/tmp/b"}, &strings.Builder{})
-	if err != nil || o.command != cmdBaselineSave || o.saveTo != "/tmp/b" {
-		t.Errorf("baseline save /tmp/b: %+v %v", o, err)
+	s, ran, err := parseSub([]string{"baseline", "save", "/tmp/b"}, newBaselineCommand)
+	if err != nil || !ran || s.saveTo != "/tmp/b" {
+		t.Errorf("baseline save /tmp/b: %+v %v", s, err)
 	}
 }
 
