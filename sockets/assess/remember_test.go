@@ -36,7 +36,7 @@ func TestRememberedCountsMatchAFreshCount(t *testing.T) {
 		for range rng.IntN(30) {
 			next++
 			conns = append(conns, conn{inode: next, remote: remotes[rng.IntN(len(remotes))], rport: uint16(20000 + next%30000),
-				lport: []uint16{80, 443, 22}[rng.IntN(3)], state: sockets.StateEstablished, owners: procs[rng.IntN(2):rng.IntN(2)+2]})
+				lport: []uint16{80, 443, 22}[rng.IntN(3)], state: sockets.StateEstablished, owners: procs[rng.IntN(2) : rng.IntN(2)+2]})
 		}
 		for range rng.IntN(20) {
 			if len(conns) > 0 {
