@@ -43,6 +43,7 @@ func needTool(t *testing.T, name, pkg string) string {
 // watch that stopped polling, a machine without a baseline) pass.
 func TestAlertRules(t *testing.T) {
 	promtool := needTool(t, "promtool", "prometheus")
+	sockettest.SkipShort(t, "promtool (Prometheus)")
 	if out, err := exec.Command(promtool, "check", "rules", alertRules).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
@@ -193,9 +194,7 @@ func linesAbout(out, unit string) []string {
 // (without them, it cannot), and of a listener in another network
 // namespace, as a container's, without CAP_SYS_ADMIN.
 func TestTwoCapabilitiesSeeEveryOwner(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, to drop to nobody")
-	}
+	sockettest.NeedRoot(t, "to drop to nobody")
 	setpriv := needTool(t, "setpriv", "util-linux")
 	_, port := listenFixed(t) // held by this test, as root
 	bin := sharedBinary(t)
@@ -272,9 +271,7 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 // PortwatchUnexpectedListener goes pending or firing within 30 s, naming
 // the port.
 func TestPrometheusAlertsOnUnexpectedListener(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Prometheus")
-	}
+	sockettest.SkipShort(t, "a real Prometheus server, for up to a minute")
 	prometheus := needTool(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	// The one place the baseline does not expect: outside the ephemeral

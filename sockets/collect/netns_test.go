@@ -12,6 +12,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 func TestContainerFromCgroup(t *testing.T) {
@@ -38,9 +39,7 @@ func TestContainerFromCgroup(t *testing.T) {
 // while ss in the host namespace does not; and that it goes when its
 // process ends.
 func TestListenerInAnotherNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	for _, tool := range []string{"ip", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed", tool)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // inPidNamespaceEnv makes the test binary, started again inside a new pid
@@ -79,9 +80,7 @@ func processOf(pid int32) sockets.Process {
 // TestSignalNeverHitsAReusedPid: a real pid reuse, in a pid namespace the
 // test creates, between the choice and the signal.
 func TestSignalNeverHitsAReusedPid(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a pid namespace and ns_last_pid")
-	}
+	sockettest.NeedRoot(t, "for a pid namespace and ns_last_pid")
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare is not installed")
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // testHold is the scene's pace in tests: each passing state lasts 0.7 s,
@@ -534,6 +536,7 @@ func checkClose(c *checker) {
 // TestStepsOnLoopback runs the scene on this machine's loopback, the path
 // of a user without root: as this user, then for real as nobody.
 func TestStepsOnLoopback(t *testing.T) {
+	sockettest.SkipShort(t, "20 s: the nine steps against ss, as this user and as nobody")
 	t.Parallel()
 	t.Run("this_user", func(t *testing.T) {
 		t.Logf("uid %d", os.Geteuid())
@@ -569,9 +572,7 @@ func TestStepsOnLoopback(t *testing.T) {
 		}
 	})
 	t.Run("nobody", func(t *testing.T) {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root to start the test as nobody")
-		}
+		sockettest.NeedRoot(t, "to start the test as nobody")
 		out, err := runTestChild(t, "^TestStepsOnLoopback$/^this_user$", false, nobody, asNobodyEnv+"=1")
 		if err != nil || !strings.Contains(out, "--- PASS: TestStepsOnLoopback/this_user") {
 			t.Fatalf("the scene as nobody: %v\n%s", err, out)
@@ -595,9 +596,7 @@ func TestStepsInNamespace(t *testing.T) {
 		return
 	}
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	for _, mode := range []struct {
 		name string
 		env  []string
