@@ -369,8 +369,30 @@ scrape_configs:
 		_, which := query(`portwatch_listening{expected="no"}`)
 		return v == "0", body + "\nunexpected: " + which + "\nprometheus: " + promLog.String() + "\nwatch: " + w.stderrText()
 	})
-	// Two rule evaluations later, still no alert.
-	time.Sleep(2500 * time.Millisecond)
+	// Two rule evaluations later, still no alert. The rules API says when
+	// each group last ran, once a second: a run more than a second after
+	// the scrape of 0 was seen is the second since.
+	seen := time.Now()
+	waitFor(t, 30*time.Second, "two rule evaluations after portwatch_unexpected_listeners 0", func() (bool, string) {
+		body, err := httpGet(api + "rules")
+		if err != nil {
+			return false, err.Error()
+		}
+		var r struct {
+			Data struct {
+				Groups []struct {
+					LastEvaluation time.Time `json:"lastEvaluation"`
+				} `json:"groups"`
+			} `json:"data"`
+		}
+		json.Unmarshal([]byte(body), &r)
+		for _, g := range r.Data.Groups {
+			if !g.LastEvaluation.After(seen.Add(time.Second)) {
+				return false, body
+			}
+		}
+		return len(r.Data.Groups) > 0, body
+	})
 	if a, body := alerts(); len(a) != 0 || !strings.Contains(body, `"status":"success"`) {
 		t.Fatalf("PortwatchUnexpectedListener before any unexpected listener: %s", body)
 	}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 type jsonOut struct {
@@ -183,21 +185,7 @@ func port(a net.Addr) string {
 }
 
 func TestJSONFieldsForOurConnection(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	srv, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	ln := sockettest.LoopbackPair(t).Listener
 	j := jsonSnapshot(t, "--established")
 	if j.Taken == "" {
 		t.Error("no taken time")
@@ -264,22 +252,9 @@ func TestMethodIsReportedAndFallbackWorks(t *testing.T) {
 // CONNS 3 in the tables, with and without --listening (which once hid the
 // connections before they were counted), and "connections": 3 in JSON.
 func TestListenerConnectionsCounted(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	for range 3 {
-		c, err := net.Dial("tcp4", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		srv, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
+	ln := sockettest.LoopbackPair(t).Listener
+	for range 2 { // and two more
+		sockettest.Connect(t, ln)
 	}
 	lport := port(ln.Addr())
 	// PROTO ADDRESS PORT SERVICE RISK CONNS PID PROCESS USER EXPOSURE

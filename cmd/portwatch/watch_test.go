@@ -225,6 +225,7 @@ func TestWatchSIGTERMLeavesWholeTextfile(t *testing.T) {
 			_, err := os.Stat(textfile)
 			return err == nil && strings.HasPrefix(w.stderrText(), "portwatch watch: every"), w.stderrText()
 		})
+		// Not a guess: the random moment is what is tested.
 		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
 		if code := w.stop(syscall.SIGTERM); code != 0 {
 			t.Fatalf("run %d: exit %d after SIGTERM, want 0; stderr:\n%s", runs, code, w.stderrText())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/sockettest"
+	"golang.org/x/sys/unix"
 )
 
 // inPidNamespaceEnv makes the test binary, started again inside a new pid
@@ -33,7 +34,10 @@ func pidReuseScene() error {
 	chosen := processOf(int32(first.Process.Pid))
 	first.Process.Kill()
 	first.Wait()
-	time.Sleep(30 * time.Millisecond) // another clock tick: the start times differ
+	// Another clock tick, so that the newcomer's start time differs.
+	if !sockettest.Within(5*time.Second, func() (bool, string) { return tickedPast(chosen.StartTicks) }) {
+		return errors.New("the boot clock did not tick past the first process's start time")
+	}
 	var newcomer *exec.Cmd
 	for try := 0; try < 20; try++ {
 		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(int(chosen.PID)-1)), 0); err != nil {
@@ -69,6 +73,18 @@ func pidReuseScene() error {
 		return err
 	}
 	return nil
+}
+
+// tickedPast reports whether the boot clock, counted in the ticks of a
+// process's start time (/proc/PID/stat's field 22: USER_HZ, 100 a second),
+// is past ticks: a process started from now on starts later.
+func tickedPast(ticks uint64) (bool, string) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return false, err.Error()
+	}
+	now := uint64(ts.Nano()) / uint64(time.Second/100)
+	return now > ticks, fmt.Sprintf("now %d ticks, the process started at %d", now, ticks)
 }
 
 func processOf(pid int32) sockets.Process {
