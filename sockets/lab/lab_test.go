@@ -305,10 +305,14 @@ func checkFiltered(c *checker) {
 			c.Errorf("the unprivileged path installed a firewall rule")
 		}
 	}
-	// It stays: the kernel resends the SYN and nothing answers.
-	time.Sleep(1200 * time.Millisecond)
-	if got := synSent(c.rows()); len(got) != 1 || got[0].local != first.local {
-		c.Errorf("after 1.2 s the SYN_SENT %s is gone: %v", first.line, got)
+	// It stays: the kernel resends the SYN (the first time after the
+	// initial retransmission timeout, a second) and nothing answers.
+	rows = c.waitFor(5*time.Second, "the SYN resent, or the SYN_SENT gone", func(rows []ssRow) bool {
+		got := synSent(rows)
+		return len(got) != 1 || got[0].local != first.local || got[0].resent > 0
+	})
+	if got := synSent(rows); len(got) != 1 || got[0].local != first.local {
+		c.Errorf("the SYN_SENT %s is gone before its SYN was resent: %v", first.line, got)
 	}
 }
 
@@ -553,7 +557,10 @@ func TestStepsOnLoopback(t *testing.T) {
 			_, err := c.sc.Go(c.ctx, 8) // every step, one after the other
 			done <- err
 		}()
-		time.Sleep(300 * time.Millisecond)
+		// Under way: step 1's listener is up, eight steps to go.
+		c.waitFor(3*time.Second, "step 1's listener", func(rows []ssRow) bool {
+			return len(where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(PortServer) })) == 1
+		})
 		if err := c.sc.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
