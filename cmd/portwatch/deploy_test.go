@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -304,8 +305,11 @@ scrape_configs:
 	promPort := freePort(t)
 	prom := exec.Command(prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort), "--log.level=warn")
+	// Prometheus writes its log while the test reads it: under a lock.
+	var promMu sync.Mutex
 	promLog := &strings.Builder{}
-	prom.Stdout, prom.Stderr = promLog, promLog
+	prom.Stdout, prom.Stderr = lockedWriter{&promMu, promLog}, lockedWriter{&promMu, promLog}
+	promText := func() string { promMu.Lock(); defer promMu.Unlock(); return promLog.String() }
 	if err := prom.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +371,7 @@ scrape_configs:
 	waitFor(t, 30*time.Second, "Prometheus scraping portwatch_unexpected_listeners 0", func() (bool, string) {
 		v, body := query(`portwatch_unexpected_listeners{job="portwatch"}`)
 		_, which := query(`portwatch_listening{expected="no"}`)
-		return v == "0", body + "\nunexpected: " + which + "\nprometheus: " + promLog.String() + "\nwatch: " + w.stderrText()
+		return v == "0", body + "\nunexpected: " + which + "\nprometheus: " + promText() + "\nwatch: " + w.stderrText()
 	})
 	// Two rule evaluations later, still no alert. The rules API says when
 	// each group last ran, once a second: a run more than a second after
