@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net"
 	"os"
@@ -20,6 +21,7 @@ import (
 type jsonOut struct {
 	Taken   string `json:"taken"`
 	Sockets []struct {
+		Netns         string `json:"netns"`
 		Proto         string `json:"proto"`
 		Family        int    `json:"family"`
 		LocalAddress  string `json:"local_address"`
@@ -39,6 +41,9 @@ type jsonOut struct {
 	} `json:"sockets"`
 }
 
+// jsonSnapshot runs portwatch --json with args and keeps the sockets of
+// the test's own network namespace: every other namespace has a 127.0.0.1
+// of its own, where other programs use the same port numbers.
 func jsonSnapshot(t *testing.T, args ...string) jsonOut {
 	t.Helper()
 	code, out, errOut := runArgs(t, append([]string{"--json"}, args...)...)
@@ -49,6 +54,13 @@ func jsonSnapshot(t *testing.T, args ...string) jsonOut {
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatalf("--json output does not parse: %v", err)
 	}
+	mine := j.Sockets[:0]
+	for _, s := range j.Sockets {
+		if s.Netns == "host" {
+			mine = append(mine, s)
+		}
+	}
+	j.Sockets = mine
 	return j
 }
 
@@ -289,5 +301,46 @@ func TestListenerConnectionsCounted(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("--json --listening does not list our listener on port %s", lport)
+	}
+}
+
+// TestJSONSnapshotKeepsToOurNamespace: the tests' reading of --json keeps
+// to this namespace, though another holds a listener on the very same
+// 127.0.0.1:port (the lab's and other tests' namespaces run beside these
+// tests; --json lists every namespace).
+func TestJSONSnapshotKeepsToOurNamespace(t *testing.T) {
+	sockettest.NeedRoot(t, "to make a network namespace")
+	for _, tool := range []string{"unshare", "ip", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	p, _ := strconv.Atoi(port(ln.Addr()))
+	twin := exec.Command("unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec python3 -c "$0" `+strconv.Itoa(p),
+		`import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("ready", flush=True); sys.stdin.readline()`)
+	stdin, _ := twin.StdinPipe()
+	out, _ := twin.StdoutPipe()
+	if err := twin.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); twin.Process.Kill(); twin.Wait() })
+	var ready string
+	if _, err := fmt.Fscan(out, &ready); err != nil || ready != "ready" {
+		t.Fatalf("the twin listener did not start: %q %v", ready, err)
+	}
+	n := 0
+	for _, s := range jsonSnapshot(t, "--listening").Sockets {
+		if s.Proto == "tcp" && s.LocalAddress == "127.0.0.1" && s.LocalPort == p {
+			n++
+			if s.PID != os.Getpid() {
+				t.Errorf("the listener on %d is pid %d's, want ours", p, s.PID)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d listeners on 127.0.0.1:%d, want ours alone", n, p)
 	}
 }
