@@ -77,8 +77,13 @@ func TestRealStuckSendQueue(t *testing.T) {
 		}
 	}
 	cport, sport := p.ClientAddr().Port(), p.ServerAddr().Port()
-	sender := func(s *sockets.Socket) bool { return s.LPort == cport && s.RPort == sport }
-	receiver := func(s *sockets.Socket) bool { return s.LPort == sport && s.RPort == cport }
+	// In this namespace: another has a loopback, and port numbers, of its own.
+	sender := func(s *sockets.Socket) bool {
+		return s.Netns == sockets.HostNetns && s.LPort == cport && s.RPort == sport
+	}
+	receiver := func(s *sockets.Socket) bool {
+		return s.Netns == sockets.HostNetns && s.LPort == sport && s.RPort == cport
+	}
 
 	hp := newHealthPoller(t, 2*time.Second)
 	var v *Verdict
