@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -123,11 +124,12 @@ func TestHistoryOfARealConnection(t *testing.T) {
 	hs.send(tickMsg{})
 	local := client.LocalAddr().(*net.TCPAddr)
 	hs.clock.Advance(time.Second)
+	cl, sv := sockettest.AddrPort(local), sockettest.AddrPort(ln.Addr())
 	client.Close() // client FIN_WAIT2, server CLOSE_WAIT
-	time.Sleep(50 * time.Millisecond)
+	sockettest.WaitState(t, 5*time.Second, cl, sv, "FIN_WAIT2")
 	hs.poll()
 	server.Close() // client TIME_WAIT
-	time.Sleep(50 * time.Millisecond)
+	sockettest.WaitState(t, 5*time.Second, cl, sv, "TIME_WAIT")
 	hs.poll()
 	var row *rowset.Row
 	for _, r := range hs.m.store.Rows(rowset.Query{Tab: rowset.All}, nil) {

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 	"github.com/portwatch/portwatch/sockets/traffic"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
@@ -338,7 +339,7 @@ func TestRateOfARealConnection(t *testing.T) {
 	// Pause: the rate is zero within two polls, on the model and the screen.
 	close(pause)
 	<-paused
-	time.Sleep(100 * time.Millisecond) // the last bytes arrive
+	sockettest.WaitDelivered(t, 5*time.Second, client.(*net.TCPConn)) // the last bytes arrive
 	zero := false
 	for range 2 {
 		time.Sleep(time.Second)

@@ -13,9 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // The fleet's files, from this package's directory.
@@ -41,6 +44,7 @@ func needTool(t *testing.T, name, pkg string) string {
 // watch that stopped polling, a machine without a baseline) pass.
 func TestAlertRules(t *testing.T) {
 	promtool := needTool(t, "promtool", "prometheus")
+	sockettest.SkipShort(t, "promtool (Prometheus)")
 	if out, err := exec.Command(promtool, "check", "rules", alertRules).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
@@ -59,8 +63,15 @@ func TestAlertRules(t *testing.T) {
 // built binary, as /usr/local/bin/portwatch is not installed here) and
 // rates its exposure 2.0 or better ("OK"); the unit runs watch as a dynamic
 // user with the two capabilities and nothing else of root's.
+//
+// verify also loads the machine's units that the targets pull in, and
+// prints their warnings too (an unrelated package's unit with MemoryLimit=
+// does): only the lines about portwatch's unit are judged. The subtests
+// prove it both ways with a real unit that warns, pulled in beside ours: its
+// warning is printed and ignored, and a defect in a copy of ours still fails.
 func TestSystemdUnit(t *testing.T) {
 	analyze := needTool(t, "systemd-analyze", "systemd")
+	sockettest.SkipShort(t, "systemd-analyze and the built binary")
 	text, err := os.ReadFile(systemdUnit)
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +95,34 @@ func TestSystemdUnit(t *testing.T) {
 	if _, ran, err := parseSub(strings.Fields(m[1]), newWatchCommand); err != nil || !ran {
 		t.Errorf("the unit's command line %q: %v", m[1], err)
 	}
-	unit := filepath.Join(t.TempDir(), "portwatch-watch.service")
-	os.WriteFile(unit, []byte(strings.ReplaceAll(string(text), "/usr/local/bin/portwatch", sharedBinary(t))), 0o644)
-	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(out) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	ours := strings.ReplaceAll(string(text), "/usr/local/bin/portwatch", sharedBinary(t))
+
+	t.Run("verify", func(t *testing.T) {
+		problems, all, err := verifyUnit(t, analyze, ours)
+		if !strings.Contains(all, warningUnit+":") {
+			t.Errorf("systemd-analyze verify did not load the other unit that warns, so this test proves nothing about ignoring it:\n%s", all)
+		}
+		if err != nil || len(problems) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s\nall it said:\n%s", err, strings.Join(problems, "\n"), all)
+		}
+	})
+	for _, defect := range []struct{ name, from, to string }{
+		{"unknown_key", "\nNice=5\n", "\nNice=5\nFrobnicate=yes\n"},
+		{"command_not_executable", "ExecStart=" + sharedBinary(t), "ExecStart=/nonexistent/portwatch"},
+	} {
+		t.Run("defect_"+defect.name, func(t *testing.T) {
+			broken := strings.Replace(ours, defect.from, defect.to, 1)
+			if broken == ours {
+				t.Fatalf("the unit has no %q to break", defect.from)
+			}
+			if problems, all, err := verifyUnit(t, analyze, broken); err == nil && len(problems) == 0 {
+				t.Errorf("a unit with %q passes:\n%s", defect.to, all)
+			}
+		})
 	}
+
+	unit := filepath.Join(t.TempDir(), unitName)
+	os.WriteFile(unit, []byte(ours), 0o644)
 	out, err := exec.Command(analyze, "security", "--offline=yes", "--no-pager", unit).CombinedOutput()
 	score := regexp.MustCompile(`Overall exposure level for portwatch-watch.service: ([0-9.]+) (\S+)`).FindSubmatch(out)
 	if err != nil && score == nil {
@@ -103,6 +137,57 @@ func TestSystemdUnit(t *testing.T) {
 	t.Logf("systemd-analyze security: %s %s", score[1], score[2])
 }
 
+// unitName is portwatch's unit; warningUnit is another package's, as
+// found on real machines: enabled, and warning about a setting it uses.
+const (
+	unitName    = "portwatch-watch.service"
+	warningUnit = "zz-other-package.service"
+	warningText = `[Unit]
+Description=another package's service, which makes systemd-analyze warn
+[Service]
+ExecStart=/bin/true
+MemoryLimit=100M
+[Install]
+WantedBy=sysinit.target
+`
+)
+
+// verifyUnit runs systemd-analyze verify on the unit text, written to a
+// unit directory of the test's own beside warningUnit, enabled there (a
+// link in sysinit.target.wants, which every service's default dependencies
+// load). It returns the lines about portwatch's unit, everything verify
+// said, and its error. The directory is searched first (SYSTEMD_UNIT_PATH
+// ending in ":" adds it before the machine's own), so the machine's other
+// units are loaded as well: their warnings are in everything, never in the
+// lines about ours.
+func verifyUnit(t *testing.T, analyze, text string) (ours []string, all string, err error) {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, unitName), []byte(text), 0o644)
+	os.WriteFile(filepath.Join(dir, warningUnit), []byte(warningText), 0o644)
+	os.Mkdir(filepath.Join(dir, "sysinit.target.wants"), 0o755)
+	if err := os.Symlink(filepath.Join("..", warningUnit), filepath.Join(dir, "sysinit.target.wants", warningUnit)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(analyze, "verify", filepath.Join(dir, unitName))
+	cmd.Env = append(os.Environ(), "SYSTEMD_UNIT_PATH="+dir+":")
+	out, err := cmd.CombinedOutput()
+	return linesAbout(string(out), unitName), string(out), err
+}
+
+// linesAbout keeps the lines of systemd-analyze's output that name unit:
+// "/path/portwatch-watch.service:83: Unknown key ...", "portwatch-watch.service:
+// Command ... is not executable".
+func linesAbout(out, unit string) []string {
+	var keep []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, unit) {
+			keep = append(keep, line)
+		}
+	}
+	return keep
+}
+
 // TestTwoCapabilitiesSeeEveryOwner is the unit's claim, on the real
 // machine: portwatch run as nobody with CAP_SYS_PTRACE and
 // CAP_DAC_READ_SEARCH as its only (ambient) capabilities, and no way to
@@ -110,9 +195,7 @@ func TestSystemdUnit(t *testing.T) {
 // (without them, it cannot), and of a listener in another network
 // namespace, as a container's, without CAP_SYS_ADMIN.
 func TestTwoCapabilitiesSeeEveryOwner(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, to drop to nobody")
-	}
+	sockettest.NeedRoot(t, "to drop to nobody")
 	setpriv := needTool(t, "setpriv", "util-linux")
 	_, port := listenFixed(t) // held by this test, as root
 	bin := sharedBinary(t)
@@ -189,9 +272,7 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]
 // PortwatchUnexpectedListener goes pending or firing within 30 s, naming
 // the port.
 func TestPrometheusAlertsOnUnexpectedListener(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Prometheus")
-	}
+	sockettest.SkipShort(t, "a real Prometheus server, for up to a minute")
 	prometheus := needTool(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	// The one place the baseline does not expect: outside the ephemeral
@@ -224,8 +305,11 @@ scrape_configs:
 	promPort := freePort(t)
 	prom := exec.Command(prometheus, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort), "--log.level=warn")
+	// Prometheus writes its log while the test reads it: under a lock.
+	var promMu sync.Mutex
 	promLog := &strings.Builder{}
-	prom.Stdout, prom.Stderr = promLog, promLog
+	prom.Stdout, prom.Stderr = lockedWriter{&promMu, promLog}, lockedWriter{&promMu, promLog}
+	promText := func() string { promMu.Lock(); defer promMu.Unlock(); return promLog.String() }
 	if err := prom.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -287,10 +371,32 @@ scrape_configs:
 	waitFor(t, 30*time.Second, "Prometheus scraping portwatch_unexpected_listeners 0", func() (bool, string) {
 		v, body := query(`portwatch_unexpected_listeners{job="portwatch"}`)
 		_, which := query(`portwatch_listening{expected="no"}`)
-		return v == "0", body + "\nunexpected: " + which + "\nprometheus: " + promLog.String() + "\nwatch: " + w.stderrText()
+		return v == "0", body + "\nunexpected: " + which + "\nprometheus: " + promText() + "\nwatch: " + w.stderrText()
 	})
-	// Two rule evaluations later, still no alert.
-	time.Sleep(2500 * time.Millisecond)
+	// Two rule evaluations later, still no alert. The rules API says when
+	// each group last ran, once a second: a run more than a second after
+	// the scrape of 0 was seen is the second since.
+	seen := time.Now()
+	waitFor(t, 30*time.Second, "two rule evaluations after portwatch_unexpected_listeners 0", func() (bool, string) {
+		body, err := httpGet(api + "rules")
+		if err != nil {
+			return false, err.Error()
+		}
+		var r struct {
+			Data struct {
+				Groups []struct {
+					LastEvaluation time.Time `json:"lastEvaluation"`
+				} `json:"groups"`
+			} `json:"data"`
+		}
+		json.Unmarshal([]byte(body), &r)
+		for _, g := range r.Data.Groups {
+			if !g.LastEvaluation.After(seen.Add(time.Second)) {
+				return false, body
+			}
+		}
+		return len(r.Data.Groups) > 0, body
+	})
 	if a, body := alerts(); len(a) != 0 || !strings.Contains(body, `"status":"success"`) {
 		t.Fatalf("PortwatchUnexpectedListener before any unexpected listener: %s", body)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // tmuxSession runs the built binary in a detached tmux session of its own
@@ -51,22 +53,12 @@ func (s *tmuxSession) waitFor(what ...string) string {
 	return ""
 }
 
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "portwatch")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestEndToEndInTmux: a real listener and a real connection, seen through
-// the real binary in a real terminal.
+// the real binary in a real terminal. It filters to its own endpoint before
+// it looks for its rows: on a machine with hundreds of other listeners the
+// unfiltered first screen need not hold them.
 func TestEndToEndInTmux(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
+	sockettest.SkipShort(t, "tmux and the built binary")
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}
@@ -76,48 +68,40 @@ func TestEndToEndInTmux(t *testing.T) {
 		t.Skipf("cannot listen on 127.0.0.2:6379: %v", err)
 	}
 	defer ln.Close()
-	bin := buildBinary(t)
+	bin := sharedBinary(t)
 
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("portwatch-e2e-%d", os.Getpid())}
 	s.tmux("new-session", "-d", "-s", "pw", "-x", "100", "-y", "30", "env", "NO_COLOR=1", "TERM=xterm-256color", bin)
 	defer exec.Command("tmux", "-L", s.socket, "kill-server").Run()
 
-	s.waitFor("Listening", "6379")
-	s.tmux("send-keys", "-t", "pw", "/", "127.0.0.2")
+	// The monitor is up (its tab bar is drawn), then only our endpoint.
+	s.waitFor("Listening")
+	const ours = "127.0.0.2:6379"
+	s.tmux("send-keys", "-t", "pw", "/", ours)
 	s.tmux("send-keys", "-t", "pw", "Enter")
 	me := fmt.Sprint(os.Getpid())
 	// "row 1 of 1": the filter, applied with enter, left our listener alone.
-	s.waitFor("127.0.0.2", "redis", me, "Redis has no password by default", "row 1 of 1")
+	s.waitFor(ours, "redis", me, "Redis has no password by default", "row 1 of 1")
 
-	client, err := net.Dial("tcp4", "127.0.0.2:6379")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, _ := sockettest.Connect(t, ln)
 	s.tmux("send-keys", "-t", "pw", "2")
 	_, cport, _ := net.SplitHostPort(client.LocalAddr().String())
-	screen := s.waitFor("[2 Established", "127.0.0.2:6379", "127.0.0.1:"+cport, "row 1 of 2")
+	// Both ends of our connection, and nothing else: both have our endpoint.
+	screen := s.waitFor("[2 Established", ours, "127.0.0.1:"+cport, "row 1 of 2")
 	for _, dir := range []string{" in ", " out "} {
 		if !strings.Contains(screen, dir) {
 			t.Errorf("no %q direction on:\n%s", dir, screen)
 		}
 	}
 	s.tmux("send-keys", "-t", "pw", "q")
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if exec.Command("tmux", "-L", s.socket, "has-session", "-t", "pw").Run() != nil {
-			return // q ended the program and its session
-		}
-	}
-	t.Error("q did not quit")
+	waitFor(t, 5*time.Second, "q ending the program and its session", func() (bool, string) {
+		return exec.Command("tmux", "-L", s.socket, "has-session", "-t", "pw").Run() != nil, "the session still runs"
+	})
 }
 
 func TestMonitorWithoutTerminalIsAOneLineError(t *testing.T) {
-	bin := buildBinary(t)
+	sockettest.SkipShort(t, "the built binary")
+	bin := sharedBinary(t)
 	cmd := exec.Command(bin)
 	out, err := cmd.CombinedOutput()
 	if err == nil || cmd.ProcessState.ExitCode() != 1 {
@@ -133,9 +117,7 @@ func TestMonitorWithoutTerminalIsAOneLineError(t *testing.T) {
 // baseline does not expect is UNEXPECTED on screen) and appends the events
 // to --log as JSON lines, the unexpected-listener event among them.
 func TestMonitorBaselineAndLog(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
+	sockettest.SkipShort(t, "tmux and the built binary")
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed")
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // TestMain gives the tests a configuration directory of their own, so that
@@ -105,18 +106,11 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// waitFor calls check every 50 ms until it reports done, for at most
-// timeout; then the test fails with check's last word.
+// waitFor calls check until it reports done, for at most timeout; then
+// the test fails with check's last word (sockettest.WaitFor).
 func waitFor(t *testing.T, timeout time.Duration, what string, check func() (bool, string)) {
 	t.Helper()
-	last := ""
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var done bool
-		if done, last = check(); done {
-			return
-		}
-	}
-	t.Fatalf("%s: not within %s; last seen: %s", what, timeout, last)
+	sockettest.WaitFor(t, timeout, what, check)
 }
 
 // watchProc is a running portwatch watch.

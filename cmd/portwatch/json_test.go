@@ -19,6 +19,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // The JSON interface, written out: every key of each object with its JSON
@@ -295,21 +296,8 @@ func unknownPortListener(t *testing.T, addr string) net.Listener {
 func TestJSONKeysAndValuesRaw(t *testing.T) {
 	wild := unknownPortListener(t, "0.0.0.0:0")
 	defer wild.Close()
-	lo, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lo.Close()
-	client, err := net.Dial("tcp4", lo.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := lo.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	pair := sockettest.LoopbackPair(t)
+	lo, client, server := pair.Listener, pair.Client, pair.Server
 
 	code, out, errOut := runArgs(t, "--json")
 	if code != 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets/lab"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 func TestLabCommandLine(t *testing.T) {
@@ -73,9 +74,7 @@ func TestLabRunsInItsNamespace(t *testing.T) {
 		labNamespaceChild(t)
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	old := labChildArgs
 	t.Cleanup(func() { labChildArgs = old })
 	labChildArgs = func() []string {

@@ -15,11 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 type jsonOut struct {
 	Taken   string `json:"taken"`
 	Sockets []struct {
+		Netns         string `json:"netns"`
 		Proto         string `json:"proto"`
 		Family        int    `json:"family"`
 		LocalAddress  string `json:"local_address"`
@@ -39,6 +42,9 @@ type jsonOut struct {
 	} `json:"sockets"`
 }
 
+// jsonSnapshot runs portwatch --json with args and keeps the sockets of
+// the test's own network namespace: every other namespace has a 127.0.0.1
+// of its own, where other programs use the same port numbers.
 func jsonSnapshot(t *testing.T, args ...string) jsonOut {
 	t.Helper()
 	code, out, errOut := runArgs(t, append([]string{"--json"}, args...)...)
@@ -49,6 +55,13 @@ func jsonSnapshot(t *testing.T, args ...string) jsonOut {
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatalf("--json output does not parse: %v", err)
 	}
+	mine := j.Sockets[:0]
+	for _, s := range j.Sockets {
+		if s.Netns == "host" {
+			mine = append(mine, s)
+		}
+	}
+	j.Sockets = mine
 	return j
 }
 
@@ -185,21 +198,7 @@ func port(a net.Addr) string {
 }
 
 func TestJSONFieldsForOurConnection(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	srv, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	ln := sockettest.LoopbackPair(t).Listener
 	j := jsonSnapshot(t, "--established")
 	if j.Taken == "" {
 		t.Error("no taken time")
@@ -266,22 +265,9 @@ func TestMethodIsReportedAndFallbackWorks(t *testing.T) {
 // CONNS 3 in the tables, with and without --listening (which once hid the
 // connections before they were counted), and "connections": 3 in JSON.
 func TestListenerConnectionsCounted(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	for range 3 {
-		c, err := net.Dial("tcp4", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		srv, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close()
+	ln := sockettest.LoopbackPair(t).Listener
+	for range 2 { // and two more
+		sockettest.Connect(t, ln)
 	}
 	lport := port(ln.Addr())
 	// PROTO ADDRESS PORT SERVICE RISK CONNS PID PROCESS USER EXPOSURE
@@ -343,5 +329,46 @@ func TestExitCodes(t *testing.T) {
 		if code := exitCode(c.err, &stderr); code != c.code || stderr.String() != c.stderr {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.name, code, stderr.String(), c.code, c.stderr)
 		}
+	}
+}
+
+// TestJSONSnapshotKeepsToOurNamespace: the tests' reading of --json keeps
+// to this namespace, though another holds a listener on the very same
+// 127.0.0.1:port (the lab's and other tests' namespaces run beside these
+// tests; --json lists every namespace).
+func TestJSONSnapshotKeepsToOurNamespace(t *testing.T) {
+	sockettest.NeedRoot(t, "to make a network namespace")
+	for _, tool := range []string{"unshare", "ip", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	p, _ := strconv.Atoi(port(ln.Addr()))
+	twin := exec.Command("unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec python3 -c "$0" `+strconv.Itoa(p),
+		`import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("ready", flush=True); sys.stdin.readline()`)
+	stdin, _ := twin.StdinPipe()
+	out, _ := twin.StdoutPipe()
+	if err := twin.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); twin.Process.Kill(); twin.Wait() })
+	var ready string
+	if _, err := fmt.Fscan(out, &ready); err != nil || ready != "ready" {
+		t.Fatalf("the twin listener did not start: %q %v", ready, err)
+	}
+	n := 0
+	for _, s := range jsonSnapshot(t, "--listening").Sockets {
+		if s.Proto == "tcp" && s.LocalAddress == "127.0.0.1" && s.LocalPort == p {
+			n++
+			if s.PID != os.Getpid() {
+				t.Errorf("the listener on %d is pid %d's, want ours", p, s.PID)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d listeners on 127.0.0.1:%d, want ours alone", n, p)
 	}
 }

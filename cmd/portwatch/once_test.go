@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -37,7 +38,12 @@ print(s.getsockname()[1], flush=True); time.sleep(60)`, name)
 	if _, err := fmt.Fscan(bufio.NewReader(out), &port); err != nil {
 		t.Fatalf("the named listener did not start: %v", err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	// It names itself before it listens; the kernel says so in comm.
+	comm := fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid)
+	waitFor(t, 5*time.Second, "the listener named "+name, func() (bool, string) {
+		b, _ := os.ReadFile(comm)
+		return strings.TrimSuffix(string(b), "\n") == name, string(b)
+	})
 	return port
 }
 

@@ -5,30 +5,18 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // The byte counts --json gives for the test's own connection match what
 // the test sent each way.
 func TestJSONByteCountsOfOurConnection(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	p := sockettest.LoopbackPair(t)
+	client, server := p.Client, p.Server
 	const up, down = 300_000, 120_000
 	go io.Copy(io.Discard, server)
 	if _, err := client.Write(make([]byte, up)); err != nil {
@@ -39,7 +27,7 @@ func TestJSONByteCountsOfOurConnection(t *testing.T) {
 	if _, err := io.ReadFull(client, buf); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the last ACKs
+	sockettest.WaitDelivered(t, 5*time.Second, client, server) // the last ACKs
 	code, out, errOut := runArgs(t, "--json", "--established")
 	if code != 0 {
 		t.Fatalf("--json: %d %s", code, errOut)
@@ -50,9 +38,9 @@ func TestJSONByteCountsOfOurConnection(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	clientPort := strconv.Itoa(client.LocalAddr().(*net.TCPAddr).Port)
+	clientPort := strconv.Itoa(int(p.ClientAddr().Port()))
 	for _, s := range doc.Sockets {
-		if strconv.Itoa(int(s["local_port"].(float64))) != clientPort || s["remote_port"].(float64) != float64(ln.Addr().(*net.TCPAddr).Port) {
+		if strconv.Itoa(int(s["local_port"].(float64))) != clientPort || s["remote_port"].(float64) != float64(p.ServerAddr().Port()) {
 			continue
 		}
 		sent, _ := s["bytes_sent"].(float64)

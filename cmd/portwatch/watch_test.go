@@ -18,6 +18,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // parseMetrics parses Prometheus text exposition; an error means the text
@@ -81,9 +83,7 @@ func gaugeValue(mfs map[string]*dto.MetricFamily, name string) (float64, bool) {
 // textfile. SIGTERM ends it within a second with exit code 0, and the log
 // holds whole lines only, each with exactly the event keys.
 func TestWatchReportsUnexpectedAndMissing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary for seconds")
-	}
+	sockettest.SkipShort(t, "the built binary, for seconds")
 	bin := sharedBinary(t)
 	dir := t.TempDir()
 	kept, keptPort := listenFixed(t)
@@ -211,9 +211,7 @@ func TestWatchReportsUnexpectedAndMissing(t *testing.T) {
 // code 0, the textfile always parses completely (the last whole poll), and
 // no temporary file is left beside it.
 func TestWatchSIGTERMLeavesWholeTextfile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary many times")
-	}
+	sockettest.SkipShort(t, "the built binary, run 25 times")
 	dir := t.TempDir()
 	textfile := filepath.Join(dir, "portwatch.prom")
 	deadline := time.Now().Add(40 * time.Second)
@@ -227,6 +225,7 @@ func TestWatchSIGTERMLeavesWholeTextfile(t *testing.T) {
 			_, err := os.Stat(textfile)
 			return err == nil && strings.HasPrefix(w.stderrText(), "portwatch watch: every"), w.stderrText()
 		})
+		// Not a guess: the random moment is what is tested.
 		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
 		if code := w.stop(syscall.SIGTERM); code != 0 {
 			t.Fatalf("run %d: exit %d after SIGTERM, want 0; stderr:\n%s", runs, code, w.stderrText())
@@ -257,9 +256,7 @@ func TestWatchSIGTERMLeavesWholeTextfile(t *testing.T) {
 // in any baseline), and SIGINT ends it like SIGTERM. Without --log the
 // events go to stdout.
 func TestWatchBarePortBindsLoopbackOnly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the binary")
-	}
+	sockettest.SkipShort(t, "the built binary")
 	dir := t.TempDir()
 	base := filepath.Join(dir, "baseline")
 	os.WriteFile(base, []byte("# nothing is expected\n"), 0o644)

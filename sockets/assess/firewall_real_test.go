@@ -11,15 +11,14 @@ import (
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets/reach"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // A real ruleset in a namespace the test makes: the database it drops is
 // not exposed to the network (MEDIUM, bind it to loopback anyway), the web
 // port it accepts is open, and the verdicts name the rules.
 func TestRealFirewallVerdicts(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace and load a ruleset")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace and load a ruleset")
 	for _, tool := range []string{"ip", "nft", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed", tool)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 	"github.com/portwatch/portwatch/sockets/traffic"
 )
 
@@ -59,21 +59,9 @@ func (hp *healthPoller) poll(t *testing.T, match func(*sockets.Socket) bool) (*V
 // the peer does not read (its window is zero), and the receiver's queue
 // holds what it did not read.
 func TestRealStuckSendQueue(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Skip(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept() // and never read from
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	sockettest.SkipShort(t, "5 s: a send queue full for longer than the 2 s after which it is stuck")
+	p := sockettest.LoopbackPair(t)
+	client := p.Client // and the server's end is never read from
 	// Write until the kernel takes no more: both buffers are full.
 	buf := make([]byte, 64<<10)
 	client.SetWriteDeadline(time.Now().Add(3 * time.Second))
@@ -88,9 +76,14 @@ func TestRealStuckSendQueue(t *testing.T) {
 			break
 		}
 	}
-	cport, sport := uint16(client.LocalAddr().(*net.TCPAddr).Port), uint16(ln.Addr().(*net.TCPAddr).Port)
-	sender := func(s *sockets.Socket) bool { return s.LPort == cport && s.RPort == sport }
-	receiver := func(s *sockets.Socket) bool { return s.LPort == sport && s.RPort == cport }
+	cport, sport := p.ClientAddr().Port(), p.ServerAddr().Port()
+	// In this namespace: another has a loopback, and port numbers, of its own.
+	sender := func(s *sockets.Socket) bool {
+		return s.Netns == sockets.HostNetns && s.LPort == cport && s.RPort == sport
+	}
+	receiver := func(s *sockets.Socket) bool {
+		return s.Netns == sockets.HostNetns && s.LPort == sport && s.RPort == cport
+	}
 
 	hp := newHealthPoller(t, 2*time.Second)
 	var v *Verdict
@@ -101,6 +94,9 @@ func TestRealStuckSendQueue(t *testing.T) {
 		if v != nil && hasCode(v.Findings, CodeSendQueueStuck) != nil {
 			break
 		}
+		// Polls half a second apart, as the monitor's would be: "stuck"
+		// is a queue that has not moved for StuckAfter, so time passing is
+		// what is tested.
 		time.Sleep(500 * time.Millisecond)
 	}
 	if v == nil || f == nil || f.Counters == nil {
@@ -136,9 +132,7 @@ func TestRealStuckSendQueue(t *testing.T) {
 // not a loss), and a sender keeps writing to a reader. The kernel
 // retransmits, the counter climbs, and the connection has the finding.
 func TestRealRetransmitsClimb(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	for _, tool := range []string{"unshare", "nft", "python3", "ip"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed", tool)

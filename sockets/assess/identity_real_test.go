@@ -17,6 +17,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // liveVerdict takes a real snapshot and returns the verdict of the
@@ -66,6 +67,7 @@ func TestRealRedisOnAnotherPortIsNamedByItsProgram(t *testing.T) {
 	if err != nil {
 		t.Skip("redis-server is not installed (CI installs it)")
 	}
+	sockettest.SkipShort(t, "a real redis-server")
 	port := freePort(t)
 	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", t.TempDir(), "--daemonize", "no", "--logfile", "")
@@ -91,9 +93,7 @@ func TestRealNginxPreForkIsJudgedAcrossOwners(t *testing.T) {
 	if err != nil {
 		t.Skip("nginx is not installed (CI installs nginx-light)")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a master that drops privilege")
-	}
+	sockettest.NeedRoot(t, "for a master that drops privilege")
 	port := freePort(t) // an ephemeral port, as nginx's 37120 was
 	dir := t.TempDir()
 	conf := fmt.Sprintf(`daemon off; master_process on; worker_processes 2; user nobody nogroup;
@@ -149,9 +149,7 @@ func freePort(t *testing.T) uint16 {
 // python3 listening on ssh's and redis's ports, inside a network namespace
 // the test creates, is a service in disguise: HIGH on 22, MEDIUM on 6379.
 func TestRealPythonOnWellKnownPortsIsAMismatch(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	for _, tool := range []string{"ip", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed", tool)

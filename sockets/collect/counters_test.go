@@ -5,7 +5,6 @@ package collect
 import (
 	"encoding/binary"
 	"io"
-	"net"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 	"golang.org/x/sys/unix"
 )
 
@@ -198,15 +198,8 @@ func TestRealCountersMatchWhatWasSent(t *testing.T) {
 	if _, err := exec.LookPath("ss"); err != nil {
 		t.Skip("ss is not installed")
 	}
-	ln := listenTCP(t, "127.0.0.1:0")
-	client, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := sockettest.LoopbackPair(t)
+	client, server := p.Client, p.Server
 	const up, down = 3_000_000, 123_457
 	go func() { client.Write(make([]byte, up)) }()
 	if _, err := io.ReadFull(server, make([]byte, up)); err != nil {
@@ -216,8 +209,8 @@ func TestRealCountersMatchWhatWasSent(t *testing.T) {
 	if _, err := io.ReadFull(client, make([]byte, down)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the last acknowledgements
-	cAddr, sAddr := addrPort(t, client.LocalAddr()), addrPort(t, ln.Addr())
+	sockettest.WaitDelivered(t, 5*time.Second, client, server) // the last acknowledgements
+	cAddr, sAddr := p.ClientAddr(), p.ServerAddr()
 	snap := snapshot(t, NewLive())
 	c := findOne(t, snap, sockets.TCP, cAddr, sAddr)
 	s := findOne(t, snap, sockets.TCP, sAddr, cAddr)
@@ -245,7 +238,7 @@ func TestRealCountersMatchWhatWasSent(t *testing.T) {
 	// The client closes first: its end waits in TIME_WAIT, counting down.
 	client.Close()
 	server.Close()
-	time.Sleep(100 * time.Millisecond)
+	sockettest.WaitState(t, 5*time.Second, cAddr, sAddr, sockets.StateTimeWait)
 	snap = snapshot(t, NewLive())
 	tw := findOne(t, snap, sockets.TCP, cAddr, sAddr)
 	if tw.State != sockets.StateTimeWait || tw.Timer != sockets.TimerTimeWait || tw.Traffic != nil {
@@ -261,18 +254,8 @@ func TestRealCountersMatchWhatWasSent(t *testing.T) {
 // A snapshot says whether it carries the counters; WantCounters(false)
 // leaves them out of the next dumps, and SetCounters(false) for good.
 func TestWantCounters(t *testing.T) {
-	ln := listenTCP(t, "127.0.0.1:0")
-	client, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	cAddr, sAddr := addrPort(t, client.LocalAddr()), addrPort(t, ln.Addr())
+	p := sockettest.LoopbackPair(t)
+	cAddr, sAddr := p.ClientAddr(), p.ServerAddr()
 	src := NewLive()
 	for _, c := range []struct {
 		want, on bool

@@ -32,12 +32,17 @@ func snapshot(t *testing.T, src *Live) *sockets.Snapshot {
 	return snap
 }
 
-// find returns the sockets of the snapshot bound to this local endpoint
-// (and, when remote is valid, connected to that remote endpoint).
+// find returns the sockets of the snapshot's own network namespace (the
+// test's) bound to this local endpoint (and, when remote is valid,
+// connected to that remote endpoint). Every other namespace has a
+// 127.0.0.1 of its own, where other programs use the same port numbers.
 func find(snap *sockets.Snapshot, proto sockets.Proto, local, remote netip.AddrPort) []sockets.Socket {
 	var out []sockets.Socket
 	for _, s := range snap.Sockets {
 		if s.Proto != proto || s.LPort != local.Port() || s.Local != local.Addr().Unmap() {
+			continue
+		}
+		if s.Netns != sockets.HostNetns && s.Netns != "" {
 			continue
 		}
 		if remote.IsValid() && (s.RPort != remote.Port() || s.Remote != remote.Addr().Unmap()) {

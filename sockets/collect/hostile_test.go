@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // Everything portwatch reads from the machine is text an attacker chooses:
@@ -71,9 +72,7 @@ func TestHostileProcessTextIsCleaned(t *testing.T) {
 // or /sys/fs/cgroup/unified on a hybrid system), or the test is skipped.
 func cgroup2Root(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a cgroup")
-	}
+	sockettest.NeedRoot(t, "to make a cgroup")
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		t.Skipf("no mountinfo: %v", err)
@@ -176,9 +175,7 @@ func TestHostileCgroupNamesAreCleaned(t *testing.T) {
 // TestHostileNetnsNameIsCleaned: a namespace made by `ip netns add` with an
 // OSC sequence in its name, a listener inside: the label is clean.
 func TestHostileNetnsNameIsCleaned(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("ip is not installed")
 	}

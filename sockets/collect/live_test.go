@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 func TestLoopbackListenerHasOurPidNameAndUser(t *testing.T) {
@@ -61,18 +62,11 @@ func TestWildcardListenerIsExposedOnAllInterfaces(t *testing.T) {
 }
 
 func TestConnectionIsInboundAndOutboundThenRemoved(t *testing.T) {
-	ln := listenTCP(t, "127.0.0.1:0")
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := sockettest.LoopbackPair(t)
+	client, server := p.Client, p.Server
 	src := NewLive()
 	before := snapshot(t, src)
-	cl, sv := addrPort(t, client.LocalAddr()), addrPort(t, server.LocalAddr())
+	cl, sv := p.ClientAddr(), p.ServerAddr()
 	out := findOne(t, before, sockets.TCP, cl, sv)
 	in := findOne(t, before, sockets.TCP, sv, cl)
 	for _, c := range []struct {
@@ -88,8 +82,8 @@ func TestConnectionIsInboundAndOutboundThenRemoved(t *testing.T) {
 	}
 
 	// A zero linger closes with a reset: no TIME_WAIT remnant stays behind.
-	client.(*net.TCPConn).SetLinger(0)
-	server.(*net.TCPConn).SetLinger(0)
+	client.SetLinger(0)
+	server.SetLinger(0)
 	client.Close()
 	server.Close()
 	after := snapshot(t, src)

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 func TestContainerFromCgroup(t *testing.T) {
@@ -38,9 +40,7 @@ func TestContainerFromCgroup(t *testing.T) {
 // while ss in the host namespace does not; and that it goes when its
 // process ends.
 func TestListenerInAnotherNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	for _, tool := range []string{"ip", "python3"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed", tool)
@@ -115,5 +115,40 @@ s=socket.socket(); s.bind(("0.0.0.0",%d)); s.listen(); print("ready", flush=True
 		if s.LPort == port && s.Netns == name && s.IsListening() {
 			t.Errorf("the listener outlived its process: %+v", s)
 		}
+	}
+}
+
+// TestFindKeepsToTheTestsNamespace: the tests' own lookups (find,
+// listenerOn) see only this namespace, though another holds a listener on
+// the very same 127.0.0.1:port (every namespace has a loopback of its own:
+// the lab's and other tests' namespaces run beside these tests).
+func TestFindKeepsToTheTestsNamespace(t *testing.T) {
+	sockettest.NeedRoot(t, "to make a network namespace")
+	for _, tool := range []string{"unshare", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	ours := listenTCP(t, "127.0.0.1:0")
+	port := addrPort(t, ours.Addr()).Port()
+	twin := startChild(t, exec.Command("unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$0" -c "$1" 127.0.0.1 `+strconv.Itoa(int(port)),
+		pythonPath(t), `import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen()
+print(s.getsockname()[1], flush=True); sys.stdin.readline()`))
+	if got := twin.port(t); got != port {
+		t.Fatalf("the twin listens on %d, want %d", got, port)
+	}
+	snap := snapshot(t, NewLive())
+	twins := 0
+	for _, s := range snap.Sockets {
+		if s.LPort == port && s.IsListening() && s.Netns != sockets.HostNetns {
+			twins++
+		}
+	}
+	if twins != 1 {
+		t.Fatalf("the snapshot lists %d listeners on %d in other namespaces, want the twin", twins, port)
+	}
+	if s := listenerOn(t, snap, port); !hasOwner(s, os.Getpid()) {
+		t.Errorf("listenerOn found %v, want ours", s.Owners)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // Views other than the test's own are tested for real: the test binary runs
@@ -125,9 +126,7 @@ func (v childView) socketAt(t *testing.T, want netip.AddrPort) childSocket {
 }
 
 func TestWithoutRootOtherUsersOwnersAreHiddenNotDropped(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start a child as another user")
-	}
+	sockettest.NeedRoot(t, "to start a child as another user")
 	ln := listenTCP(t, "127.0.0.1:0")
 	got := childSnapshot(t, nobody)
 	if got.Root || got.Hidden == 0 {

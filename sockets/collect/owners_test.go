@@ -4,7 +4,6 @@ package collect
 
 import (
 	"net/netip"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // A socket whose owner portwatch cannot name says why, truly: unreadable
@@ -38,9 +38,7 @@ sys.stdin.readline()
 // a process outside the pid namespace; it is unreadable, naming that
 // process and the reason.
 func TestOwnerUnreadableAsRootWithoutPtrace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	sockettest.NeedRoot(t, "to drop CAP_SYS_PTRACE as root")
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("setpriv is not installed")
 	}
@@ -86,9 +84,7 @@ sys.stdin.readline()
 // held by a root process was reported outside; it is unreadable (not
 // hidden: the socket is nobody's own).
 func TestOwnerUnreadableAsNobody(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start processes as other users")
-	}
+	sockettest.NeedRoot(t, "to start processes as other users")
 	c := startChild(t, exec.Command(pythonPath(t), "-c", seteuidScript))
 	port := c.port(t)
 	got := childSnapshot(t, nobody)
@@ -113,9 +109,7 @@ func TestOwnerUnreadableAsNobody(t *testing.T) {
 // of that namespace readable, the test's listener is held by no process
 // portwatch can see: outside is then the truth.
 func TestOwnerOutsideInAPidNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a pid namespace")
-	}
+	sockettest.NeedRoot(t, "for a pid namespace")
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare is not installed")
 	}

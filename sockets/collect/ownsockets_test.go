@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 	"golang.org/x/sys/unix"
 )
 
@@ -144,8 +145,8 @@ func (o *ownSockets) addConn(t *testing.T, name string, c endpointsConn, want st
 	o.add(x)
 }
 
-// dialAccept connects to ln and accepts: both ends stay open until the
-// test ends.
+// dialAccept connects to ln over network (at 127.0.0.1 or ::1) and
+// accepts: both ends stay open until the test ends.
 func dialAccept(t *testing.T, network string, ln net.Listener) (client, server *net.TCPConn) {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
@@ -153,17 +154,7 @@ func dialAccept(t *testing.T, network string, ln net.Listener) (client, server *
 	if network == "tcp6" {
 		host = "::1"
 	}
-	c, err := net.Dial(network, net.JoinHostPort(host, port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
+	return sockettest.ConnectTo(t, ln, network, net.JoinHostPort(host, port))
 }
 
 // addTimeWait leaves a TIME_WAIT remnant of a connection to ln: the client

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
+	"golang.org/x/sys/unix"
 )
 
 // inPidNamespaceEnv makes the test binary, started again inside a new pid
@@ -32,7 +34,10 @@ func pidReuseScene() error {
 	chosen := processOf(int32(first.Process.Pid))
 	first.Process.Kill()
 	first.Wait()
-	time.Sleep(30 * time.Millisecond) // another clock tick: the start times differ
+	// Another clock tick, so that the newcomer's start time differs.
+	if !sockettest.Within(5*time.Second, func() (bool, string) { return tickedPast(chosen.StartTicks) }) {
+		return errors.New("the boot clock did not tick past the first process's start time")
+	}
 	var newcomer *exec.Cmd
 	for try := 0; try < 20; try++ {
 		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(int(chosen.PID)-1)), 0); err != nil {
@@ -70,6 +75,18 @@ func pidReuseScene() error {
 	return nil
 }
 
+// tickedPast reports whether the boot clock, counted in the ticks of a
+// process's start time (/proc/PID/stat's field 22: USER_HZ, 100 a second),
+// is past ticks: a process started from now on starts later.
+func tickedPast(ticks uint64) (bool, string) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return false, err.Error()
+	}
+	now := uint64(ts.Nano()) / uint64(time.Second/100)
+	return now > ticks, fmt.Sprintf("now %d ticks, the process started at %d", now, ticks)
+}
+
 func processOf(pid int32) sockets.Process {
 	start, _ := readStartTicks("/proc", pid)
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
@@ -79,9 +96,7 @@ func processOf(pid int32) sockets.Process {
 // TestSignalNeverHitsAReusedPid: a real pid reuse, in a pid namespace the
 // test creates, between the choice and the signal.
 func TestSignalNeverHitsAReusedPid(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for a pid namespace and ns_last_pid")
-	}
+	sockettest.NeedRoot(t, "for a pid namespace and ns_last_pid")
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare is not installed")
 	}

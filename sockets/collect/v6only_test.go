@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // v6onlyScript listens on [::] twice, once with IPV6_V6ONLY set and once
@@ -36,9 +37,7 @@ sys.stdin.readline()
 // read from the kernel (netlink from a socket opened inside the
 // namespace); through /proc/net both are marked as a guess.
 func TestV6OnlyInAnotherNamespace(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("ip is not installed")
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // TestKill9LeavesNoHelperAndNoNamespace starts a lab the way portwatch lab
@@ -23,9 +25,7 @@ import (
 // namespace, so the namespace itself is gone.
 func TestKill9LeavesNoHelperAndNoNamespace(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	cmd, err := NamespaceCommand("-test.run=^$")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // testHold is the scene's pace in tests: each passing state lasts 0.7 s,
@@ -303,10 +305,14 @@ func checkFiltered(c *checker) {
 			c.Errorf("the unprivileged path installed a firewall rule")
 		}
 	}
-	// It stays: the kernel resends the SYN and nothing answers.
-	time.Sleep(1200 * time.Millisecond)
-	if got := synSent(c.rows()); len(got) != 1 || got[0].local != first.local {
-		c.Errorf("after 1.2 s the SYN_SENT %s is gone: %v", first.line, got)
+	// It stays: the kernel resends the SYN (the first time after the
+	// initial retransmission timeout, a second) and nothing answers.
+	rows = c.waitFor(5*time.Second, "the SYN resent, or the SYN_SENT gone", func(rows []ssRow) bool {
+		got := synSent(rows)
+		return len(got) != 1 || got[0].local != first.local || got[0].resent > 0
+	})
+	if got := synSent(rows); len(got) != 1 || got[0].local != first.local {
+		c.Errorf("the SYN_SENT %s is gone before its SYN was resent: %v", first.line, got)
 	}
 }
 
@@ -534,6 +540,7 @@ func checkClose(c *checker) {
 // TestStepsOnLoopback runs the scene on this machine's loopback, the path
 // of a user without root: as this user, then for real as nobody.
 func TestStepsOnLoopback(t *testing.T) {
+	sockettest.SkipShort(t, "20 s: the nine steps against ss, as this user and as nobody")
 	t.Parallel()
 	t.Run("this_user", func(t *testing.T) {
 		t.Logf("uid %d", os.Geteuid())
@@ -550,7 +557,10 @@ func TestStepsOnLoopback(t *testing.T) {
 			_, err := c.sc.Go(c.ctx, 8) // every step, one after the other
 			done <- err
 		}()
-		time.Sleep(300 * time.Millisecond)
+		// Under way: step 1's listener is up, eight steps to go.
+		c.waitFor(3*time.Second, "step 1's listener", func(rows []ssRow) bool {
+			return len(where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(PortServer) })) == 1
+		})
 		if err := c.sc.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
@@ -569,9 +579,7 @@ func TestStepsOnLoopback(t *testing.T) {
 		}
 	})
 	t.Run("nobody", func(t *testing.T) {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root to start the test as nobody")
-		}
+		sockettest.NeedRoot(t, "to start the test as nobody")
 		out, err := runTestChild(t, "^TestStepsOnLoopback$/^this_user$", false, nobody, asNobodyEnv+"=1")
 		if err != nil || !strings.Contains(out, "--- PASS: TestStepsOnLoopback/this_user") {
 			t.Fatalf("the scene as nobody: %v\n%s", err, out)
@@ -595,9 +603,7 @@ func TestStepsInNamespace(t *testing.T) {
 		return
 	}
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
+	sockettest.NeedRoot(t, "to make a network namespace")
 	for _, mode := range []struct {
 		name string
 		env  []string

@@ -13,12 +13,13 @@ import (
 	"time"
 )
 
-// ssRow is one TCP socket as `ss -tane` lists it.
+// ssRow is one TCP socket as `ss -tanoe` lists it.
 type ssRow struct {
 	state         string // ss's words: LISTEN, ESTAB, SYN-SENT, FIN-WAIT-1, CLOSE-WAIT, TIME-WAIT...
 	recvQ, sendQ  int
 	local, remote string // "127.0.0.1:62001", "0.0.0.0%lo:62062", "0.0.0.0:*"
 	ino           uint64 // 0 for TIME_WAIT: no process holds it
+	resent        int    // how many times the retransmit timer fired (a SYN_SENT's resent SYNs)
 	line          string
 }
 
@@ -53,7 +54,10 @@ func (r ssRow) ownedBy(pid int) bool {
 	return false
 }
 
-var ssIno = regexp.MustCompile(`\bino:(\d+)`)
+var (
+	ssIno    = regexp.MustCompile(`\bino:(\d+)`)
+	ssResent = regexp.MustCompile(`\btimer:\(on,[^,]*,(\d+)\)`)
+)
 
 // ssTCP lists the TCP sockets of this network namespace that have an end
 // on one of ports or on one of addrs. The filter runs in the kernel
@@ -68,7 +72,7 @@ func ssTCP(t testing.TB, ports []int, addrs []string) []ssRow {
 	for _, a := range addrs {
 		terms = append(terms, "src "+a, "dst "+a)
 	}
-	args := []string{"-H", "-tane", "state", "all", "( " + strings.Join(terms, " or ") + " )"}
+	args := []string{"-H", "-tanoe", "state", "all", "( " + strings.Join(terms, " or ") + " )"}
 	out, err := exec.Command("ss", args...).Output()
 	if err != nil {
 		t.Fatalf("ss %s: %v", strings.Join(args, " "), err)
@@ -84,6 +88,9 @@ func ssTCP(t testing.TB, ports []int, addrs []string) []ssRow {
 		r.sendQ, _ = strconv.Atoi(f[2])
 		if m := ssIno.FindStringSubmatch(line); m != nil {
 			r.ino, _ = strconv.ParseUint(m[1], 10, 64)
+		}
+		if m := ssResent.FindStringSubmatch(line); m != nil {
+			r.resent, _ = strconv.Atoi(m[1])
 		}
 		rows = append(rows, r)
 	}
