@@ -66,8 +66,8 @@ func identityNote(s *sockets.Socket, f *findings) {
 	var said []*sockets.Identity
 	for _, p := range s.Owners {
 		id := p.Identity
-		if id == nil || contains(said, id) || id.Disproven() {
-			continue // a disproof is a finding of its own
+		if id == nil || contains(said, id) || id.Proof == sockets.ProofModified || id.Proof == sockets.ProofUnowned && claimedName(p) != "" {
+			continue // a disproof of a claim is a finding of its own
 		}
 		said = append(said, id)
 		f.add(RiskInfo, CodeIdentity, "Identity of %s: %s.", exeName(p), id.Reason)
