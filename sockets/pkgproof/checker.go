@@ -51,9 +51,17 @@ type Checker struct {
 	mu     sync.Mutex
 	proofs map[exeKey]*sockets.Identity
 	dpkg   *dpkgIndex // built at the first check that needs it
-	// Checks counts the checks that were not answered from the cache, and
-	// Hashes the files hashed: tests and benchmarks read them.
-	Checks, Hashes int
+	// checks counts the checks that were not answered from the cache, and
+	// hashes the files hashed (Stats).
+	checks, hashes int
+}
+
+// Stats says how many checks were not answered from the cache, and how
+// many files were hashed: what the cache saved, for tests and benchmarks.
+func (c *Checker) Stats() (checks, hashes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checks, c.hashes
 }
 
 // New returns a Checker of this machine's processes and package databases.
@@ -85,7 +93,7 @@ func (c *Checker) Check(pid int32, exe string, deleted bool) *sockets.Identity {
 	if id, ok := c.proofs[key]; ok && !c.dpkgChanged() {
 		return id
 	}
-	c.Checks++
+	c.checks++
 	id := c.prove(link, exe, deleted, &st)
 	if len(c.proofs) >= maxProofs {
 		clear(c.proofs)
@@ -149,7 +157,7 @@ func (c *Checker) proveDpkg(ix *dpkgIndex, link, exe string, deleted bool, st *s
 		return id
 	}
 	got, err := md5File(link)
-	c.Hashes++
+	c.hashes++
 	switch {
 	case err != nil:
 		id.Proof, id.Reason = sockets.ProofUnproven, pkg.words()+" lists "+exe+", but the running file could not be read to compare it: "+reasonOf(err)

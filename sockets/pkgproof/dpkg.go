@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets/clean"
 )
 
 // maxIndexed bounds the paths the dpkg index holds (a full Debian desktop
@@ -99,7 +101,9 @@ func buildDpkgIndex(dir string, stamp time.Time) *dpkgIndex {
 			continue // removed, its configuration kept: it installs no files
 		}
 		n := int32(len(ix.packages))
-		ix.packages = append(ix.packages, dpkgPackage{file: file, name: name, version: ver})
+		// Names and versions are shown: cleaned where they enter, as all
+		// text read from the machine is.
+		ix.packages = append(ix.packages, dpkgPackage{file: file, name: clean.Text(name), version: clean.Text(ver)})
 		if !ix.addList(list, n) {
 			ix.err = "dpkg's file lists are larger than portwatch indexes"
 			return ix
