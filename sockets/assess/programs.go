@@ -173,10 +173,30 @@ var byExe = func() map[string][]int {
 	return idx
 }()
 
-// exeKeys are the keys of byExe a name is looked up under.
-func exeKeys(name string) []string {
+// candidates lists the catalog's programs a name may be (byExe's entries
+// under the name itself, then under its stems: "python3.11" is "python*",
+// "php-fpm8.2" "php-fpm*"), in catalog order per key. The keys are built in
+// a buffer on the stack, so a look-up allocates nothing: every listener is
+// judged every poll.
+func candidates(name string, yield func(i int) bool) {
+	var buf [64]byte
 	stem := strings.TrimRight(name, "0123456789.-") // python3.11, php-fpm8.2
-	return []string{name, stem + "*", strings.TrimSuffix(stem, "-") + "*"}
+	for k, base := range []string{name, stem, strings.TrimSuffix(stem, "-")} {
+		key := buf[:0]
+		if k == 0 {
+			key = append(key, base...)
+		} else {
+			if len(base)+1 > len(buf) {
+				continue
+			}
+			key = append(append(key, base...), '*')
+		}
+		for _, i := range byExe[string(key)] {
+			if !yield(i) {
+				return
+			}
+		}
+	}
 }
 
 // programOf finds the first owner that runs a program of the catalog. A
@@ -190,12 +210,16 @@ func programOf(s *sockets.Socket) (*program, *sockets.Process) {
 		if p.Identity.Disproven() {
 			continue
 		}
-		for _, key := range exeKeys(exeName(p)) {
-			for _, i := range byExe[key] {
-				if programs[i].matches(p) {
-					return &programs[i], p
-				}
+		found := -1
+		candidates(exeName(p), func(i int) bool {
+			if programs[i].matches(p) {
+				found = i
+				return false
 			}
+			return true
+		})
+		if found >= 0 {
+			return &programs[found], p
 		}
 	}
 	return nil, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/portwatch/portwatch/sockets"
 )
@@ -26,7 +27,8 @@ func provenanceFindings(s *sockets.Socket, f *findings) {
 	if grave {
 		risk = RiskHigh
 	}
-	var said []*sockets.Identity // one sentence per file, not per worker
+	var buf [4]*sockets.Identity
+	said := buf[:0] // one sentence per file, not per worker
 	for i, p := range s.Owners {
 		if i > 0 && sameProgram(p, s.Owners[i-1]) {
 			continue
@@ -63,15 +65,44 @@ func provenanceFindings(s *sockets.Socket, f *findings) {
 // to be (the package and its version) or why it was not: the evidence a
 // program's name rests on.
 func identityNote(s *sockets.Socket, f *findings) {
-	var said []*sockets.Identity
+	var buf [4]*sockets.Identity
+	said := buf[:0]
 	for _, p := range s.Owners {
 		id := p.Identity
 		if id == nil || contains(said, id) || id.Proof == sockets.ProofModified || id.Proof == sockets.ProofUnowned && claimedName(p) != "" {
 			continue // a disproof of a claim is a finding of its own
 		}
 		said = append(said, id)
-		f.add(RiskInfo, CodeIdentity, "Identity of %s: %s.", exeName(p), id.Reason)
+		*f = append(*f, Finding{Severity: RiskInfo, Code: CodeIdentity, Text: identityText(exeName(p), id)})
 	}
+}
+
+// identityTexts keeps the identity note of each proven file: every
+// listener is judged every poll, and the sentence of a file's proof does
+// not change. Bounded as pkgproof's own cache is.
+var identityTexts = struct {
+	sync.Mutex
+	m map[identityKey]string
+}{m: map[identityKey]string{}}
+
+type identityKey struct {
+	id   *sockets.Identity
+	name string
+}
+
+func identityText(name string, id *sockets.Identity) string {
+	k := identityKey{id, name}
+	identityTexts.Lock()
+	defer identityTexts.Unlock()
+	if t, ok := identityTexts.m[k]; ok {
+		return t
+	}
+	if len(identityTexts.m) >= 4096 {
+		identityTexts.m = map[identityKey]string{} // the catalog's "clear" shadows the builtin here
+	}
+	t := "Identity of " + name + ": " + id.Reason + "."
+	identityTexts.m[k] = t
+	return t
 }
 
 func contains(ids []*sockets.Identity, id *sockets.Identity) bool {
@@ -92,12 +123,16 @@ func claimedName(p *sockets.Process) string {
 		if name == "" {
 			continue
 		}
-		for _, key := range exeKeys(name) {
-			for _, i := range byExe[key] {
-				if len(programs[i].args) == 0 || programs[i].matches(p) {
-					return programs[i].name
-				}
+		claimed := ""
+		candidates(name, func(i int) bool {
+			if len(programs[i].args) == 0 || programs[i].matches(p) {
+				claimed = programs[i].name
+				return false
 			}
+			return true
+		})
+		if claimed != "" {
+			return claimed
 		}
 		if _, ok := forwarders[name]; ok {
 			return name
@@ -138,6 +173,11 @@ var netcats = map[string]bool{"nc": true, "ncat": true, "netcat": true, "nc.open
 // program ("runs /bin/sh for the socket (-e)"), or "". The flags are
 // recognised on any executable: a renamed ncat keeps its arguments.
 func execWords(p *sockets.Process) string {
+	// Most command lines have none of the words: said without splitting
+	// them, as every listener is judged every poll.
+	if !strings.Contains(p.Cmdline, " -") && !mayExec(p.Cmdline) {
+		return ""
+	}
 	args := strings.Fields(p.Cmdline)
 	if len(args) < 2 {
 		return ""
@@ -158,6 +198,16 @@ func execWords(p *sockets.Process) string {
 		}
 	}
 	return ""
+}
+
+// mayExec: the command line may hold socat's EXEC: or SYSTEM: address.
+func mayExec(cmdline string) bool {
+	for _, w := range []string{"exec:", "EXEC:", "Exec:", "system:", "SYSTEM:", "System:"} {
+		if strings.Contains(cmdline, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasFoldPrefix(s, prefix string) bool {

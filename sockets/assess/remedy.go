@@ -3,6 +3,7 @@ package assess
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/reach"
@@ -117,8 +118,36 @@ func firewallRule(s *sockets.Socket, fw reach.Verdict, how string) string {
 	if !s.IsListening() || s.Exposure() == sockets.ExposureLoopback || fw.Kind == reach.Filtered || fw.Kind == reach.Closed {
 		return ""
 	}
-	proto, port := s.Proto.String(), s.LPort
-	legacy := fw.Reason == reach.ReasonLegacy
+	k := ruleKey{s.Proto, s.LPort, fw.Reason == reach.ReasonLegacy, how}
+	rules.Lock()
+	defer rules.Unlock()
+	if r, ok := rules.m[k]; ok {
+		return r
+	}
+	if len(rules.m) >= 4096 {
+		rules.m = map[ruleKey]string{}
+	}
+	r := formatRule(k)
+	rules.m[k] = r
+	return r
+}
+
+// rules keeps the rules made: every listener is judged every poll, and a
+// port's rule does not change.
+var rules = struct {
+	sync.Mutex
+	m map[ruleKey]string
+}{m: map[ruleKey]string{}}
+
+type ruleKey struct {
+	proto  sockets.Proto
+	port   uint16
+	legacy bool
+	how    string
+}
+
+func formatRule(k ruleKey) string {
+	proto, port, legacy, how := k.proto.String(), k.port, k.legacy, k.how
 	switch {
 	case how == "restrict" && legacy:
 		return fmt.Sprintf("iptables -I INPUT -p %s --dport %d ! -s 192.0.2.0/24 -j DROP (192.0.2.0/24: the networks it serves)", proto, port)
