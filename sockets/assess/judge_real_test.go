@@ -277,3 +277,33 @@ http { access_log off; client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastc
 		t.Fatalf("nginx: %+v, dpkg says %s %s", id, pkg, ver)
 	}
 }
+
+// A real memcached from its package on all interfaces (in a network
+// namespace of the test's): proven, named by its program, HIGH, and its
+// remedy is memcached's own address setting.
+func TestRealMemcachedExposedGetsItsBindRemedy(t *testing.T) {
+	requireRootDpkg(t)
+	bin, err := exec.LookPath("memcached")
+	if err != nil {
+		t.Skip("memcached is not installed (CI installs it)")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare")
+	}
+	port := freePort(t)
+	cmd := exec.Command("unshare", "--net", "--", bin, "-p", fmt.Sprint(port), "-l", "0.0.0.0", "-U", "0", "-u", "memcache")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("cannot make a network namespace here: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// unshare execs memcached: the pid is memcached's.
+	v := liveVerdictOf(t, cmd.Process.Pid, func(s *sockets.Socket) bool { return s.IsListening() && s.LPort == port && s.Proto == sockets.TCP })
+	pkg, ver := packageOf(t, bin)
+	if id := v.Socket.Process().Identity; id == nil || id.PackageWords() != pkg+" "+ver {
+		t.Fatalf("memcached: %+v, dpkg says %s %s", id, pkg, ver)
+	}
+	f := hasCode(v.Findings, CodeDBExposed)
+	if v.Service.Program != "memcached" || v.Risk != RiskHigh || f == nil || !strings.Contains(f.Remedy, "-l 127.0.0.1") {
+		t.Fatalf("memcached on all interfaces: %s risk %s %+v", v.Service.How(), v.Risk, v.Findings)
+	}
+}
