@@ -151,3 +151,33 @@ func TestDisguisesByName(t *testing.T) {
 		}
 	}
 }
+
+// A program no package installed, copied into a home or a hidden
+// directory, holding a connection (a tunnel's client) is caught, with a
+// package database or without; the same in /usr/local is not.
+func TestUnpackagedProgramInAHomeIsCaught(t *testing.T) {
+	unowned := func(exe string, manager string) *sockets.Process {
+		p := proc(380, exe, exe+" client 203.0.113.7:443 R:socks", "root", 0)
+		p.Identity = &sockets.Identity{Proof: sockets.ProofUnowned, Manager: manager, Reason: "no installed package lists " + exe + " (dpkg)"}
+		return p
+	}
+	conn := func(p *sockets.Process) sockets.Socket {
+		s := sock(sockets.TCP, "10.0.0.5", 50000, "203.0.113.7", 443, sockets.StateEstablished, 381)
+		s.Direction, s.Owners, s.OwnerStatus = sockets.Outbound, []*sockets.Process{p}, sockets.OwnerKnown
+		return s
+	}
+	for _, exe := range []string{"/root/chisel", "/home/u/.cache/x/agent", "/var/www/html/up/frpc"} {
+		v := judgeOne(t, conn(unowned(exe, "dpkg")))
+		if exe == "/root/chisel" {
+			v = judgeOne(t, conn(unowned(exe, "")))
+		}
+		if f := hasCode(v.Findings, CodeUnpackagedExe); f == nil || v.Risk < RiskMedium {
+			t.Errorf("%s: risk %s %v", exe, v.Risk, v.Findings)
+		}
+	}
+	for _, p := range []*sockets.Process{unowned("/usr/local/bin/chisel", "dpkg")} {
+		if v := judgeOne(t, conn(p)); hasCode(v.Findings, CodeUnpackagedExe) != nil {
+			t.Errorf("%s (manager %q): %v", p.Exe, p.Identity.Manager, v.Findings)
+		}
+	}
+}

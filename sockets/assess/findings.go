@@ -71,6 +71,7 @@ const (
 	CodeClientSocket     = "client-socket"         // a daemon's own unconnected UDP socket on an ephemeral port
 	CodeIdentity         = "identity"              // what the owner's executable was proven to be
 	CodePublicExposed    = "public-service"        // a service meant to be reached (VPN, mail, DNS, web) on the network
+	CodeUnpackagedExe    = "unpackaged-exe"        // a program no package installed, run from a home, a web root or a hidden directory
 )
 
 // FloodThreshold is how many connections from one remote address to one

@@ -40,9 +40,13 @@ func provenanceFindings(s *sockets.Socket, f *findings) {
 			said = append(said, id)
 			f.add(risk, CodeModifiedExe, "%s (pid %d) runs a file that differs from its package: %s. A replaced binary is how rootkits hide; reinstall the package and find out who changed it.", p.Name, p.PID, id.Reason)
 		case id.Proof == sockets.ProofUnowned && !contains(said, id):
+			said = append(said, id)
 			if name := claimedName(p); name != "" {
-				said = append(said, id)
 				f.add(risk, CodeUnownedExe, "%s (pid %d) bears the name of %s, but its executable %s is no package's (%s): a program in disguise until proven otherwise.", p.Name, p.PID, name, p.Exe, id.Reason)
+			} else if where := droppedWhere(p.Exe); where != "" && !worldWritable(p.Exe) {
+				// Tunnels and implants (chisel, frp, a Go or Rust beacon) are
+				// copied into a home or a web root: no package, no system path.
+				f.add(RiskMedium, CodeUnpackagedExe, "%s (pid %d) runs %s, which no package installed, from %s: a program copied there by hand, the way tunnels and implants arrive. Find out who put it there.", exeName(p), p.PID, p.Exe, where)
 			}
 		}
 		if kernelName(p) && p.Exe != "" {
@@ -252,6 +256,31 @@ func inlineCode(p *sockets.Process) (lang, code string, ok bool) {
 func spawnsShell(code string) bool {
 	for _, w := range []string{"pty", "dup2", "subprocess", "/bin/sh", "/bin/bash", "exec(", "system(", "popen", "child_process", "fsockopen"} {
 		if strings.Contains(code, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// droppedWhere says where an executable lies when that is a place a
+// program copied by hand lands (a home, a web root, a hidden directory),
+// or "".
+func droppedWhere(exe string) string {
+	switch {
+	case strings.HasPrefix(exe, "/root/") || strings.HasPrefix(exe, "/home/"):
+		return "a home directory"
+	case strings.HasPrefix(exe, "/var/www/") || strings.HasPrefix(exe, "/srv/"):
+		return "a web or service root"
+	case strings.Contains(exe, "/."):
+		return "a hidden directory"
+	}
+	return ""
+}
+
+// worldWritable: the file lies where processFindings already says so.
+func worldWritable(exe string) bool {
+	for _, dir := range worldWritableDirs {
+		if strings.HasPrefix(exe, dir) {
 			return true
 		}
 	}
