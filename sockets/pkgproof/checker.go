@@ -3,7 +3,8 @@
 // Package pkgproof proves who installed a process's executable: on dpkg
 // systems the path is listed in /var/lib/dpkg/info/*.list and the running
 // file's content matches the package's *.md5sums, with the version from
-// /var/lib/dpkg/status; where no package database can be read, at least a
+// /var/lib/dpkg/status; on rpm systems rpm's own command names the owner
+// and the digest it recorded; where no package database can be read, a
 // root-owned file in directories only root may write. It does I/O, so
 // collect calls it; assess only judges the sockets.Identity it gives.
 //
@@ -128,13 +129,7 @@ func (c *Checker) prove(link, exe string, deleted bool, st *syscall.Stat_t) *soc
 		return &sockets.Identity{Proof: sockets.ProofUnproven, Manager: "dpkg", Reason: ix}
 	}
 	if _, err := os.Stat(c.rpmDir); err == nil {
-		// portwatch does not parse rpm's database (BerkeleyDB, NDB or
-		// SQLite, by release): fall back to what the file system proves,
-		// and say so.
-		id := systemPath(exe, st)
-		id.Manager = "rpm"
-		id.Reason = "rpm's database is not read by portwatch: " + id.Reason
-		return id
+		return c.proveRpm(link, exe, deleted, st)
 	}
 	return systemPath(exe, st)
 }
