@@ -307,3 +307,59 @@ func TestRealMemcachedExposedGetsItsBindRemedy(t *testing.T) {
 		t.Fatalf("memcached on all interfaces: %s risk %s %+v", v.Service.How(), v.Risk, v.Findings)
 	}
 }
+
+// A real socat bind shell (socat TCP-LISTEN ... EXEC:/bin/sh): its
+// listener and the connection of a client are both caught, HIGH, as a
+// program handed the socket.
+func TestRealSocatBindShellIsCaughtOnListenerAndConnection(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to read every process")
+	}
+	socat, err := exec.LookPath("socat")
+	if err != nil {
+		t.Skip("socat is not installed (CI installs it)")
+	}
+	port := freePort(t)
+	cmd := exec.Command(socat, fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port), "EXEC:/bin/sh")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	v := liveVerdict(t, sockets.HostNetns, port)
+	if f := hasCode(v.Findings, CodeExecTool); f == nil || f.Severity != RiskHigh || v.Risk != RiskHigh {
+		t.Fatalf("socat's listener: risk %s %v", v.Risk, v.Findings)
+	}
+	var conn net.Conn
+	for try := 0; try < 50 && conn == nil; try++ {
+		conn, _ = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if conn == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if conn == nil {
+		t.Fatal("cannot reach socat")
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "echo pw-$((6*7))\n")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := readUntil(conn, "pw-42"); err != nil {
+		t.Fatalf("the shell did not answer: %v", err)
+	}
+	local := conn.LocalAddr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	snap, err := collect.NewLive().Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Assess(snap, SystemKnowledge()).Verdicts {
+		s := &c.Socket
+		if s.State == sockets.StateEstablished && int(s.LPort) == int(port) && int(s.RPort) == local {
+			if f := hasCode(c.Findings, CodeExecTool); f == nil || c.Risk != RiskHigh {
+				t.Fatalf("socat's session: risk %s %v", c.Risk, c.Findings)
+			}
+			return
+		}
+	}
+	t.Fatal("socat's side of the connection was not listed")
+}
