@@ -74,6 +74,22 @@ func NewAt(procRoot, dpkgDir, rpmDir string) *Checker {
 	return &Checker{procRoot: procRoot, dpkgDir: dpkgDir, rpmDir: rpmDir, proofs: map[exeKey]*sockets.Identity{}}
 }
 
+// containerExe is the identity of a process in another mount namespace:
+// its path names a file of its own root (a container's image), which this
+// machine's package database does not describe.
+var containerExe = &sockets.Identity{Proof: sockets.ProofUnproven, Reason: "it runs in another mount namespace (a container): its files are the container's, not checked against this machine's packages"}
+
+// otherMountNS reports whether process pid sees another file system than
+// portwatch does (a container). One stat() per new process.
+func (c *Checker) otherMountNS(pid int32) bool {
+	var self, other syscall.Stat_t
+	if syscall.Stat(filepath.Join(c.procRoot, "self", "ns", "mnt"), &self) != nil ||
+		syscall.Stat(filepath.Join(c.procRoot, strconv.Itoa(int(pid)), "ns", "mnt"), &other) != nil {
+		return false // not known: judged by the path as it reads
+	}
+	return self.Ino != other.Ino || self.Dev != other.Dev
+}
+
 var unreadableExe = &sockets.Identity{Proof: sockets.ProofUnproven, Reason: "the executable cannot be read (another user's process, not being root): identity unproven, the process's name stands in"}
 
 // Check proves the executable of process pid, whose path is exe (as
@@ -82,6 +98,9 @@ var unreadableExe = &sockets.Identity{Proof: sockets.ProofUnproven, Reason: "the
 func (c *Checker) Check(pid int32, exe string, deleted bool) *sockets.Identity {
 	if exe == "" {
 		return unreadableExe
+	}
+	if c.otherMountNS(pid) {
+		return containerExe
 	}
 	link := filepath.Join(c.procRoot, strconv.Itoa(int(pid)), "exe")
 	var st syscall.Stat_t

@@ -182,3 +182,34 @@ func TestAliases(t *testing.T) {
 		}
 	}
 }
+
+// A process in a mount namespace of its own (a container's) is not judged
+// against this machine's packages: its path names the container's file.
+func TestContainerProcessIsUnprovenNotUnowned(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a mount namespace")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("no unshare")
+	}
+	bin := sleepPath(t)
+	cmd := exec.Command(unshare, "--mount", "--", bin, "60")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Wait, bounded, for unshare to exec sleep in its new namespace.
+	c := New()
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.otherMountNS(int32(cmd.Process.Pid)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the process never entered its own mount namespace")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	id := c.Check(int32(cmd.Process.Pid), "/usr/local/sbin/nginx", false)
+	if id.Proof != sockets.ProofUnproven || !strings.Contains(id.Reason, "container") || id.Disproven() {
+		t.Fatalf("a container's process: %+v", id)
+	}
+}
