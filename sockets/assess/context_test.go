@@ -181,3 +181,21 @@ func TestUnpackagedProgramInAHomeIsCaught(t *testing.T) {
 		}
 	}
 }
+
+// A socket-activated Python service reading its connection as stdin is
+// socket-stdio, not a reverse shell; python -c on the same is.
+func TestSocketActivatedInterpreterIsNoReverseShell(t *testing.T) {
+	svc := packaged(proc(390, "/usr/bin/python3.11", "/usr/bin/python3 /usr/lib/foo/handler.py", "foo", 1001), "python3.11-minimal", "3.11.2-6", "foo@1-10.0.0.5:22-10.0.0.9:50000.service")
+	inline := proc(391, "/usr/bin/python3.11", "python3 -c import pty;pty.spawn('/bin/sh')", "www-data", 33)
+	for _, c := range []struct {
+		p    *sockets.Process
+		code string
+	}{{svc, CodeSocketStdio}, {inline, CodeReverseShell}} {
+		s := sock(sockets.TCP, "10.0.0.5", 22, "10.0.0.9", 50000, sockets.StateEstablished, 392)
+		s.Direction, s.Owners, s.OwnerStatus = sockets.Inbound, []*sockets.Process{c.p}, sockets.OwnerKnown
+		c.p.Stdio = [3]uint64{392, 392, 0}
+		if v := judgeOne(t, s); hasCode(v.Findings, c.code) == nil {
+			t.Errorf("%s: want %s, got %v", c.p.Cmdline, c.code, v.Findings)
+		}
+	}
+}

@@ -19,7 +19,10 @@ func shellFindings(s *sockets.Socket, f *findings) {
 	for _, p := range s.Owners {
 		name := exeName(p)
 		fds := p.StdioOn(s.Inode)
-		shell := shells[name] || isInterpreter(name)
+		// An interpreter is a shell here unless it runs a script of a
+		// packaged service (a socket-activated Python daemon reads its
+		// connection as stdin by design).
+		shell := shells[name] || isInterpreter(name) && !serviceScript(p)
 		switch {
 		case len(fds) > 0 && shell && !s.IsListening():
 			what := "a reverse shell"
@@ -91,4 +94,13 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// serviceScript: an interpreter running a script file (not inline code)
+// as a systemd service, from a proven file.
+func serviceScript(p *sockets.Process) bool {
+	if _, _, inline := inlineCode(p); inline {
+		return false
+	}
+	return p.Identity.Proven() && strings.HasSuffix(p.Unit, ".service") && !strings.HasPrefix(p.Unit, "user@") && len(strings.Fields(p.Cmdline)) > 1
 }
