@@ -118,6 +118,25 @@ type Process struct {
 	// together they name this process exactly, which a signal needs.
 	StartTicks uint64
 	Unit       string // systemd unit, from /proc/PID/cgroup
+	// Identity is what was proven about the executable (sockets/pkgproof):
+	// the package that installed it, or why that is not known. nil where
+	// it was not checked.
+	Identity *Identity
+	// Stdio holds the socket inode behind each of descriptors 0, 1 and 2,
+	// or 0 where that descriptor is no socket: a shell whose input and
+	// output are a connection is a reverse shell.
+	Stdio [3]uint64
+}
+
+// StdioOn lists which of descriptors 0-2 are the socket inode: "0, 1 and 2".
+func (p *Process) StdioOn(inode uint64) []int {
+	var fds []int
+	for fd, ino := range p.Stdio {
+		if inode != 0 && ino == inode {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
 }
 
 // Socket is one TCP or UDP socket, IPv4 or IPv6, as seen in one poll. Its

@@ -74,9 +74,14 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 
 	if len(r.Findings) > 0 && !r.Removed() {
 		out = append(out, label("Findings"))
+		remedies := map[string]bool{}
 		for _, f := range r.Findings {
 			badge := th.Risk(f.Severity).Render(fmt.Sprintf("%-6s", f.Severity))
 			out = append(out, hanging("  "+badge+" ", strings.Repeat(" ", 9), f.Text, w)...)
+			if f.Remedy != "" && !remedies[f.Remedy] { // what to do, where assess knows; once
+				remedies[f.Remedy] = true
+				out = append(out, hanging(strings.Repeat(" ", 9), strings.Repeat(" ", 9), "Remedy: "+f.Remedy, w)...)
+			}
 		}
 	}
 

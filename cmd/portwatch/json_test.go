@@ -8,6 +8,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"net"
 	"os"
 	"regexp"
@@ -42,17 +43,21 @@ var (
 		"remote_address": "string", "remote_port": "number", "state": "string", "kind": "string",
 		"dual_stack": "bool", "inode": "number", "uid": "number", "pid": "number", "process": "string",
 		"user": "string", "owner_status": "string", "owners": "array", "netns": "string",
-		"service": "object", "risk": "string", "findings": "array",
+		"service": "object", "risk": "string", "role": "string", "findings": "array",
 	}
+	socketOptional = keySpec{"remedy": "string"}                            // where a finding has one
 	listenerKeys   = keySpec{"exposure": "string", "connections": "number"} // kind "listening" only
 	connectionKeys = keySpec{"direction": "string"}                         // every other kind
 	// TCP connections' kernel counters, where the kernel gave them
 	connectionOptional = keySpec{"bytes_sent": "number", "bytes_received": "number", "rtt_ms": "number", "retransmits": "number"}
 	ownerKeys          = keySpec{"pid": "number", "ppid": "number", "name": "string", "exe": "string", "exe_deleted": "bool", "cmdline": "string", "user": "string", "uid": "number"}
-	ownerOptional      = keySpec{"started": "string", "unit": "string"} // when known
-	serviceKeys        = keySpec{"name": "string", "description": "string", "source": "string"}
+	ownerOptional      = keySpec{"started": "string", "unit": "string", "identity": "object"} // when known
+	identityKeys       = keySpec{"proof": "string", "reason": "string"}
+	identityOptional   = keySpec{"manager": "string", "package": "string", "version": "string"} // where a database was read, and lists the file
+	serviceKeys        = keySpec{"name": "string", "description": "string", "source": "string", "note": "string"}
 	serviceOptional    = keySpec{"program": "string"} // when a program identified it
 	findingKeys        = keySpec{"severity": "string", "code": "string", "text": "string"}
+	findingOptional    = keySpec{"remedy": "string"} // where portwatch knows one
 
 	// jsonEnums are the values each enumerated key takes, as scripts see them.
 	jsonEnums = map[string][]string{
@@ -67,6 +72,8 @@ var (
 		"state":        append(slices.Clone(assess.TCPStates), sockets.StateUnconnected),
 		"baseline":     {"expected", "unexpected", "changed"}, // a listener's
 		"verdict":      {"open", "restricted", "filtered", "closed", "unknown"},
+		"role":         {"listener", "client-socket", "connection"},
+		"proof":        {"package", "listed", "system-path", "unproven", "unowned", "modified"},
 	}
 	codeWord = regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
 )
@@ -184,6 +191,8 @@ func (c *docChecker) socket(where string, s map[string]any) {
 	for k, typ := range only {
 		want[k] = typ
 	}
+	optional = maps.Clone(optional)
+	maps.Copy(optional, socketOptional)
 	c.keys(where, s, want, optional)
 	if has(s, "baseline") {
 		c.enum(where, "baseline", s["baseline"])
@@ -192,7 +201,7 @@ func (c *docChecker) socket(where string, s map[string]any) {
 		c.keys(where+" firewall", fw, firewallKeys, firewallOptional)
 		c.enum(where+" firewall", "verdict", fw["verdict"])
 	}
-	for _, k := range []string{"proto", "kind", "owner_status", "risk", "state"} {
+	for _, k := range []string{"proto", "kind", "owner_status", "risk", "state", "role"} {
 		c.enum(where, k, s[k])
 	}
 	if has(s, "direction") {
@@ -212,6 +221,10 @@ func (c *docChecker) socket(where string, s map[string]any) {
 	for _, v := range owners {
 		o, _ := v.(map[string]any)
 		c.keys(fmt.Sprintf("%s owner %v", where, o["pid"]), o, ownerKeys, ownerOptional)
+		if id, ok := o["identity"].(map[string]any); ok {
+			c.keys(fmt.Sprintf("%s owner %v identity", where, o["pid"]), id, identityKeys, identityOptional)
+			c.enum(where+" identity", "proof", id["proof"])
+		}
 		if started, ok := o["started"].(string); ok {
 			if _, err := time.Parse(time.RFC3339, started); err != nil {
 				c.bad("%s: owner started %q is not RFC 3339", where, started)
@@ -224,7 +237,7 @@ func (c *docChecker) socket(where string, s map[string]any) {
 	findings, _ := s["findings"].([]any)
 	for _, v := range findings {
 		f, _ := v.(map[string]any)
-		c.keys(where+" finding", f, findingKeys, nil)
+		c.keys(where+" finding", f, findingKeys, findingOptional)
 		c.enum(where+" finding", "severity", f["severity"])
 		code, _ := f["code"].(string)
 		if !codeWord.MatchString(code) || (c.codes != nil && !c.codes[code]) {

@@ -71,6 +71,8 @@ type jsonSocket struct {
 	Netns         string              `json:"netns"`
 	Service       jsonService         `json:"service"`
 	Risk          assess.Risk         `json:"risk"`
+	Role          assess.Role         `json:"role"`                  // listener, client-socket or connection
+	Remedy        string              `json:"remedy,omitempty"`      // the worst finding's remedy, where one has one
 	Connections   *int32              `json:"connections,omitempty"` // listeners only
 	Baseline      string              `json:"baseline,omitempty"`    // listeners, with a baseline only
 	Firewall      *jsonFirewall       `json:"firewall,omitempty"`    // listeners whose namespace's ruleset was read
@@ -94,6 +96,17 @@ type jsonProcess struct {
 	UID        int32  `json:"uid"`
 	Started    string `json:"started,omitempty"`
 	Unit       string `json:"unit,omitempty"`
+	// Identity is what the executable was proven to be: the package that
+	// installed it (and its version), or why that is unproven.
+	Identity *jsonIdentity `json:"identity,omitempty"`
+}
+
+type jsonIdentity struct {
+	Proof   sockets.Proof `json:"proof"`
+	Manager string        `json:"manager,omitempty"`
+	Package string        `json:"package,omitempty"`
+	Version string        `json:"version,omitempty"`
+	Reason  string        `json:"reason"`
 }
 
 // jsonFirewall is what a new connection from outside meets at a listener:
@@ -111,6 +124,9 @@ type jsonService struct {
 	Description string `json:"description"`
 	Source      string `json:"source"`
 	Program     string `json:"program,omitempty"` // the program that identified it
+	// Note is what portwatch says of the service for an analyst: what it
+	// risks and what to do about it (the detail pane's note).
+	Note string `json:"note"`
 }
 
 // writeJSON prints a snapshot and its assessment, keeping the sockets keep
@@ -156,12 +172,19 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 		DualStack: s.DualStack, Inode: s.Inode, UID: s.UID,
 		OwnerStatus: s.OwnerStatus, Owners: []jsonProcess{}, Netns: s.Netns,
 		Service: jsonService{Name: v.Service.Name, Description: v.Service.Description,
-			Source: string(v.Service.Source), Program: v.Service.Program},
+			Source: string(v.Service.Source), Program: v.Service.Program, Note: v.Service.Note},
 		Risk:     v.Risk,
+		Role:     v.Role,
 		Findings: v.Findings,
 	}
 	if j.Findings == nil {
 		j.Findings = []assess.Finding{}
+	}
+	for _, f := range v.Findings {
+		if f.Remedy != "" {
+			j.Remedy = f.Remedy
+			break
+		}
 	}
 	if t := s.Traffic; t != nil && s.Proto == sockets.TCP && !s.IsListening() {
 		rtt := float64(t.RTT) / 1000
@@ -188,6 +211,9 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 	for _, p := range s.Owners {
 		jp := jsonProcess{PID: p.PID, PPID: p.PPID, Name: p.Name, Exe: p.Exe, ExeDeleted: p.ExeDeleted,
 			Cmdline: p.Cmdline, User: p.User, UID: p.UID, Unit: p.Unit}
+		if id := p.Identity; id != nil {
+			jp.Identity = &jsonIdentity{Proof: id.Proof, Manager: id.Manager, Package: id.Package, Version: id.Version, Reason: id.Reason}
+		}
 		if !p.Started.IsZero() {
 			jp.Started = p.Started.UTC().Format(time.RFC3339)
 		}

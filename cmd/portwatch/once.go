@@ -68,7 +68,11 @@ func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o ro
 		t.add(head("PROTO", "ADDRESS", "PORT", "SERVICE", "RISK", "CONNS", "PID", "PROCESS", "USER", "EXPOSURE")...)
 		for _, v := range listening {
 			s := &v.Socket
-			t.add(row(s, s.ProtoLabel(), s.Local.String(), strconv.Itoa(int(s.LPort)), v.Service.Name, v.Risk.String(),
+			service := v.Service.Name
+			if v.Role == assess.RoleClientSocket {
+				service = "client socket" // a daemon's own, not a service it offers
+			}
+			t.add(row(s, s.ProtoLabel(), s.Local.String(), strconv.Itoa(int(s.LPort)), service, v.Risk.String(),
 				strconv.Itoa(int(v.Conns)), s.OwnerPIDs(), s.OwnerName(), s.OwnerUser(), string(s.Exposure()))...)
 		}
 		out.table(t)
@@ -163,7 +167,8 @@ func connectionTable(verdicts []*assess.Verdict, withState bool, head func(...st
 }
 
 // printFindings lists the findings of the sockets shown, LOW and worse,
-// worst first: what an analyst reads before anything else. The INFO ones
+// worst first, each with its remedy where it has one: what an analyst
+// reads before anything else. The INFO ones
 // (loopback only, dual-stack) are in --json and the monitor's details.
 func printFindings(out *errWriter, shown []*assess.Verdict) {
 	type item struct {
@@ -188,7 +193,11 @@ func printFindings(out *errWriter, shown []*assess.Verdict) {
 	t.add("RISK", "SOCKET", "PROCESS", "CODE", "FINDING")
 	for _, it := range items {
 		s := &it.v.Socket
-		t.add(it.f.Severity.String(), s.ProtoLabel()+" "+s.LocalEndpoint(), s.OwnerName(), it.f.Code, it.f.Text)
+		text := it.f.Text
+		if it.f.Remedy != "" {
+			text += " Remedy: " + it.f.Remedy
+		}
+		t.add(it.f.Severity.String(), s.ProtoLabel()+" "+s.LocalEndpoint(), s.OwnerName(), it.f.Code, text)
 	}
 	out.table(t)
 }

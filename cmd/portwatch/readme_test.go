@@ -111,7 +111,8 @@ func TestReadmeJSONDocumentsEveryField(t *testing.T) {
 		quoted[m[1]] = true
 	}
 	for _, spec := range []keySpec{docKeys, docOnlyIf, docOptional, baselineKeys, missingKeys, socketKeys, listenerKeys, listenerOptional, firewallKeys, firewallOptional, connectionOptional,
-		connectionKeys, ownerKeys, ownerOptional, serviceKeys, serviceOptional, findingKeys} {
+		connectionKeys, ownerKeys, ownerOptional, serviceKeys, serviceOptional, findingKeys,
+		socketOptional, identityKeys, identityOptional, findingOptional} {
 		for k := range spec {
 			if !quoted[k] {
 				t.Errorf("the README's JSON section does not document the key `%s`", k)

@@ -47,6 +47,9 @@ type Verdict struct {
 	// from (Context.Health): a verdict changes when the state does, never
 	// with the counters.
 	Health sockets.Health
+	// Role is what the socket is for: a listener, a daemon's client socket
+	// (an unconnected UDP socket on an ephemeral port), or a connection.
+	Role Role
 }
 
 // Reachable reports whether a listener can be reached from outside this
@@ -54,7 +57,7 @@ type Verdict struct {
 // or closed by the firewall.
 func (v *Verdict) Reachable() bool {
 	s := &v.Socket
-	if !s.IsListening() || s.Exposure() == sockets.ExposureLoopback || v.Baseline.Status == baseline.Missing {
+	if !s.IsListening() || v.Role == RoleClientSocket || s.Exposure() == sockets.ExposureLoopback || v.Baseline.Status == baseline.Missing {
 		return false
 	}
 	return v.Firewall.Kind != reach.Filtered && v.Firewall.Kind != reach.Closed
@@ -180,7 +183,7 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 
 func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdict {
 	info := as.kb.sharedForSocket(s)
-	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: c.scanned(s), Health: h}
+	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: c.scanned(s), Health: h, Role: as.kb.roleOf(s)}
 	if c.baseline != nil && s.IsListening() {
 		v.Baseline = c.baseline.Check(s)
 	}
@@ -189,11 +192,18 @@ func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdi
 			v.Firewall = fv
 		}
 	}
-	v.Findings = judgeFindings(s, info, v.Firewall, c)
+	v.Findings = judgeFindings(s, info, v.Firewall, c, v.Role)
 	v.Findings = baselineFindings(v, c.baseline, v.Findings)
 	v.Findings = healthFindings(s, h, v.Findings)
+	addRemedies(s, info, v.Firewall, v.Findings)
 	v.Findings = as.intern(v.Findings)
 	v.Risk = worstRisk(s, info, v.Firewall, v.Findings)
+	if v.Role == RoleClientSocket {
+		v.Risk = RiskInfo // the port's own risk is a service's; only the findings count
+		if len(v.Findings) > 0 {
+			v.Risk = v.Findings[0].Severity
+		}
+	}
 	if s.IsListening() {
 		v.Conns = int32(c.conns[portOf(s)])
 	}
@@ -299,7 +309,7 @@ func ReadsTheSame(a, b *Verdict) bool {
 		return true
 	}
 	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded && a.Scanned == b.Scanned && a.Baseline == b.Baseline &&
-		a.Health == b.Health &&
+		a.Health == b.Health && a.Role == b.Role &&
 		a.Firewall.Kind == b.Firewall.Kind && a.Firewall.Rule == b.Firewall.Rule &&
 		len(a.Findings) == len(b.Findings) && a.Socket.DualStack == b.Socket.DualStack &&
 		a.Socket.Inode == b.Socket.Inode && sameJudgement(&a.Socket, &b.Socket)

@@ -32,14 +32,18 @@ type CatalogEntry struct {
 const (
 	info, low, med, high = RiskInfo, RiskLow, RiskMedium, RiskHigh
 	clear, db, admin     = TagCleartext, TagDatabase, TagAdmin
-	bd, internal         = TagBackdoor, TagInternal
+	bd, internal, pub    = TagBackdoor, TagInternal, TagPublic
 )
 
 const backdoorNote = "Nothing legitimate is expected here: this port is a favourite default of backdoors, reverse shells and exploit kits. Identify the process and its binary at once; if you cannot explain it, isolate the machine."
 
-// catalog is the table of well-known ports. Sources: IANA registrations and
-// the vendors' documentation; the notes are ours.
-var catalog = []CatalogEntry{
+// catalog is the table of well-known ports: the base table below and the
+// servers' secondary and control ports (catalog_servers.go).
+var catalog = withServerPorts(baseCatalog, serverPorts)
+
+// baseCatalog is the table of well-known ports. Sources: IANA
+// registrations and the vendors' documentation; the notes are ours.
+var baseCatalog = []CatalogEntry{
 	{1, onTCP, "tcpmux", "TCP port service multiplexer, an obsolete lookup service", low, 0, "Almost never used today; a listener here is unusual. Disable it unless you know why it exists.", ""},
 	{7, onBoth, "echo", "Echo service: sends back whatever it receives", med, 0, "Useful only for testing and can be abused to amplify traffic (UDP) or fingerprint hosts. Turn it off.", ""},
 	{9, onBoth, "discard", "Discard service: throws away whatever it receives", low, 0, "A legacy test service with no use in production. Disable it.", ""},
@@ -47,21 +51,21 @@ var catalog = []CatalogEntry{
 	{19, onBoth, "chargen", "Character generator: streams characters to any client", high, 0, "Chargen over UDP is a classic amplification weapon for DDoS attacks. It should never be enabled.", ""},
 	{20, onTCP, "ftp-data", "FTP data channel (active mode)", med, clear, "FTP moves files and passwords in cleartext. Replace it with SFTP or FTPS.", ""},
 	{21, onTCP, "ftp", "File Transfer Protocol control channel", high, clear, "FTP sends user names and passwords in cleartext and often allows anonymous login. Prefer SFTP over SSH; if FTP must stay, require TLS (FTPS) and disable anonymous access.", ""},
-	{22, onTCP, "ssh", "Secure Shell: encrypted remote login, commands and file transfer", med, 0, "SSH is the front door of a server and is brute-forced constantly. Use keys, not passwords, disable root login, and restrict who may reach it with a firewall or VPN.", ""},
+	{22, onTCP, "ssh", "Secure Shell: encrypted remote login, commands and file transfer", med, pub, "SSH is the front door of a server and is brute-forced constantly. Use keys, not passwords, disable root login, and restrict who may reach it with a firewall or VPN.", ""},
 	{23, onTCP, "telnet", "Telnet: unencrypted remote login", high, clear | admin, "Telnet sends passwords and whole sessions in cleartext and is a top target of IoT botnets. Disable it and use SSH.", ""},
-	{25, onTCP, "smtp", "Simple Mail Transfer Protocol: mail relay between servers", med, clear, "A mail server must not relay for strangers (open relay) and should offer STARTTLS. If this machine is not a mail server, bind it to loopback.", ""},
+	{25, onTCP, "smtp", "Simple Mail Transfer Protocol: mail relay between servers", med, clear | pub, "A mail server must not relay for strangers (open relay) and should offer STARTTLS. A mail server is meant to be reached: restrict who may submit mail, not where it listens; if this machine is not a mail server, a local MTA belongs on loopback.", ""},
 	{37, onBoth, "time", "Time protocol: the clock as a 32-bit number", low, 0, "Obsolete since NTP; can reflect UDP traffic. Disable it.", ""},
 	{43, onTCP, "whois", "WHOIS directory lookups", low, clear, "A plain-text query service; rare on ordinary servers.", ""},
 	{49, onBoth, "tacacs", "TACACS+: authentication for network devices", med, admin, "Carries device-admin logins; the classic variant obfuscates rather than encrypts. Reachable only from management networks.", ""},
-	{53, onBoth, "domain", "Domain Name System: turns names into addresses", med, 0, "An open resolver reachable from the internet is abused for DNS amplification attacks. Answer recursive queries for your own networks only; a local stub resolver on 127.0.0.53 is normal.", ""},
+	{53, onBoth, "domain", "Domain Name System: turns names into addresses", med, pub, "An open resolver reachable from the internet is abused for DNS amplification attacks. Answer recursive queries for your own networks only; a local stub resolver on 127.0.0.53 is normal.", ""},
 	{67, onUDP, "bootps", "DHCP server: hands out IP addresses", med, 0, "A rogue DHCP server can redirect a whole network's traffic. Only the real DHCP server of the network should listen here.", ""},
 	{68, onUDP, "bootpc", "DHCP client: receives an IP address lease", info, 0, "Normal on machines that get their address by DHCP.", ""},
 	{69, onUDP, "tftp", "Trivial FTP: file transfer without authentication", high, clear, "TFTP has no login at all: anyone who can reach it can read (and sometimes write) files. Used for network boot; keep it on an isolated network.", ""},
 	{70, onTCP, "gopher", "Gopher: a pre-web document protocol", low, clear, "A historical curiosity; an unexpected listener deserves a look.", ""},
 	{79, onTCP, "finger", "Finger: shows who is logged in", med, clear, "Leaks user names and login times that help attackers guess accounts. Disable it.", ""},
-	{80, onTCP, "http", "Hypertext Transfer Protocol: web server", med, clear, "Plain HTTP is unencrypted: logins and cookies can be read on the way. Redirect to HTTPS, and keep the web server and its applications patched.", ""},
+	{80, onTCP, "http", "Hypertext Transfer Protocol: web server", med, clear | pub, "Plain HTTP is unencrypted: logins and cookies can be read on the way. Redirect to HTTPS, and keep the web server and its applications patched.", ""},
 	{88, onBoth, "kerberos", "Kerberos authentication (key distribution centre)", med, admin, "The heart of an Active Directory or Kerberos realm; attacks like Kerberoasting start here. Expected on domain controllers only.", ""},
-	{110, onTCP, "pop3", "Post Office Protocol 3: mailbox download", high, clear, "POP3 without TLS sends the mailbox password in cleartext. Use POP3S on 995 or IMAPS instead.", ""},
+	{110, onTCP, "pop3", "Post Office Protocol 3: mailbox download", med, clear | pub, "POP3 without TLS sends the mailbox password in cleartext. Use POP3S on 995 or IMAPS instead.", ""},
 	{111, onBoth, "rpcbind", "ONC RPC port mapper (portmap), used by NFS", high, admin, "rpcbind tells anyone which RPC services run and where, and has been used for DDoS reflection. Block it from untrusted networks; disable it if NFS is unused.", ""},
 	{113, onTCP, "ident", "Ident: tells a remote server which user owns a connection", low, clear, "Leaks local user names; rarely needed except by some IRC servers.", ""},
 	{119, onTCP, "nntp", "Network News Transfer Protocol (Usenet)", low, clear, "Rare today; use NNTPS (563) if it is needed.", ""},
@@ -70,7 +74,7 @@ var catalog = []CatalogEntry{
 	{137, onUDP, "netbios-ns", "NetBIOS name service", med, clear, "Leaks host and domain names and enables name-spoofing attacks. Disable NetBIOS where SMB over 445 suffices.", ""},
 	{138, onUDP, "netbios-dgm", "NetBIOS datagram service", med, clear, "Legacy Windows networking; disable it if unused and never expose it to the internet.", ""},
 	{139, onTCP, "netbios-ssn", "NetBIOS session service (SMB over NetBIOS)", high, 0, "File sharing over NetBIOS; the target of many worms. Keep it to the local network.", ""},
-	{143, onTCP, "imap", "Internet Message Access Protocol: mailbox access", med, clear, "IMAP without TLS exposes mail passwords. Require STARTTLS or use IMAPS on 993.", ""},
+	{143, onTCP, "imap", "Internet Message Access Protocol: mailbox access", med, clear | pub, "IMAP without TLS exposes mail passwords. Require STARTTLS or use IMAPS on 993.", ""},
 	{161, onUDP, "snmp", "Simple Network Management Protocol: device monitoring", high, clear | admin, "SNMP v1/v2c authenticates with a cleartext community string, often 'public', and can leak the whole configuration. Use SNMPv3 and allow only the monitoring host.", ""},
 	{162, onUDP, "snmptrap", "SNMP traps: alerts sent by devices", med, clear, "Receives unauthenticated alerts in cleartext; accept them only from known devices.", ""},
 	{177, onUDP, "xdmcp", "X Display Manager Control Protocol: remote graphical login", high, clear | admin, "Unencrypted remote desktops for X11; sessions and passwords can be sniffed. Disable it; tunnel X over SSH.", ""},
@@ -78,12 +82,12 @@ var catalog = []CatalogEntry{
 	{194, onTCP, "irc", "Internet Relay Chat", med, clear, "Chat in cleartext; also used by old botnets as a command channel. Unexpected on a server.", ""},
 	{389, onBoth, "ldap", "Lightweight Directory Access Protocol: directory of users and groups", high, clear | admin, "Plain LDAP can carry passwords in cleartext and may allow anonymous reads of the whole directory. Require StartTLS or LDAPS (636) and disable anonymous binds.", ""},
 	{427, onBoth, "svrloc", "Service Location Protocol", high, 0, "SLP has been abused for huge DDoS amplification and exploited on VMware ESXi. Disable it.", ""},
-	{443, onTCP, "https", "HTTP over TLS: encrypted web server", low, 0, "The normal way to serve the web. Keep TLS settings and certificates current, and patch the applications behind it.", ""},
-	{443, onUDP, "https (quic)", "HTTP/3 over QUIC", low, 0, "Encrypted web traffic over UDP; normal for HTTP/3 servers.", ""},
+	{443, onTCP, "https", "HTTP over TLS: encrypted web server", low, pub, "The normal way to serve the web. Keep TLS settings and certificates current, and patch the applications behind it.", ""},
+	{443, onUDP, "https (quic)", "HTTP/3 over QUIC", low, pub, "Encrypted web traffic over UDP; normal for HTTP/3 servers.", ""},
 	{445, onTCP, "microsoft-ds", "SMB: Windows file and printer sharing (also Samba)", high, 0, "SMB was the door of WannaCry and NotPetya. Never expose it to the internet; disable SMBv1 and require signing.", ""},
 	{464, onBoth, "kpasswd", "Kerberos password change", med, admin, "Part of a Kerberos realm; expected on domain controllers only.", ""},
-	{465, onTCP, "smtps", "SMTP over implicit TLS (mail submission)", low, 0, "Encrypted mail submission from clients; require authentication.", ""},
-	{500, onUDP, "isakmp", "IKE: key exchange for IPsec VPNs", med, admin, "VPN gateways listen here; aggressive mode can leak crackable hashes. Keep the VPN software patched.", ""},
+	{465, onTCP, "smtps", "SMTP over implicit TLS (mail submission)", low, pub, "Encrypted mail submission from clients; require authentication.", ""},
+	{500, onUDP, "isakmp", "IKE: key exchange for IPsec VPNs", med, admin | pub, "VPN gateways listen here; aggressive mode can leak crackable hashes. Keep the VPN software patched.", ""},
 	{512, onTCP, "exec", "rexec: remote command execution", high, clear | admin, "A legacy Unix service that runs commands with a cleartext password. Disable it; use SSH.", ""},
 	{513, onTCP, "login", "rlogin: remote login", high, clear | admin, "Trusts host names and sends sessions in cleartext. Disable it; use SSH.", ""},
 	{514, onTCP, "rsh/syslog", "rsh remote shell (legacy), or syslog over TCP (rsyslog)", high, clear | admin, "If this is rsh, it trusts host names without passwords: disable it and use SSH. If it is a syslog receiver, it accepts forged logs from anyone who can reach it: allow only known hosts or use syslog over TLS (6514).", ""},
@@ -93,20 +97,20 @@ var catalog = []CatalogEntry{
 	{523, onBoth, "ibm-db2", "IBM Db2 discovery service", med, db, "Reveals database instances; keep it off untrusted networks.", ""},
 	{548, onTCP, "afp", "Apple Filing Protocol: Mac file sharing", med, 0, "Legacy file sharing; restrict to the local network.", ""},
 	{554, onBoth, "rtsp", "Real Time Streaming Protocol: cameras and media servers", med, clear, "IP cameras expose video here, often with default passwords. Change them and keep cameras off the internet.", ""},
-	{587, onTCP, "submission", "Mail submission (SMTP with STARTTLS and authentication)", low, 0, "Where mail clients send outgoing mail; require STARTTLS and authentication.", ""},
+	{587, onTCP, "submission", "Mail submission (SMTP with STARTTLS and authentication)", low, pub, "Where mail clients send outgoing mail; require STARTTLS and authentication.", ""},
 	{593, onTCP, "http-rpc-epmap", "Microsoft RPC over HTTP", high, admin, "Exposes Windows RPC through HTTP; keep it internal.", ""},
 	{623, onUDP, "ipmi", "IPMI/BMC remote management", high, admin, "A server's baseboard controller: power, console, and hashes that IPMI 2.0 hands out before login. Put it on an isolated management network.", ""},
 	{631, onBoth, "ipp", "Internet Printing Protocol (CUPS)", med, 0, "CUPS on all interfaces has had remote code execution bugs (cups-browsed, 2024). Bind it to loopback unless this is a print server.", ""},
 	{636, onTCP, "ldaps", "LDAP over TLS", med, admin, "Encrypted directory access; still disable anonymous binds and restrict who can query.", ""},
-	{853, onBoth, "domain-s", "DNS over TLS / QUIC", low, 0, "Encrypted DNS; same open-resolver cautions as port 53.", ""},
+	{853, onBoth, "domain-s", "DNS over TLS / QUIC", low, pub, "Encrypted DNS; same open-resolver cautions as port 53.", ""},
 	{873, onTCP, "rsync", "rsync daemon: file synchronisation", high, clear, "An rsync daemon often serves modules without a password, in cleartext. Require auth, restrict hosts, or run rsync over SSH.", ""},
 	{902, onTCP, "vmware-auth", "VMware ESXi / Workstation authentication", high, admin, "Management of virtual machines; a prized target for ransomware. Management network only.", ""},
 	{989, onTCP, "ftps-data", "FTP data over TLS", low, 0, "Encrypted FTP; prefer SFTP where you can.", ""},
 	{990, onTCP, "ftps", "FTP control over TLS", low, 0, "Encrypted FTP; disable anonymous access.", ""},
-	{993, onTCP, "imaps", "IMAP over TLS", low, 0, "Encrypted mailbox access; the right way to serve IMAP.", ""},
-	{995, onTCP, "pop3s", "POP3 over TLS", low, 0, "Encrypted mailbox download; the right way to serve POP3.", ""},
+	{993, onTCP, "imaps", "IMAP over TLS", low, pub, "Encrypted mailbox access; the right way to serve IMAP.", ""},
+	{995, onTCP, "pop3s", "POP3 over TLS", low, pub, "Encrypted mailbox download; the right way to serve POP3.", ""},
 	{1080, onTCP, "socks", "SOCKS proxy", high, 0, "An open proxy lets strangers route attacks through you; malware also runs SOCKS proxies. Require auth and restrict clients.", ""},
-	{1194, onBoth, "openvpn", "OpenVPN", low, admin, "A VPN endpoint; keep it patched and use certificates.", ""},
+	{1194, onBoth, "openvpn", "OpenVPN", low, admin | pub, "A VPN endpoint; keep it patched and use certificates.", ""},
 	{1337, onBoth, "leet", "'leet' port: used by backdoors and hacking tools", high, bd, backdoorNote, ""},
 	{1433, onTCP, "ms-sql-s", "Microsoft SQL Server", high, db, "A database exposed to the network is brute-forced for the 'sa' account. Allow only the application servers; never the internet.", "mssql"},
 	{1434, onUDP, "ms-sql-m", "SQL Server browser service", med, db, "Reveals SQL Server instances (and was the door of the Slammer worm). Block it from untrusted networks.", ""},
@@ -192,6 +196,6 @@ var catalog = []CatalogEntry{
 	{27018, onTCP, "mongodb-shard", "MongoDB shard server", high, db | internal, "Cluster traffic; enable auth and keep it internal.", "mongodb"},
 	{31337, onBoth, "back-orifice", "Back Orifice trojan's port; 'elite' port of hacking tools", high, bd, backdoorNote, ""},
 	{50000, onTCP, "sap/jenkins", "SAP services; Jenkins inbound agents", med, admin, "Management traffic for SAP or Jenkins agents; keep it internal.", ""},
-	{51820, onUDP, "wireguard", "WireGuard VPN", low, 0, "A modern VPN; silent to anyone without a key. Normal on VPN hosts.", ""},
+	{51820, onUDP, "wireguard", "WireGuard VPN", low, pub, "A modern VPN; silent to anyone without a key. Normal on VPN hosts.", ""},
 	{54321, onBoth, "bo2k", "Used by several trojans (School Bus, Back Orifice 2000)", high, bd, backdoorNote, ""},
 }

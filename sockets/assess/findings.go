@@ -17,6 +17,9 @@ type Finding struct {
 	Severity Risk   `json:"severity"`
 	Code     string `json:"code"`
 	Text     string `json:"text"`
+	// Remedy is what to do about it, as a command or a setting, where
+	// portwatch knows one (remedy.go); "" where it does not.
+	Remedy string `json:"remedy,omitempty"`
 }
 
 // The codes of findings. They are part of the JSON interface: never renamed.
@@ -56,6 +59,19 @@ const (
 	CodeOwnerGone        = "owner-gone"            // its owner exited during the poll
 	CodeRetransmits      = "retransmits"           // a connection's retransmit counter keeps climbing
 	CodeSendQueueStuck   = "send-queue-stuck"      // data waits in the send queue and nothing is acknowledged
+	CodeUnownedExe       = "unowned-exe"           // a well-known daemon's name on a file no package installed
+	CodeModifiedExe      = "modified-exe"          // the running file differs from what its package installed
+	CodeKernelName       = "kernel-thread-name"    // a kernel thread's name on a process with an executable
+	CodeInlineCode       = "inline-code"           // an interpreter runs code from its command line (-c, -e)
+	CodeExecTool         = "exec-shell"            // a netcat-like tool hands the socket to a program (-e, EXEC:, --sh-exec)
+	CodeReverseShell     = "reverse-shell"         // a shell whose standard input or output is this connection
+	CodeShellConnection  = "shell-connection"      // a shell holds an established connection of its own
+	CodeSocketStdio      = "socket-stdio"          // a program's standard input or output is this socket (inetd style)
+	CodePivot            = "pivot"                 // a forwarder relays this connection (socat, netcat, ssh -L/-R/-D)
+	CodeClientSocket     = "client-socket"         // a daemon's own unconnected UDP socket on an ephemeral port
+	CodeIdentity         = "identity"              // what the owner's executable was proven to be
+	CodePublicExposed    = "public-service"        // a service meant to be reached (VPN, mail, DNS, web) on the network
+	CodeUnpackagedExe    = "unpackaged-exe"        // a program no package installed, run from a home, a web root or a hidden directory
 )
 
 // FloodThreshold is how many connections from one remote address to one
@@ -70,34 +86,42 @@ var worldWritableDirs = []string{"/tmp/", "/var/tmp/", "/dev/shm/"}
 type findings []Finding
 
 func (f *findings) add(r Risk, code, format string, args ...any) {
-	*f = append(*f, Finding{r, code, fmt.Sprintf(format, args...)})
+	*f = append(*f, Finding{Severity: r, Code: code, Text: fmt.Sprintf(format, args...)})
 }
 
 // judgeFindings lists what an analyst should think about this socket on
 // this machine, worst first.
-func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *counts) []Finding {
+func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *counts, role Role) []Finding {
 	var f findings
-	if s.IsListening() {
+	switch {
+	case role == RoleClientSocket:
+		f.add(RiskInfo, CodeClientSocket, "A client socket of %s: an unconnected UDP socket on ephemeral port %d, where its own queries (DNS, RADIUS, a proxy's upstream) are sent from and answered; not a service it offers.",
+			ownerProgram(s), s.LPort)
+		identityNote(s, &f)
+	case s.IsListening():
 		exposureFindings(s, info, fw, &f)
 		ownerFindings(s, &f)
 		floodFindings(s, c, &f)
 		identityFindings(s, info, &f)
 		userFindings(s, info, &f)
-	} else if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
-		f.add(RiskMedium, CodeFlood, "%s holds %d connections to this port: a flood, a scan or a very busy client.", s.Remote, n)
+		identityNote(s, &f)
+	default:
+		if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
+			f.add(RiskMedium, CodeFlood, "%s holds %d connections to this port: a flood, a scan or a very busy client.", s.Remote, n)
+		}
+		shellFindings(s, &f)
 	}
 	if n := c.scanned(s); n > 0 {
 		scanFinding(s, n, &f)
 	}
-	if info.Tags.Has(TagCleartext) && s.State != sockets.StateTimeWait {
+	if info.Tags.Has(TagCleartext) && s.State != sockets.StateTimeWait && beyondLoopback(s, fw) && role != RoleClientSocket {
 		f.add(RiskMedium, CodeCleartext, "%s is a cleartext protocol: passwords and data cross the network unencrypted.", info.Name)
 	}
-	if info.Tags.Has(TagBackdoor) {
-		f.add(RiskHigh, CodeBackdoorPort, "Port %d is a favourite of backdoors and attack tools.", info.Port)
-	}
+	backdoorPortFinding(s, info, &f)
 	for _, p := range s.Owners {
 		processFindings(s, p, info, &f)
 	}
+	provenanceFindings(s, &f)
 	slices.SortStableFunc(f, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
 	return f
 }
@@ -109,6 +133,10 @@ func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f 
 	switch s.Exposure() {
 	case sockets.ExposureAll:
 		switch {
+		case info.Tags.Has(TagPublic) && (info.Tags.Has(TagDatabase) || info.Tags.Has(TagAdmin) || info.Tags.Has(TagInternal)):
+			// A VPN endpoint is an entry to the network, and meant to be
+			// reached: binding it to loopback would switch it off.
+			f.add(RiskLow, CodePublicExposed, "%s is meant to be reached from the network and listens on all interfaces: restrict who may reach it (a firewall rule for the networks it serves), keep it patched and its authentication strong.", info.Name)
 		case info.Tags.Has(TagDatabase):
 			f.add(RiskHigh, CodeDBExposed, "%s is exposed on all interfaces: anyone who can reach this machine can try it. Bind it to 127.0.0.1 or firewall it.", serviceKind(info))
 		case info.Tags.Has(TagAdmin):
@@ -117,6 +145,8 @@ func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f 
 			f.add(RiskHigh, CodeInternalExposed, "%s is exposed on all interfaces: anyone who can reach this machine can try it. Bind it to 127.0.0.1 or firewall it.", serviceKind(info))
 		case info.Source == NotIdentified:
 			f.add(RiskHigh, CodeUnknownListener, "An unknown service listens on all interfaces: find out what it is.")
+		case info.Tags.Has(TagPublic):
+			f.add(RiskLow, CodeAllInterfaces, "Listens on all interfaces: reachable from every network this machine is on, unless a firewall says otherwise. %s is meant to be reached: restrict who may reach it with a firewall rather than where it listens.", info.Name)
 		default:
 			f.add(RiskLow, CodeAllInterfaces, "Listens on all interfaces: reachable from every network this machine is on, unless a firewall says otherwise.")
 		}
@@ -147,7 +177,7 @@ func firewallFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f 
 	if s.Exposure() == sockets.ExposureSpecific {
 		where = "on " + s.Local.String()
 	}
-	sensitive := info.Tags.Has(TagDatabase) || info.Tags.Has(TagAdmin) || info.Tags.Has(TagInternal)
+	sensitive := !info.Tags.Has(TagPublic) && (info.Tags.Has(TagDatabase) || info.Tags.Has(TagAdmin) || info.Tags.Has(TagInternal))
 	switch fw.Kind {
 	case reach.Filtered, reach.Closed:
 		what := map[reach.Kind]string{reach.Filtered: "drops", reach.Closed: "rejects"}[fw.Kind]
@@ -265,6 +295,9 @@ func identityFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
 	}
 	p := s.Owners[0]
 	name := exeName(p)
+	if p.Identity.Disproven() && claimedName(p) != "" {
+		return // provenanceFindings says it: a well-known name on a file no package installed
+	}
 	if backdoorTools[name] {
 		f.add(RiskHigh, CodeBackdoorTool, "%s (pid %d) listens on port %d: a shell or netcat waiting for connections is the oldest backdoor there is. Find who started it.", name, p.PID, s.LPort)
 		return
@@ -395,13 +428,13 @@ func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
 	var add Finding
 	switch j.Status {
 	case baseline.Unexpected:
-		add = Finding{RiskHigh, CodeUnexpected, fmt.Sprintf("Not in the baseline (%s): nothing was listening on %s port %d when it was saved. Find out what opened it; if it belongs, save the baseline again (b, or portwatch baseline save).",
+		add = Finding{Severity: RiskHigh, Code: CodeUnexpected, Text: fmt.Sprintf("Not in the baseline (%s): nothing was listening on %s port %d when it was saved. Find out what opened it; if it belongs, save the baseline again (b, or portwatch baseline save).",
 			b.Path, v.Socket.Proto, v.Socket.LPort)}
 	case baseline.Changed:
-		add = Finding{RiskHigh, CodeChanged, fmt.Sprintf("The baseline (%s line %d) expects %s as %s on this port; now it is %s.",
+		add = Finding{Severity: RiskHigh, Code: CodeChanged, Text: fmt.Sprintf("The baseline (%s line %d) expects %s as %s on this port; now it is %s.",
 			b.Path, j.Entry.Line, j.Entry.Program, j.Entry.User, ownerWords(&v.Socket))}
 	case baseline.Missing:
-		add = Finding{RiskMedium, CodeMissing, fmt.Sprintf("The baseline (%s line %d) expects %s listening here; nothing is: the service is down, moved, or was replaced.",
+		add = Finding{Severity: RiskMedium, Code: CodeMissing, Text: fmt.Sprintf("The baseline (%s line %d) expects %s listening here; nothing is: the service is down, moved, or was replaced.",
 			b.Path, j.Entry.Line, j.Entry.Program)}
 	default:
 		return f
@@ -423,4 +456,44 @@ func ownerWords(s *sockets.Socket) string {
 		prog = p.Name
 	}
 	return fmt.Sprintf("%s (pid %d) as %s", prog, p.PID, p.User)
+}
+
+// beyondLoopback: what crosses this socket can be read on a network. A
+// listener on loopback, or one the firewall keeps from outside, and a
+// connection between two loopback addresses carry nothing a wire sees.
+func beyondLoopback(s *sockets.Socket, fw reach.Verdict) bool {
+	if s.IsListening() {
+		return s.Exposure() != sockets.ExposureLoopback && fw.Kind != reach.Filtered && fw.Kind != reach.Closed
+	}
+	return !s.Local.Unmap().IsLoopback() || !s.Remote.Unmap().IsLoopback()
+}
+
+// backdoorPortFinding: a port backdoors favour is a finding only when it
+// is not held by the packaged daemon whose port it also is (an IRC daemon
+// under its own account on 6667). Another packaged program there is worth
+// a look, not an alarm; anything else is HIGH.
+func backdoorPortFinding(s *sockets.Socket, info *ServiceInfo, f *findings) {
+	if !info.Tags.Has(TagBackdoor) {
+		return
+	}
+	if info.Source == ByPortAndProgram {
+		if _, p := programOf(s); p != nil && (p.Identity == nil || p.Identity.Proven()) {
+			return
+		}
+	}
+	if p := s.Process(); p != nil && p.Identity != nil && p.Identity.Proof == sockets.ProofPackage && !backdoorTools[exeName(p)] && !isInterpreter(exeName(p)) {
+		f.add(RiskMedium, CodeBackdoorPort, "Port %d is a favourite of backdoors and attack tools; %s from %s holds it: make sure it is meant to.", info.Port, exeName(p), p.Identity.PackageWords())
+		return
+	}
+	f.add(RiskHigh, CodeBackdoorPort, "Port %d is a favourite of backdoors and attack tools.", info.Port)
+}
+
+// ownerProgram names a socket's first owner for a sentence: "unbound (pid
+// 812)".
+func ownerProgram(s *sockets.Socket) string {
+	p := s.Process()
+	if p == nil {
+		return "its owner"
+	}
+	return fmt.Sprintf("%s (pid %d)", exeName(p), p.PID)
 }

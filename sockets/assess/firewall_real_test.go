@@ -43,11 +43,11 @@ func TestRealFirewallVerdicts(t *testing.T) {
 	if out, err := nft.CombinedOutput(); err != nil {
 		t.Skipf("cannot load a ruleset here: %v %s", err, out)
 	}
-	cmd := exec.Command("ip", "netns", "exec", name, "python3", "-c", `import socket,time
+	cmd := exec.Command("ip", "netns", "exec", name, "python3", scriptFile(t, `import socket,time
 ls=[]
 for p in (8080, 5432):
     s=socket.socket(); s.bind(("0.0.0.0",p)); s.listen(); ls.append(s)
-print("ready", flush=True); time.sleep(60)`)
+print("ready", flush=True); time.sleep(60)`))
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

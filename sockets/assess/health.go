@@ -17,12 +17,11 @@ func healthFindings(s *sockets.Socket, h sockets.Health, f []Finding) []Finding 
 	}
 	n := len(f)
 	if h&sockets.HealthRetransmits != 0 {
-		f = append(f, Finding{RiskLow, CodeRetransmits,
-			"The kernel keeps re-sending data on this connection: its retransmit counter rose in most of the last polls. " +
-				"A retransmit is a segment sent again because no acknowledgement came back in time: it, or its " +
-				"acknowledgement, was lost or held up on the way. A few are normal; a steady climb means packets are " +
-				"being lost (a bad link, a congested router or Wi-Fi, a firewall dropping some), and TCP slows the " +
-				"connection down each time."})
+		f = append(f, Finding{Severity: RiskLow, Code: CodeRetransmits, Text: "The kernel keeps re-sending data on this connection: its retransmit counter rose in most of the last polls. " +
+			"A retransmit is a segment sent again because no acknowledgement came back in time: it, or its " +
+			"acknowledgement, was lost or held up on the way. A few are normal; a steady climb means packets are " +
+			"being lost (a bad link, a congested router or Wi-Fi, a firewall dropping some), and TCP slows the " +
+			"connection down each time."})
 	}
 	if h&sockets.HealthSendStuck != 0 {
 		stuck := "Data waits in this connection's send queue and the peer has acknowledged none of it for several seconds. "
@@ -36,7 +35,7 @@ func healthFindings(s *sockets.Socket, h sockets.Health, f []Finding) []Finding 
 				"The kernel retransmits with longer and longer waits and gives up after about 15 minutes " +
 				"(net.ipv4.tcp_retries2)."
 		}
-		f = append(f, Finding{RiskLow, CodeSendQueueStuck, stuck})
+		f = append(f, Finding{Severity: RiskLow, Code: CodeSendQueueStuck, Text: stuck})
 	}
 	if len(f) > n {
 		slices.SortStableFunc(f, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })

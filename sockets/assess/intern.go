@@ -20,6 +20,8 @@ func (as *Assessor) intern(f []Finding) []Finding {
 		b.WriteByte(0)
 		b.WriteString(x.Text)
 		b.WriteByte(0)
+		b.WriteString(x.Remedy)
+		b.WriteByte(0)
 	}
 	key := b.String()
 	if shared, ok := as.shared[key]; ok {

@@ -27,6 +27,11 @@ type program struct {
 	// own describes a program whose service has no port of its own in the
 	// catalog.
 	own *CatalogEntry
+	// dynamic: the program serves on ports the kernel picks (an RPC
+	// service registered with rpcbind, Erlang's distribution port): its
+	// unconnected UDP sockets on ephemeral ports are services, not client
+	// sockets.
+	dynamic bool
 }
 
 // webPorts are the ports of the HTTP family: any web server or application
@@ -34,8 +39,13 @@ type program struct {
 var webPorts = map[uint16]bool{80: true, 443: true, 3000: true, 5000: true, 8000: true, 8008: true,
 	8080: true, 8081: true, 8443: true, 8888: true, 9000: true}
 
-// programs is the catalog of server programs portwatch recognises.
-var programs = []program{
+// programs is the catalog of server programs portwatch recognises: the
+// base table below, then the wider one of catalog_servers.go (which must
+// come after: a java or beam.smp without the arguments of a known server
+// is matched last).
+var programs = append(basePrograms, serverPrograms...)
+
+var basePrograms = []program{
 	{name: "sshd", exes: []string{"sshd", "dropbear"}, port: 22, proto: sockets.TCP},
 	{name: "nginx", exes: []string{"nginx"}, port: 80, proto: sockets.TCP, also: []uint16{443}, web: true},
 	{name: "apache", exes: []string{"apache2", "httpd"}, port: 80, proto: sockets.TCP, also: []uint16{443}, web: true},
@@ -52,15 +62,15 @@ var programs = []program{
 	{name: "vsftpd", exes: []string{"vsftpd"}, port: 21, proto: sockets.TCP},
 	{name: "proftpd", exes: []string{"proftpd"}, port: 21, proto: sockets.TCP},
 	{name: "pure-ftpd", exes: []string{"pure-ftpd"}, port: 21, proto: sockets.TCP},
-	{name: "named", exes: []string{"named"}, port: 53, proto: sockets.UDP, also: []uint16{853}},
-	{name: "unbound", exes: []string{"unbound"}, port: 53, proto: sockets.UDP, also: []uint16{853}},
+	{name: "named", exes: []string{"named"}, port: 53, proto: sockets.UDP, also: []uint16{853, 953}},
+	{name: "unbound", exes: []string{"unbound"}, port: 53, proto: sockets.UDP, also: []uint16{853, 8953}},
 	{name: "dnsmasq", exes: []string{"dnsmasq"}, port: 53, proto: sockets.UDP, also: []uint16{67}},
 	{name: "systemd-resolved", exes: []string{"systemd-resolved"}, port: 53, proto: sockets.UDP, also: []uint16{5355}},
 	{name: "chronyd", exes: []string{"chronyd"}, port: 123, proto: sockets.UDP},
 	{name: "ntpd", exes: []string{"ntpd"}, port: 123, proto: sockets.UDP},
 	{name: "postfix", exes: []string{"master"}, args: []string{"postfix"}, port: 25, proto: sockets.TCP, also: []uint16{465, 587}},
 	{name: "exim", exes: []string{"exim", "exim4"}, port: 25, proto: sockets.TCP, also: []uint16{465, 587}},
-	{name: "dovecot", exes: []string{"dovecot"}, port: 143, proto: sockets.TCP, also: []uint16{110, 993, 995}},
+	{name: "dovecot", exes: []string{"dovecot"}, port: 143, proto: sockets.TCP, also: []uint16{110, 993, 995, 4190}},
 	{name: "smbd", exes: []string{"smbd"}, port: 445, proto: sockets.TCP, also: []uint16{139}},
 	{name: "nmbd", exes: []string{"nmbd"}, port: 137, proto: sockets.UDP, also: []uint16{138}},
 	{name: "rpcbind", exes: []string{"rpcbind"}, port: 111, proto: sockets.TCP},
@@ -163,17 +173,53 @@ var byExe = func() map[string][]int {
 	return idx
 }()
 
-// programOf finds the first owner that runs a program of the catalog.
+// candidates lists the catalog's programs a name may be (byExe's entries
+// under the name itself, then under its stems: "python3.11" is "python*",
+// "php-fpm8.2" "php-fpm*"), in catalog order per key. The keys are built in
+// a buffer on the stack, so a look-up allocates nothing: every listener is
+// judged every poll.
+func candidates(name string, yield func(i int) bool) {
+	var buf [64]byte
+	stem := strings.TrimRight(name, "0123456789.-") // python3.11, php-fpm8.2
+	for k, base := range []string{name, stem, strings.TrimSuffix(stem, "-")} {
+		key := buf[:0]
+		if k == 0 {
+			key = append(key, base...)
+		} else {
+			if len(base)+1 > len(buf) {
+				continue
+			}
+			key = append(append(key, base...), '*')
+		}
+		for _, i := range byExe[string(key)] {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+}
+
+// programOf finds the first owner that runs a program of the catalog. A
+// program counts only when its executable was not disproven: a file no
+// package installed, or one that differs from its package, is not the
+// daemon it is named after (provenanceFindings says so). Where nothing
+// could be checked (another user's process, not root) the name stands in,
+// and the identity says it is unproven.
 func programOf(s *sockets.Socket) (*program, *sockets.Process) {
 	for _, p := range s.Owners {
-		name := exeName(p)
-		stem := strings.TrimRight(name, "0123456789.-") // python3.11, php-fpm8.2
-		for _, key := range []string{name, stem + "*", strings.TrimSuffix(stem, "-") + "*"} {
-			for _, i := range byExe[key] {
-				if programs[i].matches(p) {
-					return &programs[i], p
-				}
+		if p.Identity.Disproven() {
+			continue
+		}
+		found := -1
+		candidates(exeName(p), func(i int) bool {
+			if programs[i].matches(p) {
+				found = i
+				return false
 			}
+			return true
+		})
+		if found >= 0 {
+			return &programs[found], p
 		}
 	}
 	return nil, nil

@@ -42,6 +42,10 @@ const (
 	TagAdmin                     // remote administration or a control plane
 	TagBackdoor                  // a port that malware and attack tools favour
 	TagInternal                  // meant for the local machine or a private cluster
+	// TagPublic marks a service meant to be reached (VPN endpoints, mail,
+	// DNS, web): the advice is to restrict who may reach it, never to bind
+	// it to loopback.
+	TagPublic
 )
 
 // Has reports whether all of the tags in t2 are set.

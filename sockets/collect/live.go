@@ -145,6 +145,8 @@ func newLive(procRoot, method string) *Live {
 		// netlink can tell which.
 		dualStack: readSysctl(filepath.Join(procRoot, "sys/net/ipv6/bindv6only")) != "1",
 	}
+	// Through l: the reference source makes a new index every poll.
+	l.procs.stdio = func(pid int32) [3]uint64 { return l.index.stdioOf(pid) }
 	if method == MethodNetlink {
 		l.netlink, l.foreign = newNetlinkLister(), newNetlinkLister()
 	}

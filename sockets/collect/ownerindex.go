@@ -41,7 +41,10 @@ type ownerIndex struct {
 	// for checkListeners; an entry found wrong is dropped, the map cleared
 	// at each full walk.
 	listenerFD map[pidInode]int32
-	lastFull   time.Time
+	// stdio has, for the few processes whose descriptor 0, 1 or 2 is a
+	// socket, those sockets' inodes (a reverse shell's, an inetd service's).
+	stdio    map[int32][3]uint64
+	lastFull time.Time
 	// Counters for tests and benchmarks.
 	fullWalks, pidWalks int
 }
@@ -54,7 +57,7 @@ type pidInode struct {
 
 func newOwnerIndex(procRoot string) *ownerIndex {
 	return &ownerIndex{procRoot: procRoot, byInode: map[uint64]int32{}, shared: map[uint64][]int32{}, ofPID: map[int32][]heldSocket{},
-		orphans: map[uint64]bool{}, denied: map[int32]string{}, listenerFD: map[pidInode]int32{}}
+		orphans: map[uint64]bool{}, denied: map[int32]string{}, listenerFD: map[pidInode]int32{}, stdio: map[int32][3]uint64{}}
 }
 
 // owners returns the pids holding an inode, lowest first; a single owner
@@ -118,6 +121,7 @@ func (ix *ownerIndex) fullWalk(pids []int32, socks []sockets.Socket, now time.Ti
 	ix.ofPID = make(map[int32][]heldSocket, len(pids))
 	ix.denied = map[int32]string{}
 	clear(ix.listenerFD)
+	clear(ix.stdio)
 	for _, pid := range pids {
 		ix.walk(pid)
 	}
@@ -149,11 +153,24 @@ func (ix *ownerIndex) walk(pid int32) {
 		return
 	}
 	ix.ofPID[pid] = held
+	var stdio [3]uint64
 	for _, h := range held {
 		ix.add(h.ino, pid)
 		delete(ix.orphans, h.ino)
+		if h.fd >= 0 && h.fd < 3 {
+			stdio[h.fd] = h.ino
+		}
+	}
+	if stdio != ([3]uint64{}) {
+		ix.stdio[pid] = stdio
+	} else {
+		delete(ix.stdio, pid)
 	}
 }
+
+// stdioOf is the socket inodes process pid held at descriptors 0-2 when
+// its descriptors were last read.
+func (ix *ownerIndex) stdioOf(pid int32) [3]uint64 { return ix.stdio[pid] }
 
 // add records pid as an owner of ino.
 func (ix *ownerIndex) add(ino uint64, pid int32) {
@@ -199,6 +216,7 @@ func (ix *ownerIndex) forget(pid int32) {
 		}
 	}
 	delete(ix.ofPID, pid)
+	delete(ix.stdio, pid)
 }
 
 // checkListeners makes sure that every listener's recorded owners still

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/clean"
+	"github.com/portwatch/portwatch/sockets/pkgproof"
 	"github.com/shirou/gopsutil/v3/process"
 )
 
@@ -33,6 +34,11 @@ type processCache struct {
 	byPID    map[int32]cachedProcess
 	users    map[int32]string // uid -> user name, looked up once
 	onLoad   func(pid int32)  // called on every full read; tests count them
+	// proof proves each new process's executable (a stat, and a hash once
+	// per file in its life); stdio says which socket inodes a process
+	// holds at descriptors 0-2, as the owner index last read them.
+	proof *pkgproof.Checker
+	stdio func(pid int32) [3]uint64
 }
 
 type cachedProcess struct {
@@ -43,7 +49,28 @@ type cachedProcess struct {
 }
 
 func newProcessCache(procRoot string) *processCache {
-	return &processCache{procRoot: procRoot, byPID: map[int32]cachedProcess{}, users: map[int32]string{}}
+	c := &processCache{procRoot: procRoot, byPID: map[int32]cachedProcess{}, users: map[int32]string{}}
+	if procRoot == "/proc" {
+		c.proof = pkgproof.System()
+	} else {
+		c.proof = pkgproof.NewAt(procRoot, "/var/lib/dpkg", "/var/lib/rpm")
+	}
+	return c
+}
+
+// withStdio is the process as it is now at descriptors 0-2: the same
+// value while they hold the same sockets (nearly always: one map look-up
+// per owning process per poll), a copy with the new ones where they
+// changed (a shell whose descriptors were dup2()ed onto a connection).
+func (c *processCache) withStdio(cp *cachedProcess) {
+	if c.stdio == nil {
+		return
+	}
+	if now := c.stdio(cp.id.pid); now != cp.proc.Stdio {
+		p := *cp.proc
+		p.Stdio = now
+		cp.proc = &p
+	}
 }
 
 // get returns the process with this pid, reading it in full only if it is
@@ -68,6 +95,7 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 	id := procIdentity{pid, start}
 	if cp, ok := c.byPID[pid]; ok && cp.id == id && cp.comm == comm {
 		cp.seen = true
+		c.withStdio(&cp)
 		c.byPID[pid] = cp
 		return cp.proc
 	}
@@ -77,6 +105,9 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 		return nil
 	}
 	p.StartTicks = start
+	if c.stdio != nil {
+		p.Stdio = c.stdio(pid)
+	}
 	// The name read before the load: a rename in between is seen next poll.
 	c.byPID[pid] = cachedProcess{id: id, comm: comm, proc: p, seen: true}
 	return p
@@ -123,6 +154,10 @@ func (c *processCache) load(ctx context.Context, pid int32) *sockets.Process {
 		p.UID = -1
 	}
 	p.Unit = readSystemdUnit(c.procRoot, pid)
+	if c.proof != nil {
+		// Once per process life; a file already proven costs a stat().
+		p.Identity = c.proof.Check(pid, p.Exe, p.ExeDeleted)
+	}
 	// The process chose its name and arguments, and anyone may name a
 	// directory: all of it is cleaned here, where it enters, once.
 	p.Name, p.Cmdline, p.Exe = clean.Text(p.Name), clean.Text(p.Cmdline), clean.Text(p.Exe)

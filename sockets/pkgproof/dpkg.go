@@ -1,0 +1,243 @@
+//go:build linux
+
+package pkgproof
+
+import (
+	"bufio"
+	"bytes"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets/clean"
+)
+
+// maxIndexed bounds the paths the dpkg index holds (a full Debian desktop
+// lists about a million files, a server a tenth of that, most of them
+// under /usr/share, which is not indexed): past it the index says it is
+// incomplete rather than grow.
+const maxIndexed = 1 << 20
+
+// skipped are the trees of the .list files that hold no executables: they
+// are most of the lines and are not indexed.
+var skipped = []string{"/usr/share/", "/usr/include/", "/usr/src/", "/etc/", "/var/", "/usr/lib/python3/dist-packages/"}
+
+// dpkgPackage is one installed package: its .list file's base name
+// ("libc6:amd64"), its name and version.
+type dpkgPackage struct {
+	file, name, version string
+}
+
+func (p *dpkgPackage) words() string {
+	if p.version == "" {
+		return p.name
+	}
+	return p.name + " " + p.version
+}
+
+// dpkgIndex maps an installed path to its package. Paths are kept as 64-bit
+// hashes (FNV-1a), not strings: a hundred thousand of them cost a couple of
+// megabytes. A collision could only name a wrong package, whose checksum
+// the file then fails: never a false proof.
+type dpkgIndex struct {
+	stamp    time.Time // dpkg's status file's mtime when built
+	byPath   map[uint64]int32
+	packages []dpkgPackage
+	err      string // why the index could not be built
+}
+
+// dpkgIndex builds the index at the first check that needs one, or when
+// dpkg's status changed; nil where the machine has no dpkg database.
+func (c *Checker) dpkgIndex() *dpkgIndex {
+	if c.dpkg != nil {
+		if c.dpkg.err != "" {
+			return nil
+		}
+		return c.dpkg
+	}
+	status := filepath.Join(c.dpkgDir, "status")
+	st, err := os.Stat(status)
+	if err != nil {
+		return nil
+	}
+	c.dpkg = buildDpkgIndex(c.dpkgDir, st.ModTime())
+	if c.dpkg.err != "" {
+		return nil
+	}
+	return c.dpkg
+}
+
+// dpkgIndexError says why a dpkg database that exists could not be
+// indexed, or "".
+func (c *Checker) dpkgIndexError() string {
+	if c.dpkg == nil {
+		return ""
+	}
+	return c.dpkg.err
+}
+
+func buildDpkgIndex(dir string, stamp time.Time) *dpkgIndex {
+	ix := &dpkgIndex{stamp: stamp, byPath: map[uint64]int32{}}
+	versions, err := readStatus(filepath.Join(dir, "status"))
+	if err != nil {
+		ix.err = "dpkg's status could not be read: " + reasonOf(err)
+		return ix
+	}
+	lists, err := filepath.Glob(filepath.Join(dir, "info", "*.list"))
+	if err != nil || len(lists) == 0 {
+		ix.err = "dpkg lists no package files in " + filepath.Join(dir, "info")
+		return ix
+	}
+	for _, list := range lists {
+		file := strings.TrimSuffix(filepath.Base(list), ".list")
+		name, _, _ := strings.Cut(file, ":")
+		ver, installed := versions[file]
+		if !installed {
+			ver, installed = versions[name]
+		}
+		if !installed {
+			continue // removed, its configuration kept: it installs no files
+		}
+		n := int32(len(ix.packages))
+		// Names and versions are shown: cleaned where they enter, as all
+		// text read from the machine is.
+		ix.packages = append(ix.packages, dpkgPackage{file: file, name: clean.Text(name), version: clean.Text(ver)})
+		if !ix.addList(list, n) {
+			ix.err = "dpkg's file lists are larger than portwatch indexes"
+			return ix
+		}
+	}
+	return ix
+}
+
+// addList indexes one package's paths; false when the index is full.
+func (ix *dpkgIndex) addList(list string, pkg int32) bool {
+	f, err := os.Open(list)
+	if err != nil {
+		return true // one unreadable list: its files are unowned, said so per file
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) < 2 || line[0] != '/' || skippedPath(line) {
+			continue
+		}
+		h := hashPath(line)
+		if _, seen := ix.byPath[h]; !seen {
+			if len(ix.byPath) >= maxIndexed {
+				return false
+			}
+			ix.byPath[h] = pkg
+		}
+	}
+	return true
+}
+
+func skippedPath(line []byte) bool {
+	for _, s := range skipped {
+		if bytes.HasPrefix(line, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+func hashPath(p []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(p)
+	return h.Sum64()
+}
+
+// owner finds the package that lists exe, and the path as it lists it:
+// with merged /usr, /bin/sh and /usr/bin/sh are one file, and a package
+// may list either.
+func (ix *dpkgIndex) owner(exe string) (*dpkgPackage, string) {
+	for _, p := range aliases(exe) {
+		if n, ok := ix.byPath[hashPath([]byte(p))]; ok {
+			return &ix.packages[n], p
+		}
+	}
+	return nil, ""
+}
+
+// aliases are the paths one file may be listed under on a merged-/usr
+// system: /usr/bin/x and /bin/x, /usr/sbin/x and /sbin/x, /usr/lib/x and
+// /lib/x.
+func aliases(exe string) []string {
+	out := []string{exe}
+	for _, top := range []string{"/bin/", "/sbin/", "/lib/", "/lib64/", "/lib32/", "/libx32/"} {
+		if rest, ok := strings.CutPrefix(exe, "/usr"+top); ok {
+			return append(out, top+rest)
+		}
+		if rest, ok := strings.CutPrefix(exe, top); ok {
+			return append(out, "/usr"+top+rest)
+		}
+	}
+	return out
+}
+
+// readStatus reads the installed packages' versions from dpkg's status
+// file, by "name" and by "name:arch" (the .list files of Multi-Arch: same
+// packages carry the architecture).
+func readStatus(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	var name, arch, version string
+	installed := false
+	flush := func() {
+		if name != "" && installed {
+			out[name] = version
+			if arch != "" {
+				out[name+":"+arch] = version
+			}
+		}
+		name, arch, version, installed = "", "", "", false
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			flush()
+		case strings.HasPrefix(line, "Package: "):
+			name = strings.TrimSpace(line[len("Package: "):])
+		case strings.HasPrefix(line, "Architecture: "):
+			arch = strings.TrimSpace(line[len("Architecture: "):])
+		case strings.HasPrefix(line, "Version: "):
+			version = strings.TrimSpace(line[len("Version: "):])
+		case strings.HasPrefix(line, "Status: "):
+			installed = strings.HasSuffix(line, " installed")
+		}
+	}
+	flush()
+	return out, sc.Err()
+}
+
+// readMD5 finds the checksum a package's md5sums file records for path
+// (listed there without its leading slash).
+func readMD5(md5sums, path string) (string, bool) {
+	f, err := os.Open(md5sums)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	want := strings.TrimPrefix(path, "/")
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	for sc.Scan() {
+		sum, file, ok := strings.Cut(sc.Text(), "  ")
+		if ok && file == want && len(sum) == 32 {
+			return sum, true
+		}
+	}
+	return "", false
+}
