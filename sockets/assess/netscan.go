@@ -123,10 +123,10 @@ func (t *counterTrack) judge(at time.Time) *NetScan {
 // scanText says what the counters saw, in words.
 func scanText(s *NetScan) string {
 	over := s.Last.Sub(s.First).Round(time.Second)
-	what := fmt.Sprintf("%d connection %s to closed ports %s answered with a reset", s.Resets, plural(int(s.Resets), "attempt", "attempts"), plural(int(s.Resets), "was", "were"))
+	what := fmt.Sprintf("%d connection %s to closed ports %s answered with a reset", s.Resets, pluralOf(int(s.Resets), "attempt", "attempts"), pluralOf(int(s.Resets), "was", "were"))
 	kind := "a port scan"
 	if s.HalfOpen >= HalfOpenThreshold {
-		what += fmt.Sprintf(", and %d half-open %s reset by the client", s.HalfOpen, plural(int(s.HalfOpen), "connection was", "connections were"))
+		what += fmt.Sprintf(", and %d half-open %s reset by the client", s.HalfOpen, pluralOf(int(s.HalfOpen), "connection was", "connections were"))
 		kind = "a SYN scan (nmap -sS: it resets each half-open connection of an open port)"
 	}
 	return fmt.Sprintf("%s within %s: %s. A scan of closed ports leaves no socket to see; the namespace's own TCP counters (/proc/net/snmp, /proc/net/netstat) count it. Find out who scans, and what the firewall let through.",

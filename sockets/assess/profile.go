@@ -15,8 +15,8 @@ import (
 // each, and what stands out of that profile (a database reachable from
 // outside on a web server, a remote desktop on a server).
 
-// Role is one thing the machine does, as its listeners show it.
-type Role struct {
+// ServerRole is one thing the machine does, as its listeners show it.
+type ServerRole struct {
 	// Name is the role in an analyst's words: "web server", "mail server".
 	Name string `json:"name"`
 	// Detail qualifies it: "with TLS", "TLS only", "cleartext only".
@@ -38,8 +38,8 @@ type Standout struct {
 
 // Profile is the machine's roles and what stands out of them.
 type Profile struct {
-	Roles     []Role     `json:"roles"`
-	Standouts []Standout `json:"standouts"`
+	Roles     []ServerRole `json:"roles"`
+	Standouts []Standout   `json:"standouts"`
 }
 
 // The profile's standout codes: part of the JSON and metrics interface.
@@ -82,8 +82,8 @@ var roleDefs = []roleDef{
 	{"remote desktop", []string{"ms-wbt-server", "vnc", "vnc-1", "vnc-http", "x11", "xdmcp"}, nil, false},
 }
 
-// roleOf maps a service name to its role's index in roleDefs.
-var roleOf = func() map[string]int {
+// roleIndex maps a service name to its role's index in roleDefs.
+var roleIndex = func() map[string]int {
 	m := map[string]int{}
 	for i, r := range roleDefs {
 		for _, s := range r.services {
@@ -119,7 +119,7 @@ func profileOf(listeners []*Verdict) Profile {
 		if v.Baseline.Status == baseline.Missing {
 			continue
 		}
-		i, ok := roleOf[v.Service.Name]
+		i, ok := roleIndex[v.Service.Name]
 		if !ok {
 			if v.Reachable() && v.Service.Source == NotIdentified && !isEphemeralClient(v) {
 				unnamed++
@@ -127,7 +127,7 @@ func profileOf(listeners []*Verdict) Profile {
 			continue
 		}
 		if accs[i] == nil {
-			accs[i] = &roleAcc{role: Role{Name: roleDefs[i].name}, seen: map[string]bool{}}
+			accs[i] = &roleAcc{role: ServerRole{Name: roleDefs[i].name}, seen: map[string]bool{}}
 		}
 		r := accs[i]
 		// Evidence is formatted for the first few listeners of a role
@@ -192,12 +192,12 @@ func profileOf(listeners []*Verdict) Profile {
 	if unnamed > 0 {
 		standouts = append(standouts, Standout{RiskHigh, StandoutUnnamed, fmt.Sprintf(
 			"%d reachable %s that portwatch cannot name: none of the roles above explains %s. Find out what %s.",
-			unnamed, plural(unnamed, "listener", "listeners"), plural(unnamed, "it", "them"), plural(unnamed, "it is", "they are"))})
+			unnamed, pluralOf(unnamed, "listener", "listeners"), pluralOf(unnamed, "it", "them"), pluralOf(unnamed, "it is", "they are"))})
 	}
 	slices.SortStableFunc(standouts, func(x, y Standout) int { return int(y.Risk) - int(x.Risk) })
 	p.Standouts = standouts
 	if p.Roles == nil {
-		p.Roles = []Role{}
+		p.Roles = []ServerRole{}
 	}
 	if p.Standouts == nil {
 		p.Standouts = []Standout{}
@@ -207,7 +207,7 @@ func profileOf(listeners []*Verdict) Profile {
 
 // roleAcc gathers one role's listeners.
 type roleAcc struct {
-	role       Role
+	role       ServerRole
 	tls, plain int // reachable listeners, encrypted and not
 	more       int // evidence left out (maxEvidence)
 	seen       map[string]bool
@@ -284,7 +284,7 @@ func evidenceOf(v *Verdict) string {
 	return fmt.Sprintf("%s on %s:%d/%s (%s)", who, where, s.LPort, strings.ToLower(s.Proto.String()), v.Service.Name)
 }
 
-func plural(n int, one, many string) string {
+func pluralOf(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}

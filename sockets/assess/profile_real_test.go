@@ -69,7 +69,7 @@ func namespaceProfile(t *testing.T, name string, ports ...uint16) Profile {
 	return Profile{}
 }
 
-func roleNamed(p Profile, name string) *Role {
+func roleNamed(p Profile, name string) *ServerRole {
 	for i := range p.Roles {
 		if p.Roles[i].Name == name {
 			return &p.Roles[i]
