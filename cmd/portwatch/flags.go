@@ -57,6 +57,7 @@ type options struct {
 	bell                      bool
 	textfile                  string // watch --textfile
 	metricsAddr               string // watch --metrics-addr, HOST:PORT with the host filled in
+	metricsSystemdSocket      bool   // watch --metrics-systemd-socket: serve on the socket systemd passes
 	saveTo                    string // baseline save [FILE]; "" for the default path
 	labNoNetns                bool   // lab --no-netns
 }
@@ -238,7 +239,9 @@ func newWatchCommand(o *options) *cobra.Command {
 	fs.Var(textfileValue{&o.textfile}, "textfile",
 		"rewrite this node_exporter textfile-collector file (ending in .prom) after every poll, atomically")
 	fs.Var(addrValue{&o.metricsAddr}, "metrics-addr",
-		"serve Prometheus metrics on http://HOST:PORT/metrics; a bare port (9273 or :9273) binds 127.0.0.1 only; off without it")
+		"serve Prometheus metrics on http://HOST:PORT/metrics; a bare port (19273 or :19273) binds 127.0.0.1 only; off without it")
+	fs.BoolVar(&o.metricsSystemdSocket, "metrics-systemd-socket", false,
+		"serve Prometheus metrics on the socket systemd passes (LISTEN_FDS; deploy/systemd/portwatch-watch.socket), which holds the port across restarts")
 	addHelpFlag(fs)
 	return cmd
 }
@@ -548,15 +551,15 @@ func (v textfileValue) Set(s string) error {
 	return nil
 }
 
-// addrValue is where to serve metrics: HOST:PORT, or a bare port (":9273"
-// or "9273"), which binds loopback only. A monitor of what a machine
+// addrValue is where to serve metrics: HOST:PORT, or a bare port (":19273"
+// or "19273"), which binds loopback only. A monitor of what a machine
 // exposes must not expose more than it was told to.
 type addrValue struct{ p *string }
 
 func (v addrValue) String() string { return pathValue{v.p, ""}.String() }
 func (v addrValue) Type() string   { return "host:port" }
 
-const addrWant = "want HOST:PORT (127.0.0.1:9273, [::1]:9273) or a port (9273, binding 127.0.0.1)"
+const addrWant = "want HOST:PORT (127.0.0.1:19273, [::1]:19273) or a port (19273, binding 127.0.0.1)"
 
 func (v addrValue) Set(s string) error {
 	host, portText, err := net.SplitHostPort(s)

@@ -35,7 +35,8 @@ var errDeviations = errors.New("listeners differ from the baseline")
 // run is the whole program: it returns the exit code, and every error is one
 // line on stderr. 0: done (and, with a baseline, every listener expected);
 // 1: --once found listeners that differ from the baseline, or something
-// failed; 2: a command-line mistake or a baseline file that does not parse.
+// failed; 2: a command-line mistake or a baseline file that does not parse;
+// 3: watch's metrics port is held by another process.
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stdout)
 	var u errUsage
@@ -56,9 +57,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err = dispatch(o, stdout, stderr)
 	var bad errBadBaseline
 	var labExit errLabExit
+	var coded interface{ ExitCode() int } // an error with an exit code of its own (watch's port held: 3)
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &coded):
+		fmt.Fprintf(stderr, "portwatch: %v\n", err)
+		return coded.ExitCode()
 	case errors.As(err, &labExit): // the lab's namespace process has said why
 		return labExit.code
 	case errors.Is(err, errDeviations):
