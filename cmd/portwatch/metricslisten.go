@@ -56,6 +56,18 @@ func metricsListener(o options) (net.Listener, error) {
 	return ln, nil
 }
 
+// errNoSystemdSocket is --metrics-systemd-socket without a socket from
+// systemd: a mistake in how watch is started, which restarting will not
+// fix, so exit 2 as for the command line's.
+type errNoSystemdSocket struct{}
+
+func (errNoSystemdSocket) Error() string {
+	return "--metrics-systemd-socket: systemd passed no socket (LISTEN_PID, LISTEN_FDS); start watch from its .socket unit (deploy/systemd/portwatch-watch.socket)"
+}
+
+// ExitCode is run's exit code for it.
+func (errNoSystemdSocket) ExitCode() int { return 2 }
+
 // listenFDsStart is the first descriptor systemd passes (SD_LISTEN_FDS_START).
 const listenFDsStart = 3
 
@@ -69,7 +81,7 @@ func systemdListener() (net.Listener, error) {
 		os.Unsetenv("LISTEN_FDNAMES")
 	}()
 	if count, err := strconv.Atoi(n); pid != strconv.Itoa(os.Getpid()) || err != nil || count < 1 {
-		return nil, errors.New("--metrics-systemd-socket: systemd passed no socket (LISTEN_PID and LISTEN_FDS); start watch from its .socket unit (deploy/systemd/portwatch-watch.socket)")
+		return nil, errNoSystemdSocket{}
 	}
 	syscall.CloseOnExec(listenFDsStart)
 	f := os.NewFile(listenFDsStart, "LISTEN_FD_3")
