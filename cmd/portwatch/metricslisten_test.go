@@ -78,4 +78,3 @@ func TestWatchServesOnSystemdSocket(t *testing.T) {
 		t.Errorf("--metrics-systemd-socket without a socket: exit %d, %q; want 2 and a line saying so", code, out)
 	}
 }
-
