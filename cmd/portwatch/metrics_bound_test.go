@@ -260,3 +260,50 @@ func TestScrapeFloodIsBounded(t *testing.T) {
 		t.Errorf("the page lacks build info:\n%.300s", plain)
 	}
 }
+
+// TestPrometheusSampleLimitWithDecoys is issue 23's decoys against a real
+// Prometheus: with sample_limit: 5000 on the scrape, a backdoor on
+// 0.0.0.0:4444 and 6,000 decoy listeners of this test, the target stays
+// up (up = 1: watch exports under the limit), the backdoor's series is in
+// Prometheus, and PortwatchSeriesCapped fires.
+func TestPrometheusSampleLimitWithDecoys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus, 6,000 listeners")
+	}
+	needTool(t, "prometheus", "prometheus")
+	backdoor, err := net.Listen("tcp4", "0.0.0.0:4444")
+	if err != nil {
+		t.Skipf("4444 is taken on this machine: %v", err)
+	}
+	defer backdoor.Close()
+	holdListeners(t, 6000)
+	metricsPort := freePort(t)
+	w := startWatch(t, "--interval", "1s", "--metrics-addr", strconv.Itoa(metricsPort), "--log", filepath.Join(t.TempDir(), "events.jsonl"))
+	prom := startPrometheus(t, fmt.Sprintf(`  - job_name: portwatch
+    sample_limit: 5000
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+`, metricsPort))
+	instance := fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	waitFor(t, 60*time.Second, "up 1 and the backdoor's series in Prometheus", func() (bool, string) {
+		up, body, err := prom.query(fmt.Sprintf(`up{instance=%q}`, instance))
+		if err != nil || len(up) != 1 || up[0].Value[1] != "1" {
+			return false, fmt.Sprint(err, body, prom.logText(), w.stderrText())
+		}
+		bd, body, err := prom.query(fmt.Sprintf(`portwatch_listening{instance=%q,port="4444",address="0.0.0.0"}`, instance))
+		return err == nil && len(bd) == 1, body
+	})
+	waitFor(t, 30*time.Second, "PortwatchSeriesCapped firing", func() (bool, string) {
+		alerts, body := prom.alerts()
+		for _, a := range alerts {
+			if a.Labels["alertname"] == "PortwatchSeriesCapped" && a.Labels["instance"] == instance &&
+				a.Labels["metric"] == "portwatch_listening" && a.State == "firing" {
+				return true, ""
+			}
+		}
+		return false, body
+	})
+	samples, _, _ := prom.query(fmt.Sprintf(`scrape_samples_scraped{instance=%q}`, instance))
+	capped, _, _ := prom.query(fmt.Sprintf(`portwatch_series_capped{instance=%q,metric="portwatch_listening"}`, instance))
+	t.Logf("Prometheus scraped %v samples a scrape; portwatch_series_capped %v", samples[0].Value[1], capped[0].Value[1])
+}
