@@ -90,7 +90,7 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	unit := filepath.Join(t.TempDir(), "portwatch-watch.service")
 	os.WriteFile(unit, []byte(strings.ReplaceAll(string(text), "/usr/local/bin/portwatch", sharedBinary(t))), 0o644)
-	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || len(out) > 0 {
+	if out, err := exec.Command(analyze, "verify", unit).CombinedOutput(); err != nil || aboutUnits(out, filepath.Dir(unit)) != "" {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 	out, err := exec.Command(analyze, "security", "--offline=yes", "--no-pager", unit).CombinedOutput()
@@ -132,9 +132,22 @@ func TestSystemdSocketUnit(t *testing.T) {
 	service, _ := os.ReadFile(systemdUnit)
 	os.WriteFile(filepath.Join(dir, "portwatch-watch.service"), []byte(strings.ReplaceAll(string(service), "/usr/local/bin/portwatch", sharedBinary(t))), 0o644)
 	os.WriteFile(filepath.Join(dir, "portwatch-watch.socket"), text, 0o644)
-	if out, err := exec.Command(analyze, "verify", filepath.Join(dir, "portwatch-watch.socket")).CombinedOutput(); err != nil || len(out) > 0 {
+	if out, err := exec.Command(analyze, "verify", filepath.Join(dir, "portwatch-watch.socket")).CombinedOutput(); err != nil || aboutUnits(out, dir) != "" {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
+}
+
+// aboutUnits is what systemd-analyze said about the units in dir (or
+// about portwatch's), leaving out what it says of the machine's other
+// units, which it loads too and which are not this test's.
+func aboutUnits(out []byte, dir string) string {
+	var mine []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if line != "" && (strings.Contains(line, dir) || strings.Contains(line, "portwatch-watch")) {
+			mine = append(mine, line)
+		}
+	}
+	return strings.Join(mine, "\n")
 }
 
 // TestTwoCapabilitiesSeeEveryOwner is the unit's claim, on the real

@@ -109,11 +109,11 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 			return err
 		}
 		// Scrapes are served the last poll's page (see metricsPage); before
-		// the first poll, build info alone.
+		// the first poll, build info alone (the textfile waits for the poll).
 		w.server = newMetricsServer(w.metrics.registry)
-		if err := w.export(); err != nil {
+		if _, mfs, err := gatherOnce(w.metrics.registry); err != nil || w.server.publish(mfs) != nil {
 			ln.Close()
-			return err
+			return fmt.Errorf("the metrics before the first poll: %v", err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", w.server)
@@ -136,12 +136,16 @@ func runWatch(o options, stdout, stderr io.Writer) error {
 
 	tuneWatchGC()
 
-	// systemd (Type=notify-reload): READY=1 once the first poll is
-	// exported, WATCHDOG=1 after every poll, RELOADING=1 and READY=1 around
-	// a SIGHUP, STOPPING=1 at the end.
+	// systemd (Type=notify or notify-reload): READY=1 once the first poll
+	// is exported, WATCHDOG=1 after every poll, RELOADING=1 and READY=1
+	// around a SIGHUP, STOPPING=1 at the end.
 	sd, err := newNotifier()
 	if err != nil {
 		fmt.Fprintf(stderr, "portwatch watch: %v; systemd is not told of readiness\n", err)
+	}
+	if sd != nil && sd.watchdog > 0 && sd.watchdog < 3*o.interval {
+		fmt.Fprintf(stderr, "portwatch watch: systemd's watchdog (%s) is under three --interval (%s): a slow poll will get watch restarted\n",
+			shortDuration(sd.watchdog), shortDuration(o.interval))
 	}
 	defer sd.close()
 	defer sd.stopping()
