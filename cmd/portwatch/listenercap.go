@@ -20,22 +20,24 @@ type rankedListener struct {
 
 // rankFirst and above are the listeners an alert is about: a program
 // holding one of them also keeps its byte counters first.
-const rankFirst = 4
+const rankFirst = 16
 
 // listenerRank orders the listeners for the cap, highest first: a backdoor
 // must never be the one aggregated away behind thousands of decoys. HIGH
 // risk first, then UNEXPECTED or CHANGED against the baseline, then any
-// reachable from outside, then the rest.
+// reachable from outside; among equals, the one with more findings (a
+// backdoor's port, a shell, a binary in /tmp each add one, which a decoy
+// does not have unless it is as suspicious itself).
 func listenerRank(v *assess.Verdict) int {
-	r := 0
+	r := min(len(v.Findings), 7)
 	if v.Risk == assess.RiskHigh {
-		r += 4
+		r += 16
 	}
 	if v.Baseline.Status == baseline.Unexpected || v.Baseline.Status == baseline.Changed {
-		r += 4
+		r += 16
 	}
 	if v.Socket.Exposure() != sockets.ExposureLoopback {
-		r++
+		r += 8
 	}
 	return r
 }

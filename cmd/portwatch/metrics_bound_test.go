@@ -27,8 +27,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// TestListenerSeriesCapped: 6,000 decoy listeners (loopback, unexpected
-// against a baseline) and one backdoor on 0.0.0.0:4444 export
+// TestListenerSeriesCapped: 6,600 decoy listeners (unexpected against a
+// baseline; 600 of them on all interfaces and on ports that sort before
+// 4444) and one backdoor on 0.0.0.0:4444 export
 // maxListenerSeries listener series, the backdoor among them; the rest are
 // counted by (expected, firewall), and portwatch_series_capped says how
 // many were held back. The next poll, under the cap, exports every one and
@@ -42,6 +43,10 @@ func TestListenerSeriesCapped(t *testing.T) {
 	for i := range 6000 {
 		snap.Sockets = append(snap.Sockets, listener("127.0.0.1", uint16(10000+i), "decoy", "mallory"))
 	}
+	// Decoys as reachable as the backdoor, on ports that sort before it.
+	for i := range 600 {
+		snap.Sockets = append(snap.Sockets, listener("0.0.0.0", uint16(1100+i), "decoy", "mallory"))
+	}
 	snap.Sockets = append(snap.Sockets, listener("0.0.0.0", 4444, "sh", "www-data"))
 	e := newExporter()
 	e.update(assess.AssessWith(snap, assess.SystemKnowledge(), assess.Context{Baseline: b}), snap, time.Millisecond)
@@ -53,9 +58,9 @@ func TestListenerSeriesCapped(t *testing.T) {
 		t.Errorf("the backdoor on 4444 has no series of its own")
 	}
 	for _, want := range []string{
-		fmt.Sprintf(`portwatch_listening_aggregated{expected="no",firewall="none"} %d`, 6001-maxListenerSeries),
-		fmt.Sprintf(`portwatch_series_capped{metric="portwatch_listening"} %d`, 6001-maxListenerSeries),
-		"portwatch_unexpected_listeners 6001\n",
+		fmt.Sprintf(`portwatch_listening_aggregated{expected="no",firewall="none"} %d`, 6601-maxListenerSeries),
+		fmt.Sprintf(`portwatch_series_capped{metric="portwatch_listening"} %d`, 6601-maxListenerSeries),
+		"portwatch_unexpected_listeners 6601\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the metrics lack %s", want)
@@ -65,7 +70,7 @@ func TestListenerSeriesCapped(t *testing.T) {
 		t.Errorf("%d series, more than the documented bound %d", lines, seriesBound)
 	}
 
-	snap.Sockets = snap.Sockets[5990:] // ten decoys and the backdoor
+	snap.Sockets = snap.Sockets[6590:] // ten decoys and the backdoor
 	e.update(assess.AssessWith(snap, assess.SystemKnowledge(), assess.Context{Baseline: b}), snap, time.Millisecond)
 	text = gathered(t, e)
 	if n := strings.Count(text, "\nportwatch_listening{"); n != 11 || strings.Contains(text, "portwatch_listening_aggregated{") ||
