@@ -9,8 +9,14 @@
 # Every bit of traffic stays on 127.0.0.1, and every loop ends by itself.
 #   bash scripts/soak-watch.sh 10000 1800     # the issue's 30 minutes
 #   bash scripts/soak-watch.sh 10000 300      # 5 minutes
+# ISOLATE=1 runs it all in a network and pid namespace of its own (as
+# root), so watch sees only the soak, not what else the machine runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${ISOLATE:-}" = 1 ] && [ -z "${SOAK_INSIDE:-}" ]; then
+  exec unshare --net --pid --fork --mount-proc env SOAK_INSIDE=1 bash "$0" "$@"
+fi
+[ -n "${SOAK_INSIDE:-}" ] && ip link set lo up
 . bench/load.sh
 n=${1:-10000}
 duration=${2:-1800}
