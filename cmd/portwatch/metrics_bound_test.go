@@ -181,7 +181,7 @@ func TestScrapeFloodIsBounded(t *testing.T) {
 	metricsPort := freePort(t)
 	cmd := exec.Command(sharedBinary(t), "watch", "--interval", "1s", "--metrics-addr", strconv.Itoa(metricsPort), "--log", filepath.Join(t.TempDir(), "events.jsonl"))
 	cmd.Env = append(os.Environ(), "GOMEMLIMIT=192MiB")
-	stderr := &strings.Builder{}
+	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

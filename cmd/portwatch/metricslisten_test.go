@@ -48,7 +48,7 @@ func TestWatchServesOnSystemdSocket(t *testing.T) {
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" watch --interval 200ms --metrics-systemd-socket --log "$1"`,
 		sharedBinary(t), filepath.Join(t.TempDir(), "events.jsonl"))
 	cmd.ExtraFiles = []*os.File{f} // descriptor 3
-	stderr := &strings.Builder{}
+	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -78,7 +78,7 @@ func TestWatchNotifiesSystemd(t *testing.T) {
 	metricsPort := freePort(t)
 	cmd := exec.Command(sharedBinary(t), "watch", "--interval", "200ms", "--metrics-addr", strconv.Itoa(metricsPort), "--log", filepath.Join(t.TempDir(), "events.jsonl"))
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sd.path, "WATCHDOG_USEC=2000000")
-	stderr := &strings.Builder{}
+	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestWatchNotifiesSystemd(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 
 	watchdogs := 0
-	if m := sd.next(t, 10*time.Second, &watchdogs); !strings.HasPrefix(m, "READY=1\n") {
+	if m := sd.next(t, 30*time.Second, &watchdogs); !strings.HasPrefix(m, "READY=1\n") {
 		t.Fatalf("first notification %q, want READY=1", m)
 	}
 	// Ready means the first poll is there to scrape.
@@ -160,7 +160,7 @@ func TestWatchWithoutWatchdogSendsNone(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 	watchdogs := 0
-	if m := sd.next(t, 10*time.Second, &watchdogs); !strings.HasPrefix(m, "READY=1\n") {
+	if m := sd.next(t, 30*time.Second, &watchdogs); !strings.HasPrefix(m, "READY=1\n") {
 		t.Fatalf("first notification %q, want READY=1", m)
 	}
 	// Five more polls, then SIGTERM: STOPPING=1 is the next datagram.

@@ -112,3 +112,21 @@ func (p *promServer) logText() string {
 	defer p.mu.Unlock()
 	return p.log.String()
 }
+
+// syncBuffer is a child's stderr that the test may read while it writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
