@@ -60,7 +60,7 @@ func TestWatchServesOnSystemdSocket(t *testing.T) {
 	ln.Close() // watch's copy is the only one now
 
 	url := "http://" + ln.Addr().String() + "/metrics"
-	waitFor(t, 10*time.Second, "metrics on the passed socket", func() (bool, string) {
+	waitFor(t, 30*time.Second, "metrics on the passed socket", func() (bool, string) {
 		body, err := httpGet(url)
 		if err != nil {
 			return false, err.Error() + "\n" + stderr.String()
