@@ -26,6 +26,7 @@ const (
 	alertRules     = "../../deploy/prometheus/portwatch-alerts.yml"
 	alertRuleTests = "../../deploy/prometheus/portwatch-alerts.test.yml"
 	systemdUnit    = "../../deploy/systemd/portwatch-watch.service"
+	systemdSocket  = "../../deploy/systemd/portwatch-watch.socket"
 )
 
 // needTool skips the test when a tool is not installed, saying which
@@ -41,7 +42,9 @@ func needTool(t *testing.T, name, pkg string) string {
 
 // TestAlertRules: promtool accepts the alert rules, and their unit tests
 // (an unexpected listener, a changed one, a missing one, a HIGH finding, a
-// watch that stopped polling, a machine without a baseline) pass.
+// watch that stopped polling, a machine without a baseline, a target
+// Prometheus cannot scrape, no portwatch metrics at all, a stale textfile,
+// a cap on series reached) pass.
 func TestAlertRules(t *testing.T) {
 	promtool := needTool(t, "promtool", "prometheus")
 	sockettest.SkipShort(t, "promtool (Prometheus)")
@@ -52,7 +55,8 @@ func TestAlertRules(t *testing.T) {
 		t.Errorf("promtool test rules: %v\n%s", err, out)
 	}
 	rules, _ := os.ReadFile(alertRules)
-	for _, want := range []string{"portwatch_unexpected_listeners > 0", "portwatch_missing_listeners > 0", `severity="HIGH"`} {
+	for _, want := range []string{"portwatch_unexpected_listeners > 0", "portwatch_missing_listeners > 0", `severity="HIGH"`,
+		"== 0", "absent(portwatch_build_info)", "time() - portwatch_last_poll_timestamp_seconds", "node_textfile_mtime_seconds", "portwatch_series_capped > 0"} {
 		if !strings.Contains(string(rules), want) {
 			t.Errorf("the alert rules lack %q", want)
 		}
@@ -81,7 +85,7 @@ func TestSystemdUnit(t *testing.T) {
 		"AmbientCapabilities=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH\n", "NoNewPrivileges=yes", "ProtectSystem=strict",
 		"PrivateTmp=yes", "ProtectHome=yes", "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectKernelLogs=yes",
 		"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK\n", "SystemCallFilter=@system-service",
-		"ExecStart=/usr/local/bin/portwatch watch ",
+		"ExecStart=/usr/local/bin/portwatch watch ", "Type=notify\n", "WatchdogSec=30s\n",
 	} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("the unit lacks %q", want)
@@ -186,6 +190,49 @@ func linesAbout(out, unit string) []string {
 		}
 	}
 	return keep
+}
+
+// TestSystemdSocketUnit: systemd-analyze verifies the metrics port's socket
+// unit beside the service it starts, and the command line its comment
+// gives for the service parses, with --metrics-systemd-socket.
+func TestSystemdSocketUnit(t *testing.T) {
+	analyze := needTool(t, "systemd-analyze", "systemd")
+	text, err := os.ReadFile(systemdSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ListenStream=127.0.0.1:19273\n", "Service=portwatch-watch.service\n", "Accept=no\n"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("the socket unit lacks %q", want)
+		}
+	}
+	m := regexp.MustCompile(`(?m)^#\s+ExecStart=/usr/local/bin/portwatch (.*)$`).FindStringSubmatch(string(text))
+	if m == nil {
+		t.Fatal("the socket unit's comment gives no ExecStart")
+	}
+	if o, ran, err := parseSub(strings.Fields(m[1]), newWatchCommand); err != nil || !ran || !o.metricsSystemdSocket {
+		t.Errorf("the socket unit's command line %q: %v, or no --metrics-systemd-socket", m[1], err)
+	}
+	dir := t.TempDir()
+	service, _ := os.ReadFile(systemdUnit)
+	os.WriteFile(filepath.Join(dir, "portwatch-watch.service"), []byte(strings.ReplaceAll(string(service), "/usr/local/bin/portwatch", sharedBinary(t))), 0o644)
+	os.WriteFile(filepath.Join(dir, "portwatch-watch.socket"), text, 0o644)
+	if out, err := exec.Command(analyze, "verify", filepath.Join(dir, "portwatch-watch.socket")).CombinedOutput(); err != nil || aboutUnits(out, dir) != "" {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// aboutUnits is what systemd-analyze said about the units in dir (or
+// about portwatch's), leaving out what it says of the machine's other
+// units, which it loads too and which are not this test's.
+func aboutUnits(out []byte, dir string) string {
+	var mine []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if line != "" && (strings.Contains(line, dir) || strings.Contains(line, "portwatch-watch")) {
+			mine = append(mine, line)
+		}
+	}
+	return strings.Join(mine, "\n")
 }
 
 // TestTwoCapabilitiesSeeEveryOwner is the unit's claim, on the real

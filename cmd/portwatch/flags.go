@@ -267,15 +267,15 @@ func (v textfileValue) Set(s string) error {
 	return nil
 }
 
-// addrValue is where to serve metrics: HOST:PORT, or a bare port (":9273"
-// or "9273"), which binds loopback only. A monitor of what a machine
+// addrValue is where to serve metrics: HOST:PORT, or a bare port (":19273"
+// or "19273"), which binds loopback only. A monitor of what a machine
 // exposes must not expose more than it was told to.
 type addrValue struct{ p *string }
 
 func (v addrValue) String() string { return pathValue{v.p, ""}.String() }
 func (v addrValue) Type() string   { return "host:port" }
 
-const addrWant = "want HOST:PORT (127.0.0.1:9273, [::1]:9273) or a port (9273, binding 127.0.0.1)"
+const addrWant = "want HOST:PORT (127.0.0.1:19273, [::1]:19273) or a port (19273, binding 127.0.0.1)"
 
 func (v addrValue) Set(s string) error {
 	host, portText, err := net.SplitHostPort(s)

@@ -44,7 +44,8 @@ var errDeviations = errors.New("listeners differ from the baseline")
 // line on stderr. 0: done (and, with a baseline, every listener expected);
 // 1: --once found listeners that differ from the baseline, or something
 // failed; 2: a command-line mistake or a baseline file that does not parse;
-// the lab's namespace process's own code when it fails (it has said why).
+// 3: watch's metrics port is held by another process; the lab's namespace
+// process's own code when it fails (it has said why).
 func run(args []string, stdout, stderr io.Writer) int {
 	return exitCode(execute(newPortwatch(), args, stdout, stderr), stderr)
 }
@@ -56,6 +57,7 @@ func exitCode(err error, stderr io.Writer) int {
 		u       errUsage
 		bad     errBadBaseline
 		labExit errLabExit
+		coded   interface{ ExitCode() int } // an error with an exit code of its own (watch's port held: 3)
 	)
 	switch {
 	case err == nil:
@@ -63,6 +65,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &u):
 		fmt.Fprintf(stderr, "portwatch: %s (%s)\n", u.msg, u.seeHelp())
 		return 2
+	case errors.As(err, &coded):
+		fmt.Fprintf(stderr, "portwatch: %v\n", err)
+		return coded.ExitCode()
 	case errors.As(err, &labExit):
 		return labExit.code
 	case errors.Is(err, errDeviations):

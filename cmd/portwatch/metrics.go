@@ -41,6 +41,19 @@ var (
 		"How long the last poll took to read and judge the sockets.", nil, nil)
 	descLastPoll = prometheus.NewDesc("portwatch_last_poll_timestamp_seconds",
 		"When the last poll read the sockets, in seconds since the epoch.", nil, nil)
+	descAggregated = prometheus.NewDesc("portwatch_listening_aggregated",
+		"Listeners past the cap on portwatch_listening's series (maxListenerSeries), counted by expected and firewall instead of a series each.",
+		[]string{"expected", "firewall"}, nil)
+)
+
+// The caps that bound what watch exports, whatever a local user opens: a
+// listener or a program name is the user's to make, and a Prometheus with
+// sample_limit drops a whole target (up=0, every alert quiet) once it
+// exports more. Past a cap the rest is counted, not dropped silently
+// (portwatch_listening_aggregated, portwatch_series_capped), and the
+// listeners that matter are kept first (see listenerRank).
+const (
+	maxListenerSeries = 500
 )
 
 // listenerLabels are one listener's label values, in descListening's order.
@@ -64,6 +77,10 @@ type pollState struct {
 	findings    map[findingKey]int
 	pollSeconds float64
 	taken       time.Time
+	// aggregated counts the listeners past the cap by (expected,
+	// firewall); capped is how many listener series it stands for.
+	aggregated map[[2]string]int
+	capped     int
 }
 
 // exporter is portwatch watch's metrics: a prometheus.Collector over the
@@ -73,6 +90,9 @@ type exporter struct {
 	state    atomic.Pointer[pollState]
 	registry *prometheus.Registry
 	errors   prometheus.Counter
+	// capped is portwatch_series_capped, by the metric a cap holds back:
+	// set by update for the listeners and by programBytes for programs.
+	capped *prometheus.GaugeVec
 
 	// The counts of the last poll's verdicts, and those verdicts in order:
 	// update adjusts the counts by the verdicts that differ, see there.
@@ -80,23 +100,36 @@ type exporter struct {
 	prev     []*assess.Verdict
 	conns    map[string]int
 	findings map[findingKey]int
+	// programs counts the sockets each program holds (the first owner's
+	// name, as traffic names them): which programs' byte counters may go.
+	programs map[string]int
+	// priority is the programs holding a listener ranked first (UNEXPECTED,
+	// CHANGED or HIGH) in the last poll.
+	priority map[string]bool
+
+	maxListeners int // maxListenerSeries; a test lowers it
 }
 
 func newExporter() *exporter {
-	e := &exporter{registry: prometheus.NewRegistry(), conns: map[string]int{}, findings: map[findingKey]int{}}
+	e := &exporter{registry: prometheus.NewRegistry(), conns: map[string]int{}, findings: map[findingKey]int{},
+		programs: map[string]int{}, priority: map[string]bool{}, maxListeners: maxListenerSeries}
 	e.errors = prometheus.NewCounter(prometheus.CounterOpts{Name: "portwatch_poll_errors_total",
 		Help: "Polls that failed to read the sockets or to write their events or textfile."})
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "portwatch_build_info",
 		Help: "portwatch's version (always 1).", ConstLabels: prometheus.Labels{"version": version}})
 	buildInfo.Set(1)
-	e.registry.MustRegister(e, e.errors, buildInfo)
+	e.capped = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "portwatch_series_capped",
+		Help: "Series a cap held back from the last poll's metrics, by the metric capped (portwatch_listening: listeners; portwatch_program_bytes: programs): 0 below the cap."},
+		[]string{"metric"})
+	e.capped.WithLabelValues("portwatch_listening")
+	e.registry.MustRegister(e, e.errors, buildInfo, e.capped)
 	return e
 }
 
 // Describe implements prometheus.Collector.
 func (e *exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descListening, descUnexpected, descChanged, descMissing, descBaselineEntries,
-		descConnections, descFindings, descPollDuration, descLastPoll} {
+		descConnections, descFindings, descPollDuration, descLastPoll, descAggregated} {
 		ch <- d
 	}
 }
@@ -125,6 +158,9 @@ func (e *exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, n := range st.findings {
 		gauge(descFindings, float64(n), k.severity.String(), k.code)
+	}
+	for k, n := range st.aggregated {
+		gauge(descAggregated, float64(n), k[0], k[1])
 	}
 	gauge(descPollDuration, st.pollSeconds)
 	gauge(descLastPoll, float64(st.taken.UnixNano())/1e9)
@@ -187,6 +223,8 @@ func (e *exporter) update(a *assess.Assessment, snap *sockets.Snapshot, took tim
 		}
 	}
 	seen := map[listenerLabels]bool{}
+	var ranked []rankedListener
+	clear(e.priority)
 	for i := range snap.Sockets {
 		if !snap.Sockets[i].IsListening() {
 			continue
@@ -205,14 +243,20 @@ func (e *exporter) update(a *assess.Assessment, snap *sockets.Snapshot, took tim
 			continue
 		}
 		seen[l] = true
-		st.listeners = append(st.listeners, l)
 		switch v.Baseline.Status {
 		case baseline.Unexpected:
 			st.unexpected++
 		case baseline.Changed:
 			st.changed++
 		}
+		r := rankedListener{labels: l, rank: listenerRank(v)}
+		if r.rank >= rankFirst {
+			e.priority[l[4]] = true
+		}
+		ranked = append(ranked, r)
 	}
+	st.listeners, st.aggregated, st.capped = capListeners(ranked, e.maxListeners)
+	e.capped.WithLabelValues("portwatch_listening").Set(float64(st.capped))
 	e.state.Store(st)
 }
 
@@ -224,7 +268,17 @@ func (e *exporter) count(v *assess.Verdict, sign int) {
 	if !v.Socket.IsListening() {
 		e.conns[v.Socket.State] += sign
 	}
+	name := "(unknown)" // as traffic names a socket without a known owner
+	if p := v.Socket.Process(); p != nil {
+		name = p.Name
+	}
+	if e.programs[name] += sign; e.programs[name] == 0 {
+		delete(e.programs, name)
+	}
 }
+
+// holds reports whether a program held a socket in the last poll.
+func (e *exporter) holds(program string) bool { return e.programs[program] > 0 }
 
 // writeTextfile writes the registry's metrics to path for node_exporter's
 // textfile collector, atomically (safefile.WriteAtomic: a hidden temporary

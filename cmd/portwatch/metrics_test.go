@@ -62,7 +62,7 @@ func TestExporterSeries(t *testing.T) {
 		connection(22, 40001, "ESTABLISHED"), connection(22, 40002, "ESTABLISHED"), connection(22, 40003, "TIME_WAIT"),
 	}}
 	e := newExporter()
-	if text := gathered(t, e); strings.Contains(text, "portwatch_listening") || !strings.Contains(text, `portwatch_build_info{version="`+version+`"} 1`) {
+	if text := gathered(t, e); strings.Contains(text, "portwatch_listening{") || !strings.Contains(text, `portwatch_build_info{version="`+version+`"} 1`) {
 		t.Errorf("before the first poll: want build info and no state:\n%s", text)
 	}
 	a := assess.AssessWith(snap, assess.SystemKnowledge(), assess.Context{Baseline: b})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,7 +16,6 @@ import (
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/collect"
 	"github.com/portwatch/portwatch/sockets/poll"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // watcher is portwatch watch's state between polls: the one poll every
@@ -28,6 +26,7 @@ type watcher struct {
 	log      *eventLog
 	metrics  *exporter
 	bytes    *programBytes
+	server   *metricsServer // nil without --metrics-addr or --metrics-systemd-socket
 	textfile string
 }
 
@@ -39,16 +38,32 @@ func (w *watcher) poll(ctx context.Context) error {
 		return fmt.Errorf("reading sockets: %w", err)
 	}
 	w.metrics.update(r.Assessment, r.Snapshot, r.Took)
-	w.bytes.observe(r.Traffic.Moved)
+	w.bytes.observe(r.Traffic.Moved, w.metrics.holds, func(p string) bool { return w.metrics.priority[p] }, r.At)
 	r.Release()
 	logErr := w.log.Write(r.Events)
-	var fileErr error
+	return errors.Join(logErr, w.export())
+}
+
+// export gathers the poll's metrics once, for the page every scrape reads
+// until the next poll and for the textfile.
+func (w *watcher) export() error {
+	if w.server == nil && w.textfile == "" {
+		return nil
+	}
+	g, mfs, err := gatherOnce(w.metrics.registry)
+	if err != nil {
+		return fmt.Errorf("gathering the metrics: %w", err)
+	}
+	var pageErr, fileErr error
+	if w.server != nil {
+		pageErr = w.server.publish(mfs)
+	}
 	if w.textfile != "" {
-		if err := writeTextfile(w.textfile, w.metrics.registry); err != nil {
+		if err := writeTextfile(w.textfile, g); err != nil {
 			fileErr = fmt.Errorf("writing the textfile %s: %w", w.textfile, err)
 		}
 	}
-	return errors.Join(logErr, fileErr)
+	return errors.Join(pageErr, fileErr)
 }
 
 // runWatch is portwatch watch: a poll every --interval until SIGTERM or
@@ -74,7 +89,7 @@ func runWatch(o watchSettings, stdout, stderr io.Writer) error {
 	defer log.Close()
 	w := &watcher{poller: poll.New(poll.Config{Source: collect.NewLive(), Interval: o.interval}),
 		base: base, log: log, metrics: newExporter(), textfile: o.textfile}
-	w.bytes = newProgramBytes(w.metrics.registry)
+	w.bytes = newProgramBytes(w.metrics.registry, w.metrics.capped)
 	w.metrics.registry.MustRegister(log.unwrittenCounter())
 	if o.textfile != "" {
 		if err := prepareTextfile(o.textfile); err != nil {
@@ -91,15 +106,22 @@ func runWatch(o watchSettings, stdout, stderr io.Writer) error {
 	defer signal.Stop(hup)
 
 	metricsAt := "no metrics server"
-	if o.metricsAddr != "" {
-		ln, err := net.Listen("tcp", o.metricsAddr)
+	if o.metricsAddr != "" || o.metricsSystemdSocket {
+		ln, err := metricsListener(o)
 		if err != nil {
-			return fmt.Errorf("--metrics-addr %s: %w", o.metricsAddr, err)
+			return err
+		}
+		// Scrapes are served the last poll's page (see metricsPage); before
+		// the first poll, build info alone (the textfile waits for the poll).
+		w.server = newMetricsServer(w.metrics.registry)
+		if _, mfs, err := gatherOnce(w.metrics.registry); err != nil || w.server.publish(mfs) != nil {
+			ln.Close()
+			return fmt.Errorf("the metrics before the first poll: %v", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(w.metrics.registry, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", w.server)
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-			WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+			WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 8 << 10}
 		go srv.Serve(ln)
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -117,6 +139,20 @@ func runWatch(o watchSettings, stdout, stderr io.Writer) error {
 
 	tuneWatchGC()
 
+	// systemd (Type=notify or notify-reload): READY=1 once the first poll
+	// is exported, WATCHDOG=1 after every poll, RELOADING=1 and READY=1
+	// around a SIGHUP, STOPPING=1 at the end.
+	sd, err := newNotifier()
+	if err != nil {
+		fmt.Fprintf(stderr, "portwatch watch: %v; systemd is not told of readiness\n", err)
+	}
+	if sd != nil && sd.watchdog > 0 && sd.watchdog < 3*o.interval {
+		fmt.Fprintf(stderr, "portwatch watch: systemd's watchdog (%s) is under three --interval (%s): a slow poll will get watch restarted\n",
+			shortDuration(sd.watchdog), shortDuration(o.interval))
+	}
+	defer sd.close()
+	defer sd.stopping()
+
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
 	for first := true; ; first = false {
@@ -129,12 +165,19 @@ func runWatch(o watchSettings, stdout, stderr io.Writer) error {
 			}
 			w.metrics.errors.Inc()
 			fmt.Fprintf(stderr, "portwatch watch: %v\n", err)
+		} else {
+			sd.alive() // a poll that fails does not feed the watchdog
+		}
+		if first {
+			sd.ready()
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-hup:
+			sd.reloading()
 			w.reload(o, stderr)
+			sd.ready()
 		case <-tick.C:
 		}
 	}

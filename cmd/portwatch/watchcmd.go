@@ -15,6 +15,9 @@ type watchSettings struct {
 	logPath     string // --log; "" for stdout
 	textfile    string // --textfile
 	metricsAddr string // --metrics-addr, HOST:PORT with the host filled in
+	// metricsSystemdSocket: serve on the socket systemd passes
+	// (--metrics-systemd-socket).
+	metricsSystemdSocket bool
 }
 
 // newWatchCommand is portwatch watch: the monitor's polling without a
@@ -40,7 +43,9 @@ stops it (exit 0); SIGHUP reads the baseline file again.`,
 	fs.Var(textfileValue{&s.textfile}, "textfile",
 		"rewrite this node_exporter textfile-collector file (ending in .prom) after every poll, atomically")
 	fs.Var(addrValue{&s.metricsAddr}, "metrics-addr",
-		"serve Prometheus metrics on http://HOST:PORT/metrics; a bare port (9273 or :9273) binds 127.0.0.1 only; off without it")
+		"serve Prometheus metrics on http://HOST:PORT/metrics; a bare port (19273 or :19273) binds 127.0.0.1 only; off without it")
+	fs.BoolVar(&s.metricsSystemdSocket, "metrics-systemd-socket", false,
+		"serve Prometheus metrics on the socket systemd passes (LISTEN_FDS; deploy/systemd/portwatch-watch.socket), which holds the port across restarts")
 	addHelpFlag(fs)
 	return cmd
 }
