@@ -56,8 +56,8 @@ __start_portwatch 2>/dev/null; printf '%s\n' "${COMPREPLY[@]}"`
 			t.Errorf("portwatch <Tab> completes %q, without %s", got, name)
 		}
 	}
-	if got := complete(bin, "watch", "--me"); !slices.Equal(got, []string{"--metrics-addr"}) {
-		t.Errorf("portwatch watch --me<Tab> completes %q, want --metrics-addr", got)
+	if got := complete(bin, "watch", "--metrics-a"); !slices.Equal(got, []string{"--metrics-addr"}) {
+		t.Errorf("portwatch watch --metrics-a<Tab> completes %q, want --metrics-addr", got)
 	}
 	if got := complete(bin, "baseline", ""); !slices.Equal(got, []string{"save"}) {
 		t.Errorf("portwatch baseline <Tab> completes %q, want save", got)

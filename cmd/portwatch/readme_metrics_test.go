@@ -3,6 +3,7 @@
 package main
 
 import (
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -49,6 +50,7 @@ func TestReadmeMetricsTable(t *testing.T) {
 	e.maxListeners = 1
 	newMetricsServer(e.registry)
 	bytes := newProgramBytes(e.registry, e.capped)
+	e.registry.MustRegister(stdoutEventLog(io.Discard).unwrittenCounter()) // as runWatch registers it
 	e.update(assess.AssessWith(snap, assess.SystemKnowledge(), assess.Context{Baseline: b}), snap, time.Millisecond)
 	bytes.observe(map[string]traffic.Bytes{"sh": {Sent: 1, Received: 2}}, e.holds, func(string) bool { return false }, time.Now())
 	mfs, err := e.registry.Gather()
