@@ -68,7 +68,7 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 	} else if r.Added(now) {
 		out = append(out, th.Added.Render("+ NEW"))
 	}
-	out = append(out, fmt.Sprintf("%s %s  %d/%s  %s", label("Service"), info.Name, assess.ServicePort(s), s.Proto, riskBadge(th, r.Risk)))
+	out = append(out, fmt.Sprintf("%s %s  %d/%s  %s", label("Service"), assess.ServiceLabel(info.Name), assess.ServicePort(s), s.Proto, riskBadge(th, r.Risk)))
 	out = append(out, hanging("  ", "  ", info.Description+"; identified "+info.How()+".", w)...)
 	out = append(out, hanging("  ", "  ", info.Note, w)...)
 
