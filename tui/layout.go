@@ -13,7 +13,6 @@ const (
 	minHeight = 12
 	// sideBySideWidth is where the detail pane moves beside the table.
 	sideBySideWidth = 140
-	chromeLines     = 4 // header, tab bar, status line, footer
 )
 
 // layout is where the table and the detail pane go.
@@ -33,7 +32,7 @@ func layoutFor(width, h, n int) layout {
 		dw := min(max(width*2/5, 44), 64)
 		return layout{tableW: width - dw - 3, tableH: h, detailW: dw, detailH: h, side: true}
 	}
-	th := min(max(n+2, h*2/5), h*11/20)
+	th := min(max(n+2, h*2/5), h*3/5)
 	th = max(th, min(h, 4))
 	return layout{tableW: width, tableH: th, detailW: width, detailH: h - th}
 }

@@ -132,7 +132,7 @@ func TestTooSmallSaysSo(t *testing.T) {
 		t.Errorf("view at 59x30:\n%s", v)
 	}
 	hs.send(windowSize(60, 12))
-	if v := hs.m.View(); strings.Contains(v, "too small") || !strings.Contains(v, "Listening") {
+	if v := hs.m.View(); strings.Contains(v, "too small") || !strings.Contains(v, "Listen") {
 		t.Errorf("view at 60x12:\n%s", v)
 	}
 }
