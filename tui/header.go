@@ -26,20 +26,10 @@ func (m *Model) headerLines() []string {
 	return lines
 }
 
-// packWarnings lays the warnings out on lines of width w: as many to a line
-// as fit, a new line rather than one broken in two, and one wider than the
-// line wrapped under its "!". At most maxWarnLines: the last says more
-// follow.
+// packWarnings lays the warnings out on lines of width w (packItems), at
+// most maxWarnLines: the last says more follow.
 func packWarnings(warn []string, w int) []string {
-	var lines []string
-	for _, text := range warn {
-		item := "! " + text
-		if n := len(lines); n > 0 && widthOf(lines[n-1])+3+widthOf(item) <= w {
-			lines[n-1] += " · " + item
-			continue
-		}
-		lines = append(lines, hanging("! ", "  ", text, w)...)
-	}
+	lines := packItems(warn, "! ", "! ", "  ", w)
 	if len(lines) > maxWarnLines {
 		lines = lines[:maxWarnLines]
 		lines[maxWarnLines-1] = fit(lines[maxWarnLines-1]+" …", w)

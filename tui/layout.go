@@ -138,3 +138,24 @@ func hanging(first, rest, text string, w int) []string {
 	}
 	return lines
 }
+
+// packItems lays items out on lines of width w, as many to a line as fit,
+// joined by " · ", each after mark: a new line rather than an item broken
+// in two (the word wrapper breaks at hyphens, which cuts "-sTCP:LISTEN"
+// from its option), and an item wider than the line wrapped under indent.
+// Every line starts with first.
+func packItems(items []string, first, mark, indent string, w int) []string {
+	var lines []string
+	for _, text := range items {
+		if n := len(lines); n > 0 && widthOf(lines[n-1])+3+widthOf(mark)+widthOf(text) <= w {
+			lines[n-1] += " · " + mark + text
+			continue
+		}
+		lead := first
+		if len(lines) > 0 {
+			lead = strings.Repeat(" ", widthOf(first)-widthOf(mark)) + mark
+		}
+		lines = append(lines, hanging(lead, strings.Repeat(" ", widthOf(lead)-widthOf(mark))+indent, text, w)...)
+	}
+	return lines
+}
