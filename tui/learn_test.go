@@ -111,3 +111,19 @@ func TestHelpWrapsAtEightyColumns(t *testing.T) {
 		t.Errorf("? lost its words:\n%s", h)
 	}
 }
+
+// Where the status line has room, it names the command that lists the
+// same as the tab.
+func TestStatusLineNamesTheTabsCommand(t *testing.T) {
+	hs := started(t, 80, 24)
+	for tab, want := range map[string]string{"1": "$ ss -ltnp", "2": "$ ss -tnp state established", "3": "$ ss -tan"} {
+		hs.keys(tab)
+		if s := strings.Join(statusText(hs.m), " "); !strings.Contains(s, want) {
+			t.Errorf("tab %s: the status line reads %q", tab, s)
+		}
+	}
+	hs = started(t, 120, 24, withFirewall(snapAt(t0, fixtureSockets()), portFirewall{}))
+	if s := strings.Join(statusText(hs.m), " "); !strings.Contains(s, "EXPOSED: what nmap sees from outside") {
+		t.Errorf("with the firewall read, the status line reads %q", s)
+	}
+}

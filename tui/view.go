@@ -174,9 +174,32 @@ func (m *Model) viewStatus() string {
 	case m.paused:
 		s = m.theme.Warning.Render("PAUSED: press p to resume polling")
 	default:
-		s = m.theme.Muted.Render(m.position())
+		s = m.position()
+		for _, hint := range m.commandHints() { // the longest that fits
+			if widthOf(s)+3+widthOf(hint) <= m.width {
+				s += " · " + hint
+				break
+			}
+		}
+		s = m.theme.Muted.Render(s)
 	}
 	return fit(s, m.width)
+}
+
+// tabCommands is the analyst's command that lists what each tab does.
+var tabCommands = [rowset.TabCount]string{
+	rowset.Listening: "$ ss -ltnp", rowset.Established: "$ ss -tnp state established", rowset.All: "$ ss -tan",
+}
+
+// commandHints are the status line's hints where space allows, longest
+// first: the shell command that shows the tab, and what the firewall word
+// means to a scanner.
+func (m *Model) commandHints() []string {
+	c := tabCommands[m.table.tab]
+	if m.table.tab == rowset.Listening && m.table.withFirewall {
+		return []string{c + " · EXPOSED: what nmap sees from outside", c}
+	}
+	return []string{c}
 }
 
 // position is "row 3 of 12" and what the marks mean. Closed rows are still
