@@ -33,7 +33,7 @@ func eventsText(th Theme, evs []events.Event, scans []assess.NetScan, width int,
 	var b strings.Builder
 	b.WriteString(th.PaneTitle.Render("Events") + th.Muted.Render(fmt.Sprintf("  newest first, the last %d kept · e or esc: back", maxEvents)) + "\n")
 	if len(scans) > 0 {
-		b.WriteString("\n" + th.PaneTitle.Render("Scans seen in the kernel's counters") + th.Muted.Render(fmt.Sprintf("  shown for %s after the last probe", assess.ScanHold)) + "\n")
+		b.WriteString("\n" + th.PaneTitle.Render("Scans seen in the kernel's counters") + th.Muted.Render(fmt.Sprintf("  shown for %s after the last probe", shortDuration(assess.ScanHold))) + "\n")
 		for _, s := range scans {
 			head := fmt.Sprintf("%s %-6s %s %s, last probe %s ago", s.First.Format("15:04:05"), s.Risk, s.Code, s.Netns, shortDuration(now.Sub(s.Last)))
 			b.WriteString(th.Risk(s.Risk).Render(fit(head, max(width, 1))) + "\n")

@@ -76,8 +76,8 @@ func (m *Model) headerTop() string {
 // firewall says, and the server profile in one line.
 func (m *Model) headerJudgement() string {
 	a := m.assessment
-	if a == nil {
-		return fit(m.theme.Muted.Render("reading sockets…"), m.width)
+	if a == nil { // the first line says "reading sockets…"
+		return fit("", m.width)
 	}
 	c := m.surface
 	s := fmt.Sprintf("%d reachable", c.reachable)
@@ -101,7 +101,7 @@ func (m *Model) warnings() []string {
 	var out []string
 	if a := m.assessment; a != nil {
 		for _, s := range a.Scans {
-			out = append(out, scanWarning(s, m.now.Sub(s.Last))+" (e: events)")
+			out = append(out, scanWarning(s, m.now.Sub(s.Last))+" (e)")
 		}
 	}
 	if m.snap != nil && !m.snap.Root {
@@ -137,8 +137,11 @@ func scanWarning(s assess.NetScan, ago time.Duration) string {
 		where = " in " + s.Netns
 	}
 	w := fmt.Sprintf("SCAN%s: %d closed-port resets", where, s.Resets)
-	if s.HalfOpen > 0 {
+	switch {
+	case s.HalfOpen >= assess.HalfOpenThreshold:
 		w += fmt.Sprintf(", %d half-open (nmap -sS)", s.HalfOpen)
+	case s.HalfOpen > 0:
+		w += fmt.Sprintf(", %d half-open", s.HalfOpen)
 	}
 	if sec := int(ago.Seconds()); sec >= 2 {
 		w += fmt.Sprintf(", %ds ago", sec)

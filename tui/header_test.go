@@ -133,7 +133,7 @@ func scanSnapshots() []*sockets.Snapshot {
 func TestScanStaysOnScreenWhileHeld(t *testing.T) {
 	hs := started(t, 80, 24, scanSnapshots()...)
 	hs.poll()
-	if h := headerText(hs.m); !strings.Contains(h, "! SCAN: 50 closed-port resets, 3 half-open (nmap -sS)") {
+	if h := headerText(hs.m); !strings.Contains(h, "! SCAN: 50 closed-port resets, 3 half-open (nmap -sS) (e)") {
 		t.Fatalf("no scan on the header after the scan:\n%s", hs.m.View())
 	}
 	for i := 0; i < 50; i++ {
@@ -223,4 +223,16 @@ func TestBaselinePromptGolden(t *testing.T) {
 	hs.send(tickMsg{})
 	hs.keys("b")
 	golden.RequireEqual(t, []byte(hs.m.View()))
+}
+
+// A filter too long for the tab bar is cut, and stays apart from the sort.
+func TestTabBarCutsTheFilterBeforeTheSort(t *testing.T) {
+	hs := started(t, 80, 24)
+	hs.keys("/")
+	hs.keys(strings.Split("abcdefghijklmnopqrstuvwxyz", "")...)
+	hs.keys("enter", "3")
+	bar := ansi.Strip(strings.Split(hs.m.View(), "\n")[len(hs.m.headerLines())])
+	if !strings.Contains(bar, "… · sort STATE ↑") {
+		t.Errorf("tab bar: %q", bar)
+	}
 }

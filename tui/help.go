@@ -26,8 +26,8 @@ func (helpView) text(m *Model, width int) string {
 func helpText(th Theme, h help.Model, keys keyMap, width int, snap *sockets.Snapshot) string {
 	w := max(width, 20)
 	var b strings.Builder
-	b.WriteString(h.FullHelpView(keys.FullHelp()))
-	section := func(s string) { b.WriteString("\n\n" + th.PaneTitle.Render(s) + "\n") }
+	b.WriteString(h.FullHelpView(keys.FullHelp()) + "\n")
+	section := func(s string) { b.WriteString("\n" + th.PaneTitle.Render(s) + "\n") }
 	para := func(s string) {
 		for _, l := range hanging("  ", "  ", s, w) {
 			b.WriteString(l + "\n")

@@ -108,8 +108,10 @@ func (m *Model) viewTabs() string {
 	switch {
 	case room < 0:
 		return spread(left, m.theme.Muted.Render(sort), m.width)
+	case widthOf(extra) > room && room >= 4: // cut, still apart from the sort
+		extra = fit(strings.TrimSuffix(extra, " · "), room-3) + " · "
 	case widthOf(extra) > room:
-		extra = fit(extra, room)
+		extra = ""
 	}
 	return spread(left, m.theme.Muted.Render(extra+sort), m.width)
 }
