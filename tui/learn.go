@@ -236,7 +236,7 @@ func learnText(lc learnContext, width int) string {
 // key where one is bound, else the command (in a lab, b walks back).
 func saveHow(lc learnContext) string {
 	if lc.saveKey.Enabled() {
-		return "save a baseline (" + lc.saveKey.Help().Key + ", with --baseline FILE)"
+		return "save a baseline (" + lc.saveKey.Help().Key + ")"
 	}
 	if lc.lab {
 		return "save a baseline (outside the lab: portwatch baseline save FILE, or b in the monitor; in the lab b walks back a step)"

@@ -17,12 +17,12 @@ func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
 // back in the lab. L names the key of the mode it is in.
 func TestLearnNamesTheBaselineKeyOfItsMode(t *testing.T) {
 	hs := started(t, 80, 24)
-	if l := flat(learnOf(hs, 80)); !strings.Contains(l, "save a baseline (b, with --baseline") {
+	if l := flat(learnOf(hs, 80)); !strings.Contains(l, "save a baseline (b)") {
 		t.Errorf("outside the lab, L does not name b:\n%s", l)
 	}
 	lab, _ := labHarness(t, 80, 24)
 	l := flat(learnOf(lab, 80))
-	if strings.Contains(l, "save a baseline (b,") || !strings.Contains(l, "in the lab b walks back a step") {
+	if strings.Contains(l, "save a baseline (b)") || !strings.Contains(l, "in the lab b walks back a step") {
 		t.Errorf("in the lab, L names b as saving a baseline:\n%s", l)
 	}
 }
