@@ -116,3 +116,4 @@ shot established 120 24 2
 shot all-states 120 30 3
 shot help 100 40 '?'
 shot narrow-80x24 80 24 G
+shot profile 100 30 R

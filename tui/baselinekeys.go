@@ -36,7 +36,9 @@ func (m *Model) askSaveBaseline() {
 }
 
 func (d *saveDialog) question() string {
-	return fmt.Sprintf("Save the %d listeners as the baseline in %s? What it lacks will be flagged UNEXPECTED. y/n", len(d.listeners), d.path)
+	// y/n before the explanation: at a narrow width the explanation is
+	// what gives way.
+	return fmt.Sprintf("Save the %d listeners as the baseline in %s? y/n · what it lacks will be flagged UNEXPECTED", len(d.listeners), d.path)
 }
 
 // saveKey answers the dialog: y saves, in a command; anything else cancels.

@@ -41,8 +41,9 @@ var (
 	colPort = column{title: "PORT", width: 5, min: 5, priority: 10, right: true,
 		cell: func(_ cellContext, r *rowset.Row) string { return strconv.Itoa(int(r.Socket.LPort)) },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.LPort, b.Socket.LPort) }}
-	colService = column{title: "SERVICE", width: 14, min: 8, priority: 9,
-		cell: func(_ cellContext, r *rowset.Row) string { return r.Service.Name },
+	// The registry's name with the exam's beside it: "domain (DNS)".
+	colService = column{title: "SERVICE", width: 16, min: 8, priority: 9,
+		cell: func(_ cellContext, r *rowset.Row) string { return assess.ServiceLabel(r.Service.Name) },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Service.Name, b.Service.Name) }}
 	colProcess = column{title: "PROCESS", width: 15, min: 8, priority: 8,
 		cell: processCell,

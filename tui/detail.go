@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +49,14 @@ func renderDetailPane(look detailLook, r *rowset.Row, w, h int) []string {
 	if r == nil {
 		return fitLines([]string{rule, th.Muted.Render("Select a row to see its service, process and risks.")}, w, h)
 	}
-	lines := append([]string{rule}, detailLines(look, r, w)...)
+	// What does not fit is cut: the findings then come before the
+	// service's description, so that a short pane (at 80x24, under a lab's
+	// narration) still shows why the row is flagged.
+	p := detailParts(look, r, w)
+	lines := append([]string{rule}, p.all()...)
+	if len(lines) > h {
+		lines = append([]string{rule}, p.findingsFirst()...)
+	}
 	if len(lines) > h && h >= 2 {
 		lines = append(lines[:h-1], th.Muted.Render("… enter: full details"))
 	}
@@ -59,7 +67,24 @@ func renderDetailPane(look detailLook, r *rowset.Row, w, h int) []string {
 // service and risk, findings worst first, the socket and its state, the
 // processes. It computes no judgement of its own.
 func detailLines(look detailLook, r *rowset.Row, w int) []string {
+	return detailParts(look, r, w).all()
+}
+
+// details is a row's description in its parts: the head (marks, service
+// and risk), what the service is, the findings, and the rest.
+type details struct{ head, about, findings, rest []string }
+
+func (d details) all() []string {
+	return slices.Concat(d.head, d.about, d.findings, d.rest)
+}
+
+func (d details) findingsFirst() []string {
+	return slices.Concat(d.head, d.findings, d.about, d.rest)
+}
+
+func detailParts(look detailLook, r *rowset.Row, w int) details {
 	s, info, th, now := &r.Socket, r.Service, look.theme, look.cells.now
+	var d details
 	var out []string
 	label := func(s string) string { return th.Label.Render(s) }
 
@@ -68,29 +93,31 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 	} else if r.Added(now) {
 		out = append(out, th.Added.Render("+ NEW"))
 	}
-	out = append(out, fmt.Sprintf("%s %s  %d/%s  %s", label("Service"), info.Name, assess.ServicePort(s), s.Proto, riskBadge(th, r.Risk)))
-	out = append(out, hanging("  ", "  ", info.Description+"; identified "+info.How()+".", w)...)
-	out = append(out, hanging("  ", "  ", info.Note, w)...)
+	out = append(out, fmt.Sprintf("%s %s  %d/%s  %s", label("Service"), assess.ServiceLabel(info.Name), assess.ServicePort(s), s.Proto, riskBadge(th, r.Risk)))
+	d.head = out
+	d.about = append(hanging("  ", "  ", info.Description+"; identified "+info.How()+".", w), hanging("  ", "  ", info.Note, w)...)
 
 	if len(r.Findings) > 0 && !r.Removed() {
-		out = append(out, label("Findings"))
+		d.findings = append(d.findings, label("Findings"))
 		remedies := map[string]bool{}
 		for _, f := range r.Findings {
 			badge := th.Risk(f.Severity).Render(fmt.Sprintf("%-6s", f.Severity))
-			out = append(out, hanging("  "+badge+" ", strings.Repeat(" ", 9), f.Text, w)...)
+			d.findings = append(d.findings, hanging("  "+badge+" ", strings.Repeat(" ", 9), f.Text, w)...)
 			if f.Remedy != "" && !remedies[f.Remedy] { // what to do, where assess knows; once
 				remedies[f.Remedy] = true
-				out = append(out, hanging(strings.Repeat(" ", 9), strings.Repeat(" ", 9), "Remedy: "+f.Remedy, w)...)
+				d.findings = append(d.findings, hanging(strings.Repeat(" ", 9), strings.Repeat(" ", 9), "Remedy: "+f.Remedy, w)...)
 			}
 		}
 	}
+	out = nil
 
 	if r.Baseline.Status == baseline.Missing {
 		e := r.Baseline.Entry
 		out = append(out, label("Baseline"))
 		out = append(out, hanging("  ", "  ", fmt.Sprintf("MISSING: line %d of the baseline expects %s as %s listening on %s %s port %s; nothing does now.",
 			e.Line, e.Program, e.User, e.ProtoWord(), e.Address, portWords(e)), w)...)
-		return out
+		d.rest = out
+		return d
 	}
 	if st := r.Baseline.Status; st != baseline.NotCompared {
 		out = append(out, label("Baseline")+" "+baselineWord(st))
@@ -128,7 +155,8 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 		}
 		out = append(out, processLines(look, p, w)...)
 	}
-	return out
+	d.rest = out
+	return d
 }
 
 func processLines(look detailLook, p *sockets.Process, w int) []string {

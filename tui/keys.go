@@ -16,6 +16,7 @@ type keyMap struct {
 	Pause, Kill, Resolve, Help, Quit      key.Binding
 	Events, SaveBaseline, Conns, OtherEnd key.Binding
 	Learn, LabNext, LabBack, Programs     key.Binding
+	Profile                               key.Binding
 	Confirm, Master, Cancel               key.Binding
 }
 
@@ -46,6 +47,7 @@ func newKeyMap() keyMap {
 		Events:       b("e", "events", "e"),
 		Learn:        b("L", "learn", "L"),
 		Programs:     b("P", "programs", "P"),
+		Profile:      b("R", "roles", "R"),
 		LabNext:      b("n", "next step", "n", " "),
 		LabBack:      b("b", "step back", "b"),
 		Conns:        b("c", "connections", "c"),
@@ -76,7 +78,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Conns, k.OtherEnd},
 		shown,
 		{k.NextTab, k.PrevTab, k.Tab1, k.Tab2, k.Tab3, k.Back, k.Filter},
-		{k.Sort, k.Reverse, k.Resolve, k.Pause, k.Kill, k.SaveBaseline, k.Quit},
+		{k.Sort, k.Reverse, k.Resolve, k.Pause, k.Kill, k.SaveBaseline, k.LabNext, k.LabBack, k.Quit},
 	}
 }
 
@@ -89,6 +91,7 @@ var views = [...]fullScreen{
 	eventsView{},
 	learnView{},
 	programsView{},
+	profileView{},
 }
 
 // refused says msg is a disabled binding's key: a key the help does not

@@ -81,3 +81,32 @@ func TestLabViewEndGolden(t *testing.T) {
 		})
 	}
 }
+
+// longScene narrates as the real lab does: four or five lines at 80
+// columns.
+type longScene struct{ scriptedScene }
+
+func (s *longScene) Go(ctx context.Context, i int) (Narration, error) {
+	n, err := s.scriptedScene.Go(ctx, i)
+	n.Text = "A backdoor: a program from /tmp listens on port 31337, a port no service uses. Its owner left it to come back later; nothing asked for it, and nothing should connect to it. Look at its findings in the details below: the port, the executable's place, the deleted file."
+	n.Filter = "31337"
+	return n, err
+}
+
+// Issue 25: at 80x24 a step's findings were below the fold, under the
+// service's description. A pane too short for everything shows them first.
+func TestLabFindingsAboveTheFold(t *testing.T) {
+	hs := newHarness(t, 80, 24, snapAt(t0, fixtureSockets()))
+	cfg := hs.m.cfg
+	cfg.Lab = &longScene{}
+	hs.m = New(cfg)
+	hs.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	hs.run(hs.m.Init())
+	v := hs.m.View()
+	for _, want := range []string{"Findings", "HIGH   Port 31337"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the step's findings are not on screen (%q):\n%s", want, v)
+		}
+	}
+	golden.RequireEqual(t, []byte(v))
+}

@@ -13,7 +13,6 @@ const (
 	minHeight = 12
 	// sideBySideWidth is where the detail pane moves beside the table.
 	sideBySideWidth = 140
-	chromeLines     = 4 // header, tab bar, status line, footer
 )
 
 // layout is where the table and the detail pane go.
@@ -33,7 +32,7 @@ func layoutFor(width, h, n int) layout {
 		dw := min(max(width*2/5, 44), 64)
 		return layout{tableW: width - dw - 3, tableH: h, detailW: dw, detailH: h, side: true}
 	}
-	th := min(max(n+2, h*2/5), h*11/20)
+	th := min(max(n+2, h*2/5), h*3/5)
 	th = max(th, min(h, 4))
 	return layout{tableW: width, tableH: th, detailW: width, detailH: h - th}
 }
@@ -136,6 +135,27 @@ func hanging(first, rest, text string, w int) []string {
 		} else {
 			lines[i] = rest + lines[i]
 		}
+	}
+	return lines
+}
+
+// packItems lays items out on lines of width w, as many to a line as fit,
+// joined by " · ", each after mark: a new line rather than an item broken
+// in two (the word wrapper breaks at hyphens, which cuts "-sTCP:LISTEN"
+// from its option), and an item wider than the line wrapped under indent.
+// Every line starts with first.
+func packItems(items []string, first, mark, indent string, w int) []string {
+	var lines []string
+	for _, text := range items {
+		if n := len(lines); n > 0 && widthOf(lines[n-1])+3+widthOf(mark)+widthOf(text) <= w {
+			lines[n-1] += " · " + mark + text
+			continue
+		}
+		lead := first
+		if len(lines) > 0 {
+			lead = strings.Repeat(" ", widthOf(first)-widthOf(mark)) + mark
+		}
+		lines = append(lines, hanging(lead, strings.Repeat(" ", widthOf(lead)-widthOf(mark))+indent, text, w)...)
 	}
 	return lines
 }

@@ -46,6 +46,8 @@ type Model struct {
 	poller     *poller // the poll command's state, never touched by Update
 	snap       *sockets.Snapshot
 	assessment *assess.Assessment
+	surface    surfaceCounts      // the assessment's listeners counted by what the firewall says
+	laidOut    int                // the chrome's height when relayout last sized the content
 	baseline   *baseline.Baseline // listeners are compared with it; nil for none
 	events     []events.Event     // newest first, at most maxEvents
 	logErr     error              // the last --log write failed
@@ -124,6 +126,7 @@ func (m *Model) refreshRows() {
 // relayout sizes the components for the terminal and the number of rows,
 // and draws the open full-screen view again.
 func (m *Model) relayout() {
+	m.laidOut = m.chromeHeight()
 	l := m.bodyLayout()
 	m.table.setSize(l.tableW, max(l.tableH-1, 0))
 	m.pane.Width, m.pane.Height = max(m.width, 0), m.contentHeight()

@@ -12,8 +12,19 @@ import (
 )
 
 // Update handles one message. It does no I/O: polls, signals and lookups
-// run in commands.
+// run in commands. The header and the status line change height with
+// warnings and dialogs: whatever message changed it, the content is sized
+// again for it.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if nm, ok := next.(Model); ok && nm.laidOut != nm.chromeHeight() {
+		nm.relayout()
+		return nm, cmd
+	}
+	return next, cmd
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -77,7 +88,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // applySnapshot merges a poll into the store and, unless the poll changed
 // nothing on screen, rebuilds the rows.
 func (m *Model) applySnapshot(msg snapshotMsg) {
+	hadScans := m.assessment != nil && len(m.assessment.Scans) > 0
 	m.snap, m.assessment = msg.snap, msg.assessment
+	m.surface = countSurface(msg.assessment)
+	if hadScans || len(msg.assessment.Scans) > 0 {
+		m.redrawOn(scansSeen)
+	}
 	m.table.withBaseline = msg.assessment.Baseline != nil
 	m.table.withFirewall = msg.assessment.Firewalled
 	m.table.withTraffic = len(msg.flows) > 0

@@ -343,7 +343,7 @@ func TestDetailFullScreenAndBack(t *testing.T) {
 	}
 	hs.send(tea.WindowSizeMsg{Width: 100, Height: 50})
 	hs.keys("?")
-	if hs.m.openView() != (helpView{}) || !strings.Contains(hs.m.View(), "TIME_WAIT") {
+	if hs.m.openView() != (helpView{}) || !strings.Contains(helpView{}.text(&hs.m, 100), "TIME_WAIT") {
 		t.Error("? does not show the help with the TCP states")
 	}
 	hs.keys("?")

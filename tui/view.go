@@ -19,14 +19,15 @@ func (m Model) View() string {
 		msg := fmt.Sprintf("terminal too small (%d x %d, need %d x %d)", m.width, m.height, minWidth, minHeight)
 		return joinLines(fitLines(wrap(msg, m.width), m.width, m.height))
 	}
-	lines := []string{m.viewHeader(), m.viewTabs()}
+	lines := append(m.headerLines(), m.viewTabs())
 	lines = append(lines, m.narrationLines()...)
 	if m.openView() != nil {
 		lines = append(lines, m.viewOpen()...)
 	} else {
 		lines = append(lines, m.viewBody()...)
 	}
-	lines = append(lines, m.viewStatus(), m.viewFooter())
+	lines = append(lines, m.statusLines()...)
+	lines = append(lines, m.viewFooter())
 	return joinLines(lines)
 }
 
@@ -65,86 +66,58 @@ func (m *Model) emptyTable() string {
 	return "no sockets here"
 }
 
-func (m *Model) viewHeader() string {
-	left := m.theme.Title.Render("portwatch") + " " + m.cfg.Hostname
-	var right []string
-	updated := ""
-	if m.snap != nil {
-		updated = fmt.Sprintf("updated %s in %s", m.lastGood.Format("15:04:05"), roundDuration(m.snap.Took))
-		var hidden []string
-		if m.snap.Hidden > 0 {
-			hidden = append(hidden, fmt.Sprintf("%d owners hidden", m.snap.Hidden))
-		}
-		if m.snap.NetnsSkipped > 0 {
-			hidden = append(hidden, "namespaces skipped")
-		}
-		if a := m.assessment; a != nil {
-			surface := fmt.Sprintf("%d reachable", a.Surface.Reachable)
-			if a.Surface.High > 0 {
-				surface += fmt.Sprintf(" (%d HIGH)", a.Surface.High)
-			}
-			if a.FirewallNote != "" {
-				surface += " · " + m.theme.Warning.Render("! "+a.FirewallNote)
-			}
-			right = append(right, surface)
-		}
-		switch {
-		case m.snap.Root:
-			right = append(right, "root")
-		case len(hidden) > 0:
-			right = append(right, m.theme.Warning.Render("! "+strings.Join(hidden, ", ")+": run as root"))
-		default:
-			right = append(right, "not root")
-		}
-	} else {
-		right = append(right, "reading sockets…")
-	}
-	if m.cfg.ReadOnly {
-		right = append(right, "read-only")
-	}
-	if m.paused {
-		right = append(right, m.theme.Warning.Render("PAUSED"))
-	}
-	// The warnings matter more than the timing: on a narrow terminal the
-	// timing shrinks, then goes.
-	for _, u := range []string{updated, m.lastGood.Format("15:04:05"), ""} {
-		parts := right
-		if u != "" && m.snap != nil {
-			parts = append([]string{u}, right...)
-		}
-		line := strings.Join(parts, " · ")
-		if widthOf(left)+1+widthOf(line) <= m.width || u == "" {
-			return spread(left, line, m.width)
-		}
-	}
-	return ""
-}
-
+// viewTabs is the tab bar and, at its right, the sort, the filter and the
+// relation shown. The sort is never cut: on a narrow terminal the tabs
+// take their short names, then the filter and the relation give way.
 func (m *Model) viewTabs() string {
-	var parts []string
 	counts := m.store.Counts()
-	for t := rowset.Tab(0); t < rowset.TabCount; t++ {
-		label := fmt.Sprintf("%d %s (%d)", t+1, t, counts[t])
-		if t == m.table.tab {
-			parts = append(parts, m.theme.TabActive.Render("["+label+"]"))
-		} else {
-			parts = append(parts, m.theme.TabInactive.Render(" "+label+" "))
+	tabs := func(short bool) string {
+		var parts []string
+		for t := rowset.Tab(0); t < rowset.TabCount; t++ {
+			name := t.String()
+			if short {
+				name = shortTabNames[t]
+			}
+			label := fmt.Sprintf("%d %s (%d)", t+1, name, counts[t])
+			if t == m.table.tab {
+				parts = append(parts, m.theme.TabActive.Render("["+label+"]"))
+			} else {
+				parts = append(parts, m.theme.TabInactive.Render(" "+label+" "))
+			}
 		}
+		return strings.Join(parts, " ")
 	}
 	st := m.table.sorts[m.table.tab]
 	arrow := "↑"
 	if st.reverse {
 		arrow = "↓"
 	}
-	right := "sort " + st.col + " " + arrow
+	sort := "sort " + st.col + " " + arrow
+	extra := ""
 	if f := m.filter.value(); f != "" && !m.filter.active {
-		right = fmt.Sprintf("filter %q: %s · %s", f, statusFor(m.table.view().Len(), "row"), right)
+		extra = fmt.Sprintf("filter %q: %s · ", f, statusFor(m.table.view().Len(), "row"))
 	}
 	if l := m.table.link; l != nil {
-		right = l.label + " (esc) · " + right
+		extra = l.label + " (esc) · " + extra
 	}
-	return spread(strings.Join(parts, " "), m.theme.Muted.Render(right), m.width)
+	left := tabs(false)
+	if widthOf(left)+1+widthOf(extra+sort) > m.width {
+		left = tabs(true)
+	}
+	room := m.width - widthOf(left) - 1 - widthOf(sort)
+	switch {
+	case room < 0:
+		return spread(left, m.theme.Muted.Render(sort), m.width)
+	case widthOf(extra) > room && room >= 4: // cut, still apart from the sort
+		extra = fit(strings.TrimSuffix(extra, " · "), room-3) + " · "
+	case widthOf(extra) > room:
+		extra = ""
+	}
+	return spread(left, m.theme.Muted.Render(extra+sort), m.width)
 }
+
+// shortTabNames are the tabs' names on a narrow terminal.
+var shortTabNames = [rowset.TabCount]string{rowset.Listening: "Listen", rowset.Established: "Estab", rowset.All: "All"}
 
 // spread puts left and right on one line of width w; right gives way first.
 func spread(left, right string, w int) string {
@@ -158,13 +131,36 @@ func spread(left, right string, w int) string {
 	return left + strings.Repeat(" ", w-lw-rw) + right
 }
 
+// statusLines is the status line: one line, or a dialog's question
+// wrapped onto up to three, so that its end (and y/n) is never cut.
+func (m *Model) statusLines() []string {
+	q := ""
+	switch {
+	case m.kill != nil:
+		q = m.kill.question()
+	case m.saving != nil:
+		q = m.saving.question()
+	default:
+		return []string{m.viewStatus()}
+	}
+	lines := wrap(q, max(m.width, 1))
+	if len(lines) > maxQuestionLines {
+		lines = lines[:maxQuestionLines]
+		lines[maxQuestionLines-1] = fit(lines[maxQuestionLines-1]+" …", m.width)
+	}
+	for i, l := range lines {
+		lines[i] = m.theme.Dialog.Render(fit(l, m.width))
+	}
+	return lines
+}
+
+// maxQuestionLines bounds a dialog's question: its essentials come first,
+// and a long command line is shown whole where the details were.
+const maxQuestionLines = 3
+
 func (m *Model) viewStatus() string {
 	var s string
 	switch {
-	case m.kill != nil:
-		s = m.theme.Dialog.Render(m.kill.question())
-	case m.saving != nil:
-		s = m.theme.Dialog.Render(m.saving.question())
 	case m.filter.active:
 		s = m.filter.view()
 	case m.logErr != nil:
@@ -180,9 +176,32 @@ func (m *Model) viewStatus() string {
 	case m.paused:
 		s = m.theme.Warning.Render("PAUSED: press p to resume polling")
 	default:
-		s = m.theme.Muted.Render(m.position())
+		s = m.position()
+		for _, hint := range m.commandHints() { // the longest that fits
+			if widthOf(s)+3+widthOf(hint) <= m.width {
+				s += " · " + hint
+				break
+			}
+		}
+		s = m.theme.Muted.Render(s)
 	}
 	return fit(s, m.width)
+}
+
+// tabCommands is the analyst's command that lists what each tab does.
+var tabCommands = [rowset.TabCount]string{
+	rowset.Listening: "$ ss -ltnp", rowset.Established: "$ ss -tnp state established", rowset.All: "$ ss -tan",
+}
+
+// commandHints are the status line's hints where space allows, longest
+// first: the shell command that shows the tab, and what the firewall word
+// means to a scanner.
+func (m *Model) commandHints() []string {
+	c := tabCommands[m.table.tab]
+	if m.table.tab == rowset.Listening && m.table.withFirewall {
+		return []string{c + " · EXPOSED: what nmap sees from outside", c}
+	}
+	return []string{c}
 }
 
 // position is "row 3 of 12" and what the marks mean. Closed rows are still

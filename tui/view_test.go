@@ -39,6 +39,8 @@ func TestGolden(t *testing.T) {
 			{"help_end", []string{"?", "end"}},
 			{"learn_end", []string{"L", "G"}},
 			{"learn_end_then_top", []string{"L", "G", "g"}},
+			{"profile", []string{"R"}},
+			{"profile_end", []string{"R", "G"}},
 		}
 		for _, sc := range screens {
 			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, w, h), func(t *testing.T) {
@@ -102,7 +104,7 @@ func TestViewFitsEverySize(t *testing.T) {
 	hs.poll()
 	hs.keys("j", "j", "j")
 	base := hs.m
-	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}, {"e"}, {"b"}, {"L"}, {"P"}, {"2", "enter"}}
+	modes := [][]string{nil, {"2"}, {"3"}, {"enter"}, {"?"}, {"/", "a"}, {"K"}, {"e"}, {"b"}, {"L"}, {"P"}, {"R"}, {"2", "enter"}}
 	for _, keys := range modes {
 		hs.m = base
 		hs.keys(keys...)
@@ -132,7 +134,7 @@ func TestTooSmallSaysSo(t *testing.T) {
 		t.Errorf("view at 59x30:\n%s", v)
 	}
 	hs.send(windowSize(60, 12))
-	if v := hs.m.View(); strings.Contains(v, "too small") || !strings.Contains(v, "Listening") {
+	if v := hs.m.View(); strings.Contains(v, "too small") || !strings.Contains(v, "Listen") {
 		t.Errorf("view at 60x12:\n%s", v)
 	}
 }

@@ -38,6 +38,7 @@ const (
 	everyPoll  change = 1 << iota // every poll, even one that changed nothing: ages, the selected row
 	bytesMoved                    // a poll in which traffic moved: the rates
 	newEvents                     // a poll with events
+	scansSeen                     // a poll whose assessment holds a scan, or the one after the last
 )
 
 // noView is Model.open while the table is on screen.
@@ -56,7 +57,14 @@ func (m *Model) openView() fullScreen {
 // full-screen view, may take. relayout sizes with it and View cuts with
 // it, so the two never disagree.
 func (m *Model) contentHeight() int {
-	return max(m.height-chromeLines-len(m.narrationLines()), 0)
+	return max(m.height-m.chromeHeight()-len(m.narrationLines()), 0)
+}
+
+// chromeHeight is the lines around the content: the header (two lines,
+// and the warnings), the tab bar, the status line (two for a dialog's
+// question) and the footer.
+func (m *Model) chromeHeight() int {
+	return len(m.headerLines()) + 1 + len(m.statusLines()) + 1
 }
 
 // openAt shows view i, at its top, when it has something to show.
