@@ -1,0 +1,63 @@
+//go:build linux
+
+package lab
+
+import (
+	"context"
+	"fmt"
+)
+
+// portTLSRoot is step 8's TLS server as root: https-alt, so that 443 stays
+// free for step 10's web server.
+const portTLSRoot = 8443
+
+// stepProfile: server profiling, as the note's analyst does it. sshd on
+// 22, nginx on 80 and 443 (with TLS), all interfaces: from the listeners
+// alone the conclusion is "a web server, with secure communication, that
+// allows remote management". The monitor draws the same profile from the
+// same sockets (assess.ProfileOf). Without root the ports are high ones of
+// the lab's block, and the monitor names the servers by their programs.
+func stepProfile(ctx context.Context, s *scene, st *stepState) (string, string, error) {
+	ssh, http, https := s.port(PortSSHHigh), s.port(PortHTTPHigh), s.port(PortHTTPSHigh)
+	if s.privileged {
+		ssh, http, https = 22, 80, 443
+	}
+	sshd, err := s.helperFor(ctx, st, progSSH, 10, s.program(progSSH))
+	if err != nil {
+		return "", "", err
+	}
+	web, err := s.helperFor(ctx, st, progWeb, 10, s.program(progWeb))
+	if err != nil {
+		return "", "", err
+	}
+	for _, l := range []struct {
+		h    *helper
+		key  string
+		port int
+		mode string
+	}{{sshd, "ssh", ssh, "none"}, {web, "http", http, "none"}, {web, "https", https, "tls"}} {
+		addr, o := s.public(l.port)
+		args := append([]string{l.key, addr}, o...)
+		if l.mode == "tls" {
+			args = append(args, "serve=tls")
+		}
+		if _, err := l.h.call(ctx, "listen", args...); err != nil {
+			return "", "", bindErr(err, l.port)
+		}
+	}
+	how := fmt.Sprintf("Three listeners on all interfaces: sshd (pid %d) on %d, nginx (pid %d) on %d and %d. An analyst "+
+		"reads them as a profile: 80 and 443, a web server, with secure communication (TLS on 443); 22, SSH, remote "+
+		"management. The conclusion: \"a web server, with secure communication, that allows remote management\". "+
+		"The monitor's profile says the same: web server (with TLS), remote administration (encrypted). Anything "+
+		"else that listened would stand out of the profile: a database reachable from outside, a remote desktop.",
+		sshd.pid, ssh, web.pid, http, https)
+	if !s.privileged {
+		how = fmt.Sprintf("Three listeners on all interfaces: sshd (pid %d) on %d, nginx (pid %d) on %d and %d (TLS). "+
+			"Without root these are high ports, not 22, 80 and 443: the monitor names them by their programs instead, "+
+			"so the profile reads the same from the programs: sshd, remote administration (encrypted); nginx, a web "+
+			"server. The conclusion: \"a web server, with secure communication, that allows remote management\". One "+
+			"thing the programs cannot say: which of nginx's ports speaks TLS (on 443 the port says it), so the "+
+			"monitor may call the web server cleartext only.", sshd.pid, ssh, web.pid, http, https)
+	}
+	return how, "portwatch-lab-step-10", nil
+}
