@@ -16,7 +16,7 @@ const labTable = "portwatch_lab"
 
 // The rules the lab's firewall step puts on a port, as nft writes them.
 const (
-	ruleDrop  = "drop"                   // nmap: filtered (no answer)
+	ruleDrop  = "drop"                  // nmap: filtered (no answer)
 	ruleReset = "reject with tcp reset" // nmap: closed (a reset, as from a port nothing listens on)
 )
 

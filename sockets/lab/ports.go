@@ -145,5 +145,4 @@ func (s *scene) describeBlock() string {
 	return "ports " + strconv.Itoa(s.base) + "-" + strconv.Itoa(s.base+blockSpan-1) + " on loopback"
 }
 
-
 func closeFD(fd int) { unix.Close(fd) }

@@ -96,4 +96,3 @@ func (s *scene) fwPhase() int {
 	}
 	return 0
 }
-
