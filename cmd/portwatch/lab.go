@@ -19,7 +19,7 @@ import (
 // monitor ends: it shows the scene's narration and steps through it
 // (scene.Go in a command, never on the UI goroutine). runLab is handed one
 // (monitorOnScene; a test's), and closes the scene whatever it returns.
-type labMonitor func(scene lab.Scene) error
+type labMonitor func(scene lab.Scene, cfg labConfig) error
 
 // labChildArgs is the command line the lab's namespace process runs: this
 // one again, so that it parses the same flags. A test replaces it.
@@ -28,6 +28,7 @@ var labChildArgs = func() []string { return os.Args[1:] }
 // labConfig is portwatch lab's command line.
 type labConfig struct {
 	noNetns bool // --no-netns
+	all     bool // --all: every socket of the machine, not only the lab's
 }
 
 // newLabCommand is portwatch lab: a guided scene of real sockets for a
@@ -50,6 +51,8 @@ crash leave no socket, process or namespace behind.`,
 	fs.SortFlags = false
 	fs.BoolVar(&cfg.noNetns, "no-netns", false,
 		"as root too, run the lab on this machine's loopback (high ports, no firewall rule) instead of a network namespace of its own")
+	fs.BoolVar(&cfg.all, "all", false,
+		"show every socket the monitor can see, not only the lab's own (by default each lab of a class shows its own scene)")
 	addHelpFlag(fs)
 	return cmd
 }
@@ -104,7 +107,7 @@ func runLab(cfg labConfig, monitor labMonitor) error {
 		case <-done:
 		}
 	}()
-	err = monitor(scene)
+	err = monitor(scene, cfg)
 	if cerr := scene.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the lab: %w", cerr)
 	}

@@ -42,12 +42,10 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 	st.cleanup(func(context.Context) error { s.refused = nil; return nil })
 	filter := ":" + strconv.Itoa(filtered/10)
 	if !s.privileged {
-		return fmt.Sprintf("lab-client (pid %d) knocked on %d: closed, nothing listens, so the kernel answered with a "+
-			"reset and connect() failed at once (connection refused); no socket is left. An open port answers SYN-ACK "+
-			"(step 2). Filtered cannot be shown here: it takes a firewall rule, and changing the firewall needs root "+
-			"(CAP_NET_ADMIN), which this lab does not have. With root (sudo portwatch lab), a rule in the lab's own "+
-			"namespace turns a live listener open, filtered (its SYNs dropped: nmap says filtered, a client waits in "+
-			"SYN_SENT) and closed (a reset: nmap says closed) and back.", cl.pid, closed), filter, nil
+		return fmt.Sprintf("lab-client (pid %d) knocked on %d: closed, nothing listens, the kernel answered with a reset "+
+			"(connection refused; nmap: closed), no socket left. An open port answers SYN-ACK (step 2). Filtered cannot be "+
+			"shown: it takes a firewall rule, and changing the firewall needs root (CAP_NET_ADMIN). As root (sudo "+
+			"portwatch lab) an nft rule turns a live listener open, filtered, closed and back.", cl.pid, closed), filter, nil
 	}
 	srv, err := s.helperFor(ctx, st, progWeb, 5, s.program(progWeb))
 	if err != nil {
@@ -78,13 +76,11 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 			st.setPhase(fwOpen)
 		}
 	})
-	return fmt.Sprintf("nginx (pid %d) listens on 0.0.0.0:%d, and the lab's firewall (nftables, in the lab's namespace) "+
-		"changes what reaches it every %s; the monitor reads the rule every poll (the firewall verdict, and the rule in "+
-		"the details). No rule: open (nmap: open). `tcp dport %d drop`: filtered, SYNs vanish (nmap: filtered), and "+
-		"lab-client's knock waits in SYN_SENT. `tcp dport %d reject with tcp reset`: closed (nmap: closed), and the "+
-		"knock ends, refused. Then the rule goes: open again, and round. The LISTEN row never changes: ss -ltn "+
-		"shows a listener, only the firewall says who reaches it. Port %d, where nothing listens, refused at once.",
-		srv.pid, filtered, seconds(hold), filtered, filtered, closed), filter, nil
+	return fmt.Sprintf("nginx (pid %d) listens on 0.0.0.0:%d; every %s the lab's nft rule changes (the monitor reads "+
+		"it each poll: EXPOSED, and the rule in the details). No rule: open. `tcp dport %d drop`: filtered (nmap: "+
+		"filtered), lab-client's knock waits in SYN_SENT. `reject with tcp reset`: closed (nmap: closed), the knock is "+
+		"refused. Then no rule, and round. %d, where nothing listens: refused at once.",
+		srv.pid, filtered, seconds(hold), filtered, closed), filter, nil
 }
 
 // fwPhase is step 5's phase now, for tests: 0 when the step is not done.

@@ -45,19 +45,15 @@ func stepProfile(ctx context.Context, s *scene, st *stepState) (string, string, 
 			return "", "", bindErr(err, l.port)
 		}
 	}
-	how := fmt.Sprintf("Three listeners on all interfaces: sshd (pid %d) on %d, nginx (pid %d) on %d and %d. An analyst "+
-		"reads them as a profile: 80 and 443, a web server, with secure communication (TLS on 443); 22, SSH, remote "+
-		"management. The conclusion: \"a web server, with secure communication, that allows remote management\". "+
-		"The monitor's profile says the same: web server (with TLS), remote administration (encrypted). Anything "+
-		"else that listened would stand out of the profile: a database reachable from outside, a remote desktop.",
+	how := fmt.Sprintf("sshd (pid %d) listens on %d, nginx (pid %d) on %d and %d, all interfaces. The analyst's profile: "+
+		"80 and 443, a web server with TLS; 22, SSH. The conclusion: \"a web server, with secure communication, that "+
+		"allows remote management\". The monitor's profile: web server (with TLS), remote administration (encrypted).",
 		sshd.pid, ssh, web.pid, http, https)
 	if !s.privileged {
-		how = fmt.Sprintf("Three listeners on all interfaces: sshd (pid %d) on %d, nginx (pid %d) on %d and %d (TLS). "+
-			"Without root these are high ports, not 22, 80 and 443: the monitor names them by their programs instead, "+
-			"so the profile reads the same from the programs: sshd, remote administration (encrypted); nginx, a web "+
-			"server. The conclusion: \"a web server, with secure communication, that allows remote management\". One "+
-			"thing the programs cannot say: which of nginx's ports speaks TLS (on 443 the port says it), so the "+
-			"monitor may call the web server cleartext only.", sshd.pid, ssh, web.pid, http, https)
+		how = fmt.Sprintf("sshd (pid %d) listens on %d, nginx (pid %d) on %d and %d (TLS). High ports, not 22, 80 and "+
+			"443 (no root): the monitor names them by their programs, so the profile reads the same from the programs. "+
+			"The conclusion: \"a web server, with secure communication, that allows remote management\". (The programs "+
+			"do not say which port is TLS: the monitor reads cleartext only.)", sshd.pid, ssh, web.pid, http, https)
 	}
 	return how, "portwatch-lab-step-10", nil
 }
