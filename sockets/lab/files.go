@@ -100,11 +100,8 @@ func (s *scene) baselineText() string {
 		fmt.Fprintf(&b, "%s tcp * 21-443 * *\n", ns) // steps 8 and 10: ftp, ssh, telnet, http, https
 		fmt.Fprintf(&b, "%s tcp * %d * *\n", ns, portTLSRoot)
 	}
-	last := s.base + blockSpan - 1
-	if s.backdoor == s.base+backdoorFallback {
-		last--
-	}
-	fmt.Fprintf(&b, "%s tcp * %d-%d * *\n", ns, s.base, last)
+	// The block, but for its last port: the backdoor's where 4444 is taken.
+	fmt.Fprintf(&b, "%s tcp * %d-%d * *\n", ns, s.base, s.base+backdoorFallback-1)
 	return b.String()
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
@@ -110,11 +111,11 @@ type scene struct {
 	netns      bool // in the lab's own namespace
 	privileged bool // and root there: well-known ports, its own firewall rule
 	spawn      *spawner
-	base       int    // the block of ports (ports.go): 62000 in the namespace
-	backdoor   int    // step 7's port: 4444, unless another lab holds it
-	lock       int    // the socket that holds the block on loopback, or -1
-	dir        string // the scene's own files: its baseline, its named servers
-	baseline   string // the baseline file in dir
+	base       int          // the block of ports (ports.go): 62000 in the namespace
+	backdoor   atomic.Int32 // step 7's port: 4444, unless another lab holds it; read by Mine in the poll
+	lock       int          // the socket that holds the block on loopback, or -1
+	dir        string       // the scene's own files: its baseline, its named servers
+	baseline   string       // the baseline file in dir
 
 	ctx    context.Context // ended by Close: stops a Go in progress
 	cancel context.CancelFunc
@@ -152,16 +153,14 @@ func New(opts Options) (Scene, error) {
 		}
 	}
 	s.privileged = s.netns && os.Geteuid() == 0 && !opts.Unprivileged
-	s.base, s.backdoor, s.lock = defaultBase, PortBackdoor, -1
+	s.base, s.lock = defaultBase, -1
+	s.backdoor.Store(PortBackdoor)
 	if !s.netns {
 		base, fd, err := reserveBlock()
 		if err != nil {
 			return nil, err
 		}
 		s.base, s.lock = base, fd
-		if !portFree(PortBackdoor) {
-			s.backdoor = base + backdoorFallback
-		}
 	}
 	if err := s.writeFiles(); err != nil {
 		s.release()

@@ -47,7 +47,7 @@ func newChecker(t *testing.T, opts Options) *checker {
 	for _, p := range blockPorts(s.base) {
 		c.ports[p] = true
 	}
-	c.ports[s.backdoor] = true
+	c.ports[PortBackdoor] = true
 	for _, p := range []int{22, 80, 443} {
 		if c.privileged {
 			c.ports[p] = true
@@ -377,7 +377,7 @@ func checkBackdoor(c *checker) {
 	pid := c.pid(7, "kworker")
 	c.waitFor(3*time.Second, "kworker listening on 4444", func(rows []ssRow) bool {
 		return len(where(rows, func(r ssRow) bool {
-			return r.state == "LISTEN" && port(r.local) == c.s.backdoor && host(r.local) == "0.0.0.0" && r.ownedBy(pid)
+			return r.state == "LISTEN" && port(r.local) == int(c.s.backdoor.Load()) && host(r.local) == "0.0.0.0" && r.ownedBy(pid)
 		})) == 1
 	})
 	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
@@ -480,7 +480,7 @@ func checkBack(c *checker) {
 	}
 	gone := later(5)
 	c.goStep(3) // step 4
-	late := append([]int{c.s.port(PortFiltered), c.s.port(PortClosed), c.s.port(PortLoopbackOnly), c.s.port(PortAllInterfaces), c.s.backdoor}, c.step8Ports()...)
+	late := append([]int{c.s.port(PortFiltered), c.s.port(PortClosed), c.s.port(PortLoopbackOnly), c.s.port(PortAllInterfaces), int(c.s.backdoor.Load())}, c.step8Ports()...)
 	for p := c.s.port(ScanFirst); p < c.s.port(ScanFirst)+ScanPorts; p++ {
 		late = append(late, p)
 	}

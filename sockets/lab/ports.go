@@ -81,15 +81,8 @@ func reserveBlock() (int, int, error) {
 		blockSpan, blockLow, blockHigh+blockSpan-1)
 }
 
-// portFree reports whether a TCP listener could take 0.0.0.0:port now.
-func portFree(port int) bool {
-	fd, err := bindPort(port, true)
-	if err != nil {
-		return false
-	}
-	unix.Close(fd)
-	return true
-}
+// setBackdoor records the port step 7 took.
+func (s *scene) setBackdoor(port int) { s.backdoor.Store(int32(port)) }
 
 // bindPort binds a TCP socket to 0.0.0.0:port without listening. reuse
 // sets SO_REUSEADDR, as the helpers' listeners do: a TIME_WAIT left on the
@@ -126,7 +119,7 @@ func (s *scene) Mine(sk *sockets.Socket) bool {
 		return sk.Netns == sockets.HostNetns || sk.Netns == "" || sk.Netns == NetnsLabel
 	}
 	for _, p := range []int{int(sk.LPort), int(sk.RPort)} {
-		if (p >= s.base && p < s.base+blockSpan) || p == s.backdoor {
+		if (p >= s.base && p < s.base+blockSpan) || p == int(s.backdoor.Load()) {
 			return true
 		}
 	}

@@ -326,24 +326,34 @@ func stepBackdoor(ctx context.Context, s *scene, st *stepState) (string, string,
 	if err != nil {
 		return "", "", err
 	}
-	addr, o := s.public(s.backdoor)
-	if _, err := h.call(ctx, "listen", append([]string{"bd", addr}, o...)...); err != nil {
-		return "", "", bindErr(err, s.backdoor)
+	// 4444 if it is free; another lab of the class may hold it, and then
+	// the last port of this lab's block.
+	port := PortBackdoor
+	addr, o := s.public(port)
+	_, err = h.call(ctx, "listen", append([]string{"bd", addr}, o...)...)
+	if errors.Is(err, syscall.EADDRINUSE) && !s.netns {
+		port = s.base + backdoorFallback
+		addr, o = s.public(port)
+		_, err = h.call(ctx, "listen", append([]string{"bd", addr}, o...)...)
 	}
+	if err != nil {
+		return "", "", bindErr(err, port)
+	}
+	s.setBackdoor(port)
 	exe, _ := os.Readlink("/proc/" + strconv.Itoa(h.pid) + "/exe")
 	where := "not where a system daemon lives"
 	if strings.HasSuffix(exe, " (deleted)") {
 		where = "run from /tmp and deleted once started, as malware hides"
 	}
 	which := "Metasploit's default port: HIGH"
-	if s.backdoor != PortBackdoor {
+	if port != PortBackdoor {
 		which = fmt.Sprintf("as 4444, Metasploit's default, is taken (another lab?)")
 	}
 	return fmt.Sprintf("kworker (pid %d) listens on 0.0.0.0:%d, %s. It is the only listener the lab's baseline does "+
 		"not expect: UNEXPECTED. Real kworkers are kernel threads, with no socket and no program file. Its details show "+
 		"the program: %s, %s. From the pid: ls -l /proc/%d/exe, its parent, its start time; K ends it. (Harmless: a "+
 		"copy of portwatch that only listens.)",
-		h.pid, s.backdoor, which, exe, where, h.pid), ":" + strconv.Itoa(s.backdoor), nil
+		h.pid, port, which, exe, where, h.pid), ":" + strconv.Itoa(port), nil
 }
 
 func (s *scene) startBackdoor(ctx context.Context, st *stepState) (*helper, error) {
