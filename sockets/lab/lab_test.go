@@ -209,6 +209,7 @@ func checkScene(t *testing.T, opts Options) {
 	// 8. cleartext against TLS, each with a client logged in
 	n = c.goStep(7)
 	checkCleartext(c, n)
+	checkBaseline(c)
 
 	// 9. the scan
 	n = c.goStep(8)

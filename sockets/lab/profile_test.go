@@ -4,12 +4,14 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/assess"
+	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/collect"
 )
 
@@ -70,4 +72,67 @@ func ownedBy(s *sockets.Socket, pids []int) bool {
 		}
 	}
 	return false
+}
+
+// checkBaseline: against the baseline the scene wrote, only the backdoor
+// is UNEXPECTED; the ordinary web server is not an unknown listener that
+// "may be a backdoor", and the FTP server is not "a service in disguise".
+func checkBaseline(c *checker) {
+	c.Helper()
+	b, err := baseline.Load(c.s.BaselinePath())
+	if err != nil {
+		c.Fatalf("the lab's baseline: %v", err)
+	}
+	ftp := c.step8Ports()[0]
+	server := c.s.port(PortServer)
+	backdoor := int(c.s.backdoor.Load())
+	var bad []string
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		snap, err := collect.NewLive().Snapshot(context.Background())
+		if err != nil {
+			c.Fatal(err)
+		}
+		own := snap.Sockets[:0:0]
+		for _, s := range snap.Sockets {
+			if c.s.Mine(&s) {
+				if c.s.InOwnNamespace() && s.Netns == sockets.HostNetns {
+					s.Netns = NetnsLabel // as the lab's monitor labels it
+				}
+				own = append(own, s)
+			}
+		}
+		snap.Sockets = own
+		a := assess.AssessWith(snap, assess.SystemKnowledge(), assess.Context{Baseline: b})
+		bad = bad[:0]
+		seen := map[int]bool{}
+		for _, v := range a.Verdicts {
+			if !v.Socket.IsListening() || v.Baseline.Status == baseline.Missing {
+				continue
+			}
+			p := int(v.Socket.LPort)
+			seen[p] = true
+			if unexpected := v.Baseline.Status == baseline.Unexpected; unexpected != (p == backdoor) {
+				bad = append(bad, fmt.Sprintf("%d is %v", p, v.Baseline.Status))
+			}
+			for _, f := range v.Findings {
+				if (p == server && f.Code == assess.CodeUnknownListener) || (p == ftp && f.Code == assess.CodeServiceMismatch) {
+					bad = append(bad, fmt.Sprintf("%d: %s", p, f.Text))
+				}
+				if p == ftp && f.Code == assess.CodeCleartext {
+					seen[-1] = true // the cleartext lesson is there
+				}
+			}
+		}
+		if !seen[-1] {
+			bad = append(bad, fmt.Sprintf("%d has no cleartext finding", ftp))
+		}
+		if len(bad) == 0 && seen[backdoor] && seen[server] && seen[ftp] {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.Fatalf("against the lab's baseline (listeners %v): %s", seen, strings.Join(bad, "; "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
