@@ -28,7 +28,7 @@ var labChildArgs = func() []string { return os.Args[1:] }
 // labConfig is portwatch lab's command line.
 type labConfig struct {
 	noNetns bool // --no-netns
-	all     bool // --all: every socket of the machine, not only the lab's
+	all     bool // --whole-machine: every socket of the machine, not only the lab's
 }
 
 // newLabCommand is portwatch lab: a guided scene of real sockets for a
@@ -38,12 +38,15 @@ func newLabCommand(monitor labMonitor) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "a guided scene of real sockets for a class",
-		Long: `Nine steps, each making something real happen (a server listens, a client
-connects and closes, CLOSE_WAIT piles up, filtered against closed, loopback
-against all interfaces, a backdoor, cleartext against TLS, a scan), shown in
-the monitor with a narration: n or space for the next step, b to go back, q
-to quit. As root it runs in a network namespace of its own; q, Ctrl+C or a
-crash leave no socket, process or namespace behind.`,
+		Long: `Ten steps, each making something real happen (a server listens, a client
+connects and closes, CLOSE_WAIT piles up, a firewall rule turns a listener
+open, filtered and closed, loopback against all interfaces, a backdoor,
+cleartext against TLS, a scan, a server's profile), shown in the monitor with
+a narration: n or space for the next step, b to go back, q to quit. The lab
+compares with a baseline of its own: only the backdoor is unexpected. As root
+it runs in a network namespace of its own; without root on a block of free
+ports; either way a class can run many labs at once, each showing its own
+scene. q, Ctrl+C or a crash leave no socket, process or namespace behind.`,
 		Args: flagsOnly,
 		RunE: func(*cobra.Command, []string) error { return runLab(cfg, monitor) },
 	}
@@ -51,7 +54,7 @@ crash leave no socket, process or namespace behind.`,
 	fs.SortFlags = false
 	fs.BoolVar(&cfg.noNetns, "no-netns", false,
 		"as root too, run the lab on this machine's loopback (high ports, no firewall rule) instead of a network namespace of its own")
-	fs.BoolVar(&cfg.all, "all", false,
+	fs.BoolVar(&cfg.all, "whole-machine", false,
 		"show every socket the monitor can see, not only the lab's own (by default each lab of a class shows its own scene)")
 	addHelpFlag(fs)
 	return cmd

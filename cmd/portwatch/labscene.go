@@ -15,7 +15,7 @@ import (
 // monitorOnScene is the lab's monitor: the monitor with its defaults,
 // stepping through the scene, compared with the baseline the scene wrote
 // for itself (its teaching servers expected, the backdoor not), and shown
-// only the scene's own sockets unless --all: a class runs many labs on
+// only the scene's own sockets unless --whole-machine: a class runs many labs on
 // one machine, and each student sees their own.
 func monitorOnScene(scene lab.Scene, cfg labConfig) error {
 	b, err := baseline.Load(scene.BaselinePath())

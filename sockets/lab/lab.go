@@ -85,20 +85,20 @@ const (
 	PortLoopbackOnly  = 62061 // step 6
 	PortAllInterfaces = 62062 // step 6
 	PortBackdoor      = 4444  // step 7: kworker
-	// Step 8 uses 21, 23 and 443 as root in the lab's namespace, else these.
-	PortFTPHigh    = 62821
-	PortTelnetHigh = 62823
-	PortTLSHigh    = 62843
+	// Step 8 uses 21, 23 and 8443 as root in the lab's namespace, else these.
+	PortFTPHigh    = 62071
+	PortTelnetHigh = 62073
+	PortTLSHigh    = 62074
 	// Step 10's web server and remote administration use 22, 80 and 443 as
 	// root in the lab's namespace, else these.
 	PortSSHHigh   = 62022
-	PortHTTPHigh  = 62080
-	PortHTTPSHigh = 62443
+	PortHTTPHigh  = 62028
+	PortHTTPSHigh = 62024
 	// Step 9: lab-services listens on ScanOpen ports from ScanFirst+1,
 	// lab-scanner knocks on ScanPorts ports from ScanFirst.
-	ScanFirst = 62900
-	ScanPorts = 20
-	ScanOpen  = 10
+	ScanFirst = 62080
+	ScanPorts = 10
+	ScanOpen  = 8
 )
 
 // ScanSource is the address the port scan of step 9 comes from: one of

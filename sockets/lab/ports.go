@@ -14,7 +14,9 @@ import (
 // A class runs many labs on one machine. In a lab's own namespace every
 // port is free, and the scene uses the ports written above (the base
 // 62000). On the machine's loopback each lab takes a block of its own: a
-// base, a multiple of 100 between blockLow and blockHigh, chosen at start
+// base, a multiple of 100 between blockLow and blockHigh (the block is
+// the 100 ports from there, each decade one step's, so that a narration's
+// filter picks a step's ports by their prefix), chosen at start
 // where every port of the block is free, and held for the scene's life by
 // a socket bound (not listening) to the base itself, so that a second lab
 // starting meanwhile takes another block. A bound socket that does not
@@ -22,11 +24,11 @@ import (
 const (
 	defaultBase = 62000
 	blockLow    = 61000 // above Linux's default ephemeral range (32768-60999)
-	blockHigh   = 64500 // the block's last port, base+999, stays below 65535
-	blockSpan   = 1000
+	blockHigh   = 65400 // the last base: its block ends at 65499
+	blockSpan   = 100
 	// backdoorFallback is the offset the backdoor takes when 4444 is held
 	// by another lab (or anything else): the last port of the block.
-	backdoorFallback = 999
+	backdoorFallback = 99
 )
 
 // port is one of the lab's ports (written with the base 62000) in this
@@ -115,6 +117,7 @@ const NetnsLabel = "lab"
 // on the scene's block or its backdoor port. The monitor shows only these
 // by default, so that each student of a class sees their own scene.
 func (s *scene) Mine(sk *sockets.Socket) bool {
+	// Blocks do not overlap: a port of this block is no other lab's.
 	if s.netns {
 		return sk.Netns == sockets.HostNetns || sk.Netns == "" || sk.Netns == NetnsLabel
 	}

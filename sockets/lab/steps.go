@@ -374,7 +374,7 @@ func (s *scene) startBackdoor(ctx context.Context, st *stepState) (*helper, erro
 // a client logged in.
 func stepCleartext(ctx context.Context, s *scene, st *stepState) (string, string, error) {
 	ftp, telnet, tlsPort := s.port(PortFTPHigh), s.port(PortTelnetHigh), s.port(PortTLSHigh)
-	filter := ":" + strconv.Itoa(ftp/100)
+	filter := ":" + strconv.Itoa(ftp/10)
 	if s.privileged {
 		ftp, telnet, tlsPort = 21, 23, portTLSRoot
 		filter = "portwatch-lab-step-8" // the helpers' command lines
@@ -469,5 +469,5 @@ func stepScan(ctx context.Context, s *scene, st *stepState) (string, string, err
 			"our ports (the port-scan finding). It drops them in %s with resets; closed and filtered ports leave no "+
 			"socket, only a firewall's log would show those knocks.",
 			sc.pid, ScanSource, ScanPorts, first, first+ScanPorts-1, len(open), refused, seconds(hold)),
-		":" + strconv.Itoa(first/100), nil
+		":" + strconv.Itoa(first/10), nil
 }
