@@ -77,6 +77,11 @@ func TestLabClass(t *testing.T) {
 					t.Fatalf("lab %s's step 1 names no port:\n%s", name, sc)
 				}
 				ports[name] = m[1]
+				// The header speaks of the scene: another user's sockets,
+				// elsewhere on the machine, are not the lab's.
+				if strings.Contains(sc, "owners hidden") || strings.Contains(sc, "namespaces skipped") {
+					t.Errorf("lab %s warns of sockets that are not the scene's:\n%s", name, sc)
+				}
 			}
 			if mode == "nobody" && ports["a"] == ports["b"] {
 				t.Errorf("both labs use port %s", ports["a"])

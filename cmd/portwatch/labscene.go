@@ -52,6 +52,9 @@ func (s *labSource) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	}
 	out := *snap
 	out.Sockets = nil
+	// What the header warns of is the scene's: its sockets are the
+	// student's own, and no other namespace is the lab's.
+	out.Hidden, out.NetnsSkipped = 0, 0
 	for i := range snap.Sockets {
 		sk := snap.Sockets[i]
 		if !s.scene.Mine(&sk) {
@@ -59,6 +62,9 @@ func (s *labSource) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 		}
 		if s.relabel && (sk.Netns == sockets.HostNetns || sk.Netns == "") {
 			sk.Netns = lab.NetnsLabel
+		}
+		if sk.OwnerStatus == sockets.OwnerHidden {
+			out.Hidden++
 		}
 		out.Sockets = append(out.Sockets, sk)
 	}

@@ -78,7 +78,7 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 	})
 	return fmt.Sprintf("nginx (pid %d) listens on 0.0.0.0:%d; every %s the lab's nft rule changes (the monitor reads "+
 		"it each poll: EXPOSED, and the rule in the details). No rule: open. `tcp dport %d drop`: filtered (nmap: "+
-		"filtered), lab-client's knock waits in SYN_SENT. `reject with tcp reset`: closed (nmap: closed), the knock is "+
+		"filtered), lab-client's knock waits in SYN_SENT (tab 3). `reject with tcp reset`: closed (nmap: closed), the knock is "+
 		"refused. Then no rule, and round. %d, where nothing listens: refused at once.",
 		srv.pid, filtered, seconds(hold), filtered, closed), filter, nil
 }

@@ -31,7 +31,7 @@ var steps = []stepDef{
 	{title: "A client connects", tab: "established", do: stepConnect},
 	{title: "The client closes", tab: "all", usesStep: 2, do: stepClose},
 	{title: "A server that never closes", tab: "all", do: stepLeak},
-	{title: "Open, filtered, closed: a firewall rule", tab: "all", do: stepFiltered},
+	{title: "Open, filtered, closed: a firewall rule", tab: "listening", do: stepFiltered},
 	{title: "Loopback or all interfaces", tab: "listening", do: stepExposure},
 	{title: "A backdoor on 4444", tab: "listening", do: stepBackdoor},
 	{title: "Cleartext or encrypted", tab: "listening", do: stepCleartext},
