@@ -96,6 +96,11 @@ func (c *checker) goStep(i int) Narration {
 	if n.Step != i+1 || n.Steps != 10 || !strings.HasPrefix(n.Title, strconv.Itoa(i+1)+". ") || len(n.Text) < 100 {
 		c.Errorf("Go(%d): narration %+v", i, n)
 	}
+	// At 80x24 the monitor gives the narration a third of the screen: the
+	// title, six lines of text at 78 columns, and the keys.
+	if lines := wrappedLines(n.Text, 78); lines > 6 {
+		c.Errorf("Go(%d): the narration takes %d lines at 80 columns, more than the 6 an 80x24 screen shows: %s", i, lines, n.Text)
+	}
 	if !slices.Contains([]string{"listening", "established", "all"}, n.Tab) || n.Filter == "" {
 		c.Errorf("Go(%d): tab %q, filter %q", i, n.Tab, n.Filter)
 	}
@@ -667,4 +672,22 @@ func TestGoRefusesStepsThatDoNotExist(t *testing.T) {
 			t.Errorf("Go(%d) did not fail", i)
 		}
 	}
+}
+
+// wrappedLines is how many lines text takes wrapped at width, by words.
+func wrappedLines(text string, width int) int {
+	lines, col := 1, 0
+	for _, w := range strings.Fields(text) {
+		n := len([]rune(w))
+		switch {
+		case col == 0:
+			col = n
+		case col+1+n > width:
+			lines++
+			col = n
+		default:
+			col += 1 + n
+		}
+	}
+	return lines
 }

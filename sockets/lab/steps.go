@@ -349,10 +349,9 @@ func stepBackdoor(ctx context.Context, s *scene, st *stepState) (string, string,
 	if port != PortBackdoor {
 		which = fmt.Sprintf("as 4444, Metasploit's default, is taken (another lab?)")
 	}
-	return fmt.Sprintf("kworker (pid %d) listens on 0.0.0.0:%d, %s. It is the only listener the lab's baseline does "+
-		"not expect: UNEXPECTED. Real kworkers are kernel threads, with no socket and no program file. Its details show "+
-		"the program: %s, %s. From the pid: ls -l /proc/%d/exe, its parent, its start time; K ends it. (Harmless: a "+
-		"copy of portwatch that only listens.)",
+	return fmt.Sprintf("kworker (pid %d) listens on 0.0.0.0:%d, %s, and the lab's baseline does not expect it: "+
+		"UNEXPECTED, the only one. Real kworkers are kernel threads, with no socket and no file. Its details show the "+
+		"program: %s, %s. ls -l /proc/%d/exe; K ends it. (Harmless: a copy of portwatch that only listens.)",
 		h.pid, port, which, exe, where, h.pid), ":" + strconv.Itoa(port), nil
 }
 
@@ -402,14 +401,14 @@ func stepCleartext(ctx context.Context, s *scene, st *stepState) (string, string
 			return "", "", err
 		}
 	}
-	where := "These are stand-ins on high ports (below 1024 needs root): the monitor names vsftpd by its program, " +
-		"but the telnet port by nothing, which is how cleartext on odd ports goes unnoticed."
+	where := "High ports (below 1024 needs root): vsftpd is named by its program, telnet by nothing: cleartext on " +
+		"odd ports goes unnoticed."
 	if s.privileged {
 		where = "Only the port's service and the cleartext finding tell them apart."
 	}
 	return fmt.Sprintf("vsftpd (%d), lab-telnetd (%d) and lab-httpsd (%d, TLS) listen; lab-client (pid %d) logged "+
 		"in to each with the password \"secret\". ftp and telnet are cleartext: anyone on the path reads it "+
-		"(tcpdump -A). TLS encrypts everything after its handshake. In the table they look alike. %s",
+		"(tcpdump -A); TLS encrypts all after its handshake. In the table they look alike. %s",
 		ftp, telnet, tlsPort, client.pid, where), filter, nil
 }
 
