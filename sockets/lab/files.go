@@ -57,7 +57,16 @@ func (s *scene) writeFiles() error {
 	}
 	os.Chmod(dir, 0o755) // helpers of another user (none today) could run from it
 	s.dir = dir
-	for _, name := range []string{progWeb, progSSH, progFTP} {
+	// One copy (a hard link where the program's file system allows), and
+	// links to it: a class of labs costs one binary each at most.
+	first, err := copyProgram(dir, progWeb)
+	if err != nil {
+		return fmt.Errorf("copying portwatch as the lab's %s: %w", progWeb, err)
+	}
+	for _, name := range []string{progSSH, progFTP} {
+		if os.Link(first, filepath.Join(dir, name)) == nil {
+			continue
+		}
 		if _, err := copyProgram(dir, name); err != nil {
 			return fmt.Errorf("copying portwatch as the lab's %s: %w", name, err)
 		}
