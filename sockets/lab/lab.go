@@ -57,8 +57,8 @@ type Scene interface {
 // Options choose how the scene runs.
 type Options struct {
 	// Unprivileged takes the path of a user without root even as root and
-	// in the lab's namespace: high ports only, and a port that drops SYNs
-	// in place of a firewall rule.
+	// in the lab's namespace: high ports only, and no firewall rule (the
+	// firewall step says what it cannot show).
 	Unprivileged bool
 	// Hold is how long the scene holds each passing state so that a 1 s
 	// poll sees it (step 3's FIN_WAIT1, CLOSE_WAIT and LAST_ACK, step 4's

@@ -5,7 +5,6 @@ package lab
 import (
 	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/portwatch/portwatch/sockets"
 	"golang.org/x/sys/unix"
@@ -132,13 +131,5 @@ func (s *scene) Mine(sk *sockets.Socket) bool {
 // InOwnNamespace reports whether the scene runs in a network namespace of
 // its own (whose sockets the collector labels host).
 func (s *scene) InOwnNamespace() bool { return s.netns }
-
-// describeBlock is the lab's place, for the class: which ports are its.
-func (s *scene) describeBlock() string {
-	if s.netns {
-		return "the lab's own network namespace"
-	}
-	return "ports " + strconv.Itoa(s.base) + "-" + strconv.Itoa(s.base+blockSpan-1) + " on loopback"
-}
 
 func closeFD(fd int) { unix.Close(fd) }
