@@ -19,7 +19,7 @@ import (
 // monitor ends: it shows the scene's narration and steps through it
 // (scene.Go in a command, never on the UI goroutine). runLab is handed one
 // (monitorOnScene; a test's), and closes the scene whatever it returns.
-type labMonitor func(scene lab.Scene) error
+type labMonitor func(scene lab.Scene, cfg labConfig) error
 
 // labChildArgs is the command line the lab's namespace process runs: this
 // one again, so that it parses the same flags. A test replaces it.
@@ -28,6 +28,7 @@ var labChildArgs = func() []string { return os.Args[1:] }
 // labConfig is portwatch lab's command line.
 type labConfig struct {
 	noNetns bool // --no-netns
+	all     bool // --whole-machine: every socket of the machine, not only the lab's
 }
 
 // newLabCommand is portwatch lab: a guided scene of real sockets for a
@@ -37,12 +38,15 @@ func newLabCommand(monitor labMonitor) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "a guided scene of real sockets for a class",
-		Long: `Nine steps, each making something real happen (a server listens, a client
-connects and closes, CLOSE_WAIT piles up, filtered against closed, loopback
-against all interfaces, a backdoor, cleartext against TLS, a scan), shown in
-the monitor with a narration: n or space for the next step, b to go back, q
-to quit. As root it runs in a network namespace of its own; q, Ctrl+C or a
-crash leave no socket, process or namespace behind.`,
+		Long: `Ten steps, each making something real happen (a server listens, a client
+connects and closes, CLOSE_WAIT piles up, a firewall rule turns a listener
+open, filtered and closed, loopback against all interfaces, a backdoor,
+cleartext against TLS, a scan, a server's profile), shown in the monitor with
+a narration: n or space for the next step, b to go back, q to quit. The lab
+compares with a baseline of its own: only the backdoor is unexpected. As root
+it runs in a network namespace of its own; without root on a block of free
+ports; either way a class can run many labs at once, each showing its own
+scene. q, Ctrl+C or a crash leave no socket, process or namespace behind.`,
 		Args: flagsOnly,
 		RunE: func(*cobra.Command, []string) error { return runLab(cfg, monitor) },
 	}
@@ -50,6 +54,8 @@ crash leave no socket, process or namespace behind.`,
 	fs.SortFlags = false
 	fs.BoolVar(&cfg.noNetns, "no-netns", false,
 		"as root too, run the lab on this machine's loopback (high ports, no firewall rule) instead of a network namespace of its own")
+	fs.BoolVar(&cfg.all, "whole-machine", false,
+		"show every socket the monitor can see, not only the lab's own (by default each lab of a class shows its own scene)")
 	addHelpFlag(fs)
 	return cmd
 }
@@ -104,7 +110,7 @@ func runLab(cfg labConfig, monitor labMonitor) error {
 		case <-done:
 		}
 	}()
-	err = monitor(scene)
+	err = monitor(scene, cfg)
 	if cerr := scene.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("closing the lab: %w", cerr)
 	}

@@ -138,7 +138,7 @@ func labNamespaceChild(t *testing.T) {
 	defer cancel()
 	server := "127.0.0.1:" + "62001"
 	ran := false
-	monitor := func(scene lab.Scene) error {
+	monitor := func(scene lab.Scene, _ labConfig) error {
 		ran = true
 		n, err := scene.Go(ctx, 0)
 		if err != nil {

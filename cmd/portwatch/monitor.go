@@ -75,12 +75,6 @@ func runMonitor(o monitorSettings, src sockets.Source, b *baseline.Baseline, sav
 	return nil
 }
 
-// monitorOnScene is the lab's monitor: the monitor with its defaults,
-// stepping through the scene, without a baseline.
-func monitorOnScene(scene lab.Scene) error {
-	return runMonitor(monitorSettings{interval: defaultInterval}, collect.NewLive(), nil, "", scene)
-}
-
 // clockFromEnv stops the monitor's clock at PORTWATCH_CLOCK (RFC 3339), so
 // that demos and the README's screenshots come out the same every time.
 func clockFromEnv() (func() time.Time, error) {

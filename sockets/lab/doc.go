@@ -9,8 +9,9 @@
 // namespace of its own (NamespaceCommand), where ports are free, well-known
 // ports may be used and the lab installs its own firewall rule; the
 // namespace is anonymous and ends with its last process. Otherwise (not
-// root, or --no-netns) it uses high ports on loopback. Only loopback
-// carries the lab's traffic.
+// root, or --no-netns) it uses a block of free high ports on loopback of
+// its own (ports.go), so that a class runs many labs on one machine. Only
+// loopback carries the lab's traffic.
 //
 // Cleanup does not depend on the happy path: every helper is started with
 // Pdeathsig SIGKILL from a thread the scene keeps, so it dies with the

@@ -14,42 +14,65 @@ import (
 // labTable is the nftables table the lab adds to its own namespace.
 const labTable = "portwatch_lab"
 
-// dropRule installs, in this process's network namespace, what `nft` would
+// The rules the lab's firewall step puts on a port, as nft writes them.
+const (
+	ruleDrop  = "drop"                  // nmap: filtered (no answer)
+	ruleReset = "reject with tcp reset" // nmap: closed (a reset, as from a port nothing listens on)
+)
+
+// setRule makes the lab's table hold one rule on port, what `nft` would
 // write as
 //
 //	table inet portwatch_lab {
 //	  chain input {
 //	    type filter hook input priority filter; policy accept;
-//	    tcp dport PORT drop
+//	    tcp dport PORT drop          (or: reject with tcp reset)
 //	  }
 //	}
 //
-// through netlink (google/nftables): no nft binary at run time. Only ever
-// called in the lab's own namespace, which takes the table with it when it
-// dies; removeDropRule deletes it sooner.
-func dropRule(port uint16) error {
+// through netlink (google/nftables): no nft binary at run time. The table
+// is deleted and made again in one transaction, so the rule changes at
+// once. Only ever called in the lab's own namespace, which takes the table
+// with it when it dies; removeDropRule deletes it sooner.
+func setRule(port uint16, verdict string) error {
 	c, err := nftables.New()
 	if err != nil {
 		return err
 	}
-	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: labTable})
+	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: labTable}
+	if tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet); err == nil {
+		for _, old := range tables {
+			if old.Name == labTable {
+				c.DelTable(old)
+			}
+		}
+	}
+	t = c.AddTable(t)
 	accept := nftables.ChainPolicyAccept
 	ch := c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
 	p := make([]byte, 2)
 	binary.BigEndian.PutUint16(p, port)
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
+	exprs := []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}, // destination port
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p},
-		&expr.Verdict{Kind: expr.VerdictDrop},
-	}})
+	}
+	if verdict == ruleReset {
+		exprs = append(exprs, &expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+	} else {
+		exprs = append(exprs, &expr.Verdict{Kind: expr.VerdictDrop})
+	}
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("installing the firewall rule: %w", err)
 	}
 	return nil
 }
+
+// dropRule installs the lab's rule that drops new connections to port.
+func dropRule(port uint16) error { return setRule(port, ruleDrop) }
 
 // removeDropRule deletes the lab's table, if it is there.
 func removeDropRule() error {

@@ -9,7 +9,10 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets"
 )
 
 // Narration is what the class is told at a step.
@@ -38,13 +41,24 @@ type Scene interface {
 	Go(ctx context.Context, i int) (Narration, error)
 	// Close ends every process and socket the scene made. Idempotent.
 	Close() error
+	// Mine reports whether a socket is one of the scene's: the monitor
+	// shows only those by default, so that every student of a class sees
+	// their own scene (see ports.go).
+	Mine(s *sockets.Socket) bool
+	// InOwnNamespace reports whether the scene runs in a network namespace
+	// of its own, which the collector labels host and the monitor should
+	// call NetnsLabel.
+	InOwnNamespace() bool
+	// BaselinePath is the baseline the scene wrote for itself: every
+	// teaching server is expected, the backdoor is not.
+	BaselinePath() string
 }
 
 // Options choose how the scene runs.
 type Options struct {
 	// Unprivileged takes the path of a user without root even as root and
-	// in the lab's namespace: high ports only, and a port that drops SYNs
-	// in place of a firewall rule.
+	// in the lab's namespace: high ports only, and no firewall rule (the
+	// firewall step says what it cannot show).
 	Unprivileged bool
 	// Hold is how long the scene holds each passing state so that a 1 s
 	// poll sees it (step 3's FIN_WAIT1, CLOSE_WAIT and LAST_ACK, step 4's
@@ -56,11 +70,12 @@ type Options struct {
 // for four polls.
 const DefaultHold = 4 * time.Second
 
-// The lab's ports. They are fixed, so that a narration's Filter names them,
-// and above Linux's ephemeral range (32768-60999 by default): no outgoing
-// connection of the machine holds one of them as its local port, which
-// would keep a 0.0.0.0 listener from binding and put strangers' rows under
-// the filter.
+// The lab's ports, as they are in the lab's own namespace. On loopback a
+// scene moves them to a block of free ports of its own (ports.go), so that
+// a class runs many labs at once; the blocks are above Linux's ephemeral
+// range (32768-60999 by default): no outgoing connection of the machine
+// holds one of them as its local port, which would keep a 0.0.0.0
+// listener from binding and put strangers' rows under the filter.
 const (
 	PortServer        = 62001 // steps 1 to 3: lab-server
 	PortClient        = 62002 // steps 2 and 3: lab-client's end
@@ -70,15 +85,20 @@ const (
 	PortLoopbackOnly  = 62061 // step 6
 	PortAllInterfaces = 62062 // step 6
 	PortBackdoor      = 4444  // step 7: kworker
-	// Step 8 uses 21, 23 and 443 as root in the lab's namespace, else these.
-	PortFTPHigh    = 62821
-	PortTelnetHigh = 62823
-	PortTLSHigh    = 62843
+	// Step 8 uses 21, 23 and 8443 as root in the lab's namespace, else these.
+	PortFTPHigh    = 62071
+	PortTelnetHigh = 62073
+	PortTLSHigh    = 62074
+	// Step 10's web server and remote administration use 22, 80 and 443 as
+	// root in the lab's namespace, else these.
+	PortSSHHigh   = 62022
+	PortHTTPHigh  = 62028
+	PortHTTPSHigh = 62024
 	// Step 9: lab-services listens on ScanOpen ports from ScanFirst+1,
 	// lab-scanner knocks on ScanPorts ports from ScanFirst.
-	ScanFirst = 62900
-	ScanPorts = 20
-	ScanOpen  = 10
+	ScanFirst = 62080
+	ScanPorts = 10
+	ScanOpen  = 8
 )
 
 // ScanSource is the address the port scan of step 9 comes from: one of
@@ -91,6 +111,11 @@ type scene struct {
 	netns      bool // in the lab's own namespace
 	privileged bool // and root there: well-known ports, its own firewall rule
 	spawn      *spawner
+	base       int          // the block of ports (ports.go): 62000 in the namespace
+	backdoor   atomic.Int32 // step 7's port: 4444, unless another lab holds it; read by Mine in the poll
+	lock       int          // the socket that holds the block on loopback, or -1
+	dir        string       // the scene's own files: its baseline, its named servers
+	baseline   string       // the baseline file in dir
 
 	ctx    context.Context // ended by Close: stops a Go in progress
 	cancel context.CancelFunc
@@ -128,6 +153,19 @@ func New(opts Options) (Scene, error) {
 		}
 	}
 	s.privileged = s.netns && os.Geteuid() == 0 && !opts.Unprivileged
+	s.base, s.lock = defaultBase, -1
+	s.backdoor.Store(PortBackdoor)
+	if !s.netns {
+		base, fd, err := reserveBlock()
+		if err != nil {
+			return nil, err
+		}
+		s.base, s.lock = base, fd
+	}
+	if err := s.writeFiles(); err != nil {
+		s.release()
+		return nil, err
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.spawn = newSpawner()
 	return s, nil
@@ -205,6 +243,7 @@ func (s *scene) Close() error {
 		h.kill()
 	}
 	s.spawn.stop()
+	s.release()
 	s.closeErr = errors.Join(errs...)
 	return s.closeErr
 }

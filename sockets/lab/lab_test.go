@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,11 +46,14 @@ func newChecker(t *testing.T, opts Options) *checker {
 	t.Cleanup(cancel)
 	s := sc.(*scene)
 	c := &checker{T: t, sc: sc, s: s, ctx: ctx, privileged: s.privileged, ports: map[int]bool{}}
-	for _, p := range []int{PortServer, PortClient, PortLeaky, PortFiltered, PortClosed, PortLoopbackOnly, PortAllInterfaces, PortBackdoor} {
+	for _, p := range blockPorts(s.base) {
 		c.ports[p] = true
 	}
-	for p := ScanFirst; p < ScanFirst+ScanPorts; p++ {
-		c.ports[p] = true
+	c.ports[PortBackdoor] = true
+	for _, p := range []int{22, 80, 443} {
+		if c.privileged {
+			c.ports[p] = true
+		}
 	}
 	for _, p := range c.step8Ports() {
 		c.ports[p] = true
@@ -75,9 +79,9 @@ func (c *checker) waitFor(d time.Duration, what string, ok func([]ssRow) bool) [
 
 func (c *checker) step8Ports() []int {
 	if c.privileged {
-		return []int{21, 23, 443}
+		return []int{21, 23, portTLSRoot}
 	}
-	return []int{PortFTPHigh, PortTelnetHigh, PortTLSHigh}
+	return []int{c.s.port(PortFTPHigh), c.s.port(PortTelnetHigh), c.s.port(PortTLSHigh)}
 }
 
 // goStep runs Go(i) and checks the narration's frame.
@@ -91,8 +95,13 @@ func (c *checker) goStep(i int) Narration {
 	if d := time.Since(start); d > 5*time.Second {
 		c.Errorf("Go(%d) took %s", i, d)
 	}
-	if n.Step != i+1 || n.Steps != 9 || !strings.HasPrefix(n.Title, strconv.Itoa(i+1)+". ") || len(n.Text) < 100 {
+	if n.Step != i+1 || n.Steps != 10 || !strings.HasPrefix(n.Title, strconv.Itoa(i+1)+". ") || len(n.Text) < 100 {
 		c.Errorf("Go(%d): narration %+v", i, n)
+	}
+	// At 80x24 the monitor gives the narration a third of the screen: the
+	// title, six lines of text at 78 columns, and the keys.
+	if lines := wrappedLines(n.Text, 78); lines > 6 {
+		c.Errorf("Go(%d): the narration takes %d lines at 80 columns, more than the 6 an 80x24 screen shows: %s", i, lines, n.Text)
 	}
 	if !slices.Contains([]string{"listening", "established", "all"}, n.Tab) || n.Filter == "" {
 		c.Errorf("Go(%d): tab %q, filter %q", i, n.Tab, n.Filter)
@@ -139,11 +148,11 @@ func isState(state string) func(ssRow) bool { return func(r ssRow) bool { return
 // against ss.
 func checkScene(t *testing.T, opts Options) {
 	c := newChecker(t, opts)
-	server := loop(PortServer)
+	server := loop(c.s.port(PortServer))
 
 	// 1. LISTEN
 	n := c.goStep(0)
-	srvPID := c.pid(1, "lab-server")
+	srvPID := c.pid(1, progWeb)
 	c.waitFor(3*time.Second, "listening on "+server, func(rows []ssRow) bool {
 		l := where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == server && r.ownedBy(srvPID) })
 		return len(l) == 1 && strings.Contains(l[0].local, n.Filter)
@@ -176,9 +185,9 @@ func checkScene(t *testing.T, opts Options) {
 	closeWaits := func(min int) func([]ssRow) bool {
 		return func(rows []ssRow) bool {
 			cw := where(rows, func(r ssRow) bool {
-				return r.state == "CLOSE-WAIT" && r.local == loop(PortLeaky) && r.ownedBy(leakPID)
+				return r.state == "CLOSE-WAIT" && r.local == loop(c.s.port(PortLeaky)) && r.ownedBy(leakPID)
 			})
-			fw := where(rows, func(r ssRow) bool { return r.state == "FIN-WAIT-2" && r.remote == loop(PortLeaky) })
+			fw := where(rows, func(r ssRow) bool { return r.state == "FIN-WAIT-2" && r.remote == loop(c.s.port(PortLeaky)) })
 			return len(cw) >= min && len(fw) >= min && strings.Contains(cw[0].local, n.Filter)
 		}
 	}
@@ -192,9 +201,9 @@ func checkScene(t *testing.T, opts Options) {
 	// 6. loopback against all interfaces
 	c.goStep(5)
 	c.waitFor(3*time.Second, "a loopback and an all-interfaces listener", func(rows []ssRow) bool {
-		lo := where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(PortLoopbackOnly) })
+		lo := where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(c.s.port(PortLoopbackOnly)) })
 		all := where(rows, func(r ssRow) bool {
-			return r.state == "LISTEN" && port(r.local) == PortAllInterfaces && host(r.local) == "0.0.0.0" &&
+			return r.state == "LISTEN" && port(r.local) == c.s.port(PortAllInterfaces) && host(r.local) == "0.0.0.0" &&
 				strings.Contains(r.local, "%lo") != c.s.netns // tied to lo outside the lab's namespace
 		})
 		return len(lo) == 1 && len(all) == 1
@@ -207,10 +216,15 @@ func checkScene(t *testing.T, opts Options) {
 	// 8. cleartext against TLS, each with a client logged in
 	n = c.goStep(7)
 	checkCleartext(c, n)
+	checkBaseline(c)
 
 	// 9. the scan
 	n = c.goStep(8)
 	checkScan(c, n)
+
+	// 10. the profile
+	n = c.goStep(9)
+	checkProfile(c, n)
 
 	checkBack(c)
 	checkClose(c)
@@ -275,45 +289,72 @@ func checkClosing(c *checker, cl, server string) {
 func checkFiltered(c *checker) {
 	c.Helper()
 	if !errors.Is(c.s.refused, syscall.ECONNREFUSED) {
-		c.Errorf("connect to the closed port %d: %v, want ECONNREFUSED", PortClosed, c.s.refused)
+		c.Errorf("connect to the closed port %d: %v, want ECONNREFUSED", c.s.port(PortClosed), c.s.refused)
 	}
-	clPID := c.pid(5, "lab-client")
-	synSent := func(rows []ssRow) []ssRow {
-		return where(rows, func(r ssRow) bool {
-			return r.state == "SYN-SENT" && r.remote == loop(PortFiltered) && r.ownedBy(clPID)
-		})
+	filtered := c.s.port(PortFiltered)
+	if got := onPorts(c.rows(), c.s.port(PortClosed)); len(got) > 0 {
+		c.Errorf("sockets on the closed port %d:\n%s", c.s.port(PortClosed), dump(got))
 	}
-	rows := c.waitFor(3*time.Second, "SYN_SENT to the filtered port", func(rows []ssRow) bool { return len(synSent(rows)) == 1 })
-	first := synSent(rows)[0]
-	if got := onPorts(rows, PortClosed); len(got) > 0 {
-		c.Errorf("sockets on the closed port %d:\n%s", PortClosed, dump(got))
-	}
-	listeners := where(onPorts(rows, PortFiltered), isState("LISTEN"))
-	if c.privileged {
-		if len(listeners) != 0 {
-			c.Errorf("the firewalled port has a listener:\n%s", dump(listeners))
-		}
-		if !labTableExists(c) {
-			c.Errorf("no nftables table %s in the lab's namespace", labTable)
-		}
-	} else {
-		dropper := c.pid(5, "syn-dropper")
-		if len(listeners) != 1 || listeners[0].recvQ != 2 || !listeners[0].ownedBy(dropper) {
-			c.Errorf("want syn-dropper's listener with a full accept queue (Recv-Q 2):\n%s", dump(listeners))
+	if !c.privileged {
+		// No stand-in: nothing on the "filtered" port, no rule.
+		if got := onPorts(c.rows(), filtered); len(got) > 0 {
+			c.Errorf("the unprivileged path left sockets on %d:\n%s", filtered, dump(got))
 		}
 		if labTableExists(c) {
 			c.Errorf("the unprivileged path installed a firewall rule")
 		}
+		return
 	}
-	// It stays: the kernel resends the SYN (the first time after the
-	// initial retransmission timeout, a second) and nothing answers.
-	rows = c.waitFor(5*time.Second, "the SYN resent, or the SYN_SENT gone", func(rows []ssRow) bool {
-		got := synSent(rows)
-		return len(got) != 1 || got[0].local != first.local || got[0].resent > 0
+	srv := c.pid(5, progWeb)
+	clPID := c.pid(5, "lab-client")
+	listening := func(rows []ssRow) bool {
+		return len(where(onPorts(rows, filtered), func(r ssRow) bool { return r.state == "LISTEN" && r.ownedBy(srv) })) == 1
+	}
+	synSent := func(rows []ssRow) []ssRow {
+		return where(rows, func(r ssRow) bool {
+			return r.state == "SYN-SENT" && r.remote == loop(filtered) && r.ownedBy(clPID)
+		})
+	}
+	// The timeline: open, filtered (a knock waits in SYN_SENT), closed (the
+	// knock is refused), open again; the listener stays all along.
+	waitPhase := func(want int) {
+		c.Helper()
+		deadline := time.Now().Add(3*testHold + 3*time.Second)
+		for c.s.fwPhase() != want {
+			if time.Now().After(deadline) {
+				c.Fatalf("the firewall step never reached phase %d (at %d)", want, c.s.fwPhase())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitPhase(fwFiltered)
+	c.waitFor(3*time.Second, "SYN_SENT to the filtered port, its listener still there", func(rows []ssRow) bool {
+		return len(synSent(rows)) >= 1 && listening(rows)
 	})
-	if got := synSent(rows); len(got) != 1 || got[0].local != first.local {
-		c.Errorf("the SYN_SENT %s is gone before its SYN was resent: %v", first.line, got)
+	if got := ruleOf(c); !strings.Contains(got, "drop") {
+		c.Errorf("filtered, the lab's rule is %q, want a drop", got)
 	}
+	waitPhase(fwClosed)
+	if got := ruleOf(c); !strings.Contains(got, "reject") {
+		c.Errorf("closed, the lab's rule is %q, want a reject", got)
+	}
+	c.waitFor(3*time.Second, "the knock refused by the reset", func(rows []ssRow) bool {
+		return len(synSent(rows)) == 0 && listening(rows)
+	})
+	waitPhase(fwOpen)
+	if labTableExists(c) {
+		c.Errorf("open again, the lab's table is still there")
+	}
+}
+
+// ruleOf is the lab's rule as `nft list table inet portwatch_lab` prints it.
+func ruleOf(c *checker) string {
+	c.Helper()
+	out, err := exec.Command("nft", "list", "table", "inet", labTable).CombinedOutput()
+	if err != nil {
+		return "no table: " + string(out)
+	}
+	return string(out)
 }
 
 // labTableExists looks for the lab's nftables table in this namespace;
@@ -344,7 +385,7 @@ func checkBackdoor(c *checker) {
 	pid := c.pid(7, "kworker")
 	c.waitFor(3*time.Second, "kworker listening on 4444", func(rows []ssRow) bool {
 		return len(where(rows, func(r ssRow) bool {
-			return r.state == "LISTEN" && port(r.local) == PortBackdoor && host(r.local) == "0.0.0.0" && r.ownedBy(pid)
+			return r.state == "LISTEN" && port(r.local) == int(c.s.backdoor.Load()) && host(r.local) == "0.0.0.0" && r.ownedBy(pid)
 		})) == 1
 	})
 	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
@@ -363,7 +404,7 @@ func checkBackdoor(c *checker) {
 func checkCleartext(c *checker, n Narration) {
 	c.Helper()
 	ports := c.step8Ports()
-	names := []string{"lab-ftpd", "lab-telnetd", "lab-httpsd"}
+	names := []string{progFTP, "lab-telnetd", "lab-httpsd"}
 	client := c.pid(8, "lab-client")
 	c.waitFor(3*time.Second, "three services with a client each", func(rows []ssRow) bool {
 		for k, p := range ports {
@@ -394,7 +435,8 @@ func checkCleartext(c *checker, n Narration) {
 
 func checkScan(c *checker, n Narration) {
 	c.Helper()
-	inRange := func(p int) bool { return p >= ScanFirst && p < ScanFirst+ScanPorts }
+	first := c.s.port(ScanFirst)
+	inRange := func(p int) bool { return p >= first && p < first+ScanPorts }
 	scanner := c.pid(9, "lab-scanner")
 	c.waitFor(3*time.Second, "the scan's connections", func(rows []ssRow) bool {
 		out := where(rows, func(r ssRow) bool {
@@ -434,7 +476,7 @@ func alive(pid int) bool {
 func checkBack(c *checker) {
 	c.Helper()
 	later := func(from int) (pids []int) {
-		for st := from; st <= 9; st++ {
+		for st := from; st <= 10; st++ {
 			if c.s.states[st-1] == nil {
 				continue
 			}
@@ -446,13 +488,13 @@ func checkBack(c *checker) {
 	}
 	gone := later(5)
 	c.goStep(3) // step 4
-	late := append([]int{PortFiltered, PortClosed, PortLoopbackOnly, PortAllInterfaces, PortBackdoor}, c.step8Ports()...)
-	for p := ScanFirst; p < ScanFirst+ScanPorts; p++ {
+	late := append([]int{c.s.port(PortFiltered), c.s.port(PortClosed), c.s.port(PortLoopbackOnly), c.s.port(PortAllInterfaces), int(c.s.backdoor.Load())}, c.step8Ports()...)
+	for p := c.s.port(ScanFirst); p < c.s.port(ScanFirst)+ScanPorts; p++ {
 		late = append(late, p)
 	}
 	c.waitFor(3*time.Second, "only the sockets of steps 1 to 4", func(rows []ssRow) bool {
-		cw := where(rows, func(r ssRow) bool { return r.state == "CLOSE-WAIT" && r.local == loop(PortLeaky) })
-		ls := where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(PortServer) })
+		cw := where(rows, func(r ssRow) bool { return r.state == "CLOSE-WAIT" && r.local == loop(c.s.port(PortLeaky)) })
+		ls := where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(c.s.port(PortServer)) })
 		scan := where(rows, func(r ssRow) bool { return host(r.local) == ScanSource || host(r.remote) == ScanSource })
 		return len(onPorts(rows, late...)) == 0 && len(scan) == 0 && len(cw) >= 3 && len(ls) == 1
 	})
@@ -468,7 +510,7 @@ func checkBack(c *checker) {
 	c.waitFor(4*time.Second, "only a listener and one ESTABLISHED pair", func(rows []ssRow) bool {
 		lab := where(rows, c.onLab)
 		pair := where(lab, func(r ssRow) bool {
-			return r.state == "ESTAB" && (r.local == cl && r.remote == loop(PortServer) || r.local == loop(PortServer) && r.remote == cl)
+			return r.state == "ESTAB" && (r.local == cl && r.remote == loop(c.s.port(PortServer)) || r.local == loop(c.s.port(PortServer)) && r.remote == cl)
 		})
 		return len(lab) == 3 && len(pair) == 2 && len(where(lab, isState("LISTEN"))) == 1
 	})
@@ -481,7 +523,7 @@ func checkBack(c *checker) {
 	c.goStep(0)
 	c.waitFor(3*time.Second, "only the listener of step 1", func(rows []ssRow) bool {
 		lab := where(rows, c.onLab)
-		return len(lab) == 1 && lab[0].state == "LISTEN" && lab[0].local == loop(PortServer)
+		return len(lab) == 1 && lab[0].state == "LISTEN" && lab[0].local == loop(c.s.port(PortServer))
 	})
 
 	// Forward over two steps, then step 3 again: it connects anew first.
@@ -503,7 +545,7 @@ func checkBack(c *checker) {
 	c.waitFor(3*time.Second, "FIN_WAIT1 on the new client only", finWait1(again))
 	// The same four addresses as before: the server must follow the new
 	// connection, not the one it held before.
-	checkClosing(c, cl, loop(PortServer))
+	checkClosing(c, cl, loop(c.s.port(PortServer)))
 }
 
 // checkClose closes the scene: no socket on the lab's ports, no helper,
@@ -624,12 +666,30 @@ func TestGoRefusesStepsThatDoNotExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sc.Close()
-	if sc.Steps() != 9 {
-		t.Errorf("Steps() = %d, want 9", sc.Steps())
+	if sc.Steps() != 10 {
+		t.Errorf("Steps() = %d, want 10", sc.Steps())
 	}
-	for _, i := range []int{-1, 9} {
+	for _, i := range []int{-1, 10} {
 		if _, err := sc.Go(context.Background(), i); err == nil {
 			t.Errorf("Go(%d) did not fail", i)
 		}
 	}
+}
+
+// wrappedLines is how many lines text takes wrapped at width, by words.
+func wrappedLines(text string, width int) int {
+	lines, col := 1, 0
+	for _, w := range strings.Fields(text) {
+		n := len([]rune(w))
+		switch {
+		case col == 0:
+			col = n
+		case col+1+n > width:
+			lines++
+			col = n
+		default:
+			col += 1 + n
+		}
+	}
+	return lines
 }

@@ -31,11 +31,12 @@ var steps = []stepDef{
 	{title: "A client connects", tab: "established", do: stepConnect},
 	{title: "The client closes", tab: "all", usesStep: 2, do: stepClose},
 	{title: "A server that never closes", tab: "all", do: stepLeak},
-	{title: "Open, closed and filtered", tab: "all", do: stepFiltered},
+	{title: "Open, filtered, closed: a firewall rule", tab: "listening", do: stepFiltered},
 	{title: "Loopback or all interfaces", tab: "listening", do: stepExposure},
 	{title: "A backdoor on 4444", tab: "listening", do: stepBackdoor},
 	{title: "Cleartext or encrypted", tab: "listening", do: stepCleartext},
 	{title: "A port scan from the inside", tab: "established", do: stepScan},
+	{title: "What is this server for?", tab: "listening", do: stepProfile},
 }
 
 // loop is 127.0.0.1:port.
@@ -94,26 +95,31 @@ func seconds(d time.Duration) string {
 }
 
 func stepListen(ctx context.Context, s *scene, st *stepState) (string, string, error) {
-	h, err := s.helperFor(ctx, st, "lab-server", 1, "")
+	// The lab's web server runs as a copy of this program named nginx, so
+	// that the monitor names it as it names a real one (http, by its
+	// program) rather than as an unknown listener that may be a backdoor.
+	h, err := s.helperFor(ctx, st, progWeb, 1, s.program(progWeb))
 	if err != nil {
 		return "", "", err
 	}
+	port := s.port(PortServer)
 	// Small buffers, so that step 3 can fill them and hold FIN_WAIT1 and
 	// LAST_ACK on screen; the connections it accepts inherit them.
-	if _, err := h.call(ctx, "listen", "srv", loop(PortServer), "rcvbuf=4096", "sndbuf=4096"); err != nil {
-		return "", "", bindErr(err, PortServer)
+	if _, err := h.call(ctx, "listen", "srv", loop(port), "rcvbuf=4096", "sndbuf=4096"); err != nil {
+		return "", "", bindErr(err, port)
 	}
 	s.server = h
 	st.cleanup(func(context.Context) error { s.server = nil; return nil })
-	return fmt.Sprintf("lab-server (pid %d) called listen() on 127.0.0.1:%d: the LISTEN row is a socket waiting for "+
-		"clients, with no peer yet (remote *). Bound to 127.0.0.1, loopback, it is reachable from this machine only.",
-		h.pid, PortServer), ":" + strconv.Itoa(PortServer), nil
+	return fmt.Sprintf("nginx (pid %d), the lab's web server, called listen() on 127.0.0.1:%d: the LISTEN row is a "+
+		"socket waiting for clients, with no peer yet (remote *). Bound to 127.0.0.1, loopback, it is reachable from "+
+		"this machine only. It is in the lab's baseline: expected. (ss -ltnp lists the same row.)",
+		h.pid, port), ":" + strconv.Itoa(port), nil
 }
 
 func stepConnect(ctx context.Context, s *scene, st *stepState) (string, string, error) {
 	srv := s.server
 	if srv == nil || !srv.alive() {
-		return "", "", errors.New("lab-server has ended (K?): go back to step 1")
+		return "", "", errors.New("the lab's nginx has ended (K?): go back to step 1")
 	}
 	h, err := s.helperFor(ctx, st, "lab-client", 2, "")
 	if err != nil {
@@ -126,14 +132,14 @@ func stepConnect(ctx context.Context, s *scene, st *stepState) (string, string, 
 	// still holds the four addresses (EADDRNOTAVAIL): wait for it.
 	var w []string
 	for deadline := time.Now().Add(3 * time.Second); ; {
-		w, err = h.call(ctx, "dial", "c", loop(PortServer), "from=127.0.0.1", "port="+strconv.Itoa(PortClient), "reuse",
+		w, err = h.call(ctx, "dial", "c", loop(s.port(PortServer)), "from=127.0.0.1", "port="+strconv.Itoa(s.port(PortClient)), "reuse",
 			"rcvbuf=4096", "sndbuf=4096")
 		if err == nil || !errors.Is(err, syscall.EADDRNOTAVAIL) || time.Now().After(deadline) || !sleep(ctx, 100*time.Millisecond) {
 			break
 		}
 	}
 	if err != nil {
-		return "", "", bindErr(err, PortClient)
+		return "", "", bindErr(err, s.port(PortClient))
 	}
 	kw, err := srv.call(ctx, "find", "srv", w[0])
 	if err != nil {
@@ -151,7 +157,7 @@ func stepConnect(ctx context.Context, s *scene, st *stepState) (string, string, 
 		"On loopback SYN_SENT lasts microseconds, too short for a poll: step 5 shows one that stays. One connection, "+
 		"two rows, linked: the client's 127.0.0.1:%s -> :%d (out) and the server's 127.0.0.1:%d -> :%s (in). A client "+
 		"usually gets its port from the ephemeral range; the lab fixed this one so you can follow it.",
-		h.pid, port, PortServer, PortServer, port), ":" + strconv.Itoa(PortServer), nil
+		h.pid, port, s.port(PortServer), s.port(PortServer), port), ":" + strconv.Itoa(s.port(PortServer)), nil
 }
 
 // The phases of step 3's timeline.
@@ -180,7 +186,7 @@ func stepClose(ctx context.Context, s *scene, st *stepState) (string, string, er
 		srv.call(ctx, "abort", key)
 		cl.call(ctx, "abort", "c")
 		if st.getPhase() >= phaseLastAck {
-			return reclaimTimeWait(ctx, local, loop(PortServer))
+			return reclaimTimeWait(ctx, local, loop(s.port(PortServer)))
 		}
 		return nil
 	})
@@ -224,7 +230,7 @@ func stepClose(ctx context.Context, s *scene, st *stepState) (string, string, er
 		"FIN_WAIT1. In %s the server reads it all: the client goes to FIN_WAIT2, the server to CLOSE_WAIT (its peer "+
 		"has closed, it has not yet). %s later the server closes: LAST_ACK until its FIN is acknowledged, then gone. "+
 		"The client's end stays in TIME_WAIT for 60 s, owned by no process.",
-		port, seconds(hold), seconds(hold)), ":" + strconv.Itoa(PortServer), nil
+		port, seconds(hold), seconds(hold)), ":" + strconv.Itoa(s.port(PortServer)), nil
 }
 
 // stepLeak: a server that accepts and never closes. Clients connect and
@@ -234,8 +240,9 @@ func stepLeak(ctx context.Context, s *scene, st *stepState) (string, string, err
 	if err != nil {
 		return "", "", err
 	}
-	if _, err := lk.call(ctx, "listen", "srv", loop(PortLeaky)); err != nil {
-		return "", "", bindErr(err, PortLeaky)
+	leaky := s.port(PortLeaky)
+	if _, err := lk.call(ctx, "listen", "srv", loop(leaky)); err != nil {
+		return "", "", bindErr(err, leaky)
 	}
 	cl, err := s.helperFor(ctx, st, "lab-client", 4, "")
 	if err != nil {
@@ -250,7 +257,7 @@ func stepLeak(ctx context.Context, s *scene, st *stepState) (string, string, err
 		n++
 		key := "c" + strconv.Itoa(n)
 		mu.Unlock()
-		w, err := cl.call(ctx, "dial", key, loop(PortLeaky))
+		w, err := cl.call(ctx, "dial", key, loop(leaky))
 		if err != nil {
 			return err
 		}
@@ -280,68 +287,7 @@ func stepLeak(ctx context.Context, s *scene, st *stepState) (string, string, err
 		"closed: each server end stays in CLOSE_WAIT, waiting for a close() that never comes; one more client comes "+
 		"every %s, up to %d. CLOSE_WAIT never times out: a growing pile held by one pid names the buggy program, and "+
 		"ends in \"too many open files\". The clients' ends wait in FIN_WAIT2 until the kernel drops them (60 s).",
-		lk.pid, first, seconds(hold), most), ":" + strconv.Itoa(PortLeaky), nil
-}
-
-// stepFiltered: a connect to a port whose SYNs are dropped stays in
-// SYN_SENT; one to a closed port is refused at once.
-func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string, error) {
-	var how string
-	if s.privileged {
-		if err := dropRule(PortFiltered); err != nil {
-			return "", "", err
-		}
-		st.cleanup(func(context.Context) error { return removeDropRule() })
-		how = fmt.Sprintf("The lab's firewall drops them: an nftables rule in the lab's namespace, tcp dport %d drop.",
-			PortFiltered)
-	} else {
-		// Without root there is no firewall to change. A listener whose
-		// accept queue (backlog 1: two connections) is full makes the
-		// kernel drop every further SYN, silently, as a drop rule would.
-		d, err := s.helperFor(ctx, st, "syn-dropper", 5, "")
-		if err != nil {
-			return "", "", err
-		}
-		if _, err := d.call(ctx, "listen", "f", loop(PortFiltered), "backlog=1", "serve=none"); err != nil {
-			return "", "", bindErr(err, PortFiltered)
-		}
-		for _, k := range []string{"q1", "q2"} {
-			if _, err := d.call(ctx, "dial", k, loop(PortFiltered)); err != nil {
-				return "", "", err
-			}
-		}
-		how = fmt.Sprintf("Without root there is no firewall to change, so syn-dropper (pid %d) stands in for one: "+
-			"its listener's accept queue is full (the two ESTABLISHED pairs on %d), and the kernel drops new SYNs.",
-			d.pid, PortFiltered)
-	}
-	cl, err := s.helperFor(ctx, st, "lab-client", 5, "")
-	if err != nil {
-		return "", "", err
-	}
-	_, err = cl.call(ctx, "dial", "closed", loop(PortClosed))
-	if err == nil {
-		return "", "", fmt.Errorf("port %d answered: something listens there", PortClosed)
-	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		return "", "", err
-	}
-	s.refused = err
-	st.cleanup(func(context.Context) error { s.refused = nil; return nil })
-	filtered := cl.send("dial", "filtered", loop(PortFiltered))
-	select {
-	case r := <-filtered:
-		if r.err == nil {
-			return "", "", fmt.Errorf("port %d answered the SYN: it is not filtered", PortFiltered)
-		}
-		return "", "", r.err
-	case <-time.After(300 * time.Millisecond): // no answer: SYN_SENT, as it should be
-	case <-ctx.Done():
-		return "", "", ctx.Err()
-	}
-	return fmt.Sprintf("lab-client (pid %d) knocked on two ports. %d is closed: nothing listens, the kernel answered "+
-		"with a reset and connect() failed at once (connection refused); no socket is left. %d is filtered: its SYNs "+
-		"vanish, and the client waits in SYN_SENT, resending for about 2 minutes. %s An open port answers "+
-		"SYN-ACK (step 2).", cl.pid, PortClosed, PortFiltered, how), ":" + strconv.Itoa(PortFiltered/10), nil
+		lk.pid, first, seconds(hold), most), ":" + strconv.Itoa(leaky), nil
 }
 
 func stepExposure(ctx context.Context, s *scene, st *stepState) (string, string, error) {
@@ -349,17 +295,18 @@ func stepExposure(ctx context.Context, s *scene, st *stepState) (string, string,
 	if err != nil {
 		return "", "", err
 	}
-	if _, err := h.call(ctx, "listen", "local", loop(PortLoopbackOnly)); err != nil {
-		return "", "", bindErr(err, PortLoopbackOnly)
+	local, all := s.port(PortLoopbackOnly), s.port(PortAllInterfaces)
+	if _, err := h.call(ctx, "listen", "local", loop(local)); err != nil {
+		return "", "", bindErr(err, local)
 	}
-	addr, o := s.public(PortAllInterfaces)
+	addr, o := s.public(all)
 	if _, err := h.call(ctx, "listen", append([]string{"all", addr}, o...)...); err != nil {
-		return "", "", bindErr(err, PortAllInterfaces)
+		return "", "", bindErr(err, all)
 	}
 	return fmt.Sprintf("lab-service (pid %d) listens twice. 127.0.0.1:%d is loopback only: reachable from this machine "+
 		"alone. 0.0.0.0:%d is on all interfaces: reachable from every network the machine is on, the usual way a "+
 		"service meant to stay local gets exposed (see the exposure and the finding). %s",
-		h.pid, PortLoopbackOnly, PortAllInterfaces, s.pathNote()), ":" + strconv.Itoa(PortLoopbackOnly/10), nil
+		h.pid, local, all, s.pathNote()), ":" + strconv.Itoa(local/10), nil
 }
 
 // stepBackdoor starts a copy of this program named kworker, run from /tmp
@@ -379,19 +326,33 @@ func stepBackdoor(ctx context.Context, s *scene, st *stepState) (string, string,
 	if err != nil {
 		return "", "", err
 	}
-	addr, o := s.public(PortBackdoor)
-	if _, err := h.call(ctx, "listen", append([]string{"bd", addr}, o...)...); err != nil {
-		return "", "", bindErr(err, PortBackdoor)
+	// 4444 if it is free; another lab of the class may hold it, and then
+	// the last port of this lab's block.
+	port := PortBackdoor
+	addr, o := s.public(port)
+	_, err = h.call(ctx, "listen", append([]string{"bd", addr}, o...)...)
+	if errors.Is(err, syscall.EADDRINUSE) && !s.netns {
+		port = s.base + backdoorFallback
+		addr, o = s.public(port)
+		_, err = h.call(ctx, "listen", append([]string{"bd", addr}, o...)...)
 	}
+	if err != nil {
+		return "", "", bindErr(err, port)
+	}
+	s.setBackdoor(port)
 	exe, _ := os.Readlink("/proc/" + strconv.Itoa(h.pid) + "/exe")
 	where := "not where a system daemon lives"
 	if strings.HasSuffix(exe, " (deleted)") {
 		where = "run from /tmp and deleted once started, as malware hides"
 	}
-	return fmt.Sprintf("kworker (pid %d) listens on 0.0.0.0:%d, Metasploit's default port: HIGH. Real kworkers are "+
-		"kernel threads, with no socket and no program file. Its details show the program: %s, %s. From the pid: "+
-		"ls -l /proc/%d/exe, its parent, its start time; K ends it. (Harmless: a copy of portwatch that only listens.)",
-		h.pid, PortBackdoor, exe, where, h.pid), ":" + strconv.Itoa(PortBackdoor), nil
+	which := "Metasploit's default port: HIGH"
+	if port != PortBackdoor {
+		which = fmt.Sprintf("as 4444, Metasploit's default, is taken (another lab?)")
+	}
+	return fmt.Sprintf("kworker (pid %d) listens on 0.0.0.0:%d, %s, and the lab's baseline does not expect it: "+
+		"UNEXPECTED, the only one. Real kworkers are kernel threads, with no socket and no file. Its details show the "+
+		"program: %s, %s. ls -l /proc/%d/exe; K ends it. (Harmless: a copy of portwatch that only listens.)",
+		h.pid, port, which, exe, where, h.pid), ":" + strconv.Itoa(port), nil
 }
 
 func (s *scene) startBackdoor(ctx context.Context, st *stepState) (*helper, error) {
@@ -411,10 +372,10 @@ func (s *scene) startBackdoor(ctx context.Context, st *stepState) (*helper, erro
 // stepCleartext: telnet and ftp stand-ins against a TLS service, each with
 // a client logged in.
 func stepCleartext(ctx context.Context, s *scene, st *stepState) (string, string, error) {
-	ftp, telnet, tlsPort := PortFTPHigh, PortTelnetHigh, PortTLSHigh
-	filter := ":628"
+	ftp, telnet, tlsPort := s.port(PortFTPHigh), s.port(PortTelnetHigh), s.port(PortTLSHigh)
+	filter := ":" + strconv.Itoa(ftp/10)
 	if s.privileged {
-		ftp, telnet, tlsPort = 21, 23, 443
+		ftp, telnet, tlsPort = 21, 23, portTLSRoot
 		filter = "portwatch-lab-step-8" // the helpers' command lines
 	}
 	client, err := s.helperFor(ctx, st, "lab-client", 8, "")
@@ -424,8 +385,11 @@ func stepCleartext(ctx context.Context, s *scene, st *stepState) (string, string
 	for _, svc := range []struct {
 		name, mode string
 		port       int
-	}{{"lab-ftpd", "ftp", ftp}, {"lab-telnetd", "telnet", telnet}, {"lab-httpsd", "tls", tlsPort}} {
-		h, err := s.helperFor(ctx, st, svc.name, 8, "")
+		exe        string
+	}{{progFTP, "ftp", ftp, s.program(progFTP)}, {"lab-telnetd", "telnet", telnet, ""}, {"lab-httpsd", "tls", tlsPort, ""}} {
+		// The FTP server runs as a copy named vsftpd: the monitor names it
+		// ftp by its program, with the cleartext finding, on any port.
+		h, err := s.helperFor(ctx, st, svc.name, 8, svc.exe)
 		if err != nil {
 			return "", "", err
 		}
@@ -437,14 +401,14 @@ func stepCleartext(ctx context.Context, s *scene, st *stepState) (string, string
 			return "", "", err
 		}
 	}
-	where := fmt.Sprintf("These are stand-ins on high ports (below 1024 needs root): on a high port the monitor cannot " +
-		"name the protocol, which is how cleartext on odd ports goes unnoticed.")
+	where := "High ports (below 1024 needs root): vsftpd is named by its program, telnet by nothing: cleartext on " +
+		"odd ports goes unnoticed."
 	if s.privileged {
 		where = "Only the port's service and the cleartext finding tell them apart."
 	}
-	return fmt.Sprintf("lab-ftpd (%d), lab-telnetd (%d) and lab-httpsd (%d, TLS) listen; lab-client (pid %d) logged "+
+	return fmt.Sprintf("vsftpd (%d), lab-telnetd (%d) and lab-httpsd (%d, TLS) listen; lab-client (pid %d) logged "+
 		"in to each with the password \"secret\". ftp and telnet are cleartext: anyone on the path reads it "+
-		"(tcpdump -A). TLS encrypts everything after its handshake. In the table they look alike. %s",
+		"(tcpdump -A); TLS encrypts all after its handshake. In the table they look alike. %s",
 		ftp, telnet, tlsPort, client.pid, where), filter, nil
 }
 
@@ -454,7 +418,8 @@ func stepScan(ctx context.Context, s *scene, st *stepState) (string, string, err
 	if err != nil {
 		return "", "", err
 	}
-	for p := ScanFirst + 1; p <= ScanFirst+ScanOpen; p++ {
+	first := s.port(ScanFirst)
+	for p := first + 1; p <= first+ScanOpen; p++ {
 		addr, o := s.public(p)
 		if _, err := srv.call(ctx, "listen", append([]string{"p" + strconv.Itoa(p), addr}, o...)...); err != nil {
 			return "", "", bindErr(err, p)
@@ -469,7 +434,7 @@ func stepScan(ctx context.Context, s *scene, st *stepState) (string, string, err
 		err error
 	}
 	results := make(chan result, ScanPorts)
-	for p := ScanFirst; p < ScanFirst+ScanPorts; p++ {
+	for p := first; p < first+ScanPorts; p++ {
 		go func() {
 			key := "p" + strconv.Itoa(p)
 			_, err := sc.call(ctx, "dial", key, loop(p), "from="+ScanSource)
@@ -502,6 +467,6 @@ func stepScan(ctx context.Context, s *scene, st *stepState) (string, string, err
 			"(lab-services listens there), %d refused. From the inside a scan is one remote address connected to many of "+
 			"our ports (the port-scan finding). It drops them in %s with resets; closed and filtered ports leave no "+
 			"socket, only a firewall's log would show those knocks.",
-			sc.pid, ScanSource, ScanPorts, ScanFirst, ScanFirst+ScanPorts-1, len(open), refused, seconds(hold)),
-		":" + strconv.Itoa(ScanFirst/100), nil
+			sc.pid, ScanSource, ScanPorts, first, first+ScanPorts-1, len(open), refused, seconds(hold)),
+		":" + strconv.Itoa(first/10), nil
 }
