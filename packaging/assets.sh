@@ -14,7 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=${1:?usage: packaging/assets.sh VERSION [UNIX_TIME]}
-export SOURCE_DATE_EPOCH=${2:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+# goreleaser says -62135596800 (year 1) when it could read no commit.
+when=${2:-}
+if ! [[ $when =~ ^[0-9]+$ ]]; then
+  when=$(git log -1 --format=%ct 2>/dev/null || date +%s)
+fi
+export SOURCE_DATE_EPOCH=$when
 out=build/release
 rm -rf "$out"
 mkdir -p "$out/man" "$out/completions" "$out/systemd"
