@@ -12,7 +12,8 @@
 # unpacked anew for every run, so only the first run waits for the mirror.
 # Where debootstrap cannot make one (not Debian, no mirror), the package is
 # unpacked with dpkg --root into an empty root instead, and checked from
-# outside it (the binary run from ROOT/usr/bin, man -l on the page).
+# outside it (the binary run from ROOT/usr/bin, man -l on the page);
+# PORTWATCH_CLEAN_ROOT=dpkg chooses that way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH:$(go env GOPATH)/bin"
@@ -81,7 +82,7 @@ root=$(mktemp -d /tmp/portwatch-release-root.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 pristine=$cache/$suite-minbase-man-db.tar
 how=""
-if [ -n "$suite" ] && [ -n "$mirror" ]; then
+if [ -n "$suite" ] && [ -n "$mirror" ] && [ "${PORTWATCH_CLEAN_ROOT:-}" != dpkg ]; then
   if [ ! -s "$pristine" ]; then
     if ! command -v debootstrap >/dev/null; then
       say "installing debootstrap"
