@@ -20,7 +20,7 @@ if ! [[ $when =~ ^[0-9]+$ ]]; then
   when=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 fi
 export SOURCE_DATE_EPOCH=$when
-out=build/release
+out=${ASSETS_OUT:-build/release} # .goreleaser.yaml reads build/release; a test writes elsewhere
 rm -rf "$out"
 mkdir -p "$out/man" "$out/completions" "$out/systemd"
 
