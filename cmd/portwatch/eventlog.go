@@ -18,9 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// eventLog writes events as JSON lines, one object a line (time, kind,
-// risk, netns, proto, address, port, pid, process, exe, user, codes, text),
-// for --log and for portwatch watch. Each event is one write(2), with no
+// eventLog writes events as JSON lines, one object a line, for --log and
+// for portwatch watch: portwatch's own (time, kind, risk, netns, proto,
+// address, port, pid, process, exe, user, codes, text) or, with
+// --log-format ecs, the same event in Elastic Common Schema (ecs.go). Each event is one write(2), with no
 // buffer in between: a tail -f sees it at once, a crash loses none that was
 // written, and O_APPEND keeps the lines of several writers (and logrotate's
 // copytruncate) whole. A write the disk cuts short is taken back, so the
@@ -31,10 +32,34 @@ type eventLog struct {
 	w       io.Writer // stdout, when there is no file
 	f       *os.File  // the --log file, closed by Close
 	name    string    // the --log path, or "stdout"
+	encode  encoder   // one event as one JSON object, in --log-format's schema
 	partial bool      // a cut line could not be taken back: start the next on a line of its own
 	closed  bool
 
 	unwritten atomic.Uint64
+}
+
+// logFormat is --log-format: the schema of the event lines.
+type logFormat string
+
+// The formats, as --log-format names them.
+const (
+	logFormatPortwatch logFormat = "portwatch" // events.Event as it marshals: the README's JSON lines
+	logFormatECS       logFormat = "ecs"       // Elastic Common Schema: ecs.go
+)
+
+// logFormats are the words --log-format takes, the default first.
+var logFormats = []logFormat{logFormatPortwatch, logFormatECS}
+
+// encoder writes one event as one JSON object, without the newline.
+type encoder func(e *events.Event) ([]byte, error)
+
+// encoderFor is the encoder of a format; "" is the default.
+func encoderFor(f logFormat) encoder {
+	if f == logFormatECS {
+		return newECSEncoder(observerHostname()).encode
+	}
+	return func(e *events.Event) ([]byte, error) { return json.Marshal(e) }
 }
 
 // openEventLog opens path for appending, as safefile judges it (not a
@@ -45,7 +70,14 @@ func openEventLog(path string) (*eventLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--log %s: %w", path, err)
 	}
-	return &eventLog{f: f, name: path}, nil
+	return &eventLog{f: f, name: path, encode: encoderFor(logFormatPortwatch)}, nil
+}
+
+// setFormat makes the lines from now on --log-format's schema.
+func (l *eventLog) setFormat(f logFormat) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.encode = encoderFor(f)
 }
 
 // stdoutEventLog writes the events to w, watch's stdout. A reader that goes
@@ -56,7 +88,7 @@ func openEventLog(path string) (*eventLog, error) {
 // program portwatch started.)
 func stdoutEventLog(w io.Writer) *eventLog {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	return &eventLog{w: w, name: "stdout"}
+	return &eventLog{w: w, name: "stdout", encode: encoderFor(logFormatPortwatch)}
 }
 
 // Write writes each event as a line. It serves as tui.Config.OnEvents: the
@@ -68,7 +100,7 @@ func (l *eventLog) Write(evs []events.Event) error {
 	failed := 0
 	var first error
 	for i := range evs {
-		line, err := json.Marshal(&evs[i])
+		line, err := l.encode(&evs[i])
 		if err == nil {
 			err = l.writeLine(append(line, '\n'))
 		}

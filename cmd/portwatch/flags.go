@@ -149,6 +149,34 @@ func addLogFlag(fs *pflag.FlagSet, path *string) {
 		"append every event (a listener opened, closed, unexpected, missing; a new finding) to this file as a JSON line; watch writes them to stdout without it")
 }
 
+func addLogFormatFlag(fs *pflag.FlagSet, f *logFormat) {
+	*f = logFormatPortwatch
+	fs.Var(logFormatValue{f}, "log-format",
+		"how events are written: portwatch (portwatch's own JSON lines) or ecs (Elastic Common Schema, for a SIEM)")
+}
+
+// logFormatValue is --log-format: one of the words of logFormats.
+type logFormatValue struct{ f *logFormat }
+
+func (v logFormatValue) String() string {
+	if v.f == nil {
+		return ""
+	}
+	return string(*v.f)
+}
+
+func (v logFormatValue) Type() string { return "format" }
+
+func (v logFormatValue) Set(s string) error {
+	for _, f := range logFormats {
+		if s == string(f) {
+			*v.f = f
+			return nil
+		}
+	}
+	return errors.New("want portwatch (portwatch's own JSON lines) or ecs (Elastic Common Schema)")
+}
+
 func addHelpFlag(fs *pflag.FlagSet) {
 	// Defined here, not left to cobra, so that it is listed with the others
 	// (and checked against the README) before anything is executed.

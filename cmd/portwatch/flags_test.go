@@ -182,6 +182,12 @@ var (
 		"baseline":    {"monitor": "", "once": "", "json": ""},
 		"log":         {"monitor": "", "once": "--log is for the monitor and portwatch watch", "json": "--log is for the monitor and portwatch watch"},
 		"bell":        {"monitor": "", "once": "--bell is for the monitor", "json": "--bell is for the monitor"},
+		"log-format":  {"monitor": "", "once": "--log-format is for the monitor's --log and portwatch watch", "json": "--log-format is for the monitor's --log and portwatch watch"},
+	}
+
+	// Flags that do something only with another: refused without it.
+	flagNeeds = map[string]struct{ needs, why string }{
+		"log-format": {"log", "give --log FILE too"},
 	}
 
 	// Pairs refused in every mode where both flags are honoured alone.
@@ -219,6 +225,11 @@ func specRefuses(set map[string]bool) bool {
 			return true
 		}
 	}
+	for f, n := range flagNeeds {
+		if set[f] && !set[n.needs] {
+			return true
+		}
+	}
 	return false
 }
 
@@ -231,6 +242,8 @@ func argsFor(set map[string]bool) []string {
 				args = append(args, "--interval=2s")
 			case "baseline", "log":
 				args = append(args, "--"+name+"=/nowhere/"+name)
+			case "log-format":
+				args = append(args, "--log-format=ecs")
 			default:
 				args = append(args, "--"+name)
 			}
@@ -251,7 +264,7 @@ func TestFlagCombinations(t *testing.T) {
 		}
 	}
 	newRootCommand(nil).Flags().VisitAll(func(f *pflag.Flag) {
-		if typ := f.Value.Type(); typ != "bool" && !slices.Contains([]string{"interval", "baseline", "log"}, f.Name) {
+		if typ := f.Value.Type(); typ != "bool" && !slices.Contains([]string{"interval", "baseline", "log", "log-format"}, f.Name) {
 			t.Fatalf("--%s is a %s: teach argsFor a value for it", f.Name, typ)
 		}
 	})
@@ -290,7 +303,8 @@ func TestFlagCombinations(t *testing.T) {
 			got := map[string]bool{"once": o.once, "json": o.json, "listening": o.listening, "established": o.established,
 				"all": o.showAll, "interval": o.interval == 2*time.Second, "read-only": o.readOnly, "resolve": o.resolve,
 				"mouse": o.mouse, "no-color": o.noColor, "version": o.version,
-				"baseline": o.baselinePath == "/nowhere/baseline", "log": o.logPath == "/nowhere/log", "bell": o.bell}
+				"baseline": o.baselinePath == "/nowhere/baseline", "log": o.logPath == "/nowhere/log", "bell": o.bell,
+				"log-format": o.logFormat == logFormatECS}
 			for name, on := range got {
 				if on != set[name] {
 					t.Errorf("%q: --%s parsed as %v", args, name, on)
@@ -308,6 +322,12 @@ func TestFlagCombinations(t *testing.T) {
 		for f, byMode := range flagInMode {
 			args := argsFor(map[string]bool{f: true, mode: mode != "monitor"})
 			want := byMode[mode]
+			if n, ok := flagNeeds[f]; ok && want == "" {
+				if got := wantUsageError(t, args); !strings.Contains(got, "--"+f) || !strings.Contains(got, n.why) {
+					t.Errorf("%q: %q, want it to name --%s and say %q", args, got, f, n.why)
+				}
+				args = argsFor(map[string]bool{f: true, n.needs: true, mode: mode != "monitor"})
+			}
 			if want == "" {
 				if _, _, err := parseRoot(args, &bytes.Buffer{}); err != nil {
 					t.Errorf("%q refused: %v", args, err)

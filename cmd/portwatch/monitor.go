@@ -63,6 +63,7 @@ func runMonitor(o monitorSettings, src sockets.Source, b *baseline.Baseline, sav
 			return err
 		}
 		defer log.Close()
+		log.setFormat(o.logFormat)
 		cfg.OnEvents = log.Write
 	}
 	m := tui.New(cfg)

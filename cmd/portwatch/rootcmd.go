@@ -29,6 +29,8 @@ type monitorSettings struct {
 	logPath                 string // --log
 	bell, readOnly, resolve bool
 	mouse, noColor          bool
+
+	logFormat logFormat // --log-format: the schema of --log's lines
 }
 
 // rootSettings are portwatch's own command line: the monitor, --once and
@@ -91,6 +93,7 @@ portwatch COMMAND [flags]      one of the commands below`},
 	addBaselineFlag(fs, &s.baselinePath)
 	addIntervalFlag(fs, &s.interval)
 	addLogFlag(fs, &s.logPath)
+	addLogFormatFlag(fs, &s.logFormat)
 	fs.BoolVar(&s.bell, "bell", false, "ring the terminal bell when an unexpected listener appears in the monitor")
 	fs.BoolVar(&s.readOnly, "read-only", false, "disable ending processes from the monitor (K, then offered neither in the footer nor in the help)")
 	fs.BoolVar(&s.resolve, "resolve", false, "show remote addresses as host names in the monitor (makes DNS queries)")
@@ -221,6 +224,8 @@ func (o rootSettings) check(fs *pflag.FlagSet) error {
 			return errUsage{msg: "--established goes with --once or --json; in the monitor, the Established tab (key 2) shows the connections"}
 		case o.showAll:
 			return errUsage{msg: "--all goes with --once; in the monitor, the All states tab (key 3) lists every socket"}
+		case given("log-format") && !given("log"):
+			return errUsage{msg: "--log-format says how --log writes the events: give --log FILE too (the monitor writes none without it)"}
 		}
 		return nil
 	}
@@ -232,6 +237,7 @@ func (o rootSettings) check(fs *pflag.FlagSet) error {
 		{"mouse", "reads no mouse: --mouse is for the monitor"},
 		{"no-color", "prints no colour: --no-color is for the monitor"},
 		{"log", "takes one snapshot, with no events to log: --log is for the monitor and portwatch watch"},
+		{"log-format", "takes one snapshot, with no events to log: --log-format is for the monitor's --log and portwatch watch"},
 		{"bell", "rings no bell: --bell is for the monitor"},
 	}
 	for _, m := range monitorOnly {

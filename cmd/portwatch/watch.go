@@ -87,6 +87,7 @@ func runWatch(o watchSettings, stdout, stderr io.Writer) error {
 		where = o.logPath
 	}
 	defer log.Close()
+	log.setFormat(o.logFormat)
 	w := &watcher{poller: poll.New(poll.Config{Source: collect.NewLive(), Interval: o.interval}),
 		base: base, log: log, metrics: newExporter(), textfile: o.textfile}
 	w.bytes = newProgramBytes(w.metrics.registry, w.metrics.capped)

@@ -18,6 +18,8 @@ type watchSettings struct {
 	// metricsSystemdSocket: serve on the socket systemd passes
 	// (--metrics-systemd-socket).
 	metricsSystemdSocket bool
+
+	logFormat logFormat // --log-format: the schema of the event lines
 }
 
 // newWatchCommand is portwatch watch: the monitor's polling without a
@@ -40,6 +42,7 @@ stops it (exit 0); SIGHUP reads the baseline file again.`,
 	addIntervalFlag(fs, &s.interval)
 	addBaselineFlag(fs, &s.baselinePath)
 	addLogFlag(fs, &s.logPath)
+	addLogFormatFlag(fs, &s.logFormat)
 	fs.Var(textfileValue{&s.textfile}, "textfile",
 		"rewrite this node_exporter textfile-collector file (ending in .prom) after every poll, atomically")
 	fs.Var(addrValue{&s.metricsAddr}, "metrics-addr",
