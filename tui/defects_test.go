@@ -158,7 +158,7 @@ func TestHostileHostNamesAreCleaned(t *testing.T) {
 	hs.send(tickMsg{})
 	hs.keys("2", "r")
 	view := hs.m.View()
-	if strings.ContainsAny(view, "\x1b\a\x9b") || strings.Contains(view, "\u009b") {
+	if strings.ContainsAny(view, "\x1b\a\u009b") {
 		t.Fatalf("a raw control reached the screen:\n%q", view)
 	}
 	if !strings.Contains(view, `web\x1b]0;pwned\x07-01`) || !strings.Contains(view, `evil\x1b[2J\x9b.example`) {

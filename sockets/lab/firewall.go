@@ -71,9 +71,6 @@ func setRule(port uint16, verdict string) error {
 	return nil
 }
 
-// dropRule installs the lab's rule that drops new connections to port.
-func dropRule(port uint16) error { return setRule(port, ruleDrop) }
-
 // removeDropRule deletes the lab's table, if it is there.
 func removeDropRule() error {
 	c, err := nftables.New()

@@ -347,7 +347,7 @@ func stepBackdoor(ctx context.Context, s *scene, st *stepState) (string, string,
 	}
 	which := "Metasploit's default port: HIGH"
 	if port != PortBackdoor {
-		which = fmt.Sprintf("as 4444, Metasploit's default, is taken (another lab?)")
+		which = "as 4444, Metasploit's default, is taken (another lab?)"
 	}
 	return fmt.Sprintf("kworker (pid %d) listens on 0.0.0.0:%d, %s, and the lab's baseline does not expect it: "+
 		"UNEXPECTED, the only one. Real kworkers are kernel threads, with no socket and no file. Its details show the "+
