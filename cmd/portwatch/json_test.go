@@ -30,7 +30,11 @@ import (
 type keySpec map[string]string // key -> "string", "number", "bool", "array" or "object"
 
 var (
-	docKeys          = keySpec{"taken": "string", "took_ms": "number", "root": "bool", "method": "string", "hidden_owners": "number", "netns_skipped": "number", "sockets": "array"}
+	docKeys          = keySpec{"taken": "string", "took_ms": "number", "root": "bool", "method": "string", "hidden_owners": "number", "netns_skipped": "number", "profile": "object", "sockets": "array"}
+	profileKeys      = keySpec{"summary": "string", "roles": "array", "standouts": "array"}
+	roleKeys         = keySpec{"name": "string", "reachable": "bool", "evidence": "array"}
+	roleOptional     = keySpec{"detail": "string"}
+	standoutKeys     = keySpec{"risk": "string", "code": "string", "text": "string"}
 	docOnlyIf        = keySpec{"hidden_reason": "string", "netns_reason": "string"} // when hidden_owners, netns_skipped > 0
 	docOptional      = keySpec{"baseline": "object"}                                // with a baseline
 	baselineKeys     = keySpec{"path": "string", "missing": "array"}
@@ -150,6 +154,19 @@ func (c *docChecker) document(doc map[string]any) {
 		}
 	}
 	c.keys("document", doc, docKeys, optional)
+	if p, ok := doc["profile"].(map[string]any); ok {
+		c.keys("profile", p, profileKeys, nil)
+		roles, _ := p["roles"].([]any)
+		for i, v := range roles {
+			r, _ := v.(map[string]any)
+			c.keys(fmt.Sprintf("profile role[%d]", i), r, roleKeys, roleOptional)
+		}
+		standouts, _ := p["standouts"].([]any)
+		for i, v := range standouts {
+			so, _ := v.(map[string]any)
+			c.keys(fmt.Sprintf("profile standout[%d]", i), so, standoutKeys, nil)
+		}
+	}
 	if b, ok := doc["baseline"].(map[string]any); ok {
 		c.keys("baseline", b, baselineKeys, nil)
 		missing, _ := b["missing"].([]any)

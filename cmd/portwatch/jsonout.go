@@ -28,7 +28,16 @@ type jsonDoc struct {
 	NetnsSkipped int          `json:"netns_skipped"`
 	NetnsReason  string       `json:"netns_reason,omitempty"`
 	Baseline     *jsonBase    `json:"baseline,omitempty"` // with a baseline only
+	Profile      jsonProfile  `json:"profile"`
 	Sockets      []jsonSocket `json:"sockets"`
+}
+
+// jsonProfile is the server profile: the machine's roles from its
+// listeners, and what stands out of them (assess.Profile).
+type jsonProfile struct {
+	Summary   string              `json:"summary"`
+	Roles     []assess.ServerRole `json:"roles"`
+	Standouts []assess.Standout   `json:"standouts"`
 }
 
 // jsonBase is the baseline the listeners were compared with, and its
@@ -142,6 +151,7 @@ func writeJSON(w io.Writer, r *poll.Result, keep func(*sockets.Socket) bool) err
 		HiddenReason: a.HiddenReason(),
 		NetnsSkipped: snap.NetnsSkipped,
 		NetnsReason:  a.NetnsReason(),
+		Profile:      jsonProfile{Summary: a.Profile.Summary(), Roles: a.Profile.Roles, Standouts: a.Profile.Standouts},
 		Sockets:      []jsonSocket{},
 	}
 	if b := a.Baseline; b != nil {

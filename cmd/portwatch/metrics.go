@@ -37,6 +37,12 @@ var (
 		"Sockets that are not listeners, by TCP state (a connected UDP socket is ESTABLISHED).", []string{"state"}, nil)
 	descFindings = prometheus.NewDesc("portwatch_findings",
 		"Findings on the sockets and the missing listeners, by severity and code.", []string{"severity", "code"}, nil)
+	descRole = prometheus.NewDesc("portwatch_server_role",
+		"The machine's roles as its listeners show them (server profiling: web server, database, remote administration, ...), 1 each; reachable is yes when one of its listeners can be reached from outside.",
+		[]string{"role", "detail", "reachable"}, nil)
+	descStandout = prometheus.NewDesc("portwatch_profile_standouts",
+		"What stands out of the server profile (a database reachable on a web server, a remote desktop on a server, ...), by code and risk.",
+		[]string{"code", "risk"}, nil)
 	descPollDuration = prometheus.NewDesc("portwatch_poll_duration_seconds",
 		"How long the last poll took to read and judge the sockets.", nil, nil)
 	descLastPoll = prometheus.NewDesc("portwatch_last_poll_timestamp_seconds",
@@ -81,6 +87,7 @@ type pollState struct {
 	// firewall); capped is how many listener series it stands for.
 	aggregated map[[2]string]int
 	capped     int
+	profile    assess.Profile // immutable: the assessment's
 }
 
 // exporter is portwatch watch's metrics: a prometheus.Collector over the
@@ -129,7 +136,7 @@ func newExporter() *exporter {
 // Describe implements prometheus.Collector.
 func (e *exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descListening, descUnexpected, descChanged, descMissing, descBaselineEntries,
-		descConnections, descFindings, descPollDuration, descLastPoll, descAggregated} {
+		descConnections, descFindings, descPollDuration, descLastPoll, descAggregated, descRole, descStandout} {
 		ch <- d
 	}
 }
@@ -161,6 +168,20 @@ func (e *exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, n := range st.aggregated {
 		gauge(descAggregated, float64(n), k[0], k[1])
+	}
+	for _, r := range st.profile.Roles { // a few: the roles are a fixed list
+		reachable := "no"
+		if r.Reachable {
+			reachable = "yes"
+		}
+		gauge(descRole, 1, r.Name, r.Detail, reachable)
+	}
+	standouts := map[[2]string]int{}
+	for _, so := range st.profile.Standouts {
+		standouts[[2]string{so.Code, so.Risk.String()}]++
+	}
+	for k, n := range standouts {
+		gauge(descStandout, float64(n), k[0], k[1])
 	}
 	gauge(descPollDuration, st.pollSeconds)
 	gauge(descLastPoll, float64(st.taken.UnixNano())/1e9)
@@ -201,7 +222,7 @@ func (e *exporter) update(a *assess.Assessment, snap *sockets.Snapshot, took tim
 	e.prev = append(e.prev[:0], a.Verdicts...)
 
 	st := &pollState{baseline: a.Baseline, conns: make(map[string]int, len(assess.TCPStates)),
-		findings: make(map[findingKey]int, len(e.findings)), pollSeconds: took.Seconds(), taken: snap.Taken, missing: len(a.Missing)}
+		findings: make(map[findingKey]int, len(e.findings)), pollSeconds: took.Seconds(), taken: snap.Taken, missing: len(a.Missing), profile: a.Profile}
 	for _, state := range assess.TCPStates { // every state a series, 0 included: rates need no gaps
 		if state != sockets.StateListen {
 			st.conns[state] = 0

@@ -94,6 +94,9 @@ func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o ro
 		}
 	}
 	printFindings(out, shown)
+	if !o.established {
+		printProfile(out, a.Profile)
+	}
 	if note := a.NetnsReason(); note != "" {
 		out.printf("\n%s\n", note)
 	}
@@ -200,6 +203,22 @@ func printFindings(out *errWriter, shown []*assess.Verdict) {
 		t.add(it.f.Severity.String(), s.ProtoLabel()+" "+s.LocalEndpoint(), s.OwnerName(), it.f.Code, text)
 	}
 	out.table(t)
+}
+
+// printProfile is the server profile: the conclusion an analyst draws from
+// the listeners, each role with its evidence, and what stands out.
+func printProfile(out *errWriter, p assess.Profile) {
+	out.printf("\nPROFILE: %s\n", p.Summary())
+	for _, r := range p.Roles {
+		name := r.Name
+		if r.Detail != "" {
+			name += " (" + r.Detail + ")"
+		}
+		out.printf("  %s: %s\n", name, strings.Join(r.Evidence, "; "))
+	}
+	for _, so := range p.Standouts {
+		out.printf("  %-6s %s: %s\n", so.Risk, so.Code, so.Text)
+	}
 }
 
 // errWriter keeps the first write error, so a report is written without an

@@ -45,6 +45,7 @@ func TestReadmeMetricsTable(t *testing.T) {
 	}
 	snap := &sockets.Snapshot{Taken: time.Now(), Sockets: []sockets.Socket{
 		listener("0.0.0.0", 4444, "sh", "www-data"), listener("127.0.0.1", 7000, "decoy", "mallory"), connection(4444, 40000, "ESTABLISHED"),
+		listener("0.0.0.0", 6379, "redis-server", "redis"), // a role and a standout: a database reachable
 	}}
 	e := newExporter()
 	e.maxListeners = 1

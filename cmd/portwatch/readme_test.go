@@ -110,7 +110,7 @@ func TestReadmeJSONDocumentsEveryField(t *testing.T) {
 	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(prose, -1) {
 		quoted[m[1]] = true
 	}
-	for _, spec := range []keySpec{docKeys, docOnlyIf, docOptional, baselineKeys, missingKeys, socketKeys, listenerKeys, listenerOptional, firewallKeys, firewallOptional, connectionOptional,
+	for _, spec := range []keySpec{docKeys, profileKeys, roleKeys, roleOptional, standoutKeys, docOnlyIf, docOptional, baselineKeys, missingKeys, socketKeys, listenerKeys, listenerOptional, firewallKeys, firewallOptional, connectionOptional,
 		connectionKeys, ownerKeys, ownerOptional, serviceKeys, serviceOptional, findingKeys,
 		socketOptional, identityKeys, identityOptional, findingOptional} {
 		for k := range spec {
