@@ -70,6 +70,15 @@ type piece struct {
 	assumed    []decider // conditions the evaluator could not decide, taken one way
 	notes      []string
 	effectWhat string // for vEffect: what was not modelled
+	marked     bool   // a rule set the packet's or the connection's mark (else both are 0)
+	recent     string // the recent lists this packet was added to (--set), each name after a NUL
+}
+
+// markedNow is the piece after a rule set a mark.
+func (p piece) markedNow() piece {
+	q := p
+	q.marked = true
+	return q
 }
 
 // with is the piece for other sources. Pieces share their assumed and notes slices: whoever adds
@@ -408,7 +417,7 @@ func dedupe(ps []piece) []piece {
 
 func samePath(a, b *piece) bool {
 	if a.out != b.out || a.by != b.by || a.acceptBy != b.acceptBy || a.acceptPol != b.acceptPol ||
-		a.effectWhat != b.effectWhat || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
+		a.effectWhat != b.effectWhat || a.marked != b.marked || a.recent != b.recent || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
 		return false
 	}
 	for i := range a.assumed {

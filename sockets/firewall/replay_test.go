@@ -39,6 +39,8 @@ var recordedTests = map[string]recordedTest{
 	"TestRender":            {steps: []stepCheck{checkRender}},
 	"TestIngress":           {steps: []stepCheck{checkIngress}},
 	"TestBadUserdata":       {steps: []stepCheck{checkBadUserdata}},
+	"TestUfw":               {steps: []stepCheck{checkUfw}},
+	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no

@@ -104,7 +104,9 @@ func (rr *ruleRun) step(i int, st *rstate) outcome {
 	case *expr.Counter, *expr.Log:
 		// no effect on the verdict
 	case *expr.Limit:
-		rr.rateLimited(st)
+		if !rr.r.logsOnly() {
+			rr.rateLimited(st)
+		}
 	case *expr.Quota, *expr.Connlimit:
 		rr.split(i, *st, all(st.p.set, bUndecided))
 		return ended
