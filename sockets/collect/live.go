@@ -263,6 +263,10 @@ func (l *Live) readFirewalls(socks []sockets.Socket) map[uint64]sockets.Firewall
 		if err != nil {
 			continue
 		}
+		// a wildcard listener is judged per address where rules match destinations
+		if addrs, err := firewall.LocalAddrs(pid); err == nil {
+			rs.SetLocal(addrs)
+		}
 		out[s.NetnsInode] = rs
 	}
 	return out

@@ -287,10 +287,13 @@ func ifnameCmp(op expr.CmpOp, data []byte) bres {
 	return bUndecided
 }
 
-// ifindexCmp compares the input interface's index: ifindex 1 is lo in every namespace.
+// ifindexCmp compares the input interface's index: ifindex 1 is lo in every namespace, and no
+// interface has index 0.
 func ifindexCmp(op expr.CmpOp, data []byte) bres {
-	if len(data) == 4 && binary.NativeEndian.Uint32(data) == 1 && isEquality(op) {
-		return boolRes(op == expr.CmpOpNeq)
+	if len(data) == 4 && isEquality(op) {
+		if i := binary.NativeEndian.Uint32(data); i == 0 || i == 1 {
+			return boolRes(op == expr.CmpOpNeq)
+		}
 	}
 	return bUndecided
 }

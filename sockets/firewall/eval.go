@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/portwatch/portwatch/sockets/reach"
 	"golang.org/x/sys/unix"
 )
 
@@ -184,11 +185,10 @@ func (r *Ruleset) evaluate(proto string, listen netip.Addr, port uint16) Verdict
 		return Verdict{Kind: Filtered, Note: "loopback address: outside traffic cannot reach it"}
 	}
 	family := func(v6 bool) Verdict {
-		ev := &evaluator{rs: r, v6: v6, proto: p, port: port}
 		if listen.IsValid() && !listen.IsUnspecified() {
-			ev.daddr = listen
+			return r.runAt(v6, p, port, listen)
 		}
-		return ev.run()
+		return r.wildcard(v6, p, port)
 	}
 	switch {
 	case listen.Is4():
@@ -197,6 +197,32 @@ func (r *Ruleset) evaluate(proto string, listen netip.Addr, port uint16) Verdict
 		return family(true)
 	}
 	return combine(family(false), family(true))
+}
+
+// runAt evaluates one family for a destination address (invalid: any, symbolically).
+func (r *Ruleset) runAt(v6 bool, p uint8, port uint16, daddr netip.Addr) Verdict {
+	ev := &evaluator{rs: r, v6: v6, proto: p, port: port, daddr: daddr}
+	return ev.run()
+}
+
+// wildcard evaluates a wildcard listener for one family: for every destination at once, and
+// when that cannot be decided (a rule matches destinations), for each of the namespace's
+// addresses of the family (SetLocal), a packet to an address that is not the machine's never
+// arriving.
+func (r *Ruleset) wildcard(v6 bool, p uint8, port uint16) Verdict {
+	v := r.runAt(v6, p, port, netip.Addr{})
+	if v.Kind != Unknown {
+		return v
+	}
+	locals := r.localsOf(v6)
+	if len(locals) == 0 {
+		return v
+	}
+	per := make([]reach.AddrVerdict, 0, len(locals))
+	for _, a := range locals {
+		per = append(per, reach.AddrVerdict{Addr: a, Verdict: r.runAt(v6, p, port, a)})
+	}
+	return byAddress(per)
 }
 
 func (ev *evaluator) appliesTo(c *chain) bool {

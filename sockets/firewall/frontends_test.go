@@ -3,6 +3,7 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"strings"
@@ -76,7 +77,7 @@ func agreesWithKernel(t *testing.T, rs *Ruleset, seen map[probe]string, want int
 		}
 		for _, listen := range []netip.Addr{wildcard, own} {
 			v := rs.Evaluate(p.proto, listen, p.port)
-			if got := string(v.From(src)); got != kernel {
+			if got := string(v.At(own).From(src)); got != kernel {
 				t.Errorf("%s %d on %s from %s: kernel %s, verdict %s (%+v)", p.proto, p.port, listen, p.src, kernel, got, v)
 			}
 		}
@@ -177,15 +178,21 @@ func checkXtMatches(t *testing.T, rs *Ruleset, seen map[probe]string) {
 			t.Errorf("kernel: %s from %s to %d: %s, the lab expects %s", p.proto, p.src, p.port, seen[p], want)
 		}
 	}
+	// a destination range on the machine's address (8031) and on addresses not its own (8032):
+	// decided for a wildcard listener once the evaluator knows the machine's addresses
+	if v := rs.Evaluate("tcp", netip.IPv4Unspecified(), 8032); v.Kind != Unknown {
+		t.Errorf("8032 on 0.0.0.0 before the addresses are known: %+v, want unknown", v)
+	}
+	rs.SetLocal([]netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr(srvAddr6)})
+	if v := rs.Evaluate("tcp", netip.IPv4Unspecified(), 8032); v.Kind != Filtered {
+		t.Errorf("8032 on 0.0.0.0, the range not the machine's: %+v, want filtered", v)
+	}
 	if len(seen) != 32 {
 		t.Errorf("%d probes, want 32", len(seen))
 	}
 	for p, kernel := range seen {
 		for _, listen := range []netip.Addr{netip.IPv4Unspecified(), netip.MustParseAddr(srvAddr4)} {
-			v := rs.Evaluate(p.proto, listen, p.port)
-			if (p.port == 8031 || p.port == 8032) && listen.IsUnspecified() {
-				continue // a destination range: a wildcard listener's verdict is decided per local address
-			}
+			v := rs.Evaluate(p.proto, listen, p.port).At(netip.MustParseAddr(srvAddr4))
 			if got := string(v.From(netip.MustParseAddr(p.src))); got != kernel {
 				t.Errorf("%s %d on %s from %s: kernel %s, verdict %s (%+v)", p.proto, p.port, listen, p.src, kernel, got, v)
 			}
@@ -196,5 +203,70 @@ func checkXtMatches(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}
 	if v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 8070); v.Kind != Unknown || !strings.Contains(v.Reason, `xt match "statistic"`) {
 		t.Errorf("statistic: %+v, want unknown naming it", v)
+	}
+}
+
+var firewalldTCP = []uint16{22, 80, 3306, 5432, 8080}
+var firewalldUDP = []uint16{546, 5060}
+
+// TestFirewalld: firewalld's table (zones, services, rich rules, the IPv6 reverse-path fib rule).
+func TestFirewalld(t *testing.T) {
+	var listen []string
+	var ps []probe
+	for _, p := range firewalldTCP {
+		listen = append(listen, "tcp:"+itoa(p))
+	}
+	for _, p := range firewalldUDP {
+		listen = append(listen, "udp:"+itoa(p))
+	}
+	l := newLab(t, "firewalld", listen...)
+	b, err := os.ReadFile("testdata/frontends/firewalld.nft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.nft(string(b))
+	// a link-local address of its own that the test knows (the kernel's comes from a random MAC)
+	run(t, "", "ip", "-n", l.srv, "addr", "flush", "dev", "veth0", "scope", "link")
+	run(t, "", "ip", "-n", l.srv, "addr", "add", "fe80::1/64", "dev", "veth0", "nodad")
+	if got, err := LocalAddrs(l.pid); err != nil || fmt.Sprint(got) != fmt.Sprint(firewalldLocal) {
+		t.Errorf("LocalAddrs: %v %v, want %v", got, err, firewalldLocal)
+	}
+	for _, src := range []string{cliAddr4, cli2Addr4, cliAddr6} {
+		for _, p := range firewalldTCP {
+			ps = append(ps, probe{"tcp", src, p})
+		}
+		for _, p := range firewalldUDP {
+			ps = append(ps, probe{"udp", src, p})
+		}
+	}
+	l.read(l.probeAll(ps))
+}
+
+// firewalldLocal are the lab server's addresses in TestFirewalld (its link-local one made fixed).
+var firewalldLocal = []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr(srvAddr6), netip.MustParseAddr("fe80::1")}
+
+func checkFirewalld(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	rs.SetLocal(firewalldLocal)
+	for p, want := range map[probe]string{
+		{"tcp", cliAddr6, 22}: "open", {"tcp", cliAddr4, 3306}: "filtered", {"tcp", cliAddr4, 5432}: "open",
+		{"tcp", cli2Addr4, 5432}: "filtered", {"tcp", cli2Addr4, 8080}: "closed", {"tcp", cliAddr6, 8080}: "open",
+	} {
+		if seen[p] != want {
+			t.Errorf("kernel: %s from %s to %d: %s, the lab expects %s", p.proto, p.src, p.port, seen[p], want)
+		}
+	}
+	agreesWithKernel(t, rs, seen, 21)
+	v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr6), 22)
+	if v.Kind != Open || !strings.Contains(v.Note, "route back") {
+		t.Errorf("IPv6 22 past the fib rule: %+v, want open with the assumption noted", v)
+	}
+	if v := rs.Evaluate("tcp", wildcard, 80); v.Kind != Open || !strings.Contains(v.Note, "rate-limited") {
+		t.Errorf("http with a limit: %+v", v)
+	}
+	// dhcpv6-client: accepted to the link-local address only
+	v = rs.Evaluate("udp", wildcard, 546)
+	if v.At(netip.MustParseAddr("fe80::1")).Kind != Open || v.At(netip.MustParseAddr(srvAddr6)).Kind != Filtered ||
+		v.At(netip.MustParseAddr(srvAddr4)).Kind != Filtered || !strings.Contains(v.Note, "filtered on fd00:200::1") {
+		t.Errorf("udp 546 on a wildcard: %+v, want open on fe80::1 only", v)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"sort"
@@ -151,8 +152,9 @@ type Ruleset struct {
 	volatile   bool // a set whose contents change without a generation change
 	nRules     int
 
-	mu   sync.Mutex
-	memo map[evalKey]Verdict
+	mu    sync.Mutex
+	memo  map[evalKey]Verdict
+	local []netip.Addr // the namespace's addresses (SetLocal), for wildcard listeners
 }
 
 // Generation is the nftables generation id the ruleset was read at.

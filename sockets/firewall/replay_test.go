@@ -41,6 +41,7 @@ var recordedTests = map[string]recordedTest{
 	"TestBadUserdata":       {steps: []stepCheck{checkBadUserdata}},
 	"TestUfw":               {steps: []stepCheck{checkUfw}},
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
+	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no

@@ -65,6 +65,10 @@ func (rr *ruleRun) from(i int, st rstate) {
 // step runs the i-th expression: one small method per kind (a load, a condition, a statement).
 func (rr *ruleRun) step(i int, st *rstate) outcome {
 	n := rr.r.nodes[i]
+	if f, ok := n.e.(*expr.Fib); ok {
+		rr.fib(st, f)
+		return proceed
+	}
 	if reg, ok := opaqueDest(n.e); ok {
 		st.regs.writeUnknown(reg, 0)
 		return proceed

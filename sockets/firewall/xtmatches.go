@@ -5,8 +5,8 @@ package firewall
 import (
 	"bytes"
 	"encoding/binary"
-	"strings"
 	"net/netip"
+	"strings"
 
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/xt"

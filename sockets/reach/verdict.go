@@ -57,6 +57,34 @@ type Verdict struct {
 	// (IPv4 first); the fields above are then the more exposed one's (open, then unknown, restricted,
 	// closed, filtered).
 	ByFamily []Verdict `json:"by_family,omitempty"`
+	// ByAddress holds, for a wildcard listener whose verdict differs between the machine's
+	// addresses of a family (a rule matches destinations), each address's verdict; the fields
+	// above are then the most exposed one's, and Note says which is which.
+	ByAddress []AddrVerdict `json:"by_address,omitempty"`
+}
+
+// AddrVerdict is the verdict for connections to one of the machine's addresses.
+type AddrVerdict struct {
+	Addr netip.Addr `json:"addr"`
+	Verdict
+}
+
+// At is the verdict for connections to dst: its family's, and its address's when they differ
+// by address (else v's own for that family).
+func (v Verdict) At(dst netip.Addr) Verdict {
+	dst = dst.Unmap()
+	if len(v.ByFamily) == 2 {
+		if dst.Is4() {
+			return v.ByFamily[0].At(dst)
+		}
+		return v.ByFamily[1].At(dst)
+	}
+	for _, a := range v.ByAddress {
+		if a.Addr == dst {
+			return a.Verdict
+		}
+	}
+	return v
 }
 
 // From is what a new connection from src meets under v: Open, Filtered, Closed or Unknown.
