@@ -251,7 +251,10 @@ func (ev *evaluator) cmp(set addrSet, cs []component, op expr.CmpOp, data []byte
 		}
 		return ev.regionBranches(set, s, region)
 	case symIifname:
-		return all(set, ifnameCmp(op, data))
+		if res := ifnameCmp(op, data); res != bUndecided {
+			return all(set, res)
+		}
+		return ev.ifnameBySource(set, op, data)
 	case symIif:
 		return all(set, ifindexCmp(op, data))
 	}
@@ -273,6 +276,24 @@ func concatCmp(cs []component, op expr.CmpOp, data []byte) bres {
 		off += c.padded
 	}
 	return bUndecided
+}
+
+// ifnameBySource decides an input interface's name by the source: a packet from outside comes in
+// on the interface its route back leaves by (the reverse-path assumption), so an exact name splits
+// the sources by the namespace's routes, when they are known.
+func (ev *evaluator) ifnameBySource(set addrSet, op expr.CmpOp, data []byte) []branch {
+	nul := bytes.IndexByte(data, 0)
+	if !isEquality(op) || nul <= 0 || !allZero(data[nul:]) {
+		return all(set, bUndecided)
+	}
+	region, ok := ev.rs.viaDev(ev.v6, string(data[:nul]))
+	if !ok {
+		return all(set, bUndecided)
+	}
+	if op == expr.CmpOpNeq {
+		region = region.complement()
+	}
+	return []branch{{set: set.intersect(region), res: bMatch}, {set: set.minus(region), res: bNoMatch}}
 }
 
 // ifnameCmp compares the input interface's name: an exact name (the data holds its terminating

@@ -71,6 +71,7 @@ type piece struct {
 	assumed    []decider // conditions the evaluator could not decide, taken one way
 	notes      []string
 	effectWhat string // for vEffect: what was not modelled
+	dnatTo     netip.AddrPort // for vEffect by a DNAT: where it sends the packet
 	marked     bool   // a rule set the packet's or the connection's mark (else both are 0)
 	recent     string // the recent lists this packet was added to (--set), each name after a NUL
 }
@@ -128,7 +129,10 @@ type evaluator struct {
 	proto uint8
 	port  uint16
 	daddr netip.Addr // invalid for a wildcard listener
-	steps int
+	// forward: the packet is a published port's, after its DNAT, on the forward path out of oif
+	forward bool
+	oif     string
+	steps   int
 	over  bool
 }
 
@@ -226,6 +230,9 @@ func (r *Ruleset) wildcard(v6 bool, p uint8, port uint16) Verdict {
 }
 
 func (ev *evaluator) appliesTo(c *chain) bool {
+	if ev.forward {
+		return ev.forwardChain(c)
+	}
 	switch c.table.family {
 	case famINET:
 		return c.hook == hookPrerouting || c.hook == hookInput || c.hook == hookIngress
@@ -268,6 +275,15 @@ func (ev *evaluator) run() Verdict {
 		return Verdict{Kind: Open, Note: note}
 	}
 	universe := outsideSources(ev.v6)
+	final := ev.walk(chains, universe)
+	if ev.over {
+		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("ruleset too large to evaluate (%d rules)", rs.nRules)}
+	}
+	return ev.resolve(universe, final)
+}
+
+// walk takes the sources through the base chains in order: what one accepts goes on to the next.
+func (ev *evaluator) walk(chains []*chain, universe addrSet) []piece {
 	live := []piece{{set: universe, out: vAccept}}
 	var final []piece
 	for _, c := range chains {
@@ -283,11 +299,7 @@ func (ev *evaluator) run() Verdict {
 		}
 		live = dedupe(next)
 	}
-	final = append(final, live...)
-	if ev.over {
-		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("ruleset too large to evaluate (%d rules)", rs.nRules)}
-	}
-	return ev.resolve(universe, final)
+	return append(final, live...)
 }
 
 // inputPath is the base chains a packet from outside crosses, in the order it crosses them.
@@ -339,7 +351,7 @@ func (ev *evaluator) base(c *chain, p piece) []piece {
 			pol := policyOf{c}
 			if c.policy == nfAccept {
 				q.out = vAccept
-				if q.acceptBy == nil || q.acceptPol {
+				if c.kind != "nat" && (q.acceptBy == nil || q.acceptPol) {
 					q.acceptBy, q.acceptPol = pol, true
 				}
 			} else {
@@ -443,7 +455,7 @@ func dedupe(ps []piece) []piece {
 
 func samePath(a, b *piece) bool {
 	if a.out != b.out || a.by != b.by || a.acceptBy != b.acceptBy || a.acceptPol != b.acceptPol ||
-		a.effectWhat != b.effectWhat || a.marked != b.marked || a.recent != b.recent || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
+		a.effectWhat != b.effectWhat || a.dnatTo != b.dnatTo || a.marked != b.marked || a.recent != b.recent || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
 		return false
 	}
 	for i := range a.assumed {

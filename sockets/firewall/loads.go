@@ -120,6 +120,14 @@ func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta, marked bool) {
 		rg.writeSym(e.Register, &symVal{kind: symIif, n: 4})
 	case expr.MetaKeyIIFNAME:
 		rg.writeSym(e.Register, &symVal{kind: symIifname, n: unix.IFNAMSIZ})
+	case expr.MetaKeyOIFNAME:
+		if ev.forward && ev.oif != "" {
+			name := make([]byte, unix.IFNAMSIZ)
+			copy(name, ev.oif)
+			rg.writeKnown(e.Register, name)
+		} else {
+			rg.writeUnknown(e.Register, unix.IFNAMSIZ)
+		}
 	default:
 		rg.writeUnknown(e.Register, 0)
 	}
@@ -149,7 +157,11 @@ func (ev *evaluator) newEntryLoad(rg *regs, e *expr.Ct) {
 	case expr.CtKeySTATUS:
 		// a new entry is not expected, has seen no reply, is not assured, not confirmed yet,
 		// and (on a path with no nat statement) not natted; the other bits are unknown
-		rg.writeBytes(e.Register, u32(0), u32(0x3f))
+		var status uint32
+		if ev.forward {
+			status = 0x20 // IPS_DST_NAT: a published port's packet, after its DNAT
+		}
+		rg.writeBytes(e.Register, u32(status), u32(0x3f))
 	case expr.CtKeyPROTOCOL:
 		rg.writeKnown(e.Register, []byte{ev.proto})
 	case unix.NFT_CT_L3PROTOCOL:

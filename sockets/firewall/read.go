@@ -60,6 +60,7 @@ type chain struct {
 	prio   int32
 	devs   []string
 	policy uint32 // NF_ACCEPT or NF_DROP, base chains only
+	kind   string // filter, nat or route, base chains only
 	rules  []*rule
 }
 
@@ -154,7 +155,8 @@ type Ruleset struct {
 
 	mu    sync.Mutex
 	memo  map[evalKey]Verdict
-	local []netip.Addr // the namespace's addresses (SetLocal), for wildcard listeners
+	local  []netip.Addr // the namespace's addresses (SetLocal), for wildcard listeners
+	routes []Route      // the namespace's routes (SetRoutes), for the forward path and input interfaces
 }
 
 // Generation is the nftables generation id the ruleset was read at.
@@ -460,6 +462,8 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 				tname = ad.String()
 			case unix.NFTA_CHAIN_POLICY:
 				c.policy = ad.Uint32()
+			case unix.NFTA_CHAIN_TYPE:
+				c.kind = ad.String()
 			case unix.NFTA_CHAIN_HOOK:
 				c.base = true
 				hookErr = decodeAttrs(ad.Bytes(), func(hd *netlink.AttributeDecoder) {

@@ -42,6 +42,7 @@ var recordedTests = map[string]recordedTest{
 	"TestUfw":               {steps: []stepCheck{checkUfw}},
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
+	"TestDocker":            {steps: []stepCheck{checkDocker}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no

@@ -105,6 +105,9 @@ func (rr *ruleRun) step(i int, st *rstate) outcome {
 		return ended
 	case *expr.Target:
 		return rr.target(st, e)
+	case *expr.NAT:
+		rr.nat(*st, e)
+		return ended
 	case *expr.Counter, *expr.Log:
 		// no effect on the verdict
 	case *expr.Limit:

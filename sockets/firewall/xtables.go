@@ -143,7 +143,8 @@ func (rr *ruleRun) target(st *rstate, e *expr.Target) outcome {
 	case "RETURN":
 		rr.finish(*st, vReturn, "")
 	case "DNAT":
-		rr.finish(*st, vEffect, xtTargetDNAT(e))
+		text, to := xtTargetDNAT(e)
+		rr.dnat(*st, text, to)
 	default:
 		rr.finish(*st, vEffect, "xt target "+e.Name)
 	}

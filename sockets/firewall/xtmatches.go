@@ -234,8 +234,9 @@ func (ev *evaluator) addrtypeOf(mask, typ uint16, local bool) bres {
 	return bMatch // unicast, or a mask IPv6 does not test
 }
 
-// xtTargetDNAT names where a DNAT target sends the packet: "DNAT to 172.17.0.2:80".
-func xtTargetDNAT(e *expr.Target) string {
+// xtTargetDNAT names where a DNAT target sends the packet: "DNAT to 172.17.0.2:80", and the
+// address and first port (the port 0 when the target keeps it).
+func xtTargetDNAT(e *expr.Target) (string, netip.AddrPort) {
 	var ip netip.Addr
 	var lo, hi uint16
 	switch info := e.Info.(type) {
@@ -252,7 +253,9 @@ func xtTargetDNAT(e *expr.Target) string {
 		lo, hi = info.MinPort, info.MaxPort
 	}
 	s := "DNAT"
+	var to netip.AddrPort
 	if ip.IsValid() {
+		to = netip.AddrPortFrom(ip.Unmap(), lo)
 		s += " to " + ip.Unmap().String()
 		if lo != 0 {
 			s += ":" + itoa16(lo)
@@ -261,7 +264,7 @@ func xtTargetDNAT(e *expr.Target) string {
 			}
 		}
 	}
-	return s
+	return s, to
 }
 
 func itoa16(p uint16) string {

@@ -121,3 +121,16 @@ func (v Verdict) From(src netip.Addr) Kind {
 	}
 	return Open
 }
+
+// Published is a published port: connections from outside to Host:HostPort are sent (DNAT) to
+// To, in another namespace or on another machine, whether or not a proxy socket listens on the
+// host; Verdict is what they meet on the way (the forward path's rules).
+type Published struct {
+	Proto    string         `json:"proto"`
+	Host     netip.Addr     `json:"host"` // unspecified: any of the machine's addresses
+	HostPort uint16         `json:"host_port"`
+	To       netip.AddrPort `json:"to"`
+	// Rule is the DNAT rule, in nft syntax with where it lives.
+	Rule    string  `json:"rule"`
+	Verdict Verdict `json:"verdict"`
+}
