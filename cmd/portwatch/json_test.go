@@ -28,14 +28,14 @@ import (
 type keySpec map[string]string // key -> "string", "number", "bool", "array" or "object"
 
 var (
-	docKeys          = keySpec{"taken": "string", "took_ms": "number", "root": "bool", "method": "string", "hidden_owners": "number", "netns_skipped": "number", "sockets": "array"}
+	docKeys          = keySpec{"taken": "string", "took_ms": "number", "root": "bool", "method": "string", "hidden_owners": "number", "netns_skipped": "number", "sockets": "array", "published": "array"}
 	docOnlyIf        = keySpec{"hidden_reason": "string", "netns_reason": "string"} // when hidden_owners, netns_skipped > 0
 	docOptional      = keySpec{"baseline": "object"}                                // with a baseline
 	baselineKeys     = keySpec{"path": "string", "missing": "array"}
 	missingKeys      = keySpec{"netns": "string", "proto": "string", "address": "string", "port": "string", "program": "string", "user": "string", "line": "number"}
 	listenerOptional = keySpec{"baseline": "string", "firewall": "object"} // listeners, with a baseline; where a ruleset was read
 	firewallKeys     = keySpec{"verdict": "string", "rule": "string", "sources": "array"}
-	firewallOptional = keySpec{"reason": "string"} // an unknown verdict
+	firewallOptional = keySpec{"reason": "string", "others": "string", "note": "string", "by_family": "array", "by_address": "array"} // as the verdict needs
 	socketKeys       = keySpec{
 		"proto": "string", "family": "number", "local_address": "string", "local_port": "number",
 		"remote_address": "string", "remote_port": "number", "state": "string", "kind": "string",

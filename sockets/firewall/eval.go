@@ -70,10 +70,10 @@ type piece struct {
 	acceptPol  bool
 	assumed    []decider // conditions the evaluator could not decide, taken one way
 	notes      []string
-	effectWhat string // for vEffect: what was not modelled
+	effectWhat string         // for vEffect: what was not modelled
 	dnatTo     netip.AddrPort // for vEffect by a DNAT: where it sends the packet
-	marked     bool   // a rule set the packet's or the connection's mark (else both are 0)
-	recent     string // the recent lists this packet was added to (--set), each name after a NUL
+	marked     bool           // a rule set the packet's or the connection's mark (else both are 0)
+	recent     string         // the recent lists this packet was added to (--set), each name after a NUL
 }
 
 // markedNow is the piece after a rule set a mark.
@@ -133,7 +133,7 @@ type evaluator struct {
 	forward bool
 	oif     string
 	steps   int
-	over  bool
+	over    bool
 }
 
 const (

@@ -114,7 +114,7 @@ func (r *Ruleset) SetLocal(addrs []netip.Addr) {
 		}
 	}
 	r.local = append([]netip.Addr(nil), addrs...)
-	r.memo = nil
+	r.memo, r.pub = nil, nil
 }
 
 // localsOf are the namespace's addresses of one family.

@@ -45,7 +45,7 @@ func (r *Ruleset) SetRoutes(routes []Route) {
 		return
 	}
 	r.routes = append([]Route(nil), routes...)
-	r.memo = nil
+	r.memo, r.pub = nil, nil
 }
 
 // routeDev is the interface the main table routes a to ("" when no route is known).
@@ -108,15 +108,25 @@ type candidate struct {
 	port  uint16
 }
 
-// Published is every published port of the ruleset with its verdict.
+// Published is every published port of the ruleset with its verdict (remembered until the
+// namespace's addresses or routes change: a poll asks every time).
 func (r *Ruleset) Published() []reach.Published {
 	if r.unreadable != "" {
 		return nil
 	}
+	r.mu.Lock()
+	if r.pub != nil {
+		defer r.mu.Unlock()
+		return *r.pub
+	}
+	r.mu.Unlock()
 	var out []reach.Published
 	for _, c := range r.dnatCandidates() {
 		out = append(out, r.publishedFor(c)...)
 	}
+	r.mu.Lock()
+	r.pub = &out
+	r.mu.Unlock()
 	return out
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/nftables/expr"
 	"github.com/mdlayher/netlink"
+	"github.com/portwatch/portwatch/sockets/reach"
 	"golang.org/x/sys/unix"
 )
 
@@ -153,10 +154,11 @@ type Ruleset struct {
 	volatile   bool // a set whose contents change without a generation change
 	nRules     int
 
-	mu    sync.Mutex
-	memo  map[evalKey]Verdict
-	local  []netip.Addr // the namespace's addresses (SetLocal), for wildcard listeners
-	routes []Route      // the namespace's routes (SetRoutes), for the forward path and input interfaces
+	mu     sync.Mutex
+	memo   map[evalKey]Verdict
+	local  []netip.Addr       // the namespace's addresses (SetLocal), for wildcard listeners
+	routes []Route            // the namespace's routes (SetRoutes), for the forward path and input interfaces
+	pub    *[]reach.Published // Published's answer, until the addresses or routes change
 }
 
 // Generation is the nftables generation id the ruleset was read at.
