@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/assess"
 	"github.com/portwatch/portwatch/sockets/reach"
 )
 
@@ -63,6 +64,9 @@ type jsonPublished struct {
 	To       string        `json:"to"`
 	Rule     string        `json:"rule"`
 	Firewall *jsonFirewall `json:"firewall"`
+	// Input is what the machine's input rules say about the host port, the DNAT left aside.
+	Input    *jsonFirewall    `json:"input"`
+	Findings []assess.Finding `json:"findings"`
 }
 
 func toJSONPublished(ps []sockets.Published) []jsonPublished {
@@ -73,7 +77,8 @@ func toJSONPublished(ps []sockets.Published) []jsonPublished {
 			host = netip.IPv4Unspecified()
 		}
 		out = append(out, jsonPublished{Netns: p.Netns, Proto: p.Proto, Host: host.String(), HostPort: p.HostPort,
-			To: p.To.String(), Rule: p.Rule, Firewall: toJSONFirewall(p.Verdict)})
+			To: p.To.String(), Rule: p.Rule, Firewall: toJSONFirewall(p.Verdict), Input: toJSONFirewall(p.Input),
+			Findings: append([]assess.Finding{}, assess.PublishedFindings(p)...)})
 	}
 	return out
 }

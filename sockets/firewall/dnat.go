@@ -16,6 +16,10 @@ import (
 
 // dnat ends the rule with a DNAT to to (an invalid address: a DNAT the evaluator cannot read).
 func (rr *ruleRun) dnat(st rstate, text string, to netip.AddrPort) {
+	if rr.ev.pastDNAT {
+		rr.finish(st, vNone, "")
+		return
+	}
 	q := st
 	q.p = st.p.with(st.p.set)
 	q.p.dnatTo = to

@@ -14,8 +14,8 @@ import (
 )
 
 // Docker 28's rules, as dockerd writes them with iptables-nft for a container 172.17.0.2 on
-// docker0 started with -p 8080:80 -p 8081:81, and an admin's DOCKER-USER rule dropping
-// 10.200.0.3; dockerd itself is not run here (it changes the host's firewall): the lab's server
+// docker0 started with -p 8080:80 -p 8081:81, an admin's DOCKER-USER rule dropping 10.200.0.3,
+// and an input rule refusing 8081 (what "ufw deny 8081/tcp" means to do, and Docker bypasses); dockerd itself is not run here (it changes the host's firewall): the lab's server
 // namespace plays the host, a third namespace the container.
 const docker28Rules = `*raw
 :PREROUTING ACCEPT [0:0]
@@ -58,6 +58,7 @@ COMMIT
 -A DOCKER-FORWARD -i docker0 -j ACCEPT
 -A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
 -A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+-A INPUT -p tcp -m tcp --dport 8081 -j DROP
 -A DOCKER-USER -s 10.200.0.3/32 -j DROP
 COMMIT
 `
@@ -156,6 +157,12 @@ func checkDocker(t *testing.T, rs *Ruleset, seen map[probe]string) {
 		if got := string(e.Verdict.From(netip.MustParseAddr(p.src))); got != kernel {
 			t.Errorf("published %d from %s: kernel %s, verdict %s (%+v)", p.port, p.src, kernel, got, e)
 		}
+	}
+	if e := byPort[8081]; e.Input.Kind != Filtered || !strings.Contains(e.Input.Rule, "tcp dport 8081") || e.Verdict.Kind != Restricted {
+		t.Errorf("8081: the input path refuses it, the forward path admits 10.200.0.2: %+v", e)
+	}
+	if e := byPort[8080]; e.Input.Kind != Open {
+		t.Errorf("8080's input verdict past the DNAT: %+v", e.Input)
 	}
 	if e := byPort[8080]; e.To.String() != "172.17.0.2:80" || e.Host != netip.IPv4Unspecified() || !strings.Contains(e.Rule, "DNAT") {
 		t.Errorf("8080: %+v", e)

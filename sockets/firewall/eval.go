@@ -132,6 +132,9 @@ type evaluator struct {
 	// forward: the packet is a published port's, after its DNAT, on the forward path out of oif
 	forward bool
 	oif     string
+	// pastDNAT: a DNAT changes nothing (the input path's verdict for a published port, as its
+	// rules would treat it without the DNAT)
+	pastDNAT bool
 	steps   int
 	over    bool
 }

@@ -245,7 +245,8 @@ func (r *Ruleset) publishedFor(c candidate) []reach.Published {
 		if c.proto == unix.IPPROTO_UDP {
 			proto = "udp"
 		}
-		base := reach.Published{Proto: proto, HostPort: c.port, To: d.to, Rule: byText(d.by), Verdict: v}
+		base := reach.Published{Proto: proto, HostPort: c.port, To: d.to, Rule: byText(d.by), Verdict: v,
+			Input: r.inputPastDNAT(c, hosts[d][0])}
 		if len(hosts[d]) == len(locals) {
 			base.Host = unspecified(c.v6)
 			out = append(out, base)
@@ -265,6 +266,12 @@ func unspecified(v6 bool) netip.Addr {
 		return netip.IPv6Unspecified()
 	}
 	return netip.IPv4Unspecified()
+}
+
+// inputPastDNAT is the input path's verdict for the host port on host, the DNAT left aside.
+func (r *Ruleset) inputPastDNAT(c candidate, host netip.Addr) Verdict {
+	ev := &evaluator{rs: r, v6: c.v6, proto: c.proto, port: c.port, daddr: host, pastDNAT: true}
+	return ev.run()
 }
 
 // forwardVerdict is what the sources that reach a DNAT meet on the forward path to its destination.

@@ -133,4 +133,7 @@ type Published struct {
 	// Rule is the DNAT rule, in nft syntax with where it lives.
 	Rule    string  `json:"rule"`
 	Verdict Verdict `json:"verdict"`
+	// Input is what the machine's own input path says about the host port, the DNAT left aside:
+	// the admin's intent (ufw deny 8080) that the DNAT bypasses when it refuses what Verdict admits.
+	Input Verdict `json:"input"`
 }
