@@ -23,6 +23,8 @@ type jsonFirewall struct {
 	Others    string         `json:"others,omitempty"`
 	Reason    string         `json:"reason,omitempty"`
 	Note      string         `json:"note,omitempty"`
+	Frontend  string         `json:"frontend,omitempty"`
+	Source    string         `json:"source,omitempty"`
 	Family    string         `json:"family,omitempty"`  // in by_family: ipv4 or ipv6
 	Address   string         `json:"address,omitempty"` // in by_address
 	ByFamily  []jsonFirewall `json:"by_family,omitempty"`
@@ -31,7 +33,7 @@ type jsonFirewall struct {
 
 func toJSONFirewall(fw reach.Verdict) *jsonFirewall {
 	j := &jsonFirewall{Verdict: string(fw.Kind), Rule: fw.Rule, Sources: []string{}, Others: string(fw.Others),
-		Reason: fw.Reason, Note: fw.Note}
+		Reason: fw.Reason, Note: fw.Note, Frontend: fw.Frontend, Source: fw.Source}
 	for _, p := range fw.Sources {
 		j.Sources = append(j.Sources, p.String())
 	}

@@ -161,6 +161,9 @@ func checkDocker(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	if e := byPort[8081]; e.Input.Kind != Filtered || !strings.Contains(e.Input.Rule, "tcp dport 8081") || e.Verdict.Kind != Restricted {
 		t.Errorf("8081: the input path refuses it, the forward path admits 10.200.0.2: %+v", e)
 	}
+	if e := byPort[8080]; e.Verdict.Frontend != "docker" {
+		t.Errorf("8080's forward verdict: frontend %q, want docker (%s)", e.Verdict.Frontend, e.Verdict.Rule)
+	}
 	if e := byPort[8080]; e.Input.Kind != Open {
 		t.Errorf("8080's input verdict past the DNAT: %+v", e.Input)
 	}

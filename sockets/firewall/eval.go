@@ -135,8 +135,8 @@ type evaluator struct {
 	// pastDNAT: a DNAT changes nothing (the input path's verdict for a published port, as its
 	// rules would treat it without the DNAT)
 	pastDNAT bool
-	steps   int
-	over    bool
+	steps    int
+	over     bool
 }
 
 const (

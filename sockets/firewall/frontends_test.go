@@ -106,6 +106,21 @@ func checkUfw(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	if v := rs.Evaluate("tcp", wildcard, 80); v.Kind != Open || strings.Contains(v.Note, "rate-limited") {
 		t.Errorf("ufw allow 80,443/tcp: %+v", v)
 	}
+	// the deciding rule as ufw's user writes it
+	for _, c := range []struct {
+		proto  string
+		port   uint16
+		source string
+	}{
+		{"tcp", 22, "ufw limit 22/tcp"}, {"tcp", 80, "ufw allow 80,443/tcp"}, {"tcp", 3306, "ufw default deny incoming"},
+		{"tcp", 5432, "ufw allow from 10.200.0.2 to any port 5432 proto tcp"}, {"tcp", 8080, "ufw deny 8080/tcp"},
+		{"tcp", 8081, "ufw reject 8081/tcp"}, {"udp", 53, "ufw allow 53/udp"},
+	} {
+		v := rs.Evaluate(c.proto, netip.MustParseAddr(srvAddr4), c.port)
+		if v.Frontend != "ufw" || v.Source != c.source {
+			t.Errorf("%s %d: frontend %q, source %q, want ufw, %q (%s)", c.proto, c.port, v.Frontend, v.Source, c.source, v.Rule)
+		}
+	}
 }
 
 // adminXtRules are an admin's iptables rules with the matches frontends and admins write.
@@ -262,6 +277,9 @@ func checkFirewalld(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}
 	if v := rs.Evaluate("tcp", wildcard, 80); v.Kind != Open || !strings.Contains(v.Note, "rate-limited") {
 		t.Errorf("http with a limit: %+v", v)
+	}
+	if v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 22); v.Frontend != "firewalld" || v.Source != "firewalld zone public" {
+		t.Errorf("22: frontend %q, source %q", v.Frontend, v.Source)
 	}
 	// dhcpv6-client: accepted to the link-local address only
 	v = rs.Evaluate("udp", wildcard, 546)

@@ -50,6 +50,12 @@ type Verdict struct {
 	// Reason, for Unknown: why (names the rule the evaluator cannot decide, ReasonNotRoot or
 	// ReasonLegacy).
 	Reason string `json:"reason,omitempty"`
+	// Frontend is the tool that wrote the deciding rule, recognised by its tables and chains: ufw,
+	// firewalld, docker, kube-proxy ("" for none of them: nft or iptables by hand).
+	Frontend string `json:"frontend,omitempty"`
+	// Source is the deciding rule as that frontend writes it: "ufw allow 22/tcp",
+	// "firewalld zone public", "ufw default deny incoming".
+	Source string `json:"source,omitempty"`
 	// Note is what else is worth knowing: "no firewall", a rate limit on the path, a set whose
 	// contents change without a ruleset change, the other family's verdict when they differ.
 	Note string `json:"note,omitempty"`
