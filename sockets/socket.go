@@ -311,6 +311,9 @@ type Snapshot struct {
 	// Firewalls holds each namespace's firewall (by netns inode), where it
 	// was read: what a new connection from outside meets.
 	Firewalls map[uint64]Firewall
+	// Published lists the ports each namespace's rules publish (DNAT to
+	// another address), with their verdicts, whether or not a socket backs them.
+	Published []Published
 	// TCPStats holds each namespace's TCP counters (by netns inode), for the
 	// namespaces with listeners whose counters could be read.
 	TCPStats map[uint64]TCPCounters

@@ -30,6 +30,9 @@ type jsonDoc struct {
 	Baseline     *jsonBase    `json:"baseline,omitempty"` // with a baseline only
 	Profile      jsonProfile  `json:"profile"`
 	Sockets      []jsonSocket `json:"sockets"`
+	// Published lists the ports the namespaces' rules publish (DNAT), with
+	// their verdicts, whether or not a socket backs them.
+	Published []jsonPublished `json:"published"`
 }
 
 // jsonProfile is the server profile: the machine's roles from its
@@ -118,16 +121,6 @@ type jsonIdentity struct {
 	Reason  string        `json:"reason"`
 }
 
-// jsonFirewall is what a new connection from outside meets at a listener:
-// the verdict, the rule that decides it (nft syntax), the sources a
-// restricted listener accepts, and why an unknown verdict is unknown.
-type jsonFirewall struct {
-	Verdict string   `json:"verdict"`
-	Rule    string   `json:"rule"`
-	Sources []string `json:"sources"`
-	Reason  string   `json:"reason,omitempty"`
-}
-
 type jsonService struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
@@ -167,6 +160,7 @@ func writeJSON(w io.Writer, r *poll.Result, keep func(*sockets.Socket) bool) err
 			out.Sockets = append(out.Sockets, toJSONSocket(v))
 		}
 	}
+	out.Published = toJSONPublished(snap.Published)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
@@ -202,13 +196,7 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 	}
 	if s.IsListening() {
 		if fw := v.Firewall; fw.Kind != "" {
-			j.Firewall = &jsonFirewall{Verdict: string(fw.Kind), Rule: fw.Rule, Sources: []string{}, Reason: fw.Reason}
-			for _, p := range fw.Sources {
-				j.Firewall.Sources = append(j.Firewall.Sources, p.String())
-			}
-			for _, p := range fw.Except {
-				j.Firewall.Sources = append(j.Firewall.Sources, "!"+p.String())
-			}
+			j.Firewall = toJSONFirewall(fw)
 		}
 		if st := v.Baseline.Status; st != baseline.NotCompared {
 			b, _ := st.MarshalText() // expected, unexpected or changed

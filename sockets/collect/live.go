@@ -233,7 +233,7 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 		i = j
 	}
 	snap.Sockets = socks
-	snap.Firewalls = l.readFirewalls(socks)
+	snap.Firewalls, snap.Published = l.readFirewalls(socks)
 	snap.TCPStats = l.readTCPStats(socks)
 	snap.Took = time.Since(start)
 	return snap, nil
@@ -243,11 +243,12 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 // through one of its processes (pid 0: our own). A ruleset that cannot be
 // read (not root) still answers, with unknown verdicts saying why; a
 // namespace whose ruleset could not even be asked for has none.
-func (l *Live) readFirewalls(socks []sockets.Socket) map[uint64]sockets.Firewall {
+func (l *Live) readFirewalls(socks []sockets.Socket) (map[uint64]sockets.Firewall, []sockets.Published) {
 	if l.firewalls == nil {
-		return nil
+		return nil, nil
 	}
 	out := map[uint64]sockets.Firewall{}
+	var published []sockets.Published
 	for i := range socks {
 		s := &socks[i]
 		if _, done := out[s.NetnsInode]; done || !s.IsListening() {
@@ -265,9 +266,20 @@ func (l *Live) readFirewalls(socks []sockets.Socket) map[uint64]sockets.Firewall
 		if err != nil {
 			continue
 		}
+		// a wildcard listener is judged per address where rules match destinations, and a
+		// published port through the forward path out of the interface that routes to it
+		if addrs, err := firewall.LocalAddrs(pid); err == nil {
+			rs.SetLocal(addrs)
+		}
+		if routes, err := firewall.Routes(pid); err == nil {
+			rs.SetRoutes(routes)
+		}
 		out[s.NetnsInode] = rs
+		for _, p := range rs.Published() {
+			published = append(published, sockets.Published{Published: p, Netns: s.Netns, NetnsInode: s.NetnsInode})
+		}
 	}
-	return out
+	return out, published
 }
 
 // appendForeignNamespaces adds the sockets of every other network

@@ -251,7 +251,10 @@ func (ev *evaluator) cmp(set addrSet, cs []component, op expr.CmpOp, data []byte
 		}
 		return ev.regionBranches(set, s, region)
 	case symIifname:
-		return all(set, ifnameCmp(op, data))
+		if res := ifnameCmp(op, data); res != bUndecided {
+			return all(set, res)
+		}
+		return ev.ifnameBySource(set, op, data)
 	case symIif:
 		return all(set, ifindexCmp(op, data))
 	}
@@ -275,6 +278,24 @@ func concatCmp(cs []component, op expr.CmpOp, data []byte) bres {
 	return bUndecided
 }
 
+// ifnameBySource decides an input interface's name by the source: a packet from outside comes in
+// on the interface its route back leaves by (the reverse-path assumption), so an exact name splits
+// the sources by the namespace's routes, when they are known.
+func (ev *evaluator) ifnameBySource(set addrSet, op expr.CmpOp, data []byte) []branch {
+	nul := bytes.IndexByte(data, 0)
+	if !isEquality(op) || nul <= 0 || !allZero(data[nul:]) {
+		return all(set, bUndecided)
+	}
+	region, ok := ev.rs.viaDev(ev.v6, string(data[:nul]))
+	if !ok {
+		return all(set, bUndecided)
+	}
+	if op == expr.CmpOpNeq {
+		region = region.complement()
+	}
+	return []branch{{set: set.intersect(region), res: bMatch}, {set: set.minus(region), res: bNoMatch}}
+}
+
 // ifnameCmp compares the input interface's name: an exact name (the data holds its terminating
 // zero) that is lo is never outside traffic's.
 func ifnameCmp(op expr.CmpOp, data []byte) bres {
@@ -287,10 +308,13 @@ func ifnameCmp(op expr.CmpOp, data []byte) bres {
 	return bUndecided
 }
 
-// ifindexCmp compares the input interface's index: ifindex 1 is lo in every namespace.
+// ifindexCmp compares the input interface's index: ifindex 1 is lo in every namespace, and no
+// interface has index 0.
 func ifindexCmp(op expr.CmpOp, data []byte) bres {
-	if len(data) == 4 && binary.NativeEndian.Uint32(data) == 1 && isEquality(op) {
-		return boolRes(op == expr.CmpOpNeq)
+	if len(data) == 4 && isEquality(op) {
+		if i := binary.NativeEndian.Uint32(data); i == 0 || i == 1 {
+			return boolRes(op == expr.CmpOpNeq)
+		}
 	}
 	return bUndecided
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/portwatch/portwatch/sockets/reach"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,7 +70,17 @@ type piece struct {
 	acceptPol  bool
 	assumed    []decider // conditions the evaluator could not decide, taken one way
 	notes      []string
-	effectWhat string // for vEffect: what was not modelled
+	effectWhat string         // for vEffect: what was not modelled
+	dnatTo     netip.AddrPort // for vEffect by a DNAT: where it sends the packet
+	marked     bool           // a rule set the packet's or the connection's mark (else both are 0)
+	recent     string         // the recent lists this packet was added to (--set), each name after a NUL
+}
+
+// markedNow is the piece after a rule set a mark.
+func (p piece) markedNow() piece {
+	q := p
+	q.marked = true
+	return q
 }
 
 // with is the piece for other sources. Pieces share their assumed and notes slices: whoever adds
@@ -118,8 +129,14 @@ type evaluator struct {
 	proto uint8
 	port  uint16
 	daddr netip.Addr // invalid for a wildcard listener
-	steps int
-	over  bool
+	// forward: the packet is a published port's, after its DNAT, on the forward path out of oif
+	forward bool
+	oif     string
+	// pastDNAT: a DNAT changes nothing (the input path's verdict for a published port, as its
+	// rules would treat it without the DNAT)
+	pastDNAT bool
+	steps    int
+	over     bool
 }
 
 const (
@@ -175,11 +192,10 @@ func (r *Ruleset) evaluate(proto string, listen netip.Addr, port uint16) Verdict
 		return Verdict{Kind: Filtered, Note: "loopback address: outside traffic cannot reach it"}
 	}
 	family := func(v6 bool) Verdict {
-		ev := &evaluator{rs: r, v6: v6, proto: p, port: port}
 		if listen.IsValid() && !listen.IsUnspecified() {
-			ev.daddr = listen
+			return r.runAt(v6, p, port, listen)
 		}
-		return ev.run()
+		return r.wildcard(v6, p, port)
 	}
 	switch {
 	case listen.Is4():
@@ -190,7 +206,36 @@ func (r *Ruleset) evaluate(proto string, listen netip.Addr, port uint16) Verdict
 	return combine(family(false), family(true))
 }
 
+// runAt evaluates one family for a destination address (invalid: any, symbolically).
+func (r *Ruleset) runAt(v6 bool, p uint8, port uint16, daddr netip.Addr) Verdict {
+	ev := &evaluator{rs: r, v6: v6, proto: p, port: port, daddr: daddr}
+	return ev.run()
+}
+
+// wildcard evaluates a wildcard listener for one family: for every destination at once, and
+// when that cannot be decided (a rule matches destinations), for each of the namespace's
+// addresses of the family (SetLocal), a packet to an address that is not the machine's never
+// arriving.
+func (r *Ruleset) wildcard(v6 bool, p uint8, port uint16) Verdict {
+	v := r.runAt(v6, p, port, netip.Addr{})
+	if v.Kind != Unknown {
+		return v
+	}
+	locals := r.localsOf(v6)
+	if len(locals) == 0 {
+		return v
+	}
+	per := make([]reach.AddrVerdict, 0, len(locals))
+	for _, a := range locals {
+		per = append(per, reach.AddrVerdict{Addr: a, Verdict: r.runAt(v6, p, port, a)})
+	}
+	return byAddress(per)
+}
+
 func (ev *evaluator) appliesTo(c *chain) bool {
+	if ev.forward {
+		return ev.forwardChain(c)
+	}
 	switch c.table.family {
 	case famINET:
 		return c.hook == hookPrerouting || c.hook == hookInput || c.hook == hookIngress
@@ -233,6 +278,15 @@ func (ev *evaluator) run() Verdict {
 		return Verdict{Kind: Open, Note: note}
 	}
 	universe := outsideSources(ev.v6)
+	final := ev.walk(chains, universe)
+	if ev.over {
+		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("ruleset too large to evaluate (%d rules)", rs.nRules)}
+	}
+	return ev.resolve(universe, final)
+}
+
+// walk takes the sources through the base chains in order: what one accepts goes on to the next.
+func (ev *evaluator) walk(chains []*chain, universe addrSet) []piece {
 	live := []piece{{set: universe, out: vAccept}}
 	var final []piece
 	for _, c := range chains {
@@ -248,11 +302,7 @@ func (ev *evaluator) run() Verdict {
 		}
 		live = dedupe(next)
 	}
-	final = append(final, live...)
-	if ev.over {
-		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("ruleset too large to evaluate (%d rules)", rs.nRules)}
-	}
-	return ev.resolve(universe, final)
+	return append(final, live...)
 }
 
 // inputPath is the base chains a packet from outside crosses, in the order it crosses them.
@@ -304,7 +354,7 @@ func (ev *evaluator) base(c *chain, p piece) []piece {
 			pol := policyOf{c}
 			if c.policy == nfAccept {
 				q.out = vAccept
-				if q.acceptBy == nil || q.acceptPol {
+				if c.kind != "nat" && (q.acceptBy == nil || q.acceptPol) {
 					q.acceptBy, q.acceptPol = pol, true
 				}
 			} else {
@@ -408,7 +458,7 @@ func dedupe(ps []piece) []piece {
 
 func samePath(a, b *piece) bool {
 	if a.out != b.out || a.by != b.by || a.acceptBy != b.acceptBy || a.acceptPol != b.acceptPol ||
-		a.effectWhat != b.effectWhat || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
+		a.effectWhat != b.effectWhat || a.dnatTo != b.dnatTo || a.marked != b.marked || a.recent != b.recent || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
 		return false
 	}
 	for i := range a.assumed {

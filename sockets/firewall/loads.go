@@ -18,10 +18,11 @@ import (
 // decides, any other store is not modelled.
 func (rr *ruleRun) meta(st *rstate, e *expr.Meta) outcome {
 	if !e.SourceRegister {
-		rr.ev.metaLoad(&st.regs, e)
+		rr.ev.metaLoad(&st.regs, e, st.p.marked)
 		return proceed
 	}
 	if e.Key == expr.MetaKeyMARK && rr.afterRouting() {
+		st.p = st.p.markedNow()
 		return proceed
 	}
 	rr.finish(*st, vEffect, "meta set")
@@ -31,10 +32,11 @@ func (rr *ruleRun) meta(st *rstate, e *expr.Meta) outcome {
 // ct is a conntrack load, or a store (as meta's).
 func (rr *ruleRun) ct(st *rstate, e *expr.Ct) outcome {
 	if !e.SourceRegister {
-		rr.ev.ctLoad(rr.ctx, &st.regs, e)
+		rr.ev.ctLoad(rr.ctx, &st.regs, e, st.p.marked)
 		return proceed
 	}
 	if e.Key == expr.CtKeyMARK && rr.afterRouting() {
+		st.p = st.p.markedNow()
 		return proceed
 	}
 	rr.finish(*st, vEffect, "ct set")
@@ -96,8 +98,16 @@ func (ev *evaluator) ethertype() []byte {
 	return []byte{0x08, 0x00}
 }
 
-func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta) {
+// metaLoad loads what the packet's metadata says. A packet from outside carries mark 0 until a
+// rule sets one (marked).
+func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta, marked bool) {
 	switch e.Key {
+	case expr.MetaKeyMARK:
+		if marked {
+			rg.writeUnknown(e.Register, 4)
+		} else {
+			rg.writeKnown(e.Register, u32(0))
+		}
 	case expr.MetaKeyL4PROTO:
 		rg.writeKnown(e.Register, []byte{ev.proto})
 	case expr.MetaKeyNFPROTO:
@@ -110,13 +120,23 @@ func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta) {
 		rg.writeSym(e.Register, &symVal{kind: symIif, n: 4})
 	case expr.MetaKeyIIFNAME:
 		rg.writeSym(e.Register, &symVal{kind: symIifname, n: unix.IFNAMSIZ})
+	case expr.MetaKeyOIFNAME:
+		if ev.forward && ev.oif != "" {
+			name := make([]byte, unix.IFNAMSIZ)
+			copy(name, ev.oif)
+			rg.writeKnown(e.Register, name)
+		} else {
+			rg.writeUnknown(e.Register, unix.IFNAMSIZ)
+		}
 	default:
 		rg.writeUnknown(e.Register, 0)
 	}
 }
 
-func (ev *evaluator) ctLoad(ctx hookCtx, rg *regs, e *expr.Ct) {
+func (ev *evaluator) ctLoad(ctx hookCtx, rg *regs, e *expr.Ct, marked bool) {
 	switch {
+	case ctx.conntrackKnown() && e.Key == expr.CtKeyMARK && !marked:
+		rg.writeKnown(e.Register, u32(0)) // a new connection's entry has no mark yet
 	case ctx.conntrackKnown():
 		ev.newEntryLoad(rg, e)
 	case e.Key == expr.CtKeySTATE && ctx.beforeConntrack():
@@ -137,7 +157,11 @@ func (ev *evaluator) newEntryLoad(rg *regs, e *expr.Ct) {
 	case expr.CtKeySTATUS:
 		// a new entry is not expected, has seen no reply, is not assured, not confirmed yet,
 		// and (on a path with no nat statement) not natted; the other bits are unknown
-		rg.writeBytes(e.Register, u32(0), u32(0x3f))
+		var status uint32
+		if ev.forward {
+			status = 0x20 // IPS_DST_NAT: a published port's packet, after its DNAT
+		}
+		rg.writeBytes(e.Register, u32(status), u32(0x3f))
 	case expr.CtKeyPROTOCOL:
 		rg.writeKnown(e.Register, []byte{ev.proto})
 	case unix.NFT_CT_L3PROTOCOL:
@@ -223,11 +247,16 @@ func (ev *evaluator) networkHeader() (hdr, known []byte) {
 	return hdr, known
 }
 
-// transportHeader is the TCP or UDP header, of which only the destination port is known.
+// transportHeader is the TCP or UDP header, of which the destination port is known and, for TCP,
+// the flags of a connection's first segment: SYN alone (URG, ACK, PSH, RST, FIN clear; ECE and CWR
+// are set by a client that asks for ECN, so they stay unknown).
 func (ev *evaluator) transportHeader() (hdr, known []byte) {
 	hdr, known = make([]byte, 20), make([]byte, 20)
 	binary.BigEndian.PutUint16(hdr[2:], ev.port)
 	known[2], known[3] = 0xff, 0xff
+	if ev.proto == unix.IPPROTO_TCP {
+		hdr[13], known[13] = 0x02, 0x3f
+	}
 	return hdr, known
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/nftables/expr"
 	"github.com/mdlayher/netlink"
+	"github.com/portwatch/portwatch/sockets/reach"
 	"golang.org/x/sys/unix"
 )
 
@@ -59,6 +61,7 @@ type chain struct {
 	prio   int32
 	devs   []string
 	policy uint32 // NF_ACCEPT or NF_DROP, base chains only
+	kind   string // filter, nat or route, base chains only
 	rules  []*rule
 }
 
@@ -151,8 +154,11 @@ type Ruleset struct {
 	volatile   bool // a set whose contents change without a generation change
 	nRules     int
 
-	mu   sync.Mutex
-	memo map[evalKey]Verdict
+	mu     sync.Mutex
+	memo   map[evalKey]Verdict
+	local  []netip.Addr       // the namespace's addresses (SetLocal), for wildcard listeners
+	routes []Route            // the namespace's routes (SetRoutes), for the forward path and input interfaces
+	pub    *[]reach.Published // Published's answer, until the addresses or routes change
 }
 
 // Generation is the nftables generation id the ruleset was read at.
@@ -458,6 +464,8 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 				tname = ad.String()
 			case unix.NFTA_CHAIN_POLICY:
 				c.policy = ad.Uint32()
+			case unix.NFTA_CHAIN_TYPE:
+				c.kind = ad.String()
 			case unix.NFTA_CHAIN_HOOK:
 				c.base = true
 				hookErr = decodeAttrs(ad.Bytes(), func(hd *netlink.AttributeDecoder) {

@@ -39,6 +39,10 @@ var recordedTests = map[string]recordedTest{
 	"TestRender":            {steps: []stepCheck{checkRender}},
 	"TestIngress":           {steps: []stepCheck{checkIngress}},
 	"TestBadUserdata":       {steps: []stepCheck{checkBadUserdata}},
+	"TestUfw":               {steps: []stepCheck{checkUfw}},
+	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
+	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
+	"TestDocker":            {steps: []stepCheck{checkDocker}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no

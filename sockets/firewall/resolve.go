@@ -41,16 +41,21 @@ func (ev *evaluator) resolve(universe addrSet, final []piece) Verdict {
 		}
 		notes = append(notes, g.notes...)
 	}
+	var v Verdict
+	var by decider
 	switch {
 	case unknown != nil:
-		return unknownVerdict(universe, unknown)
+		v, by = unknownVerdict(universe, unknown), unknown.by
 	case len(refused) == 0:
 		g := largest(accepted)
-		return Verdict{Kind: Open, Rule: byText(g.by), Note: joinNotes(notes...)}
+		v, by = Verdict{Kind: Open, Rule: byText(g.by), Note: joinNotes(notes...)}, g.by
 	case len(accepted) == 0:
-		return refusedVerdict(refused, notes)
+		v, by = refusedVerdict(refused, notes), largest(refused).by
+	default:
+		v, by = ev.restrictedVerdict(universe, accepted, refused, notes), largest(accepted).by
 	}
-	return ev.restrictedVerdict(universe, accepted, refused, notes)
+	v.Frontend, v.Source = frontendOf(ev, by)
+	return v
 }
 
 // eachSegment cuts the sources into the segments that every final piece either covers or misses,

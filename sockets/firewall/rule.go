@@ -65,6 +65,10 @@ func (rr *ruleRun) from(i int, st rstate) {
 // step runs the i-th expression: one small method per kind (a load, a condition, a statement).
 func (rr *ruleRun) step(i int, st *rstate) outcome {
 	n := rr.r.nodes[i]
+	if f, ok := n.e.(*expr.Fib); ok {
+		rr.fib(st, f)
+		return proceed
+	}
 	if reg, ok := opaqueDest(n.e); ok {
 		st.regs.writeUnknown(reg, 0)
 		return proceed
@@ -101,10 +105,15 @@ func (rr *ruleRun) step(i int, st *rstate) outcome {
 		return ended
 	case *expr.Target:
 		return rr.target(st, e)
+	case *expr.NAT:
+		rr.nat(*st, e)
+		return ended
 	case *expr.Counter, *expr.Log:
 		// no effect on the verdict
 	case *expr.Limit:
-		rr.rateLimited(st)
+		if !rr.r.logsOnly() {
+			rr.rateLimited(st)
+		}
 	case *expr.Quota, *expr.Connlimit:
 		rr.split(i, *st, all(st.p.set, bUndecided))
 		return ended

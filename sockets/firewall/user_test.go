@@ -3,6 +3,8 @@
 package firewall
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -36,5 +38,21 @@ func TestReadAsUser(t *testing.T) {
 	}
 	if v := rs.Evaluate("udp", wildcard, 53); v.Kind != Unknown || v.Reason != ReasonNotRoot {
 		t.Errorf("Cache: %+v", v)
+	}
+}
+
+func TestParseLocalAddrs(t *testing.T) {
+	trie := "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 10.0.0.5\n        /32 host LOCAL\n     |-- 10.0.0.255\n        /32 link BROADCAST\n" +
+		"     |-- 127.0.0.1\n        /32 host LOCAL\n     |-- bad\n        /32 host LOCAL\n"
+	got := parseFibTrie(strings.NewReader(trie))
+	if fmt.Sprint(got) != "[10.0.0.5]" {
+		t.Errorf("fib_trie: %v", got)
+	}
+	inet6 := "00000000000000000000000000000001 01 80 10 80       lo\n" +
+		"fd000200000000000000000000000001 02 40 00 80    veth0\n" +
+		"fe800000000000000000000000000001 02 40 20 40    veth0\n" + // tentative
+		"zz 02 40 20 80 x\n"
+	if got := parseIfInet6(strings.NewReader(inet6)); fmt.Sprint(got) != "[fd00:200::1]" {
+		t.Errorf("if_inet6: %v", got)
 	}
 }

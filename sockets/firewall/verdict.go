@@ -75,6 +75,45 @@ func combine(v4, v6 Verdict) Verdict {
 	return out
 }
 
+// byAddress is a wildcard listener's verdict from its addresses' verdicts: theirs when they agree,
+// else the most exposed one's with every address's in ByAddress and a note that says which is
+// which ("open on 10.0.0.5; filtered on 192.0.2.7").
+func byAddress(per []reach.AddrVerdict) Verdict {
+	first := per[0].Verdict
+	agree := true
+	for _, a := range per[1:] {
+		if !sameVerdict(a.Verdict, first) {
+			agree = false
+		}
+	}
+	if agree {
+		return first
+	}
+	worst := per[0].Verdict
+	for _, a := range per[1:] {
+		if exposure(a.Kind) > exposure(worst.Kind) {
+			worst = a.Verdict
+		}
+	}
+	out := worst
+	out.ByAddress = per
+	var parts []string
+	for _, a := range per {
+		desc := string(a.Kind) + " on " + a.Addr.String()
+		if a.Rule != "" {
+			desc += " (" + a.Rule + ")"
+		}
+		parts = append(parts, desc)
+	}
+	out.Note = joinNotes(worst.Note, strings.Join(parts, "; "))
+	return out
+}
+
+func sameVerdict(a, b Verdict) bool {
+	return a.Kind == b.Kind && a.Rule == b.Rule && a.Reason == b.Reason && a.Others == b.Others &&
+		prefixesEqual(a.Sources, b.Sources) && prefixesEqual(a.Except, b.Except)
+}
+
 func prefixesEqual(a, b []netip.Prefix) bool {
 	if len(a) != len(b) {
 		return false

@@ -10,8 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// xtables matches (iptables-nft): the matches the evaluator decides (conntrack and state, comment,
-// tcp and udp destination ports); any other is undecided.
+// xtables matches (iptables-nft): the matches google/nftables decodes (conntrack, comment, tcp,
+// udp, addrtype) are decided here, the others it leaves as bytes in xtmatches.go; any other match
+// is undecided, and names itself in the verdict.
 
 // xtMatch decides the xtables matches it knows; nil means the match always holds.
 func (ev *evaluator) xtMatch(ctx hookCtx, p piece, e *expr.Match) []branch {
@@ -28,12 +29,25 @@ func (ev *evaluator) xtMatch(ctx hookCtx, p piece, e *expr.Match) []branch {
 		return all(p.set, ev.xtTCP(info))
 	case *xt.Udp:
 		return all(p.set, ev.xtUDP(info))
+	case *xt.AddrType:
+		return all(p.set, ev.xtAddrtype(info.Source, info.Dest, info.InvertSource, info.InvertDest, false))
+	case *xt.AddrTypeV1:
+		const invSrc, invDst, limitIn, limitOut = 1, 2, 4, 8
+		return all(p.set, ev.xtAddrtype(info.Source, info.Dest, info.Flags&invSrc != 0, info.Flags&invDst != 0,
+			info.Flags&(limitIn|limitOut) != 0))
+	case *xt.Unknown:
+		if brs, ok := ev.xtRaw(p, e.Name, e.Rev, *info); ok {
+			return brs
+		}
 	}
 	if e.Name == "comment" {
 		return nil
 	}
 	return all(p.set, bUndecided)
 }
+
+// rateMatch: a match whose answer changes with the rate of packets (a first connection passes).
+func rateMatch(name string) bool { return name == "limit" || name == "hashlimit" || name == "recent" }
 
 // xtCtState is conntrack --ctstate (and state --state): the state of a new connection is NEW
 // (bit 8); a match on anything else is undecided.
@@ -50,11 +64,16 @@ var anyPort = [2]uint16{0, 0xffff}
 
 // xtTCP is the tcp match: decided on the destination port alone.
 func (ev *evaluator) xtTCP(info *xt.Tcp) bres {
-	if ev.proto != unix.IPPROTO_TCP || info.Option != 0 || info.FlagsMask != 0 ||
-		info.SrcPorts != anyPort || info.InvFlags&(xt.TcpInvSrcPorts|xt.TcpInvFlags|xt.TcpInvOption) != 0 {
+	if ev.proto != unix.IPPROTO_TCP || info.Option != 0 ||
+		info.SrcPorts != anyPort || info.InvFlags&(xt.TcpInvSrcPorts|xt.TcpInvOption) != 0 {
 		return bUndecided
 	}
-	return boolRes(ev.portIn(info.DstPorts) != (info.InvFlags&xt.TcpInvDestPorts != 0))
+	if ev.portIn(info.DstPorts) == (info.InvFlags&xt.TcpInvDestPorts != 0) {
+		return bNoMatch
+	}
+	// --tcp-flags (and --syn): a connection's first segment carries SYN alone
+	const syn = 0x02
+	return boolRes((syn&info.FlagsMask == info.FlagsCmp) != (info.InvFlags&xt.TcpInvFlags != 0))
 }
 
 // xtUDP is the udp match: decided on the destination port alone.
@@ -90,7 +109,15 @@ func (ev *evaluator) xtRejectKind(e *expr.Target) vkind {
 // match is an xtables match: one that always holds (a comment) changes nothing, any other splits
 // the sources.
 func (rr *ruleRun) match(i int, st *rstate, e *expr.Match) outcome {
+	if rateMatch(e.Name) && !rr.r.logsOnly() {
+		rr.rateLimited(st)
+	}
 	brs := rr.ev.xtMatch(rr.ctx, st.p, e)
+	if name := recentSetName(e); name != "" {
+		// the packet is in this list from here on, for every later rule of its path
+		st.p = st.p.with(st.p.set)
+		st.p.recent += "\x00" + name + "\x00"
+	}
 	if brs == nil {
 		return proceed
 	}
@@ -98,16 +125,48 @@ func (rr *ruleRun) match(i int, st *rstate, e *expr.Match) outcome {
 	return ended
 }
 
-// target is an xtables target: LOG and NFLOG change nothing, REJECT ends the rule, any other is not
-// modelled.
+// target is an xtables target: LOG and NFLOG change nothing, REJECT and RETURN end the rule, a DNAT
+// sends the packet elsewhere (not modelled yet, named), any other is not modelled.
 func (rr *ruleRun) target(st *rstate, e *expr.Target) outcome {
 	switch e.Name {
 	case "LOG", "NFLOG":
 		return proceed
 	case "REJECT":
 		rr.finish(*st, rr.ev.xtRejectKind(e), "")
+	case "MARK", "CONNMARK":
+		if !rr.afterRouting() {
+			rr.finish(*st, vEffect, "xt target "+e.Name+" before routing")
+			return ended
+		}
+		st.p = st.p.markedNow()
+		return proceed
+	case "RETURN":
+		rr.finish(*st, vReturn, "")
+	case "DNAT":
+		text, to := xtTargetDNAT(e)
+		rr.dnat(*st, text, to)
 	default:
 		rr.finish(*st, vEffect, "xt target "+e.Name)
 	}
 	return ended
+}
+
+// logsOnly: the rule's only statement logs (ufw's rate-limited logging), so a rate limit in it
+// changes no verdict and is not worth a note.
+func (r *rule) logsOnly() bool {
+	logs := false
+	for _, n := range r.nodes {
+		switch e := n.e.(type) {
+		case *expr.Log:
+			logs = true
+		case *expr.Target:
+			if e.Name != "LOG" && e.Name != "NFLOG" {
+				return false
+			}
+			logs = true
+		case *expr.Verdict:
+			return false
+		}
+	}
+	return logs
 }

@@ -50,6 +50,12 @@ type Verdict struct {
 	// Reason, for Unknown: why (names the rule the evaluator cannot decide, ReasonNotRoot or
 	// ReasonLegacy).
 	Reason string `json:"reason,omitempty"`
+	// Frontend is the tool that wrote the deciding rule, recognised by its tables and chains: ufw,
+	// firewalld, docker, kube-proxy ("" for none of them: nft or iptables by hand).
+	Frontend string `json:"frontend,omitempty"`
+	// Source is the deciding rule as that frontend writes it: "ufw allow 22/tcp",
+	// "firewalld zone public", "ufw default deny incoming".
+	Source string `json:"source,omitempty"`
 	// Note is what else is worth knowing: "no firewall", a rate limit on the path, a set whose
 	// contents change without a ruleset change, the other family's verdict when they differ.
 	Note string `json:"note,omitempty"`
@@ -57,6 +63,34 @@ type Verdict struct {
 	// (IPv4 first); the fields above are then the more exposed one's (open, then unknown, restricted,
 	// closed, filtered).
 	ByFamily []Verdict `json:"by_family,omitempty"`
+	// ByAddress holds, for a wildcard listener whose verdict differs between the machine's
+	// addresses of a family (a rule matches destinations), each address's verdict; the fields
+	// above are then the most exposed one's, and Note says which is which.
+	ByAddress []AddrVerdict `json:"by_address,omitempty"`
+}
+
+// AddrVerdict is the verdict for connections to one of the machine's addresses.
+type AddrVerdict struct {
+	Addr netip.Addr `json:"addr"`
+	Verdict
+}
+
+// At is the verdict for connections to dst: its family's, and its address's when they differ
+// by address (else v's own for that family).
+func (v Verdict) At(dst netip.Addr) Verdict {
+	dst = dst.Unmap()
+	if len(v.ByFamily) == 2 {
+		if dst.Is4() {
+			return v.ByFamily[0].At(dst)
+		}
+		return v.ByFamily[1].At(dst)
+	}
+	for _, a := range v.ByAddress {
+		if a.Addr == dst {
+			return a.Verdict
+		}
+	}
+	return v
 }
 
 // From is what a new connection from src meets under v: Open, Filtered, Closed or Unknown.
@@ -92,4 +126,20 @@ func (v Verdict) From(src netip.Addr) Kind {
 		}
 	}
 	return Open
+}
+
+// Published is a published port: connections from outside to Host:HostPort are sent (DNAT) to
+// To, in another namespace or on another machine, whether or not a proxy socket listens on the
+// host; Verdict is what they meet on the way (the forward path's rules).
+type Published struct {
+	Proto    string         `json:"proto"`
+	Host     netip.Addr     `json:"host"` // unspecified: any of the machine's addresses
+	HostPort uint16         `json:"host_port"`
+	To       netip.AddrPort `json:"to"`
+	// Rule is the DNAT rule, in nft syntax with where it lives.
+	Rule    string  `json:"rule"`
+	Verdict Verdict `json:"verdict"`
+	// Input is what the machine's own input path says about the host port, the DNAT left aside:
+	// the admin's intent (ufw deny 8080) that the DNAT bypasses when it refuses what Verdict admits.
+	Input Verdict `json:"input"`
 }

@@ -1,0 +1,56 @@
+package assess
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/reach"
+)
+
+// CodePublishedPastFirewall: a published port (a DNAT on the way in) that the machine's input
+// rules refuse and its forward rules admit: the admin's deny never applies (ufw and Docker).
+const CodePublishedPastFirewall = "published-past-firewall"
+
+// PublishedFindings judges a published port: HIGH when the input path refuses the host port
+// and the forward path admits what the input refuses, naming both rules and the fixes.
+func PublishedFindings(p sockets.Published) []Finding {
+	in, fwd := p.Input, p.Verdict
+	if !refusesSome(in) || !admitsSome(fwd) {
+		return nil
+	}
+	sample := refusedSample(in)
+	if sample.IsValid() && fwd.From(sample) != reach.Open {
+		return nil // the forward path refuses them too
+	}
+	host := p.Host.String()
+	return []Finding{{Severity: RiskHigh, Code: CodePublishedPastFirewall, Text: fmt.Sprintf(
+		"%s port %d on %s is published to %s past the input firewall: %s refuses it, but the DNAT (%s) sends it through the forward path, where %s admits it.",
+		p.Proto, p.HostPort, host, p.To, ruleOr(in), p.Rule, ruleOr(fwd)),
+		Remedy: fmt.Sprintf("publish it on loopback only (docker run -p 127.0.0.1:%d:%d), filter it in DOCKER-USER (iptables -I DOCKER-USER -p %s --dport %d -j DROP), or let ufw-docker manage it",
+			p.HostPort, p.To.Port(), p.Proto, p.To.Port())}}
+}
+
+func refusesSome(v reach.Verdict) bool {
+	return v.Kind == reach.Filtered || v.Kind == reach.Closed || v.Kind == reach.Restricted
+}
+
+func admitsSome(v reach.Verdict) bool { return v.Kind == reach.Open || v.Kind == reach.Restricted }
+
+// refusedSample is a source the input path refuses (invalid: every source, or none known).
+func refusedSample(v reach.Verdict) netip.Addr {
+	if v.Kind != reach.Restricted {
+		return netip.Addr{}
+	}
+	for _, p := range v.Except {
+		return p.Addr()
+	}
+	return netip.Addr{}
+}
+
+func ruleOr(v reach.Verdict) string {
+	if v.Rule != "" {
+		return v.Rule
+	}
+	return "its policy"
+}

@@ -1,0 +1,38 @@
+package assess
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/reach"
+)
+
+func TestPublishedFindings(t *testing.T) {
+	pub := func(in, fwd reach.Verdict) sockets.Published {
+		return sockets.Published{Published: reach.Published{Proto: "tcp", Host: netip.IPv4Unspecified(), HostPort: 8081,
+			To: netip.MustParseAddrPort("172.17.0.2:81"), Rule: "chain ip nat DOCKER: DNAT # handle 9", Verdict: fwd, Input: in}}
+	}
+	deny := reach.Verdict{Kind: reach.Filtered, Rule: "chain ip filter ufw-user-input: tcp dport 8081 drop # handle 4"}
+	open := reach.Verdict{Kind: reach.Open, Rule: "chain ip filter DOCKER: accept # handle 21"}
+	for _, tc := range []struct {
+		name     string
+		in, fwd  reach.Verdict
+		wantHigh bool
+	}{
+		{"ufw deny, Docker publishes", deny, open, true},
+		{"both refuse", deny, reach.Verdict{Kind: reach.Filtered}, false},
+		{"input admits", open, open, false},
+		{"restricted input, forward open", reach.Verdict{Kind: reach.Restricted, Except: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, open, true},
+	} {
+		f := PublishedFindings(pub(tc.in, tc.fwd))
+		if got := len(f) == 1 && f[0].Severity == RiskHigh && f[0].Code == CodePublishedPastFirewall; got != tc.wantHigh {
+			t.Errorf("%s: %+v", tc.name, f)
+		}
+		if tc.wantHigh && (!strings.Contains(f[0].Text, deny.Rule) && tc.in.Rule != "" || !strings.Contains(f[0].Remedy, "-p 127.0.0.1:8081:81") ||
+			!strings.Contains(f[0].Remedy, "DOCKER-USER") || !strings.Contains(f[0].Remedy, "ufw-docker")) {
+			t.Errorf("%s: the text names the rules and the remedy the fixes: %s", tc.name, f[0].Text)
+		}
+	}
+}

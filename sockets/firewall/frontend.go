@@ -1,0 +1,188 @@
+//go:build linux
+
+package firewall
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/xt"
+	"golang.org/x/sys/unix"
+)
+
+// Frontends: the tools that write most rule sets, recognised by the tables and chains they make
+// (ufw's ufw-* chains, firewalld's inet firewalld table, Docker's DOCKER* chains, kube-proxy's
+// KUBE-* chains and kube-proxy table), and the deciding rule said as the tool's user writes it.
+
+// frontendOf names the frontend of a deciding rule or policy, and the rule in its words.
+func frontendOf(ev *evaluator, d decider) (frontend, source string) {
+	rs := ev.rs
+	var c *chain
+	var r *rule
+	switch x := d.(type) {
+	case *rule:
+		r, c = x, x.chain
+	case policyOf:
+		c = x.c
+	default:
+		return "", ""
+	}
+	if c == nil || c.table == nil {
+		return "", ""
+	}
+	switch {
+	case strings.HasPrefix(c.name, "ufw-") || strings.HasPrefix(c.name, "ufw6-"):
+		return "ufw", ufwSource(ev, c, r)
+	case r == nil && c.base && rs.hasChainPrefix("ufw"):
+		if c.policy == nfAccept {
+			return "ufw", "ufw default allow incoming"
+		}
+		return "ufw", "ufw default deny incoming"
+	case c.table.name == "firewalld" && c.table.family == famINET:
+		return "firewalld", firewalldSource(c)
+	case strings.HasPrefix(c.name, "DOCKER"):
+		return "docker", ""
+	case strings.HasPrefix(c.name, "KUBE-") || c.table.name == "kube-proxy":
+		return "kube-proxy", ""
+	}
+	return "", ""
+}
+
+// hasChainPrefix: some chain of the ruleset is named with the prefix and a dash.
+func (r *Ruleset) hasChainPrefix(p string) bool {
+	for k := range r.chains {
+		if strings.HasPrefix(k.name, p+"-") || strings.HasPrefix(k.name, p+"6-") {
+			return true
+		}
+	}
+	return false
+}
+
+// ufwSource is a ufw user rule as ufw's command writes it: "ufw allow 22/tcp", "ufw limit 22/tcp",
+// "ufw deny from 10.0.0.0/8 to any port 5432 proto tcp"; "" for ufw's own before and after rules.
+func ufwSource(ev *evaluator, c *chain, r *rule) string {
+	name := strings.TrimPrefix(strings.TrimPrefix(c.name, "ufw6-"), "ufw-")
+	switch name {
+	case "user-limit", "user-limit-accept":
+		return "ufw limit " + itoa16(ev.port) + "/" + protoWord(ev.proto)
+	case "user-input":
+	default:
+		return ""
+	}
+	if r == nil {
+		return ""
+	}
+	action := ""
+	proto, port, from := "", "", ""
+	for _, n := range r.nodes {
+		switch e := n.e.(type) {
+		case *expr.Verdict:
+			switch e.Kind {
+			case expr.VerdictAccept:
+				action = "allow"
+			case expr.VerdictDrop:
+				action = "deny"
+			case expr.VerdictJump, expr.VerdictGoto:
+				if strings.Contains(e.Chain, "limit") {
+					action = "limit"
+				}
+			}
+		case *expr.Reject:
+			action = "reject"
+		case *expr.Target:
+			if e.Name == "REJECT" {
+				action = "reject"
+			}
+		case *expr.Match:
+			switch info := e.Info.(type) {
+			case *xt.Tcp:
+				proto, port = "tcp", portText(info.DstPorts)
+			case *xt.Udp:
+				proto, port = "udp", portText(info.DstPorts)
+			case *xt.Unknown:
+				if e.Name == "multiport" {
+					port = multiportText(e.Rev, *info)
+				}
+			}
+		}
+	}
+	text := r.String()
+	if proto == "" {
+		for _, p := range []string{"tcp", "udp"} {
+			if i := strings.Index(text, p+" dport "); i >= 0 {
+				proto = p
+				port = strings.Fields(text[i+len(p)+7:])[0]
+				port = strings.NewReplacer("{", "", "}", "", " ", "").Replace(port)
+			}
+		}
+		if i := strings.Index(text, "dport { "); i >= 0 {
+			if j := strings.Index(text[i:], "}"); j > 0 {
+				port = strings.ReplaceAll(strings.TrimSpace(text[i+8:i+j]), " ", "")
+			}
+		}
+	}
+	if i := strings.Index(text, " saddr "); i >= 0 {
+		from = strings.Fields(text[i+7:])[0]
+	}
+	if action == "" || port == "" {
+		return ""
+	}
+	if proto == "" {
+		proto = protoWord(ev.proto)
+	}
+	if from != "" {
+		return "ufw " + action + " from " + from + " to any port " + port + " proto " + proto
+	}
+	return "ufw " + action + " " + port + "/" + proto
+}
+
+func protoWord(p uint8) string {
+	if p == unix.IPPROTO_UDP {
+		return "udp"
+	}
+	return "tcp"
+}
+
+// multiportText is a multiport match's ports as ufw writes them: "80,443", "8000:8002".
+func multiportText(rev uint32, b []byte) string {
+	const maxPorts = 15
+	if len(b) < 2+2*maxPorts || int(b[1]) > maxPorts {
+		return ""
+	}
+	var parts []string
+	count := int(b[1])
+	for i := 0; i < count; i++ {
+		p := itoa16(binary.NativeEndian.Uint16(b[2+2*i:]))
+		if rev == 1 && len(b) >= 2+3*maxPorts && b[2+2*maxPorts+i] != 0 && i+1 < count {
+			i++
+			p += ":" + itoa16(binary.NativeEndian.Uint16(b[2+2*i:]))
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ",")
+}
+
+func portText(r [2]uint16) string {
+	if r[0] == r[1] {
+		return itoa16(r[0])
+	}
+	return itoa16(r[0]) + ":" + itoa16(r[1])
+}
+
+// firewalldSource names the zone of a firewalld chain: "firewalld zone public".
+func firewalldSource(c *chain) string {
+	for _, p := range []string{"filter_IN_", "filter_FWD_", "nat_PRE_"} {
+		if rest, ok := strings.CutPrefix(c.name, p); ok {
+			zone := rest
+			for _, s := range []string{"_allow", "_deny", "_pre", "_post", "_log"} {
+				zone = strings.TrimSuffix(zone, s)
+			}
+			return "firewalld zone " + zone
+		}
+	}
+	if c.hook == unix.NF_INET_LOCAL_IN {
+		return "firewalld default (no zone accepts it)"
+	}
+	return ""
+}
