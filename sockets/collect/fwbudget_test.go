@@ -272,3 +272,38 @@ func TestVanishedNamespacesLetGoOfTheirSockets(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// However many namespaces there are, the cache keeps at most MaxConns netlink sockets open, and
+// those of the namespaces being read at that moment.
+func TestFirewallSocketsAreBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes six namespaces")
+	}
+	src := NewLive()
+	src.firewalls.MaxConns = 3
+	var planted []*child
+	for i := 0; i < 6; i++ {
+		planted = append(planted, plantFirewall(t, 10, 1, uint16(41500+i)))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		snap, _ := timedSnapshot(t, src)
+		// a namespace being read keeps its socket: 3, and those of the rounds running
+		if n, bound := src.firewalls.Conns(), 3+fwRounds+1; n > bound {
+			t.Fatalf("%d netlink sockets open, bound %d", n, bound)
+		}
+		judged := 0
+		for i, c := range planted {
+			if got, _ := plantedVerdicts(snap, c.pid()); got[uint16(41500+i)].Kind == reach.Restricted {
+				judged++
+			}
+		}
+		if judged == len(planted) {
+			return // all six judged through three sockets
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 6 planted namespaces judged within 20 s", judged)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -18,8 +18,8 @@ import (
 // Cache keeps each network namespace's ruleset and reads it again only when its generation id
 // changes (nftables bumps it on every committed change: NFT_MSG_GETGEN), so an unchanged firewall
 // costs one small netlink request per poll. It keeps one netlink socket open per namespace for that
-// (opening one in another namespace means entering it), at most MaxConns of them: past that the
-// least recently asked about is closed. A namespace not asked about for a minute is let go, and
+// (opening one in another namespace means entering it), at most MaxConns of them, and those of the
+// namespaces being read at that moment: past that the least recently asked about is closed. A namespace not asked about for a minute is let go, and
 // Forget lets one go at once (the caller knows when a namespace is gone).
 //
 // A read is bounded by Limits (rules, elements, time): a ruleset past them is remembered, for its
