@@ -100,6 +100,9 @@ type UnreadableProcess struct {
 // is never changed once made.
 type UnreadableOwners struct {
 	Processes []UnreadableProcess
+	// Ptrace: portwatch held CAP_SYS_PTRACE, so the reasons say what else
+	// is in the way, and asking for it would not help.
+	Ptrace bool
 }
 
 // Process is what portwatch knows about a process that holds sockets.

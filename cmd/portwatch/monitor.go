@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -70,7 +71,17 @@ func runMonitor(o monitorSettings, src sockets.Source, b *baseline.Baseline, sav
 	stop := make(chan struct{})
 	defer close(stop)
 	go boundMemory(stop)
-	if _, err := tea.NewProgram(m, opts...).Run(); err != nil {
+	p := tea.NewProgram(m, opts...)
+	var hungUp atomic.Bool
+	go watchTerminal(stop, func() {
+		hungUp.Store(true)
+		p.Kill() // nothing to restore on a terminal that is gone, and writing to it could only fail
+	}, os.Stdin, os.Stdout)
+	_, err = p.Run()
+	if hungUp.Load() {
+		return fmt.Errorf("monitor: %w", errTerminalGone)
+	}
+	if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
 	return nil

@@ -249,7 +249,7 @@ func ownerFindings(s *sockets.Socket, f *findings) {
 		f.add(RiskLow, CodeOwnerOutside, "No process in portwatch's view holds this socket: its owner runs outside this pid namespace (a container or sandbox).")
 	case sockets.OwnerUnreadable:
 		// As grave as hidden: something holds a port and cannot be named.
-		f.add(RiskMedium, CodeOwnerUnreadable, "No process portwatch could read holds this socket, and one whose descriptors could not be read may: %s. Run portwatch as root, with CAP_SYS_PTRACE, to see it.", s.Unreadable)
+		f.add(RiskMedium, CodeOwnerUnreadable, "No process portwatch could read holds this socket, and one whose descriptors could not be read may: %s.%s", s.Unreadable, unreadableAdvice(s.Unreadable, " Run portwatch as root, with CAP_SYS_PTRACE, to see it."))
 	case sockets.OwnerGone:
 		f.add(RiskLow, CodeOwnerGone, "Its owner exited while portwatch was reading the machine: a short-lived listener, or a process that just ended. The next poll looks again.")
 	}
@@ -414,7 +414,7 @@ func OwnerAbsence(s *sockets.Socket) string {
 	case sockets.OwnerOutside:
 		return "No process in portwatch's view holds this socket: its owner runs outside this pid namespace (a container, a sandbox or the host seen from a container)."
 	case sockets.OwnerUnreadable:
-		return fmt.Sprintf("Unreadable: no process portwatch could read holds this socket, and one whose descriptors could not be read may: %s. Root with CAP_SYS_PTRACE may read them (a container drops it; a non-dumpable process needs it).", s.Unreadable)
+		return fmt.Sprintf("Unreadable: no process portwatch could read holds this socket, and one whose descriptors could not be read may: %s.%s", s.Unreadable, unreadableAdvice(s.Unreadable, " Root with CAP_SYS_PTRACE may read them (a container drops it; a non-dumpable process needs it)."))
 	case sockets.OwnerGone:
 		return "Gone: its owner exited while portwatch was reading the machine (the socket was listed, then its process was no longer there). The next poll looks again."
 	}
@@ -496,4 +496,13 @@ func ownerProgram(s *sockets.Socket) string {
 		return "its owner"
 	}
 	return fmt.Sprintf("%s (pid %d)", exeName(p), p.PID)
+}
+
+// unreadableAdvice is the advice to get CAP_SYS_PTRACE, unless portwatch held it already: then the
+// reasons in the list say what else is in the way, and the advice would send root after what it has.
+func unreadableAdvice(u *sockets.UnreadableOwners, advice string) string {
+	if u != nil && u.Ptrace {
+		return " portwatch already holds CAP_SYS_PTRACE: the reasons say what is in the way."
+	}
+	return advice
 }

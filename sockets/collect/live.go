@@ -50,6 +50,7 @@ type Live struct {
 	// firewalls reads each namespace's nftables ruleset, again only when
 	// its generation changed; nil when the Live was made without it.
 	firewalls *firewall.Cache
+	fw        *fwReader // the background rounds over firewalls
 	// Test seams: afterList runs once the sockets are listed, beforeOwners
 	// once the owner index is up to date, so that a test can end an owner
 	// at exactly that moment of a poll.
@@ -239,47 +240,43 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	return snap, nil
 }
 
-// readFirewalls reads the ruleset of every namespace that has a listener,
-// through one of its processes (pid 0: our own). A ruleset that cannot be
+// readFirewalls hands out the firewall of every namespace that has a
+// listener, read and judged in the background through one of its processes
+// (pid 0: our own) by the rounds of fwbudget.go. A ruleset that cannot be
 // read (not root) still answers, with unknown verdicts saying why; a
-// namespace whose ruleset could not even be asked for has none.
+// namespace whose ruleset could not even be asked for has none. Namespaces
+// gone since the last poll are forgotten, their netlink sockets closed. The
+// rounds also find the ports each namespace publishes (DNAT), judged
+// through the forward path.
 func (l *Live) readFirewalls(socks []sockets.Socket) (map[uint64]sockets.Firewall, []sockets.Published) {
 	if l.firewalls == nil {
 		return nil, nil
 	}
-	out := map[uint64]sockets.Firewall{}
-	var published []sockets.Published
+	if l.fw == nil {
+		l.fw = newFWReader(l.firewalls)
+	}
+	wants := map[uint64]want{}
 	for i := range socks {
 		s := &socks[i]
-		if _, done := out[s.NetnsInode]; done || !s.IsListening() {
+		if !s.IsListening() {
 			continue
 		}
-		pid := 0
-		if s.NetnsInode != l.netns.self {
-			members := l.members[s.NetnsInode]
-			if len(members) == 0 {
-				continue
+		w, ok := wants[s.NetnsInode]
+		if !ok {
+			if s.NetnsInode != l.netns.self {
+				members := l.members[s.NetnsInode]
+				if len(members) == 0 {
+					continue
+				}
+				w.pid = int(members[0])
 			}
-			pid = int(members[0])
 		}
-		rs, err := l.firewalls.Ruleset(pid, s.NetnsInode)
-		if err != nil {
-			continue
-		}
-		// a wildcard listener is judged per address where rules match destinations, and a
-		// published port through the forward path out of the interface that routes to it
-		if addrs, err := firewall.LocalAddrs(pid); err == nil {
-			rs.SetLocal(addrs)
-		}
-		if routes, err := firewall.Routes(pid); err == nil {
-			rs.SetRoutes(routes)
-		}
-		out[s.NetnsInode] = rs
-		for _, p := range rs.Published() {
-			published = append(published, sockets.Published{Published: p, Netns: s.Netns, NetnsInode: s.NetnsInode})
-		}
+		w.label = s.Netns
+		w.keys = append(w.keys, fwKeyOf(s))
+		wants[s.NetnsInode] = w
 	}
-	return out, published
+	exist := func(ino uint64) bool { return ino == l.netns.self || len(l.members[ino]) > 0 }
+	return l.fw.poll(l.netns.self, wants, exist)
 }
 
 // appendForeignNamespaces adds the sockets of every other network

@@ -146,7 +146,7 @@ func (ix *ownerIndex) walk(pid int32) {
 	ix.pidWalks++
 	held, err := socketInodes(ix.procRoot, pid)
 	if errors.Is(err, fs.ErrPermission) {
-		ix.denied[pid] = reasonOf(err)
+		ix.denied[pid] = unreadableReason(ix.procRoot, pid, err)
 		return
 	}
 	if err != nil {
@@ -303,7 +303,7 @@ func (ix *ownerIndex) unreadable(last *sockets.UnreadableOwners) *sockets.Unread
 		list = append(list, sockets.UnreadableProcess{PID: pid, Reason: reason})
 	}
 	slices.SortFunc(list, func(a, b sockets.UnreadableProcess) int { return cmp.Compare(a.PID, b.PID) })
-	return &sockets.UnreadableOwners{Processes: list}
+	return &sockets.UnreadableOwners{Processes: list, Ptrace: holdsPtrace()}
 }
 
 // listPIDs lists the processes under procRoot.

@@ -42,10 +42,11 @@ type processCache struct {
 }
 
 type cachedProcess struct {
-	id   procIdentity
-	comm string // the name in /proc/PID/stat when it was read
-	proc *sockets.Process
-	seen bool // held a socket in the current poll
+	id    procIdentity
+	comm  string // the name in /proc/PID/stat when it was read
+	proc  *sockets.Process
+	seen  bool      // held a socket in the current poll
+	exeAt time.Time // when /proc/PID/exe was last read (exerecheck.go)
 }
 
 func newProcessCache(procRoot string) *processCache {
@@ -95,6 +96,9 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 	id := procIdentity{pid, start}
 	if cp, ok := c.byPID[pid]; ok && cp.id == id && cp.comm == comm {
 		cp.seen = true
+		if now := time.Now(); now.Sub(cp.exeAt) >= exeRecheckEvery {
+			cp.proc, cp.exeAt = recheckExe(c.procRoot, pid, cp.proc), now
+		}
 		c.withStdio(&cp)
 		c.byPID[pid] = cp
 		return cp.proc
@@ -109,7 +113,7 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 		p.Stdio = c.stdio(pid)
 	}
 	// The name read before the load: a rename in between is seen next poll.
-	c.byPID[pid] = cachedProcess{id: id, comm: comm, proc: p, seen: true}
+	c.byPID[pid] = cachedProcess{id: id, comm: comm, proc: p, seen: true, exeAt: time.Now()}
 	return p
 }
 

@@ -46,8 +46,8 @@ func BenchmarkCacheUnchanged(b *testing.B) {
 			reportCPU(b, start)
 			b.StopTimer()
 			c.Close()
-			if c.reads != 1 {
-				b.Fatalf("%d reads of an unchanged ruleset", c.reads)
+			if c.reads.Load() != 1 {
+				b.Fatalf("%d reads of an unchanged ruleset", c.reads.Load())
 			}
 		})
 	}

@@ -3,9 +3,12 @@
 package firewall
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -15,8 +18,13 @@ import (
 // Cache keeps each network namespace's ruleset and reads it again only when its generation id
 // changes (nftables bumps it on every committed change: NFT_MSG_GETGEN), so an unchanged firewall
 // costs one small netlink request per poll. It keeps one netlink socket open per namespace for that
-// (opening one in another namespace means entering it); a namespace not asked about for a minute is
-// let go, and Forget lets one go at once.
+// (opening one in another namespace means entering it), at most MaxConns of them, and those of the
+// namespaces being read at that moment: past that the least recently asked about is closed. A namespace not asked about for a minute is let go, and
+// Forget lets one go at once (the caller knows when a namespace is gone).
+//
+// A read is bounded by Limits (rules, elements, time): a ruleset past them is remembered, for its
+// generation, as one whose verdicts are Unknown with the reason. Namespaces are read independently:
+// a slow read in one never waits for another's, nor makes another wait.
 //
 // Legacy iptables tables, which have no generation, are looked at again on every call in a
 // namespace that has any. A ruleset with sets whose contents change without a generation change
@@ -25,20 +33,31 @@ import (
 type Cache struct {
 	// VolatileMaxAge bounds the age of a ruleset with volatile sets; 0 means 30 seconds.
 	VolatileMaxAge time.Duration
+	// Limits bounds each read.
+	Limits Limits
+	// MaxConns bounds the netlink sockets kept open; 0 means DefaultMaxConns.
+	MaxConns int
 
 	// open reaches a namespace through a process; nil is the kernel (openNS). The tests replay
 	// recorded conversations through it.
 	open func(pid int) (netns, error)
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards entries and each entry's used; never held while reading
 	entries map[uint64]*cacheEntry
-	reads   int // full reads, for tests
+	conns   atomic.Int32 // netlink sockets open
+	reads   atomic.Int32 // full reads, for tests
 }
 
+// DefaultMaxConns is how many namespaces' netlink sockets a Cache keeps open by default.
+const DefaultMaxConns = 64
+
 type cacheEntry struct {
+	used time.Time // guarded by Cache.mu
+
+	mu    sync.Mutex  // held while the namespace is asked or read
+	gone  atomic.Bool // forgotten while busy: whoever holds mu closes conn on the way out
 	rs    *Ruleset
 	at    time.Time // when rs was read
-	used  time.Time
 	conn  *netlink.Conn
 	legac bool // the namespace had legacy tables at the last look
 }
@@ -48,7 +67,7 @@ const idleConn = time.Minute
 // Ruleset is the ruleset of the network namespace nsInode, reached through process pid (0: the
 // caller's own namespace). It fails when the process is gone or no longer in that namespace (pass
 // nsInode 0 to skip that check). Like Read, a ruleset the caller may not read is a Ruleset whose
-// verdicts are Unknown, not an error.
+// verdicts are Unknown, not an error; so is one past the Limits.
 func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 	ino, err := nsInodeOf(pid)
 	if err != nil {
@@ -60,9 +79,8 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 	if nsInode != 0 && ino != nsInode {
 		return nil, fmt.Errorf("firewall: process %d is in network namespace %d, not %d", pid, ino, nsInode)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := time.Now()
+	c.mu.Lock()
 	c.sweep(now)
 	if c.entries == nil {
 		c.entries = map[uint64]*cacheEntry{}
@@ -73,7 +91,20 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 		c.entries[ino] = e
 	}
 	e.used = now
+	c.mu.Unlock()
 
+	e.mu.Lock()
+	defer func() {
+		if e.gone.Load() {
+			c.closeConn(e)
+		}
+		e.mu.Unlock()
+	}()
+	return c.ask(e, pid, ino, now)
+}
+
+// ask answers for one namespace, with e.mu held.
+func (c *Cache) ask(e *cacheEntry, pid int, ino uint64, now time.Time) (*Ruleset, error) {
 	var h netns // opened only when needed: to dial, to read, to look at legacy tables
 	handle := func() (netns, error) {
 		if h == nil {
@@ -96,23 +127,26 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 	var gen uint32
 	for try := 0; ; try++ {
 		if e.conn == nil {
+			c.makeRoom(e)
 			hh, err := handle()
 			if err == nil {
 				e.conn, err = hh.dial()
 			}
 			if err != nil {
+				e.conn = nil
 				if isPerm(err) {
 					return unreadable(), nil
 				}
 				return nil, err
 			}
+			c.conns.Add(1)
 		}
+		var err error
 		gen, err = getGen(e.conn)
 		if err == nil {
 			break
 		}
-		e.conn.Close()
-		e.conn = nil
+		c.closeConn(e)
 		if isPerm(err) {
 			return unreadable(), nil
 		}
@@ -151,14 +185,67 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := readWith(e.conn, gen, hh)
+	lim := c.Limits.withDefaults()
+	// a kernel socket takes the deadline; a recorded conversation (the tests) has none to take
+	_ = e.conn.SetDeadline(time.Now().Add(lim.ReadTimeout))
+	rs, err := readWith(e.conn, gen, hh, lim)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// the socket may still hold the rest of the dump: start again on a new one next time,
+		// and read this generation no more
+		c.closeConn(e)
+		rs, err = tooSlow(gen, lim.ReadTimeout), nil
+	} else if e.conn != nil {
+		_ = e.conn.SetDeadline(time.Time{})
+	}
 	if err != nil {
 		return nil, err
 	}
-	c.reads++
+	if rs.unreadable != "" && rs.gen != gen {
+		rs.gen = gen // a refusal stands for this generation too
+	}
+	c.reads.Add(1)
 	e.rs, e.at = rs, now
 	e.legac = rs.legacy4 || rs.legacy6 || legacyPresent(pid)
 	return rs, nil
+}
+
+// closeConn closes an entry's socket, with e.mu held.
+func (c *Cache) closeConn(e *cacheEntry) {
+	if e.conn != nil {
+		e.conn.Close()
+		e.conn = nil
+		c.conns.Add(-1)
+	}
+}
+
+// makeRoom closes the sockets of the least recently asked namespaces, while as many are open as
+// MaxConns allows (except self's, which is about to open one). A namespace being read keeps its own.
+func (c *Cache) makeRoom(self *cacheEntry) {
+	max := c.MaxConns
+	if max <= 0 {
+		max = DefaultMaxConns
+	}
+	if int(c.conns.Load()) < max {
+		return
+	}
+	c.mu.Lock()
+	byAge := make([]*cacheEntry, 0, len(c.entries))
+	for _, e := range c.entries {
+		if e != self {
+			byAge = append(byAge, e)
+		}
+	}
+	c.mu.Unlock()
+	sort.Slice(byAge, func(i, j int) bool { return byAge[i].used.Before(byAge[j].used) })
+	for _, e := range byAge {
+		if int(c.conns.Load()) < max {
+			return
+		}
+		if e.mu.TryLock() {
+			c.closeConn(e)
+			e.mu.Unlock()
+		}
+	}
 }
 
 func (c *Cache) openNS(pid int) (netns, error) {
@@ -179,16 +266,24 @@ func legacyPresent(pid int) bool {
 	return len(p.legacyNames(false)) > 0 || len(p.legacyNames(true)) > 0
 }
 
-// sweep lets go of namespaces not asked about for a while.
+// sweep lets go of namespaces not asked about for a while, with c.mu held.
 func (c *Cache) sweep(now time.Time) {
 	for ino, e := range c.entries {
 		if now.Sub(e.used) > idleConn {
-			if e.conn != nil {
-				e.conn.Close()
-			}
-			delete(c.entries, ino)
+			c.drop(ino, e)
 		}
 	}
+}
+
+// drop forgets an entry, with c.mu held: its socket is closed now, or by the read that holds it.
+func (c *Cache) drop(ino uint64, e *cacheEntry) {
+	delete(c.entries, ino)
+	if e.mu.TryLock() {
+		c.closeConn(e)
+		e.mu.Unlock()
+		return
+	}
+	e.gone.Store(true) // the read that holds e.mu closes it on its way out (Ruleset)
 }
 
 // Forget drops a namespace's ruleset and closes its socket: call it when the namespace is gone.
@@ -196,22 +291,30 @@ func (c *Cache) Forget(nsInode uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.entries[nsInode]; e != nil {
-		if e.conn != nil {
-			e.conn.Close()
-		}
-		delete(c.entries, nsInode)
+		c.drop(nsInode, e)
 	}
 }
+
+// Known is the namespaces the cache holds, for a caller that forgets the ones gone.
+func (c *Cache) Known() []uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]uint64, 0, len(c.entries))
+	for ino := range c.entries {
+		out = append(out, ino)
+	}
+	return out
+}
+
+// Conns is how many netlink sockets the cache holds open.
+func (c *Cache) Conns() int { return int(c.conns.Load()) }
 
 // Close closes every socket the cache holds. The cache stays usable.
 func (c *Cache) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for ino, e := range c.entries {
-		if e.conn != nil {
-			e.conn.Close()
-		}
-		delete(c.entries, ino)
+		c.drop(ino, e)
 	}
 }
 

@@ -139,6 +139,17 @@ type evaluator struct {
 	over     bool
 }
 
+// spend takes n steps from the evaluation's budget (maxSteps per family of one Evaluate call: a rule
+// run, an element of a set looked at), and says whether any were left. The budget is the one place
+// evaluation is bounded, whatever the ruleset: past it the verdict is Unknown.
+func (ev *evaluator) spend(n int) bool {
+	ev.steps += n
+	if ev.steps > maxSteps {
+		ev.over = true
+	}
+	return !ev.over
+}
+
 const (
 	maxSteps = 200000
 	nfAccept = 1 // NF_ACCEPT
@@ -280,7 +291,7 @@ func (ev *evaluator) run() Verdict {
 	universe := outsideSources(ev.v6)
 	final := ev.walk(chains, universe)
 	if ev.over {
-		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("ruleset too large to evaluate (%d rules)", rs.nRules)}
+		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("%s (%d steps: %d rules)", ReasonBudget, maxSteps, rs.nRules)}
 	}
 	return ev.resolve(universe, final)
 }

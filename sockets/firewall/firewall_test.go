@@ -400,8 +400,8 @@ func cacheStory(t *testing.T, pid int, ino uint64, change func(), caches ...*Cac
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rs1 != rs2 || c.reads != 1 {
-			t.Fatalf("cache %d: unchanged ruleset read again: %d reads", i, c.reads)
+		if rs1 != rs2 || c.reads.Load() != 1 {
+			t.Fatalf("cache %d: unchanged ruleset read again: %d reads", i, c.reads.Load())
 		}
 		if v := rs2.Evaluate("tcp", wildcard, 8089); v.Kind != Filtered {
 			t.Fatalf("cache %d: 8089 before: %+v", i, v)
@@ -415,8 +415,8 @@ func cacheStory(t *testing.T, pid int, ino uint64, change func(), caches ...*Cac
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rs3 == before[i] || c.reads != 2 || rs3.Generation() == before[i].Generation() {
-			t.Fatalf("cache %d: changed ruleset not read again: %d reads", i, c.reads)
+		if rs3 == before[i] || c.reads.Load() != 2 || rs3.Generation() == before[i].Generation() {
+			t.Fatalf("cache %d: changed ruleset not read again: %d reads", i, c.reads.Load())
 		}
 		if v := rs3.Evaluate("tcp", wildcard, 8089); v.Kind != Open {
 			t.Errorf("cache %d: 8089 after: %+v", i, v)
@@ -425,8 +425,8 @@ func cacheStory(t *testing.T, pid int, ino uint64, change func(), caches ...*Cac
 			t.Errorf("cache %d: a process in another namespace was taken for this one", i)
 		}
 		c.Forget(ino)
-		if last, err = c.Ruleset(pid, ino); err != nil || c.reads != 3 {
-			t.Errorf("cache %d: after Forget: %v, %d reads", i, err, c.reads)
+		if last, err = c.Ruleset(pid, ino); err != nil || c.reads.Load() != 3 {
+			t.Errorf("cache %d: after Forget: %v, %d reads", i, err, c.reads.Load())
 		}
 	}
 	return last

@@ -284,7 +284,7 @@ func (r *Ruleset) forwardVerdict(c candidate, to netip.AddrPort, srcs addrSet) V
 	}
 	final := ev.walk(chains, srcs)
 	if ev.over {
-		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("ruleset too large to evaluate (%d rules)", r.nRules)}
+		return Verdict{Kind: Unknown, Reason: fmt.Sprintf("%s (%d steps: %d rules)", ReasonBudget, maxSteps, r.nRules)}
 	}
 	return ev.resolve(srcs, final)
 }

@@ -228,7 +228,7 @@ func readNS(ns netns) (*Ruleset, error) {
 		}
 		return nil, err
 	}
-	return readWith(conn, gen, ns)
+	return readWith(conn, gen, ns, Limits{})
 }
 
 func unreadable() *Ruleset { return &Ruleset{unreadable: ReasonNotRoot} }
@@ -390,7 +390,8 @@ func dump(conn *netlink.Conn, t int, family uint8, attrs []netlink.Attribute) ([
 }
 
 // readWith reads the whole ruleset, again if the generation moved while it read.
-func readWith(conn *netlink.Conn, gen uint32, ns netns) (*Ruleset, error) {
+func readWith(conn *netlink.Conn, gen uint32, ns netns, lim Limits) (*Ruleset, error) {
+	lim = lim.withDefaults()
 	legacy4, legacy6, err := ns.legacy()
 	if err != nil {
 		if isPerm(err) {
@@ -399,8 +400,12 @@ func readWith(conn *netlink.Conn, gen uint32, ns netns) (*Ruleset, error) {
 		return nil, err
 	}
 	for try := 0; ; try++ {
-		rs, err := readRuleset(conn)
+		rs, err := readRuleset(conn, lim)
 		if err != nil {
+			var big *overLimit
+			if errors.As(err, &big) {
+				return tooLarge(gen, big.what, big.limit), nil
+			}
 			if isPerm(err) {
 				return unreadable(), nil
 			}
@@ -422,7 +427,8 @@ func readWith(conn *netlink.Conn, gen uint32, ns netns) (*Ruleset, error) {
 	}
 }
 
-func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
+func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
+	elems := 0
 	rs := &Ruleset{chains: map[setKey]*chain{}, sets: map[setKey]*set{}}
 	tables := map[setKey]*table{}
 	msgs, err := dump(conn, unix.NFT_MSG_GETTABLE, unix.AF_UNSPEC, nil)
@@ -577,11 +583,17 @@ func readRuleset(conn *netlink.Conn) (*Ruleset, error) {
 				return nil, err
 			}
 		}
+		if elems += len(s.elems); elems > lim.MaxElements {
+			return nil, &overLimit{"elements", lim.MaxElements}
+		}
 	}
 
 	msgs, err = dump(conn, unix.NFT_MSG_GETRULE, unix.AF_UNSPEC, nil)
 	if err != nil {
 		return nil, fmt.Errorf("firewall: listing rules: %w", err)
+	}
+	if len(msgs) > lim.MaxRules {
+		return nil, &overLimit{"rules", lim.MaxRules}
 	}
 	for _, m := range msgs {
 		r := &rule{rs: rs}

@@ -41,9 +41,7 @@ type ruleRun struct {
 // effectWhat).
 func (ev *evaluator) rule(ctx hookCtx, r *rule, p piece) []piece {
 	var out []piece
-	ev.steps++
-	if ev.steps > maxSteps {
-		ev.over = true
+	if !ev.spend(1) {
 		p.out = vNone
 		return []piece{p}
 	}

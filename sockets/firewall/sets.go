@@ -283,8 +283,11 @@ func (ev *evaluator) addrBranches(set addrSet, s *set, sk symKey) []branch {
 	}
 	entries, catchall := s.entriesList()
 	var brs []branch
-	matched := emptySet(ev.v6)
+	var hits []addrRange // merged once at the end: a union per element was quadratic in the set's size
 	for idx := range entries {
+		if !ev.spend(1) {
+			return all(set, bUndecided)
+		}
 		en := &entries[idx]
 		region, hit, decided := ev.entryRegion(sk, en)
 		if !decided {
@@ -293,7 +296,7 @@ func (ev *evaluator) addrBranches(set addrSet, s *set, sk symKey) []branch {
 		if !hit {
 			continue
 		}
-		matched = matched.union(region)
+		hits = append(hits, region.r...)
 		for _, b := range ev.regionBranches(set, sk.sym, region) {
 			if b.res == bMatch && !b.set.empty() {
 				brs = append(brs, branch{set: b.set, res: bMatch, elem: en.elem})
@@ -302,6 +305,7 @@ func (ev *evaluator) addrBranches(set addrSet, s *set, sk symKey) []branch {
 			}
 		}
 	}
+	matched := normalize(ev.v6, hits)
 	rest, decided := ev.unmatchedBranches(set, sk.sym, matched, catchall)
 	if !decided {
 		return all(set, bUndecided)
