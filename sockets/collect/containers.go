@@ -252,8 +252,15 @@ func readPodDirs(dir string, admin uint32) (map[string]string, fileStamp, error)
 	return names, st.fileStamp, nil
 }
 
+// cleanName makes a name from a state file fit to show, and "" (so the
+// label keeps the id) when it holds white space once cleaned: no runtime
+// allows one, and a label is a field of a baseline line, split at spaces.
 func cleanName(s string) string {
-	return clean.Cut(clean.Text(s), maxNameBytes)
+	s = clean.Cut(clean.Text(s), maxNameBytes)
+	if strings.ContainsAny(s, " \u00a0") {
+		return ""
+	}
+	return s
 }
 
 // stampOf stats base/rel... for the cache check; like readStateFile it

@@ -133,7 +133,12 @@ func TestHostileContainerNamesAreCleaned(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(pods, "ns\x1b[2J_pod\x07x_00000000-0000-0000-0000-0000000000aa"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(pods, "default_two\nlines_00000000-0000-0000-0000-0000000000bb"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ cgroup, want string }{
+		// A space would split a baseline line: no name, the id stays.
+		{"0::/kubepods/pod00000000-0000-0000-0000-0000000000bb/x\n", ""},
 		{"0::/system.slice/docker-" + tdDockerID + ".scope\n", `docker:\x1b]0;pwned\x07web\x9b2J\u202e`},
 		{"0::/machine.slice/libpod-" + tdPodmanID + ".scope\n", "podman:" + strings.Repeat(`\x1b`, maxNameBytes/4)},
 		{"0::/kubepods/pod00000000-0000-0000-0000-0000000000aa/x\n", `k8s:ns\x1b[2J/pod\x07x`},
