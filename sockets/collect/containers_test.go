@@ -315,3 +315,43 @@ func TestContainerNameOfARealNamespace(t *testing.T) {
 		t.Errorf("second label %q, want the cached %q", got, want)
 	}
 }
+
+// TestSymlinkedPodLogsAreRefused: /var/log/pods as a symlink names no pod.
+func TestSymlinkedPodLogsAreRefused(t *testing.T) {
+	c, root := recordedState(t)
+	pods := filepath.Join(root, kubeletPodLogs)
+	if err := os.Rename(pods, pods+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(pods+".real", pods); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.pod(tdPodUID); got != "" {
+		t.Errorf("got %q through a symlink", got)
+	}
+}
+
+// FuzzContainerState: whatever a Docker config or a Podman store holds, the
+// label is clean text and the resolver does not panic.
+func FuzzContainerState(f *testing.F) {
+	data, err := os.ReadFile(filepath.Join("testdata/containers", tdDockerCfg))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"ID":"` + tdDockerID + `","Name":"/\u001b[2J\ud800"}`))
+	f.Add([]byte(`[{"id":"` + tdDockerID + `","names":["\u009b","x"]}]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, root := recordedState(t)
+		if err := os.WriteFile(filepath.Join(root, tdDockerCfg), body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		store := filepath.Join(root, podmanRootful, "containers.json")
+		if err := os.WriteFile(store, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, cg := range []string{"0::/system.slice/docker-" + tdDockerID + ".scope\n", "0::/machine.slice/libpod-" + tdDockerID + ".scope\n"} {
+			mustBeClean(t, "container label", c.label(parseContainerCgroup(cg)))
+		}
+	})
+}
