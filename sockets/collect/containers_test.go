@@ -355,3 +355,29 @@ func FuzzContainerState(f *testing.F) {
 		}
 	})
 }
+
+// TestStateFileReadIsBounded: a file over the cap is refused before it is
+// read (a sparse 100 MB file: no disk used), one at the cap is read whole.
+func TestStateFileReadIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	me := uint32(os.Geteuid())
+	for size, wantErr := range map[int64]bool{100 << 20: true, maxDockerConfig + 1: true, maxDockerConfig: false} {
+		name := fmt.Sprintf("f%d", size)
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(dir, name), size); err != nil {
+			t.Fatal(err)
+		}
+		data, _, err := readStateFile(dir, []string{name}, maxDockerConfig, me, me)
+		if (err != nil) != wantErr {
+			t.Errorf("%d bytes: err %v, want an error: %v", size, err, wantErr)
+		}
+		if wantErr && data != nil {
+			t.Errorf("%d bytes: read %d bytes of a refused file", size, len(data))
+		}
+		if !wantErr && int64(len(data)) != size {
+			t.Errorf("%d bytes: read %d", size, len(data))
+		}
+	}
+}
