@@ -26,10 +26,12 @@ type netnsIndex struct {
 	ofPID    map[int32]uint64
 	denied   map[int32]bool
 	labels   map[uint64]string
+	names    *containerNames
 }
 
 func newNetnsIndex(procRoot string) *netnsIndex {
 	ix := &netnsIndex{procRoot: procRoot, ofPID: map[int32]uint64{}, denied: map[int32]bool{}, labels: map[uint64]string{}}
+	ix.names = newContainerNames("/")
 	ix.self, _ = readNetnsInode(filepath.Join(procRoot, "self/ns/net"))
 	return ix
 }
@@ -93,7 +95,9 @@ func (ix *netnsIndex) foreign() (inodes []uint64, members map[uint64][]int32) {
 }
 
 // label names a namespace: "host", its name under /run/netns, the container
-// a member runs in, or "netns:INODE".
+// a member runs in (by its name in the runtime's state where found, else by
+// runtime and short id), or "netns:INODE". It is worked out once per
+// namespace: a poll pays nothing for a namespace already labelled.
 func (ix *netnsIndex) label(ino uint64, members []int32) string {
 	if ino == ix.self {
 		return sockets.HostNetns
@@ -107,7 +111,10 @@ func (ix *netnsIndex) label(ino uint64, members []int32) string {
 			break
 		}
 		if data, err := os.ReadFile(filepath.Join(ix.procRoot, strconv.Itoa(int(pid)), "cgroup")); err == nil {
-			l = containerFromCgroup(string(data))
+			ref := parseContainerCgroup(string(data))
+			if l = ix.names.label(ref); l == "" {
+				l = ref.idLabel()
+			}
 		}
 	}
 	if l == "" {
@@ -133,46 +140,110 @@ func namedNetns(ino uint64) string {
 	return ""
 }
 
-// containerFromCgroup recognises the cgroup paths of container runtimes:
-// docker, containerd (cri), podman (libpod), kubernetes pods, systemd-nspawn.
-// The label is clean text: whoever may make a cgroup chooses its name.
+// containerFromCgroup is the label a cgroup alone gives: the runtime and
+// the container's short id (see containerRef.idLabel).
 func containerFromCgroup(cgroup string) string {
+	return parseContainerCgroup(cgroup).idLabel()
+}
+
+// containerRef is what a process's cgroup says about the container it runs
+// in. id and podUID are raw text from the cgroup path (anyone who may make a
+// cgroup chooses them): they are cleaned before they are shown, and checked
+// for the shape of an id before they name a file.
+type containerRef struct {
+	runtime  string // docker, podman, containerd, nspawn, k8s-pod, kubepods; "" for none
+	id       string // the container id; for nspawn the machine name
+	podUID   string // the Kubernetes pod's uid, as the cgroup spells it
+	ownerUID string // for a rootless podman container, the user (user@UID.service)
+}
+
+// idLabel names the container by runtime and short id, the label when no
+// name is found in the runtime's state.
+func (r containerRef) idLabel() string {
+	switch r.runtime {
+	case "":
+		return ""
+	case "kubepods":
+		return "kubepods"
+	case "nspawn":
+		return "nspawn:" + clean.Text(r.id)
+	}
+	id := r.id
+	if r.runtime == "k8s-pod" {
+		// The systemd driver spells the uid's dashes as underscores.
+		id = strings.ReplaceAll(r.podUID, "_", "-")
+	}
+	return r.runtime + ":" + shortID(id)
+}
+
+// parseContainerCgroup recognises the cgroup paths of container runtimes:
+// docker, containerd (cri), podman (libpod, rootful or rootless),
+// kubernetes pods, systemd-nspawn.
+func parseContainerCgroup(cgroup string) containerRef {
 	for _, line := range strings.Split(cgroup, "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
 		path := parts[2]
+		var ref containerRef
 		for _, el := range strings.Split(path, "/") {
+			if ref.runtime != "" {
+				break
+			}
 			switch {
+			case strings.HasPrefix(el, "user@") && strings.HasSuffix(el, ".service"):
+				ref.ownerUID = strings.TrimSuffix(strings.TrimPrefix(el, "user@"), ".service")
 			case strings.HasPrefix(el, "docker-") && strings.HasSuffix(el, ".scope"):
-				return "docker:" + shortID(strings.TrimSuffix(strings.TrimPrefix(el, "docker-"), ".scope"))
+				ref.runtime, ref.id = "docker", strings.TrimSuffix(strings.TrimPrefix(el, "docker-"), ".scope")
 			case strings.HasPrefix(el, "libpod-") && strings.HasSuffix(el, ".scope") && !strings.HasPrefix(el, "libpod-conmon"):
-				return "podman:" + shortID(strings.TrimSuffix(strings.TrimPrefix(el, "libpod-"), ".scope"))
+				ref.runtime, ref.id = "podman", strings.TrimSuffix(strings.TrimPrefix(el, "libpod-"), ".scope")
 			case strings.HasPrefix(el, "cri-containerd-") && strings.HasSuffix(el, ".scope"):
-				return "containerd:" + shortID(strings.TrimSuffix(strings.TrimPrefix(el, "cri-containerd-"), ".scope"))
+				ref.runtime, ref.id = "containerd", strings.TrimSuffix(strings.TrimPrefix(el, "cri-containerd-"), ".scope")
+			case strings.HasPrefix(el, "crio-") && strings.HasSuffix(el, ".scope") && !strings.HasPrefix(el, "crio-conmon"):
+				ref.runtime, ref.id = "crio", strings.TrimSuffix(strings.TrimPrefix(el, "crio-"), ".scope")
 			case strings.HasPrefix(el, "systemd-nspawn@") && strings.HasSuffix(el, ".service"):
 				name := strings.TrimSuffix(strings.TrimPrefix(el, "systemd-nspawn@"), ".service")
-				return "nspawn:" + clean.Text(strings.ReplaceAll(name, `\x2d`, "-"))
+				ref.runtime, ref.id = "nspawn", strings.ReplaceAll(name, `\x2d`, "-")
 			}
 		}
 		segs := strings.Split(strings.Trim(path, "/"), "/")
+		inPods := false
+	segments:
 		for i, el := range segs {
-			if el == "docker" && i+1 < len(segs) {
-				return "docker:" + shortID(segs[i+1])
+			if el == "docker" && i+1 < len(segs) && ref.runtime == "" {
+				ref.runtime, ref.id = "docker", segs[i+1]
+				break
 			}
 			if strings.HasPrefix(el, "kubepods") {
+				inPods = true
 				for _, s := range segs[i+1:] {
-					if strings.HasPrefix(s, "pod") || strings.Contains(s, "-pod") {
-						id := s[strings.Index(s, "pod")+3:]
-						return "k8s-pod:" + shortID(strings.TrimSuffix(id, ".slice"))
+					// pod<uid> (cgroupfs driver) or kubepods-<qos>-pod<uid>.slice
+					// (systemd driver): the uid follows the last "-pod", not
+					// the "pod" of "kubepods".
+					if id, ok := strings.CutPrefix(s, "pod"); ok {
+						ref.podUID = id
+						break segments
+					}
+					if i := strings.LastIndex(s, "-pod"); i >= 0 {
+						ref.podUID = strings.TrimSuffix(s[i+4:], ".slice")
+						break segments
 					}
 				}
-				return "kubepods"
+				break
 			}
 		}
+		switch {
+		case ref.runtime != "":
+			return ref
+		case ref.podUID != "":
+			ref.runtime = "k8s-pod"
+			return ref
+		case inPods:
+			return containerRef{runtime: "kubepods"}
+		}
 	}
-	return ""
+	return containerRef{}
 }
 
 // shortID is a container id as docker shows it, its first 12 bytes: cleaned

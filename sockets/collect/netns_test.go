@@ -23,8 +23,11 @@ func TestContainerFromCgroup(t *testing.T) {
 		"0::/machine.slice/libpod-abcdefabcdef1234.scope/container\n":                                                               "podman:abcdefabcdef",
 		"0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234_5678.slice/cri-containerd-99887766554433.scope\n": "containerd:998877665544",
 		"0::/kubepods/burstable/pod0a1b2c3d/abcdef\n":                                                                               "k8s-pod:0a1b2c3d",
-		"0::/machine.slice/systemd-nspawn@my\\x2dbox.service/payload\n":                                                             "nspawn:my-box",
-		"0::/user.slice/user-1000.slice/session-2.scope\n":                                                                          "",
+		// The systemd driver: the uid follows "-pod", not the "pod" of "kubepods".
+		"0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b_2c3d.slice\n": "k8s-pod:0a1b-2c3d",
+		"0::/kubepods.slice/kubepods-pod0a1b_2c3d.slice/crio-aabbccddeeff0011.scope\n":        "crio:aabbccddeeff",
+		"0::/machine.slice/systemd-nspawn@my\\x2dbox.service/payload\n":                       "nspawn:my-box",
+		"0::/user.slice/user-1000.slice/session-2.scope\n":                                    "",
 		"0::/\n":  "",
 		"garbage": "",
 	}
