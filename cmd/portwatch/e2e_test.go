@@ -33,11 +33,12 @@ func (s *tmuxSession) tmux(args ...string) string {
 
 func (s *tmuxSession) screen() string { return s.tmux("capture-pane", "-p", "-t", "pw") }
 
-// waitFor polls the screen until every string is on it.
+// waitFor polls the screen until every string is on it, for at most 30 s:
+// generous, as it returns as soon as they are, and a loaded machine is slow.
 func (s *tmuxSession) waitFor(what ...string) string {
 	s.t.Helper()
 	var screen string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		screen = s.screen()
 		missing := false
 		for _, w := range what {
@@ -134,7 +135,7 @@ func TestMonitorBaselineAndLog(t *testing.T) {
 	s.tmux("send-keys", "-t", "pw", "/", fmt.Sprint(port))
 	s.tmux("send-keys", "-t", "pw", "Enter")
 	s.waitFor(fmt.Sprint(port), "UNEXPECTED")
-	waitFor(t, 10*time.Second, "the unexpected-listener event in --log", func() (bool, string) {
+	waitFor(t, 30*time.Second, "the unexpected-listener event in --log", func() (bool, string) {
 		b, _ := os.ReadFile(logFile)
 		evs, err := readEvents(t, string(b))
 		if err != nil {

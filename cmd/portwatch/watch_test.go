@@ -129,14 +129,14 @@ func TestWatchReportsUnexpectedAndMissing(t *testing.T) {
 		return mfs
 	}
 	// Started: the textfile and /metrics exist and name the listener we kept as expected.
-	waitFor(t, 10*time.Second, "watch's first poll", func() (bool, string) {
+	waitFor(t, 30*time.Second, "watch's first poll", func() (bool, string) {
 		mfs, body := scrape()
 		l := listenerSeries(mfs, keptPort)
 		return l != nil && l["expected"] == "yes" && readTextfile() != nil, body + "\nstderr: " + w.stderrText()
 	})
 
 	_, newPort := listenFixed(t)
-	waitFor(t, 10*time.Second, "the new listener's unexpected-listener event", func() (bool, string) {
+	waitFor(t, 30*time.Second, "the new listener's unexpected-listener event", func() (bool, string) {
 		return findEvent(events(), "unexpected-listener", newPort) != nil, fmt.Sprint(events())
 	})
 	e := findEvent(events(), "unexpected-listener", newPort)
@@ -159,7 +159,7 @@ func TestWatchReportsUnexpectedAndMissing(t *testing.T) {
 	}
 
 	kept.Close()
-	waitFor(t, 10*time.Second, "the closed listener's missing-listener event", func() (bool, string) {
+	waitFor(t, 30*time.Second, "the closed listener's missing-listener event", func() (bool, string) {
 		evs := events()
 		return findEvent(evs, "missing-listener", keptPort) != nil && findEvent(evs, "listener-closed", keptPort) != nil, fmt.Sprint(evs)
 	})
@@ -221,7 +221,7 @@ func TestWatchSIGTERMLeavesWholeTextfile(t *testing.T) {
 			"--metrics-addr", strconv.Itoa(freePort(t)))
 		// Started (its signal handlers are in place once it says so, and a
 		// textfile exists), then a random moment: mid-poll or between polls.
-		waitFor(t, 10*time.Second, "watch's start", func() (bool, string) {
+		waitFor(t, 30*time.Second, "watch's start", func() (bool, string) {
 			_, err := os.Stat(textfile)
 			return err == nil && strings.HasPrefix(w.stderrText(), "portwatch watch: every"), w.stderrText()
 		})
@@ -272,7 +272,7 @@ func TestWatchBarePortBindsLoopbackOnly(t *testing.T) {
 	t.Cleanup(func() { w.cmd.Process.Kill(); <-w.done })
 	stdout := func() string { w.mu.Lock(); defer w.mu.Unlock(); return out.String() }
 	var own *eventLine
-	waitFor(t, 10*time.Second, "watch's event about its own listener", func() (bool, string) {
+	waitFor(t, 30*time.Second, "watch's event about its own listener", func() (bool, string) {
 		text := stdout()
 		if i := strings.LastIndexByte(text, '\n'); i >= 0 {
 			evs, err := readEvents(t, text[:i+1])
