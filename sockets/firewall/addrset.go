@@ -121,18 +121,6 @@ func prefixSet(v6 bool, base u128, p int) addrSet {
 
 func (s addrSet) empty() bool { return len(s.r) == 0 }
 
-func (s addrSet) equal(t addrSet) bool {
-	if len(s.r) != len(t.r) {
-		return false
-	}
-	for i := range s.r {
-		if s.r[i] != t.r[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func (s addrSet) contains(a u128) bool {
 	i := sort.Search(len(s.r), func(i int) bool { return s.r[i].hi.cmp(a) >= 0 })
 	return i < len(s.r) && s.r[i].lo.cmp(a) <= 0

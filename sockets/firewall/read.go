@@ -131,7 +131,6 @@ type set struct {
 
 func (s *set) anonymous() bool { return s.flags&unix.NFT_SET_ANONYMOUS != 0 }
 func (s *set) interval() bool  { return s.flags&unix.NFT_SET_INTERVAL != 0 }
-func (s *set) isMap() bool     { return s.flags&unix.NFT_SET_MAP != 0 }
 func (s *set) volatile() bool  { return s.flags&(unix.NFT_SET_TIMEOUT|unix.NFT_SET_EVAL) != 0 }
 
 type setKey struct {

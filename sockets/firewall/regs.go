@@ -103,18 +103,6 @@ type component struct {
 	truncated bool
 }
 
-func (c component) fullyKnown() bool {
-	if c.sym != nil {
-		return false
-	}
-	for _, k := range c.known {
-		if k != 0xff {
-			return false
-		}
-	}
-	return true
-}
-
 // read reads n bytes from register r, as components. ok is false when the read does not line up
 // with what was written (then the caller treats it as unknown).
 func (rg *regs) read(r uint32, n int) ([]component, bool) {
