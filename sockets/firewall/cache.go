@@ -104,6 +104,66 @@ func (c *Cache) Ruleset(pid int, nsInode uint64) (*Ruleset, error) {
 }
 
 // ask answers for one namespace, with e.mu held.
+// generation asks the namespace for its ruleset's generation id over the
+// entry's netlink socket, dialling it first where it has none, and once
+// again on a socket that failed. denied: the namespace refuses us (not
+// root): its ruleset reads as unreadable.
+func (c *Cache) generation(e *cacheEntry, handle func() (netns, error)) (gen uint32, denied bool, err error) {
+	for try := 0; ; try++ {
+		if e.conn == nil {
+			c.makeRoom(e)
+			hh, err := handle()
+			if err == nil {
+				e.conn, err = hh.dial()
+			}
+			if err != nil {
+				e.conn = nil
+				return 0, isPerm(err), err
+			}
+			c.conns.Add(1)
+		}
+		gen, err = getGen(e.conn)
+		if err == nil {
+			return gen, false, nil
+		}
+		c.closeConn(e)
+		if isPerm(err) {
+			return 0, true, err
+		}
+		if try == 1 {
+			return 0, false, err
+		}
+	}
+}
+
+// stillFresh says whether the entry's ruleset, of the current generation,
+// can be handed out again: a ruleset with volatile sets only for
+// VolatileMaxAge, and only while the legacy iptables tables beside it are
+// as they were.
+func (c *Cache) stillFresh(e *cacheEntry, pid int, now time.Time, handle func() (netns, error)) (bool, error) {
+	if e.rs.volatile {
+		max := c.VolatileMaxAge
+		if max == 0 {
+			max = 30 * time.Second
+		}
+		if now.Sub(e.at) >= max {
+			return false, nil
+		}
+	}
+	if !e.legac && !legacyPresent(pid) {
+		return true, nil
+	}
+	hh, err := handle()
+	if err != nil {
+		return false, err
+	}
+	l4, l6, err := hh.legacy()
+	if err != nil {
+		return false, err
+	}
+	return l4 == e.rs.legacy4 && l6 == e.rs.legacy6, nil
+}
+
 func (c *Cache) ask(e *cacheEntry, pid int, ino uint64, now time.Time) (*Ruleset, error) {
 	var h netns // opened only when needed: to dial, to read, to look at legacy tables
 	handle := func() (netns, error) {
@@ -124,58 +184,17 @@ func (c *Cache) ask(e *cacheEntry, pid int, ino uint64, now time.Time) (*Ruleset
 		}
 	}()
 
-	var gen uint32
-	for try := 0; ; try++ {
-		if e.conn == nil {
-			c.makeRoom(e)
-			hh, err := handle()
-			if err == nil {
-				e.conn, err = hh.dial()
-			}
-			if err != nil {
-				e.conn = nil
-				if isPerm(err) {
-					return unreadable(), nil
-				}
-				return nil, err
-			}
-			c.conns.Add(1)
-		}
-		var err error
-		gen, err = getGen(e.conn)
-		if err == nil {
-			break
-		}
-		c.closeConn(e)
-		if isPerm(err) {
+	gen, denied, err := c.generation(e, handle)
+	if denied || err != nil {
+		if denied {
 			return unreadable(), nil
 		}
-		if try == 1 {
-			return nil, err
-		}
+		return nil, err
 	}
-
 	if e.rs != nil && e.rs.gen == gen {
-		fresh := true
-		if e.rs.volatile {
-			max := c.VolatileMaxAge
-			if max == 0 {
-				max = 30 * time.Second
-			}
-			fresh = now.Sub(e.at) < max
-		}
-		if fresh {
-			if e.legac || legacyPresent(pid) {
-				hh, err := handle()
-				if err != nil {
-					return nil, err
-				}
-				l4, l6, err := hh.legacy()
-				if err != nil {
-					return nil, err
-				}
-				fresh = l4 == e.rs.legacy4 && l6 == e.rs.legacy6
-			}
+		fresh, err := c.stillFresh(e, pid, now, handle)
+		if err != nil {
+			return nil, err
 		}
 		if fresh {
 			return e.rs, nil

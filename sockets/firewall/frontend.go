@@ -61,6 +61,31 @@ func (r *Ruleset) hasChainPrefix(p string) bool {
 
 // ufwSource is a ufw user rule as ufw's command writes it: "ufw allow 22/tcp", "ufw limit 22/tcp",
 // "ufw deny from 10.0.0.0/8 to any port 5432 proto tcp"; "" for ufw's own before and after rules.
+// ufwAction is the ufw word a rule's verdict stands for ("allow", "deny",
+// "limit", "reject"), or "" for a node that is no verdict.
+func ufwAction(n node) string {
+	switch e := n.e.(type) {
+	case *expr.Verdict:
+		switch e.Kind {
+		case expr.VerdictAccept:
+			return "allow"
+		case expr.VerdictDrop:
+			return "deny"
+		case expr.VerdictJump, expr.VerdictGoto:
+			if strings.Contains(e.Chain, "limit") {
+				return "limit"
+			}
+		}
+	case *expr.Reject:
+		return "reject"
+	case *expr.Target:
+		if e.Name == "REJECT" {
+			return "reject"
+		}
+	}
+	return ""
+}
+
 func ufwSource(ev *evaluator, c *chain, r *rule) string {
 	name := strings.TrimPrefix(strings.TrimPrefix(c.name, "ufw6-"), "ufw-")
 	switch name {
@@ -76,24 +101,10 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 	action := ""
 	proto, port, from := "", "", ""
 	for _, n := range r.nodes {
+		if a := ufwAction(n); a != "" {
+			action = a
+		}
 		switch e := n.e.(type) {
-		case *expr.Verdict:
-			switch e.Kind {
-			case expr.VerdictAccept:
-				action = "allow"
-			case expr.VerdictDrop:
-				action = "deny"
-			case expr.VerdictJump, expr.VerdictGoto:
-				if strings.Contains(e.Chain, "limit") {
-					action = "limit"
-				}
-			}
-		case *expr.Reject:
-			action = "reject"
-		case *expr.Target:
-			if e.Name == "REJECT" {
-				action = "reject"
-			}
 		case *expr.Match:
 			switch info := e.Info.(type) {
 			case *xt.Tcp:

@@ -168,43 +168,68 @@ func (r *Ruleset) dnatCandidates() []candidate {
 // dnatPort reads a DNAT rule's protocol and destination port: a native "tcp dport 8080" or an xt
 // tcp or udp match on one port.
 func dnatPort(ru *rule) (proto uint8, port uint16, ok bool) {
-	isDNAT := false
-	protoReg, portReg := uint32(0), uint32(0)
+	var d dnatScan
 	for _, n := range ru.nodes {
-		switch e := n.e.(type) {
-		case *expr.Meta:
-			if e.Key == expr.MetaKeyL4PROTO && !e.SourceRegister {
-				protoReg = e.Register
-			}
-		case *expr.Payload:
-			if e.Base == expr.PayloadBaseTransportHeader && e.Offset == 2 && e.Len == 2 {
-				portReg = e.DestRegister
-			}
-		case *expr.Cmp:
-			switch {
-			case e.Op == expr.CmpOpEq && e.Register == protoReg && protoReg != 0 && len(e.Data) == 1:
-				proto = e.Data[0]
-			case e.Op == expr.CmpOpEq && e.Register == portReg && portReg != 0 && len(e.Data) == 2:
-				port = binary.BigEndian.Uint16(e.Data)
-			}
-		case *expr.Match:
-			switch info := e.Info.(type) {
-			case *xt.Tcp:
-				if info.DstPorts[0] == info.DstPorts[1] && info.InvFlags&xt.TcpInvDestPorts == 0 {
-					proto, port = unix.IPPROTO_TCP, info.DstPorts[0]
-				}
-			case *xt.Udp:
-				if info.DstPorts[0] == info.DstPorts[1] && info.InvFlags&xt.UdpInvDestPorts == 0 {
-					proto, port = unix.IPPROTO_UDP, info.DstPorts[0]
-				}
-			}
-		case *expr.Target:
-			isDNAT = isDNAT || e.Name == "DNAT"
-		case *expr.NAT:
-			isDNAT = isDNAT || e.Type == expr.NATTypeDestNAT
+		d.node(n)
+	}
+	return d.proto, d.port, d.isDNAT && d.port != 0 && (d.proto == unix.IPPROTO_TCP || d.proto == unix.IPPROTO_UDP)
+}
+
+// dnatScan is what dnatPort has read of a rule so far: the registers the
+// protocol and the destination port were loaded into, and their values.
+type dnatScan struct {
+	isDNAT            bool
+	protoReg, portReg uint32
+	proto             uint8
+	port              uint16
+}
+
+func (d *dnatScan) node(n node) {
+	switch e := n.e.(type) {
+	case *expr.Meta:
+		if e.Key == expr.MetaKeyL4PROTO && !e.SourceRegister {
+			d.protoReg = e.Register
+		}
+	case *expr.Payload:
+		if e.Base == expr.PayloadBaseTransportHeader && e.Offset == 2 && e.Len == 2 {
+			d.portReg = e.DestRegister
+		}
+	case *expr.Cmp:
+		d.cmp(e)
+	case *expr.Match:
+		d.match(e)
+	case *expr.Target:
+		d.isDNAT = d.isDNAT || e.Name == "DNAT"
+	case *expr.NAT:
+		d.isDNAT = d.isDNAT || e.Type == expr.NATTypeDestNAT
+	}
+}
+
+// cmp reads an equality on the protocol's or the port's register.
+func (d *dnatScan) cmp(e *expr.Cmp) {
+	if e.Op != expr.CmpOpEq {
+		return
+	}
+	switch {
+	case e.Register == d.protoReg && d.protoReg != 0 && len(e.Data) == 1:
+		d.proto = e.Data[0]
+	case e.Register == d.portReg && d.portReg != 0 && len(e.Data) == 2:
+		d.port = binary.BigEndian.Uint16(e.Data)
+	}
+}
+
+// match reads iptables-nft's tcp or udp match on a single destination port.
+func (d *dnatScan) match(e *expr.Match) {
+	switch info := e.Info.(type) {
+	case *xt.Tcp:
+		if info.DstPorts[0] == info.DstPorts[1] && info.InvFlags&xt.TcpInvDestPorts == 0 {
+			d.proto, d.port = unix.IPPROTO_TCP, info.DstPorts[0]
+		}
+	case *xt.Udp:
+		if info.DstPorts[0] == info.DstPorts[1] && info.InvFlags&xt.UdpInvDestPorts == 0 {
+			d.proto, d.port = unix.IPPROTO_UDP, info.DstPorts[0]
 		}
 	}
-	return proto, port, isDNAT && port != 0 && (proto == unix.IPPROTO_TCP || proto == unix.IPPROTO_UDP)
 }
 
 // publishedFor finds, for each of the machine's addresses, where a new connection to the port is

@@ -426,9 +426,37 @@ func readWith(conn *netlink.Conn, gen uint32, ns netns, lim Limits) (*Ruleset, e
 	}
 }
 
+// readRuleset reads a namespace's whole ruleset, one dump per kind of
+// object, in the order they refer to each other: tables, chains, sets and
+// their elements, rules. Lim bounds the elements and the rules.
 func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
-	elems := 0
 	rs := &Ruleset{chains: map[setKey]*chain{}, sets: map[setKey]*set{}}
+	tables, err := readTables(conn, rs)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs.tables) == 0 {
+		return rs, nil
+	}
+	if err := readChains(conn, rs, tables); err != nil {
+		return nil, err
+	}
+	sets, err := readSets(conn, rs, tables)
+	if err != nil {
+		return nil, err
+	}
+	if err := readElements(conn, sets, lim); err != nil {
+		return nil, err
+	}
+	if err := readRules(conn, rs, lim); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(rs.base, func(i, j int) bool { return rs.base[i].prio < rs.base[j].prio })
+	return rs, nil
+}
+
+// readTables lists the tables, by family and name.
+func readTables(conn *netlink.Conn, rs *Ruleset) (map[setKey]*table, error) {
 	tables := map[setKey]*table{}
 	msgs, err := dump(conn, unix.NFT_MSG_GETTABLE, unix.AF_UNSPEC, nil)
 	if err != nil {
@@ -449,13 +477,14 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 		rs.tables = append(rs.tables, t)
 		tables[setKey{t.family, t.name, ""}] = t
 	}
-	if len(rs.tables) == 0 {
-		return rs, nil
-	}
+	return tables, nil
+}
 
-	msgs, err = dump(conn, unix.NFT_MSG_GETCHAIN, unix.AF_UNSPEC, nil)
+// readChains lists the chains of the tables, and the base chains by hook.
+func readChains(conn *netlink.Conn, rs *Ruleset, tables map[setKey]*table) error {
+	msgs, err := dump(conn, unix.NFT_MSG_GETCHAIN, unix.AF_UNSPEC, nil)
 	if err != nil {
-		return nil, fmt.Errorf("firewall: listing chains: %w", err)
+		return fmt.Errorf("firewall: listing chains: %w", err)
 	}
 	for _, m := range msgs {
 		c := &chain{}
@@ -489,10 +518,10 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 				})
 			}
 		}); err != nil {
-			return nil, err
+			return err
 		}
 		if hookErr != nil {
-			return nil, hookErr
+			return hookErr
 		}
 		t := tables[setKey{m.Data[0], tname, ""}]
 		if t == nil {
@@ -505,7 +534,12 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 		}
 	}
 
-	msgs, err = dump(conn, unix.NFT_MSG_GETSET, unix.AF_UNSPEC, nil)
+	return nil
+}
+
+// readSets lists the sets of the tables, in the kernel's order.
+func readSets(conn *netlink.Conn, rs *Ruleset, tables map[setKey]*table) ([]*set, error) {
+	msgs, err := dump(conn, unix.NFT_MSG_GETSET, unix.AF_UNSPEC, nil)
 	if err != nil {
 		return nil, fmt.Errorf("firewall: listing sets: %w", err)
 	}
@@ -557,6 +591,12 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 			rs.volatile = true
 		}
 	}
+	return sets, nil
+}
+
+// readElements reads each set's elements, within lim's bound on them all.
+func readElements(conn *netlink.Conn, sets []*set, lim Limits) error {
+	elems := 0
 	// in the kernel's order, not the map's: the same ruleset is asked for in the same words, so a
 	// recorded conversation (testdata/recorded) reads the same when it is recorded again
 	for _, s := range sets {
@@ -565,7 +605,7 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 			{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: cstr(s.name)},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("firewall: listing set %s: %w", s.name, err)
+			return fmt.Errorf("firewall: listing set %s: %w", s.name, err)
 		}
 		for _, m := range msgs {
 			if err := decodeAttrs(m.Data[4:], func(ad *netlink.AttributeDecoder) {
@@ -579,20 +619,25 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 					s.elems = append(s.elems, decodeElem(ld.Bytes()))
 				})
 			}); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if elems += len(s.elems); elems > lim.MaxElements {
-			return nil, &overLimit{"elements", lim.MaxElements}
+			return &overLimit{"elements", lim.MaxElements}
 		}
 	}
 
-	msgs, err = dump(conn, unix.NFT_MSG_GETRULE, unix.AF_UNSPEC, nil)
+	return nil
+}
+
+// readRules reads the rules into their chains, within lim's bound.
+func readRules(conn *netlink.Conn, rs *Ruleset, lim Limits) error {
+	msgs, err := dump(conn, unix.NFT_MSG_GETRULE, unix.AF_UNSPEC, nil)
 	if err != nil {
-		return nil, fmt.Errorf("firewall: listing rules: %w", err)
+		return fmt.Errorf("firewall: listing rules: %w", err)
 	}
 	if len(msgs) > lim.MaxRules {
-		return nil, &overLimit{"rules", lim.MaxRules}
+		return &overLimit{"rules", lim.MaxRules}
 	}
 	for _, m := range msgs {
 		r := &rule{rs: rs}
@@ -617,10 +662,10 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 				})
 			}
 		}); err != nil {
-			return nil, err
+			return err
 		}
 		if exprErr != nil {
-			return nil, exprErr
+			return exprErr
 		}
 		c := rs.chains[setKey{fam, tname, cname}]
 		if c == nil {
@@ -630,8 +675,7 @@ func readRuleset(conn *netlink.Conn, lim Limits) (*Ruleset, error) {
 		c.rules = append(c.rules, r)
 		rs.nRules++
 	}
-	sort.SliceStable(rs.base, func(i, j int) bool { return rs.base[i].prio < rs.base[j].prio })
-	return rs, nil
+	return nil
 }
 
 func cstr(s string) []byte { return append([]byte(s), 0) }
@@ -722,6 +766,9 @@ func decodeElem(b []byte) setElem {
 // does not know and ignores attributes it does not know: here an expression that is not in the
 // list below, or that carries something the evaluator would misread, stays a bare name, and the
 // evaluator never decides past it.
+// decodeExpr is a dispatch table in the shape of a switch: one case per
+// expression the kernel names, each a line or two (its complexity is the
+// number of expression kinds, not of decisions).
 func decodeExpr(fam uint8, b []byte) node {
 	var n node
 	var data []byte
