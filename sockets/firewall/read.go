@@ -765,10 +765,9 @@ func decodeElem(b []byte) setElem {
 // decodeExpr decodes one expression with google/nftables. google/nftables skips expressions it
 // does not know and ignores attributes it does not know: here an expression that is not in the
 // list below, or that carries something the evaluator would misread, stays a bare name, and the
-// evaluator never decides past it.
-// decodeExpr is a dispatch table in the shape of a switch: one case per
-// expression the kernel names, each a line or two (its complexity is the
-// number of expression kinds, not of decisions).
+// evaluator never decides past it. It is a dispatch table in the shape of
+// a switch: one case per expression the kernel names, each a line or two
+// (its complexity counts the kinds, not decisions).
 func decodeExpr(fam uint8, b []byte) node {
 	var n node
 	var data []byte
