@@ -96,6 +96,8 @@ func (s *Socket) IsListening() bool { return s.Kind() == KindListening }
 // exposure of its local address.
 func (s *Socket) Exposure() Exposure {
 	switch {
+	case s.BoundIf == loopbackIfindex: // bound to lo: nothing from outside arrives there
+		return ExposureLoopback
 	case s.Local.IsUnspecified():
 		return ExposureAll
 	case s.Local.IsLoopback():
@@ -103,6 +105,10 @@ func (s *Socket) Exposure() Exposure {
 	}
 	return ExposureSpecific
 }
+
+// loopbackIfindex is the loopback device's interface index, the same in
+// every network namespace (the kernel creates lo first: LOOPBACK_IFINDEX).
+const loopbackIfindex = 1
 
 // listenerIndex answers "is this local endpoint one of our listeners?".
 type listenerIndex map[listenerKey]bool

@@ -170,6 +170,11 @@ type Socket struct {
 	LPort uint16
 	RPort uint16
 	Proto Proto
+	// BoundIf is the interface index the socket is bound to
+	// (SO_BINDTODEVICE; `%lo` in ss), 0 for none. Index 1 is every
+	// namespace's loopback device: such a socket is loopback only, whatever
+	// its address (0.0.0.0%lo).
+	BoundIf uint32
 	// DualStack marks an IPv6 wildcard listener that accepts IPv4 too.
 	DualStack bool
 	// DualStackGuessed says DualStack (true or false) was not read from the

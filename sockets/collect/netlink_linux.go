@@ -340,6 +340,7 @@ func parseDiagMsg(m []byte, proto uint8, in *trafficInterner) (sockets.Socket, b
 	s.RPort = binary.BigEndian.Uint16(m[6:])
 	s.Local = diagAddr(m[8:24], s.Family)
 	s.Remote = diagAddr(m[24:40], s.Family)
+	s.BoundIf = ne.Uint32(m[40:]) // idiag_if: the device of SO_BINDTODEVICE, host order
 	if s.Timer != sockets.TimerNone {
 		s.Expires = ne.Uint32(m[52:]) // idiag_expires, in milliseconds
 	}
