@@ -62,3 +62,23 @@ host tcp all 443 /usr/sbin/nginx *
 		t.Errorf("compared without a baseline: %v", v.Baseline.Status)
 	}
 }
+
+// A listener no registry names, which the baseline expects, is not "may be
+// a backdoor": the admin's baseline is evidence, and the finding says so.
+func TestBaselineExpectsAnUnknownListener(t *testing.T) {
+	kb := testKnowledge(t)
+	b, err := baseline.Parse(strings.NewReader("host tcp all 40123 * *\n"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sock(sockets.TCP, "0.0.0.0", 40123, "0.0.0.0", 0, sockets.StateListen, 1)
+	s.Netns = sockets.HostNetns
+	with := AssessWith(&sockets.Snapshot{Sockets: []sockets.Socket{s}}, kb, Context{Baseline: b}).Verdicts[0]
+	without := AssessWith(&sockets.Snapshot{Sockets: []sockets.Socket{s}}, kb, Context{}).Verdicts[0]
+	if hasCode(without.Findings, CodeUnknownListener) == nil {
+		t.Fatalf("without a baseline an unknown listener is unknown-listener: %+v", without.Findings)
+	}
+	if hasCode(with.Findings, CodeUnknownListener) != nil || hasCode(with.Findings, CodeExpectedUnknown) == nil || with.Risk >= without.Risk {
+		t.Errorf("expected by the baseline: %s %+v (without: %s)", with.Risk, with.Findings, without.Risk)
+	}
+}

@@ -57,6 +57,7 @@ const (
 	CodeFirewallOpen     = "firewall-open"         // a firewall rule accepts connections from anywhere
 	CodeOwnerUnreadable  = "owner-unreadable"      // some processes' descriptors could not be read: one may hold it
 	CodeOwnerGone        = "owner-gone"            // its owner exited during the poll
+	CodeExpectedUnknown  = "expected-unknown"      // a listener no registry names, which the baseline expects
 	CodeRetransmits      = "retransmits"           // a connection's retransmit counter keeps climbing
 	CodeSendQueueStuck   = "send-queue-stuck"      // data waits in the send queue and nothing is acknowledged
 	CodeUnownedExe       = "unowned-exe"           // a well-known daemon's name on a file no package installed
@@ -433,6 +434,16 @@ func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
 	case baseline.Changed:
 		add = Finding{Severity: RiskHigh, Code: CodeChanged, Text: fmt.Sprintf("The baseline (%s line %d) expects %s as %s on this port; now it is %s.",
 			b.Path, j.Entry.Line, j.Entry.Program, j.Entry.User, ownerWords(&v.Socket))}
+	case baseline.Expected:
+		// An admin's baseline naming a listener portwatch cannot name is
+		// evidence: the "may be a backdoor" alarm gives way to a note.
+		i := slices.IndexFunc(f, func(x Finding) bool { return x.Code == CodeUnknownListener })
+		if i < 0 {
+			return f
+		}
+		f = slices.Delete(slices.Clone(f), i, i+1)
+		add = Finding{Severity: RiskInfo, Code: CodeExpectedUnknown, Text: fmt.Sprintf("No registered service uses port %d, but the baseline (%s line %d) expects %s here: someone said it belongs.",
+			v.Socket.LPort, b.Path, j.Entry.Line, j.Entry.Program)}
 	case baseline.Missing:
 		add = Finding{Severity: RiskMedium, Code: CodeMissing, Text: fmt.Sprintf("The baseline (%s line %d) expects %s listening here; nothing is: the service is down, moved, or was replaced.",
 			b.Path, j.Entry.Line, j.Entry.Program)}

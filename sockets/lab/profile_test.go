@@ -124,7 +124,9 @@ func checkBaseline(c *checker) {
 				}
 			}
 		}
-		if !seen[-1] {
+		// On loopback (the lab without a namespace of its own binds to lo)
+		// nothing crosses a wire: the cleartext finding is for what does.
+		if !seen[-1] && c.s.InOwnNamespace() {
 			bad = append(bad, fmt.Sprintf("%d has no cleartext finding", ftp))
 		}
 		if len(bad) == 0 && seen[backdoor] && seen[server] && seen[ftp] {
