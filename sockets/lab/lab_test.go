@@ -601,7 +601,7 @@ func TestStepsOnLoopback(t *testing.T) {
 		}()
 		// Under way: step 1's listener is up, eight steps to go.
 		c.waitFor(3*time.Second, "step 1's listener", func(rows []ssRow) bool {
-			return len(where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(PortServer) })) == 1
+			return len(where(rows, func(r ssRow) bool { return r.state == "LISTEN" && r.local == loop(c.s.port(PortServer)) })) == 1
 		})
 		if err := c.sc.Close(); err != nil {
 			t.Errorf("Close: %v", err)

@@ -50,10 +50,10 @@ func stepProfile(ctx context.Context, s *scene, st *stepState) (string, string, 
 		"allows remote management\". The monitor's profile: web server (with TLS), remote administration (encrypted).",
 		sshd.pid, ssh, web.pid, http, https)
 	if !s.privileged {
-		how = fmt.Sprintf("sshd (pid %d) listens on %d, nginx (pid %d) on %d and %d (TLS). High ports, not 22, 80 and "+
-			"443 (no root): the monitor names them by their programs, so the profile reads the same from the programs. "+
-			"The conclusion: \"a web server, with secure communication, that allows remote management\". (The programs "+
-			"do not say which port is TLS: the monitor reads cleartext only.)", sshd.pid, ssh, web.pid, http, https)
+		how = fmt.Sprintf("sshd (pid %d) on %d, nginx (pid %d) on %d and %d (TLS): high ports, no root. Trusting the "+
+			"names, an analyst concludes \"a web server, with secure communication, that allows remote management\". "+
+			"portwatch names no role: no package installed these copies, and a name is not an identity (so disguises "+
+			"are caught). As root, on 22, 80 and 443, the profile draws it from the ports.", sshd.pid, ssh, web.pid, http, https)
 	}
 	return how, "portwatch-lab-step-10", nil
 }
