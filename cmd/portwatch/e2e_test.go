@@ -82,13 +82,13 @@ func TestEndToEndInTmux(t *testing.T) {
 	s.tmux("send-keys", "-t", "pw", "Enter")
 	me := fmt.Sprint(os.Getpid())
 	// "row 1 of 1": the filter, applied with enter, left our listener alone.
-	s.waitFor(ours, "redis", me, "Redis has no password by default", "row 1 of 1")
+	s.waitFor(ours, "redis", me, "a service in disguise?", "row 1 of 1")
 
 	client, _ := sockettest.Connect(t, ln)
 	s.tmux("send-keys", "-t", "pw", "2")
 	_, cport, _ := net.SplitHostPort(client.LocalAddr().String())
 	// Both ends of our connection, and nothing else: both have our endpoint.
-	screen := s.waitFor("[2 Established", ours, "127.0.0.1:"+cport, "row 1 of 2")
+	screen := s.waitFor("[2 Estab", ours, "127.0.0.1:"+cport, "row 1 of 2")
 	for _, dir := range []string{" in ", " out "} {
 		if !strings.Contains(screen, dir) {
 			t.Errorf("no %q direction on:\n%s", dir, screen)
