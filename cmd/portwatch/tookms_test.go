@@ -72,8 +72,11 @@ print("ready", flush=True); sys.stdin.readline()'`)
 		t.Fatal(err)
 	}
 	took := time.Duration(got.TookMS * float64(time.Millisecond))
-	// the process's own start and the printing are what took_ms may leave out: well under a second
-	if took > wall || wall-took > time.Second {
+	// the process's own start and the printing are what took_ms may leave
+	// out: under a second, or half the run on a machine whose thousands of
+	// sockets take seconds to print (took_ms left out the firewall's
+	// seconds before: 336 ms for a run of 27 s)
+	if took > wall || wall-took > max(time.Second, wall/2) {
 		t.Errorf("took_ms %v for a run of %v", took, wall)
 	}
 	t.Logf("took_ms %v, run %v", took, wall)

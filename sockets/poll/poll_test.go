@@ -53,9 +53,24 @@ func TestPollOfTheRealMachine(t *testing.T) {
 	}
 	defer c.Close()
 
-	r, err := p.Poll(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
+	// The listener is an event of the first poll that sees it; a busy
+	// machine's poll can miss a socket the kernel was still adding, so a
+	// few polls are given.
+	var r *poll.Result
+	opened := false
+	for try := 0; try < 3 && !opened; try++ {
+		if r != nil {
+			r.Release()
+		}
+		if r, err = p.Poll(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range r.Events {
+			opened = opened || e.Kind == events.Opened && e.Port == port
+		}
+	}
+	if !opened {
+		t.Errorf("no listener-opened event for port %d in %v", port, r.Events)
 	}
 	i := find(r, port)
 	if i < 0 {
@@ -69,13 +84,6 @@ func TestPollOfTheRealMachine(t *testing.T) {
 	}
 	if r.Traffic.Flows != nil && len(r.Traffic.Flows) != len(r.Assessment.Verdicts) {
 		t.Errorf("%d flows for %d verdicts", len(r.Traffic.Flows), len(r.Assessment.Verdicts))
-	}
-	opened := false
-	for _, e := range r.Events {
-		opened = opened || e.Kind == events.Opened && e.Port == port
-	}
-	if !opened {
-		t.Errorf("no listener-opened event for port %d in %v", port, r.Events)
 	}
 	if r.Took <= 0 || r.At.IsZero() {
 		t.Errorf("took %v at %v", r.Took, r.At)
