@@ -89,7 +89,7 @@ func programsText(th Theme, each func(func(*rowset.Row)), width int) string {
 	for _, u := range uses {
 		in, out, conns = in+u.in, out+u.out, conns+u.conns
 	}
-	fmt.Fprintf(&b, "  %s, in %s · out %s, over %d programs\n\n", statusFor(conns, "connection"), humanRate(in), humanRate(out), len(uses))
+	fmt.Fprintf(&b, "  %s, in %s · out %s, over %s\n\n", statusFor(conns, "connection"), humanRate(in), humanRate(out), statusFor(len(uses), "program"))
 	nameW := min(max(width-2-(6+7+9+9+4), 8), 32)
 	header := fmt.Sprintf("  %-*s %6s %6s %9s %9s", nameW, "PROGRAM", "PROCS", "CONNS", "RATE IN", "RATE OUT")
 	b.WriteString(th.ColumnHeader.Render(fit(header, max(width, 1))) + "\n")
