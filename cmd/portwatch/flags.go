@@ -313,7 +313,12 @@ func (v addrValue) Set(s string) error {
 		}
 		host, portText = "", s
 	}
-	if p, err := strconv.ParseUint(portText, 10, 16); err != nil || p == 0 {
+	p, err := strconv.ParseUint(portText, 10, 16)
+	if err == nil && p == 0 {
+		// a port the kernel picks: Prometheus would not know where to scrape
+		return fmt.Errorf("port 0 would be one the kernel picks, which no scraper can be told: name the port; %s", addrWant)
+	}
+	if err != nil {
 		if host == "" && !strings.Contains(s, ":") {
 			return errors.New(addrWant)
 		}

@@ -317,7 +317,7 @@ func TestSubcommandMistakes(t *testing.T) {
 		{[]string{"watch", "--textfile", "/var/lib/node/"}, `invalid --textfile "/var/lib/node/": want a file's path ending in .prom, in node_exporter's --collector.textfile.directory`, "portwatch watch"},
 		{[]string{"watch", "--metrics-addr", "abc"}, `invalid --metrics-addr "abc": ` + addr, "portwatch watch"},
 		{[]string{"watch", "--metrics-addr", "localhost:http"}, `invalid --metrics-addr "localhost:http": port "http": ` + addr, "portwatch watch"},
-		{[]string{"watch", "--metrics-addr", ":0"}, `invalid --metrics-addr ":0": port "0": ` + addr, "portwatch watch"},
+		{[]string{"watch", "--metrics-addr", ":0"}, `invalid --metrics-addr ":0": port 0 would be one the kernel picks, which no scraper can be told: name the port; ` + addr, "portwatch watch"},
 		{[]string{"watch", "--metrics-addr", "70000"}, `invalid --metrics-addr "70000": ` + addr, "portwatch watch"},
 		{[]string{"watch", "--metrics-addr", "::1:9273"}, `invalid --metrics-addr "::1:9273": ` + addr, "portwatch watch"},
 		{[]string{"baseline"}, "baseline needs a command: portwatch baseline save [FILE]", "portwatch baseline"},
