@@ -135,6 +135,20 @@ func (c *checker) onLab(r ssRow) bool {
 	return c.ports[port(r.local)] || c.ports[port(r.remote)] || host(r.local) == ScanSource || host(r.remote) == ScanSource
 }
 
+// leftOnLab is what is left on the lab's ports after Close. Outside a
+// namespace of its own the lab ties its listeners to lo: Metasploit's 4444
+// on all interfaces is another program's (a test of another package running
+// beside this one), not the lab's.
+func (c *checker) leftOnLab(rows []ssRow) []ssRow {
+	lab := where(rows, c.onLab)
+	if c.s.netns {
+		return lab
+	}
+	return where(lab, func(r ssRow) bool {
+		return port(r.local) != PortBackdoor || strings.Contains(r.local, "%lo") || r.state != "LISTEN"
+	})
+}
+
 // onPorts keeps the rows with an end on one of ports.
 func onPorts(rows []ssRow, ports ...int) []ssRow {
 	return where(rows, func(r ssRow) bool {
@@ -560,7 +574,7 @@ func checkClose(c *checker) {
 		c.Errorf("Close: %v", err)
 	}
 	rows := c.rows()
-	if lab := where(rows, c.onLab); len(lab) > 0 {
+	if lab := c.leftOnLab(rows); len(lab) > 0 {
 		c.Errorf("sockets left on the lab's ports after Close:\n%s", dump(lab))
 	}
 	for _, pid := range pids {
@@ -611,7 +625,7 @@ func TestStepsOnLoopback(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Go still runs 10 s after Close")
 		}
-		if lab := where(c.rows(), c.onLab); len(lab) > 0 {
+		if lab := c.leftOnLab(c.rows()); len(lab) > 0 {
 			t.Errorf("sockets left after Close during Go:\n%s", dump(lab))
 		}
 		for _, pid := range c.s.helperPIDs() {
