@@ -24,6 +24,16 @@ import (
 // listener on port in the namespace labelled netns.
 func liveVerdict(t *testing.T, netns string, port uint16) *Verdict {
 	t.Helper()
+	return liveVerdictWhere(t, fmt.Sprintf("no listener with an owner on %d in %s", port, netns), func(s *sockets.Socket) bool {
+		return s.IsListening() && s.LPort == port && s.Netns == netns && len(s.Owners) > 0
+	})
+}
+
+// liveVerdictWhere takes real snapshots, for up to 50 tries 100 ms apart,
+// until one holds a socket that match accepts, and returns its verdict;
+// the test fails with missing otherwise.
+func liveVerdictWhere(t *testing.T, missing string, match func(*sockets.Socket) bool) *Verdict {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for try := 0; try < 50; try++ {
@@ -32,13 +42,13 @@ func liveVerdict(t *testing.T, netns string, port uint16) *Verdict {
 			t.Fatal(err)
 		}
 		for _, v := range Assess(snap, SystemKnowledge()).Verdicts {
-			if v.Socket.IsListening() && v.Socket.LPort == port && v.Socket.Netns == netns && len(v.Socket.Owners) > 0 {
+			if match(&v.Socket) {
 				return v
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no listener with an owner on %d in %s", port, netns)
+	t.Fatal(missing)
 	return nil
 }
 

