@@ -510,10 +510,11 @@ func ownerProgram(s *sockets.Socket) string {
 }
 
 // unreadableAdvice is the advice to get CAP_SYS_PTRACE, unless portwatch held it already: then the
-// reasons in the list say what else is in the way, and the advice would send root after what it has.
+// reasons in the list say so and what else is in the way, and the advice would send root after
+// what it has.
 func unreadableAdvice(u *sockets.UnreadableOwners, advice string) string {
 	if u != nil && u.Ptrace {
-		return " portwatch already holds CAP_SYS_PTRACE: the reasons say what is in the way."
+		return ""
 	}
 	return advice
 }
