@@ -10,15 +10,14 @@ import (
 	"github.com/spf13/cobra/doc"
 )
 
-// newManCommand is portwatch man DIR (hidden): the man pages, one per
+// newManCommand is portwatch man DIR: the man pages, one per
 // command (portwatch.1, portwatch-watch.1, portwatch-baseline-save.1,
 // portwatch-lab.1, ...), made by cobra/doc from the same commands, texts
 // and flags as --help, so the two never differ.
 func newManCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:    "man DIR",
-		Short:  "write the man pages into DIR",
-		Hidden: true,
+		Use:   "man DIR",
+		Short: "write the man pages into DIR (one per command)",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 || args[0] == "" {
 				return errUsage{msg: fmt.Sprintf("man takes one directory; found %d arguments", len(args))}

@@ -74,3 +74,15 @@ func TestManPages(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpListsMan: portwatch --help lists the man command, so a user who
+// installed from a tarball finds how to make the pages (it was hidden).
+func TestHelpListsMan(t *testing.T) {
+	code, out, errOut := runArgs(t, "--help")
+	if code != 0 || errOut != "" {
+		t.Fatalf("--help: exit %d, stderr %q", code, errOut)
+	}
+	if !strings.Contains(out, "man DIR") || !strings.Contains(out, "write the man pages into DIR") {
+		t.Errorf("--help does not list the man command:\n%s", out)
+	}
+}
