@@ -53,7 +53,7 @@ func (c *Checker) proveRpm(link, exe string, deleted bool, st *syscall.Stat_t) *
 		case !ok:
 		case path == "algo":
 			algo = digest
-		case path == exe && want == "":
+		case want == "" && samePathForms(path, exe):
 			want = digest
 		}
 	}
@@ -140,4 +140,16 @@ func hashFile(link string, h func() hash.Hash) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(w.Sum(nil)), nil
+}
+
+// samePathForms reports whether a package's listed path and the running
+// file's path name one file on a merged-/usr system: rpm finds the owner
+// under either form, but lists the file only under the one it installed.
+func samePathForms(listed, exe string) bool {
+	for _, alias := range aliases(exe) {
+		if listed == alias {
+			return true
+		}
+	}
+	return false
 }

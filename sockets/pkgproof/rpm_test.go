@@ -95,3 +95,30 @@ func TestRpmOwnershipAndDigest(t *testing.T) {
 		t.Fatalf("a replaced file: %+v", id)
 	}
 }
+
+// On a merged-/usr system a package may list a file under /lib, /bin or
+// /sbin while the kernel names the running file by its /usr path (and the
+// other way round): rpm is asked under each form the file has, so such a
+// file is proven, not "owned by no package".
+func TestRpmMergedUsrForms(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a root-owned directory")
+	}
+	if target, err := os.Readlink("/lib"); err != nil || filepath.Clean(target) != "usr/lib" {
+		t.Skip("not a merged-/usr system: /lib is not a link to usr/lib")
+	}
+	bin := sleepPath(t)
+	dir, err := os.MkdirTemp("/usr/lib", "pwtest-rpm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	listed := filepath.Join("/lib", filepath.Base(dir), "pw-sshd") // how the package lists it
+	running := filepath.Join(dir, "pw-sshd")                       // how /proc/PID/exe names it
+	db := buildRpm(t, bin, listed)
+	c := NewAt("/proc", "/nonexistent-dpkg", db)
+	cmd := startCopy(t, bin, running)
+	if id := c.Check(int32(cmd.Process.Pid), running, false); id.Proof != sockets.ProofPackage || id.PackageWords() != "pwtest 1.0-2" {
+		t.Fatalf("a file the package lists under /lib, running as %s: %+v", running, id)
+	}
+}
