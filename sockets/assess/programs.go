@@ -207,11 +207,18 @@ func candidates(name string, yield func(i int) bool) {
 // and the identity says it is unproven.
 func programOf(s *sockets.Socket) (*program, *sockets.Process) {
 	for _, p := range s.Owners {
-		if p.Identity.Disproven() {
+		// An interpreter's program is named by what it runs (-m
+		// http.server, a main class): an interpreter no package installed
+		// (pyenv's) still runs it. Any other disproven file is not its name.
+		byArgsOnly := p.Identity.Disproven()
+		if byArgsOnly && !isInterpreter(exeName(p)) {
 			continue
 		}
 		found := -1
 		candidates(exeName(p), func(i int) bool {
+			if byArgsOnly && len(programs[i].args) == 0 {
+				return true
+			}
 			if programs[i].matches(p) {
 				found = i
 				return false

@@ -43,7 +43,12 @@ func provenanceFindings(s *sockets.Socket, f *findings) {
 			said = append(said, id)
 			if name := claimedName(p); name != "" {
 				f.add(risk, CodeUnownedExe, "%s (pid %d) bears the name of %s, but its executable %s is no package's (%s): a program in disguise until proven otherwise.", p.Name, p.PID, name, p.Exe, id.Reason)
-			} else if where := droppedWhere(p.Exe); where != "" && !worldWritable(p.Exe) {
+			} else if where := droppedWhere(p.Exe); where != "" && !worldWritable(p.Exe) && isInterpreter(exeName(p)) {
+				// pyenv, a virtualenv, a language built by hand: an
+				// interpreter at home is common; what it runs is judged
+				// by its command line (inline code, a shell).
+				f.add(RiskLow, CodeUnpackagedExe, "%s (pid %d) is an interpreter that no package installed (%s, in %s: pyenv's, a virtualenv's, or built by hand). What it runs is named by its command line, not proven by a package.", exeName(p), p.PID, p.Exe, where)
+			} else if where != "" && !worldWritable(p.Exe) {
 				// Tunnels and implants (chisel, frp, a Go or Rust beacon) are
 				// copied into a home or a web root: no package, no system path.
 				f.add(RiskMedium, CodeUnpackagedExe, "%s (pid %d) runs %s, which no package installed, from %s: a program copied there by hand, the way tunnels and implants arrive. Find out who put it there.", exeName(p), p.PID, p.Exe, where)
@@ -129,6 +134,9 @@ func claimedName(p *sockets.Process) string {
 		}
 		claimed := ""
 		candidates(name, func(i int) bool {
+			if len(programs[i].args) > 0 && isInterpreter(exeName(p)) {
+				return true // named by what an interpreter runs, not by its file: no disguise
+			}
 			if len(programs[i].args) == 0 || programs[i].matches(p) {
 				claimed = programs[i].name
 				return false
