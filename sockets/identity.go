@@ -24,6 +24,11 @@ const (
 	// ProofModified: a package lists the path and the running file differs
 	// from what it installed.
 	ProofModified Proof = "modified"
+	// ProofMounted: the process runs in a mount namespace of its own on
+	// this machine's root, where its path leads to another file than the
+	// same path does here (a file mounted over a daemon's path): the name
+	// and the path prove nothing.
+	ProofMounted Proof = "mounted-over"
 )
 
 // Identity is what portwatch proved about a process's executable. It is
@@ -51,7 +56,7 @@ func (id *Identity) Proven() bool {
 // Disproven reports whether the executable was shown not to be a
 // package's: no package owns it, or it differs from what one installed.
 func (id *Identity) Disproven() bool {
-	return id != nil && (id.Proof == ProofUnowned || id.Proof == ProofModified)
+	return id != nil && (id.Proof == ProofUnowned || id.Proof == ProofModified || id.Proof == ProofMounted)
 }
 
 // PackageWords is "openssh-server 1:9.2p1-2", or "" where no package owns

@@ -62,6 +62,7 @@ const (
 	CodeSendQueueStuck   = "send-queue-stuck"      // data waits in the send queue and nothing is acknowledged
 	CodeUnownedExe       = "unowned-exe"           // a well-known daemon's name on a file no package installed
 	CodeModifiedExe      = "modified-exe"          // the running file differs from what its package installed
+	CodeMountedExe       = "mounted-exe"           // in a private mount namespace, the path leads to another file than this machine's
 	CodeKernelName       = "kernel-thread-name"    // a kernel thread's name on a process with an executable
 	CodeInlineCode       = "inline-code"           // an interpreter runs code from its command line (-c, -e)
 	CodeExecTool         = "exec-shell"            // a netcat-like tool hands the socket to a program (-e, EXEC:, --sh-exec)

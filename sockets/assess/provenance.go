@@ -39,6 +39,9 @@ func provenanceFindings(s *sockets.Socket, f *findings) {
 		case id.Proof == sockets.ProofModified && !contains(said, id):
 			said = append(said, id)
 			f.add(risk, CodeModifiedExe, "%s (pid %d) runs a file that differs from its package: %s. A replaced binary is how rootkits hide; reinstall the package and find out who changed it.", p.Name, p.PID, id.Reason)
+		case id.Proof == sockets.ProofMounted && !contains(said, id):
+			said = append(said, id)
+			f.add(risk, CodeMountedExe, "%s (pid %d) runs %s in a mount namespace of its own, where that path leads to another file than this machine's: a file mounted over a daemon's path to borrow its name (%s).", p.Name, p.PID, p.Exe, id.Reason)
 		case id.Proof == sockets.ProofUnowned && !contains(said, id):
 			said = append(said, id)
 			if name := claimedName(p); name != "" {
@@ -78,7 +81,7 @@ func identityNote(s *sockets.Socket, f *findings) {
 	said := buf[:0]
 	for _, p := range s.Owners {
 		id := p.Identity
-		if id == nil || contains(said, id) || id.Proof == sockets.ProofModified || id.Proof == sockets.ProofUnowned && claimedName(p) != "" {
+		if id == nil || contains(said, id) || id.Proof == sockets.ProofModified || id.Proof == sockets.ProofMounted || id.Proof == sockets.ProofUnowned && claimedName(p) != "" {
 			continue // a disproof of a claim is a finding of its own
 		}
 		said = append(said, id)

@@ -90,6 +90,36 @@ func (c *Checker) otherMountNS(pid int32) bool {
 	return self.Ino != other.Ino || self.Dev != other.Dev
 }
 
+// otherNamespaceFile judges the executable of a process in another mount
+// namespace, whose path names a file of that namespace: nil when it is the
+// very file (device and inode) the same path leads to here, so this
+// machine's proof applies. A namespace on this machine's own root (no
+// container image: `unshare --mount`) whose path leads elsewhere had a file
+// mounted over it, which any user may do in a namespace of their own: that
+// disproves the name. A container's own root is its image: unproven.
+func (c *Checker) otherNamespaceFile(pid int32, exe string, running *syscall.Stat_t) *sockets.Identity {
+	var here syscall.Stat_t
+	if syscall.Stat(exe, &here) == nil && here.Dev == running.Dev && here.Ino == running.Ino {
+		return nil
+	}
+	if !c.sameRoot(pid) {
+		return containerExe
+	}
+	return &sockets.Identity{Proof: sockets.ProofMounted, Reason: "it runs in a mount namespace of its own where " + exe +
+		" is another file than this machine's " + exe + " (a file mounted over that path): its name and path prove nothing"}
+}
+
+// sameRoot reports whether process pid's root directory is portwatch's:
+// a container runtime gives its processes the image's root instead.
+func (c *Checker) sameRoot(pid int32) bool {
+	var self, other syscall.Stat_t
+	if syscall.Stat(filepath.Join(c.procRoot, "self", "root"), &self) != nil ||
+		syscall.Stat(filepath.Join(c.procRoot, strconv.Itoa(int(pid)), "root"), &other) != nil {
+		return false
+	}
+	return self.Dev == other.Dev && self.Ino == other.Ino
+}
+
 var unreadableExe = &sockets.Identity{Proof: sockets.ProofUnproven, Reason: "the executable cannot be read (another user's process, not being root): identity unproven, the process's name stands in"}
 
 // Check proves the executable of process pid, whose path is exe (as
@@ -99,13 +129,16 @@ func (c *Checker) Check(pid int32, exe string, deleted bool) *sockets.Identity {
 	if exe == "" {
 		return unreadableExe
 	}
-	if c.otherMountNS(pid) {
-		return containerExe
-	}
 	link := filepath.Join(c.procRoot, strconv.Itoa(int(pid)), "exe")
 	var st syscall.Stat_t
 	if err := syscall.Stat(link, &st); err != nil {
 		return &sockets.Identity{Proof: sockets.ProofUnproven, Reason: "the executable cannot be read: " + reasonOf(err)}
+	}
+	if c.otherMountNS(pid) {
+		if id := c.otherNamespaceFile(pid, exe, &st); id != nil {
+			return id
+		}
+		// The same file as this machine's at that path: proven as here.
 	}
 	key := exeKey{uint64(st.Dev), st.Ino, st.Mtim.Nano(), st.Size}
 	c.mu.Lock()

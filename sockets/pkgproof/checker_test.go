@@ -5,6 +5,7 @@ package pkgproof
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,9 +184,12 @@ func TestAliases(t *testing.T) {
 	}
 }
 
-// A process in a mount namespace of its own (a container's) is not judged
-// against this machine's packages: its path names the container's file.
-func TestContainerProcessIsUnprovenNotUnowned(t *testing.T) {
+// A process in a mount namespace of its own on this machine's root
+// (`unshare --mount`, as any user may make): where its path is the same
+// file as here, this machine's proof applies; where the path leads to
+// another file (or to none here), something was mounted over it, and the
+// name is disproven (mounted-over), not merely unproven.
+func TestPrivateMountNamespaceProcess(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to make a mount namespace")
 	}
@@ -202,14 +206,21 @@ func TestContainerProcessIsUnprovenNotUnowned(t *testing.T) {
 	// Wait, bounded, for unshare to exec sleep in its new namespace.
 	c := New()
 	deadline := time.Now().Add(5 * time.Second)
-	for !c.otherMountNS(int32(cmd.Process.Pid)) {
+	for {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+		if c.otherMountNS(int32(cmd.Process.Pid)) && exe == bin {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("the process never entered its own mount namespace")
+			t.Fatal("the process never ran sleep in its own mount namespace")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	id := c.Check(int32(cmd.Process.Pid), "/usr/local/sbin/nginx", false)
-	if id.Proof != sockets.ProofUnproven || !strings.Contains(id.Reason, "container") || id.Disproven() {
-		t.Fatalf("a container's process: %+v", id)
+	pid := int32(cmd.Process.Pid)
+	if id := c.Check(pid, "/usr/local/sbin/nginx", false); id.Proof != sockets.ProofMounted || !id.Disproven() {
+		t.Errorf("a path that leads elsewhere than here: %+v", id)
+	}
+	if id := c.Check(pid, bin, false); id.Proof == sockets.ProofMounted || id.Disproven() {
+		t.Errorf("the same file as this machine's %s: %+v", bin, id)
 	}
 }
