@@ -66,7 +66,7 @@ var (
 	colConns = column{title: "CONNS", width: 6, min: 6, priority: 3, right: true,
 		cell: func(_ cellContext, r *rowset.Row) string { return strconv.Itoa(int(r.Conns)) },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Conns, b.Conns) }}
-	colLocal = column{title: "LOCAL", width: 21, min: 21, priority: 8,
+	colLocal = column{title: "LOCAL", width: 21, min: 21, priority: 10, // our own address:port, kept longest: the analyst starts from it
 		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.LocalEndpoint() },
 		less: func(a, b *rowset.Row) int {
 			return cmp.Or(a.Socket.Local.Compare(b.Socket.Local), cmp.Compare(a.Socket.LPort, b.Socket.LPort))
