@@ -237,8 +237,11 @@ func standoutsOf(roles map[string]*roleAcc) []Standout {
 	}
 	if r := reachable("database"); r != nil {
 		text := "A database is reachable from outside (" + strings.Join(r.plainEvidence, "; ") + "): only its clients should reach it. "
-		if roles["web server"] != nil {
+		switch {
+		case reachable("web server") != nil:
 			text = "A database is reachable from outside on a web server (" + strings.Join(r.plainEvidence, "; ") + "): a web application reaches its database over loopback or a private network, so nobody else needs this. "
+		case roles["web server"] != nil:
+			text = "A database is reachable from outside (" + strings.Join(r.plainEvidence, "; ") + "), though this machine's web server is local only: nothing outside needs the database. "
 		}
 		out = append(out, Standout{RiskHigh, StandoutExposedDatabase, text + "Bind it to 127.0.0.1 or let the firewall admit the application servers only."})
 	}

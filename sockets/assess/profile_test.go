@@ -51,3 +51,21 @@ func TestProfileCases(t *testing.T) {
 		}
 	}
 }
+
+// A database reachable from outside beside a web server that is local
+// only: the standout does not say "on a web server", since the profile
+// lists that web server as local only (the two read against each other).
+func TestExposedDatabaseBesideALocalWebServer(t *testing.T) {
+	kb := testKnowledge(t)
+	web := sock(sockets.TCP, "127.0.0.1", 80, "0.0.0.0", 0, sockets.StateListen, 80)
+	db := sock(sockets.TCP, "0.0.0.0", 5432, "0.0.0.0", 0, sockets.StateListen, 5432)
+	p := ProfileOf(judged(kb, web, db))
+	if !strings.Contains(p.Summary(), "local only: web server") {
+		t.Fatalf("summary %q: the web server should be local only", p.Summary())
+	}
+	for _, s := range p.Standouts {
+		if s.Code == StandoutExposedDatabase && strings.Contains(s.Text, "on a web server") {
+			t.Errorf("the standout says %q while the web server is local only", s.Text)
+		}
+	}
+}
