@@ -195,7 +195,7 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 		j.BytesSent, j.BytesReceived, j.RTTMS, j.Retransmits = &t.BytesSent, &t.BytesReceived, &rtt, &t.Retransmits
 	}
 	if s.IsListening() {
-		if fw := v.Firewall; fw.Kind != "" {
+		if fw := v.Firewall(); fw.Kind != "" {
 			j.Firewall = toJSONFirewall(fw)
 		}
 		if st := v.Baseline.Status; st != baseline.NotCompared {
