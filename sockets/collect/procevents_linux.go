@@ -141,6 +141,9 @@ func (e *procEvents) run() {
 	e.mu.Lock()
 	e.live, e.failed = false, err
 	e.mu.Unlock()
+	// The kernel would go on queueing other listeners' events here (the group is open to any
+	// socket bound to it): let go of the socket now, not at Close.
+	e.close.Do(func() { e.f.Close() })
 }
 
 // listen asks for the events, awaits the kernel's answer and then reads events until the socket

@@ -3,9 +3,15 @@
 package collect
 
 import (
+	"context"
 	"encoding/binary"
+	"encoding/json"
+	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,4 +228,122 @@ func putPIDs(msg []byte, pid int32) {
 	for _, off := range []int{offEventData, offEventData + 4} {
 		binary.NativeEndian.PutUint32(msg[off:], uint32(pid))
 	}
+}
+
+// childRenameEnv has the test binary, started again in another view (as nobody, in a pid
+// namespace of its own), rename itself between two polls of a Live of its own and report.
+const childRenameEnv = "PORTWATCH_TEST_CHILD_RENAME"
+
+type renameReport struct {
+	Events       bool   // the kernel's process events were in use
+	Before, Name string // our listener's owner, named before and after the rename
+	Err          string
+}
+
+// renameChild is the child's side: it never returns.
+func renameChild() {
+	var r renameReport
+	defer func() {
+		json.NewEncoder(os.Stdout).Encode(r)
+		os.Exit(0)
+	}()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		r.Err = err.Error()
+		return
+	}
+	defer ln.Close() // held to the end: a listener no longer used is closed by its finalizer
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	l := NewLive()
+	defer l.Close()
+	if ev := l.procs.events; ev != nil { // let the kernel answer, or be silent, first
+		for deadline := time.Now().Add(procEventsAckWait + 500*time.Millisecond); time.Now().Before(deadline) && !ev.working(); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		r.Events = ev.working()
+	}
+	name := func() string {
+		snap, err := l.Snapshot(context.Background())
+		if err != nil {
+			r.Err = err.Error()
+			return ""
+		}
+		for i := range snap.Sockets {
+			if s := &snap.Sockets[i]; s.LPort == port && s.IsListening() && len(s.Owners) > 0 {
+				return s.Owners[0].Name
+			}
+		}
+		return ""
+	}
+	name() // the first poll with events reads everything: the cache is trusted from here
+	r.Before = name()
+	if err := os.WriteFile("/proc/self/comm", []byte("pwtest-child"), 0); err != nil {
+		r.Err = err.Error()
+		return
+	}
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if r.Name = name(); r.Name == "pwtest-child" {
+			return
+		}
+	}
+}
+
+// runRenameChild runs the child as prefix and cred say, and returns its report.
+func runRenameChild(t *testing.T, cred *syscall.Credential, prefix ...string) renameReport {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "portwatch-child-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "test")
+	copyFile(t, bin)
+	args := append(prefix, bin, "-test.run=^$")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), childRenameEnv+"=1")
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+	}
+	var r renameReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("the child's report: %v\n%s", err, out)
+	}
+	if r.Err != "" {
+		t.Fatalf("the child: %s", r.Err)
+	}
+	return r
+}
+
+// In a pid namespace of its own (a container) the kernel ignores the request for events: the
+// cache falls back to reading every owner's stat, and a rename is seen all the same.
+func TestRenameIsSeenInAPidNamespaceWithoutEvents(t *testing.T) {
+	sockettest.NeedRoot(t, "for a pid namespace")
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare is not installed")
+	}
+	r := runRenameChild(t, nil, unshare, "--pid", "--fork", "--mount-proc")
+	if r.Events {
+		t.Error("the kernel's process events were in use in another pid namespace: its pids are not ours")
+	}
+	if r.Name != "pwtest-child" {
+		t.Errorf("the child's listener named %q before and %q after its rename, want pwtest-child", r.Before, r.Name)
+	}
+}
+
+// As nobody, with or without events (kernels since 6.6 let any user listen), a rename is seen.
+func TestRenameIsSeenAsNobody(t *testing.T) {
+	sockettest.NeedRoot(t, "to start a child as nobody")
+	r := runRenameChild(t, nobody)
+	if r.Name != "pwtest-child" {
+		t.Errorf("nobody's listener named %q before and %q after its rename (events %v), want pwtest-child", r.Before, r.Name, r.Events)
+	}
+	t.Logf("as nobody the kernel's process events were in use: %v", r.Events)
 }
