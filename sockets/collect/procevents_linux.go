@@ -72,6 +72,8 @@ type procEvents struct {
 	all     bool            // since the last take: the set is not to be trusted (overflow, drops, start)
 	live    bool            // the kernel confirmed the listening
 	failed  error           // the kernel refused, or the socket broke: for good
+
+	beforeRecv func() // a test seam: nil, or called before each read
 }
 
 // errProcEventsSilent: the kernel did not answer the request to listen (another pid or user
@@ -80,7 +82,12 @@ var errProcEventsSilent = errors.New("the kernel did not answer the request for 
 
 // openProcEvents opens the connector and starts listening. The kernel's answer is awaited in the
 // goroutine: until it comes, take says that everything changed.
-func openProcEvents() (*procEvents, error) {
+func openProcEvents() (*procEvents, error) { return openProcEventsWith(procEventsRcvbuf, nil) }
+
+// openProcEventsWith is openProcEvents with a receive buffer of rcvbuf bytes, and beforeRecv (a
+// test seam, may be nil) called before each read: a test holds the reader there to have the
+// kernel drop events.
+func openProcEventsWith(rcvbuf int, beforeRecv func()) (*procEvents, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_CONNECTOR)
 	if err != nil {
 		return nil, err
@@ -90,8 +97,8 @@ func openProcEvents() (*procEvents, error) {
 		return nil, err
 	}
 	// As root the buffer may pass net.core.rmem_max; otherwise the kernel caps it there.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, procEventsRcvbuf) != nil {
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, procEventsRcvbuf)
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
 	}
 	// The kernel drops in its own context what the cache has no use for (forks, and the threads
 	// that are not a process's main one), so a storm of them does not wake portwatch.
@@ -100,7 +107,7 @@ func openProcEvents() (*procEvents, error) {
 		return nil, err
 	}
 	e := &procEvents{f: os.NewFile(uintptr(fd), "proc-connector"), done: make(chan struct{}),
-		changed: map[int32]uint8{}, spare: map[int32]uint8{}, all: true}
+		changed: map[int32]uint8{}, spare: map[int32]uint8{}, all: true, beforeRecv: beforeRecv}
 	go e.run()
 	return e, nil
 }
@@ -160,6 +167,9 @@ func (e *procEvents) listen() error {
 	buf := make([]byte, 4096) // one event a datagram: a few dozen bytes
 	e.f.SetReadDeadline(time.Now().Add(procEventsAckWait))
 	for {
+		if e.beforeRecv != nil {
+			e.beforeRecv()
+		}
 		n, from, err := e.recv(rc, buf)
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -346,4 +347,44 @@ func TestRenameIsSeenAsNobody(t *testing.T) {
 		t.Errorf("nobody's listener named %q before and %q after its rename (events %v), want pwtest-child", r.Before, r.Name, r.Events)
 	}
 	t.Logf("as nobody the kernel's process events were in use: %v", r.Events)
+}
+
+// When the kernel drops events (the reader fell behind a burst: ENOBUFS), the next poll reads
+// every owner's stat: nothing said since is complete.
+func TestDroppedEventsMarkEverything(t *testing.T) {
+	sockettest.NeedRoot(t, "for the kernel's process events")
+	hold := make(chan struct{})
+	var held atomic.Bool
+	e, err := openProcEventsWith(4096, func() {
+		if held.Load() {
+			<-hold
+		}
+	})
+	if err != nil {
+		t.Skipf("the process events connector: %v", err)
+	}
+	defer e.Close()
+	sockettest.WaitFor(t, procEventsAckWait+time.Second, "the kernel's answer", func() (bool, string) { return e.working(), "not yet" })
+	e.take() // the first take after the answer says everything
+	if _, all := e.take(); all {
+		t.Fatal("a quiet listener said that everything changed")
+	}
+	held.Store(true)
+	// The reader now stops before its next read: a burst of execs and exits fills the small
+	// buffer, and the kernel drops the rest.
+	for range 200 {
+		if err := exec.Command("true").Run(); err != nil {
+			t.Skipf("true: %v", err)
+		}
+	}
+	held.Store(false)
+	close(hold)
+	sockettest.WaitFor(t, 2*time.Second, "the drop noticed", func() (bool, string) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.all, "not yet"
+	})
+	if _, all := e.take(); !all {
+		t.Error("the poll after the kernel dropped events trusts them")
+	}
 }
