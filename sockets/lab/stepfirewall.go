@@ -44,10 +44,11 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 	if !s.privileged {
 		return fmt.Sprintf("lab-client (pid %d) knocked on %d: closed, nothing listens, the kernel answered with a reset "+
 			"(connection refused; nmap: closed), no socket left. An open port answers SYN-ACK (step 2). Filtered cannot be "+
-			"shown: it takes a firewall rule, and changing the firewall needs root (CAP_NET_ADMIN). As root (sudo "+
-			"portwatch lab) an nft rule turns a live listener open, filtered, closed and back.", cl.pid, closed), filter, nil
+			"shown: it takes a firewall rule, and changing a firewall needs root (CAP_NET_ADMIN) over a namespace, but "+
+			"%s. As root (sudo portwatch lab), or where user namespaces are allowed, an nft rule turns a live listener "+
+			"open, filtered, closed and back.", cl.pid, closed, s.noNamespace()), filter, nil
 	}
-	srv, err := s.helperFor(ctx, st, progWeb, 5, s.program(progWeb))
+	srv, err := s.helperFor(ctx, st, progWeb, 5, "")
 	if err != nil {
 		return "", "", err
 	}
@@ -76,7 +77,7 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 			st.setPhase(fwOpen)
 		}
 	})
-	return fmt.Sprintf("nginx (pid %d) listens on 0.0.0.0:%d; every %s the lab's nft rule changes (the monitor reads "+
+	return fmt.Sprintf("lab-nginx (pid %d) listens on 0.0.0.0:%d; every %s the lab's nft rule changes (the monitor reads "+
 		"it each poll: EXPOSED, and the rule in the details). No rule: open. `tcp dport %d drop`: filtered (nmap: "+
 		"filtered), lab-client's knock waits in SYN_SENT (tab 3). `reject with tcp reset`: closed (nmap: closed), the knock is "+
 		"refused. Then no rule, and round. %d, where nothing listens: refused at once.",
