@@ -116,7 +116,12 @@ func (s *scene) baselineText() string {
 	b.WriteString("# portwatch lab's own baseline: the teaching servers are expected, the backdoor is not.\n")
 	b.WriteString("# netns proto address port program user\n")
 	if s.privileged {
-		fmt.Fprintf(&b, "%s tcp * 21-443 * *\n", ns) // steps 8 and 10: ftp, ssh, telnet, http, https
+		// Steps 8 and 10. The stand-ins for vsftpd and sshd are named: on
+		// 21 and 22 any other program is "a service in disguise?", and
+		// the lab's baseline answers that it belongs (expected-program).
+		fmt.Fprintf(&b, "%s tcp * 21 %s *\n", ns, progFTP)
+		fmt.Fprintf(&b, "%s tcp * 22 %s *\n", ns, progSSH)
+		fmt.Fprintf(&b, "%s tcp * 23-443 * *\n", ns) // telnet, http, https
 		fmt.Fprintf(&b, "%s tcp * %d * *\n", ns, portTLSRoot)
 	}
 	// The block, but for its last port: the backdoor's where 4444 is taken.

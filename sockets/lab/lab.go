@@ -113,9 +113,9 @@ const ScanSource = "127.6.6.6"
 // scene is the Scene.
 type scene struct {
 	hold       time.Duration
-	netns      bool // in the lab's own namespace
-	userns     bool // and a user namespace of its own: root there, an ordinary user on the machine
-	privileged bool // and root there: well-known ports, its own firewall rule
+	netns      bool   // in the lab's own namespace
+	userns     bool   // and a user namespace of its own: root there, an ordinary user on the machine
+	privileged bool   // and root there: well-known ports, its own firewall rule
 	noNetns    string // why there is no namespace of its own (Options.NoNamespace)
 	spawn      *spawner
 	base       int          // the block of ports (ports.go): 62000 in the namespace

@@ -42,11 +42,10 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 	st.cleanup(func(context.Context) error { s.refused = nil; return nil })
 	filter := ":" + strconv.Itoa(filtered/10)
 	if !s.privileged {
-		return fmt.Sprintf("lab-client (pid %d) knocked on %d: closed, nothing listens, the kernel answered with a reset "+
-			"(connection refused; nmap: closed), no socket left. An open port answers SYN-ACK (step 2). Filtered cannot be "+
-			"shown: it takes a firewall rule, and changing a firewall needs root (CAP_NET_ADMIN) over a namespace, but "+
-			"%s. As root (sudo portwatch lab), or where user namespaces are allowed, an nft rule turns a live listener "+
-			"open, filtered, closed and back.", cl.pid, closed, s.noNamespace()), filter, nil
+		return fmt.Sprintf("lab-client (pid %d) knocked on %d: closed, nothing listens; the kernel answered with a reset "+
+			"(connection refused; nmap: closed). An open port answers SYN-ACK (step 2). Filtered cannot be shown: it "+
+			"takes a firewall rule, which needs root over a network namespace, and %s. With sudo, or user namespaces "+
+			"allowed, a rule turns a listener open, filtered, closed.", cl.pid, closed, s.noNamespace()), filter, nil
 	}
 	srv, err := s.helperFor(ctx, st, progWeb, 5, "")
 	if err != nil {

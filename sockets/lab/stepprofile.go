@@ -50,12 +50,10 @@ func stepProfile(ctx context.Context, s *scene, st *stepState) (string, string, 
 		"that allows remote management\". The monitor draws the same from the ports: see profile in the header, and R.",
 		sshd.pid, ssh, web.pid, http, https)
 	if !s.privileged {
-		how = fmt.Sprintf("lab-sshd (pid %d) on %d, lab-nginx (pid %d) on %d and %d (TLS): high ports, as "+
-			"%s. Trusting the names, an analyst concludes \"a web server, with secure "+
-			"communication, that allows remote management\". portwatch names no role: a profile rests on well-known "+
-			"ports and proven programs, these are neither, and a name is not an identity (so disguises are caught). "+
-			"With a namespace of its own (root, or user namespaces allowed), on 22, 80 and 443, it draws the conclusion.",
-			sshd.pid, ssh, web.pid, http, https, s.noNamespace())
+		how = fmt.Sprintf("lab-sshd (pid %d) on %d, lab-nginx (pid %d) on %d and %d (TLS): high ports, as %s. "+
+			"Trusting names, an analyst concludes \"a web server, with secure communication, that allows remote "+
+			"management\". portwatch names no role: these ports are no registry's, and a name is not an identity. On 22, "+
+			"80 and 443 (sudo, or user namespaces allowed) it draws the same.", sshd.pid, ssh, web.pid, http, https, s.noNamespace())
 	}
 	return how, "portwatch-lab-step-10", nil
 }

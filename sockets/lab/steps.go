@@ -60,12 +60,14 @@ func (s *scene) whoNote() string {
 	if !s.userns {
 		return ""
 	}
-	return " USER says root: without root on this machine, the lab runs in a user namespace of its own, where you " +
-		"are root over the lab's namespace and nothing else."
+	return " USER is root: the lab's own user namespace, where you are root, and only there."
 }
 
 // noNamespace says that the lab has no namespace of its own, and why.
 func (s *scene) noNamespace() string {
+	if s.netns {
+		return "this lab may not change its namespace"
+	}
 	if s.noNetns == "" {
 		return "this lab has no namespace of its own"
 	}
