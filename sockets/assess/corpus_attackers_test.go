@@ -66,26 +66,24 @@ func (a *corpusAttack) judge(v *Verdict) corpusRow {
 
 // The peer's listener: accepts the reverse shells and holds them open.
 const peerScript = `import socket,sys,threading,time
-def serve(port):
-    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("` + corpusPeer + `", port)); s.listen(64)
+def serve(s):
     held=[]
     while True:
         c,_=s.accept(); held.append(c)
 for p in sys.argv[1:]:
-    threading.Thread(target=serve, args=(int(p),), daemon=True).start()
+    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("` + corpusPeer + `", int(p))); s.listen(64)
+    threading.Thread(target=serve, args=(s,), daemon=True).start()
+print("ready", flush=True)
 time.sleep(3600)
 `
 
 func peerSetup(t *testing.T, peer string) {
 	t.Helper()
 	script := scriptFile(t, peerScript)
-	cmd := exec.Command("ip", "netns", "exec", peer, "python3", script, "443", "4444", "22")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// The veth's address is usable once duplicate address detection is
+	// done; bind may fail for a moment before.
+	startReady(t, exec.Command("ip", "netns", "exec", peer, "python3", script, "443", "4444", "22"))
 }
 
 // A service's script, the way a disguised implant runs one: it listens

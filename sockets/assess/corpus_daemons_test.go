@@ -92,11 +92,11 @@ func on(proto sockets.Proto, port uint16, service string, min, max Risk, codes .
 
 // clientSockets: a daemon's own unconnected UDP sockets on ephemeral
 // ports (its DNS queries, a proxy's upstream) are its client sockets.
-var clientSockets = on(udp, 0, "", RiskInfo, RiskLow, CodeClientSocket, "!"+CodeUnknownListener)
+var clientSockets = corpusExpect{proto: udp, role: RoleClientSocket, min: RiskInfo, max: RiskLow, need: []string{CodeClientSocket}, forbid: []string{CodeUnknownListener}}
 
 // ownConnections: a daemon's own connections (to itself, to its helpers)
 // are no finding of their own.
-var ownConnections = on(tcp, 0, "", RiskInfo, RiskLow)
+var ownConnections = corpusExpect{role: RoleConnection, min: RiskInfo, max: RiskLow}
 
 // corpusDaemons: server packages among Debian's most installed (popcon,
 // by_inst, sections net, mail, web, database, admin, java), each with the
@@ -139,7 +139,7 @@ var corpusDaemons = []corpusDaemon{
 	{name: "haproxy", bins: []string{"/usr/sbin/haproxy"},
 		// The package's haproxy.cfg has no frontend; a site adds one and
 		// the stats page beside it.
-		prep: `printf 'frontend web\n  bind :80\n  default_backend app\nbackend app\n  server a 127.0.0.1:8080\nlisten stats\n  bind 127.0.0.1:8404\n  stats enable\n  stats uri /\n' > /run/site.cfg`,
+		prep: `install -d /run/haproxy; printf 'frontend web\n  bind :80\n  default_backend app\nbackend app\n  server a 127.0.0.1:8080\nlisten stats\n  bind 127.0.0.1:8404\n  stats enable\n  stats uri /\n' > /run/site.cfg`,
 		exec:  "/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg -f /run/site.cfg -p /run/haproxy.pid -S /run/haproxy-master.sock",
 		ready: []corpusPort{{tcp, 80}, {tcp, 8404}},
 		want:  []corpusExpect{on(tcp, 80, "http", RiskLow, RiskMedium), on(tcp, 8404, "haproxy-stats", RiskInfo, RiskMedium), ownConnections}},
@@ -238,13 +238,14 @@ var corpusDaemons = []corpusDaemon{
 		want: []corpusExpect{on(tcp, 5672, "amqp", RiskMedium, RiskHigh), on(tcp, 25672, "erlang-dist", RiskHigh, RiskHigh),
 			on(tcp, 4369, "epmd", RiskMedium, RiskHigh), ownConnections}},
 	{name: "tomcat10", bins: []string{"/usr/libexec/tomcat10/tomcat-start.sh", "/usr/share/tomcat10/bin/catalina.sh"},
-		prep: "/usr/libexec/tomcat10/tomcat-update-policy.sh",
+		prep: "CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE=/var/lib/tomcat10 /usr/libexec/tomcat10/tomcat-update-policy.sh",
 		exec: "env CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE=/var/lib/tomcat10 CATALINA_TMPDIR=/tmp JAVA_OPTS=-Djava.awt.headless=true /bin/sh /usr/libexec/tomcat10/tomcat-start.sh",
 		user: "tomcat:tomcat", ready: []corpusPort{{tcp, 8080}, {tcp, 8005}},
 		want: []corpusExpect{on(tcp, 8080, "", RiskLow, RiskMedium, "!"+CodeUnknownListener), on(tcp, 8005, "tomcat-shutdown", RiskInfo, RiskMedium), ownConnections}},
 	{name: "prometheus", bins: []string{"/usr/bin/prometheus"},
 		exec: "/usr/bin/prometheus", user: "prometheus:prometheus", ready: []corpusPort{{tcp, 9090}},
-		want: []corpusExpect{on(tcp, 9090, "", RiskLow, RiskMedium, "!"+CodeUnknownListener), ownConnections}},
+		// Every metric of the fleet, and its query API, to anyone.
+		want: []corpusExpect{on(tcp, 9090, "", RiskMedium, RiskHigh, "!"+CodeUnknownListener), ownConnections}},
 	{name: "node-exporter", bins: []string{"/usr/bin/prometheus-node-exporter"},
 		exec: "/usr/bin/prometheus-node-exporter", user: "prometheus:prometheus", ready: []corpusPort{{tcp, 9100}},
 		want: []corpusExpect{on(tcp, 9100, "", RiskLow, RiskMedium, "!"+CodeUnknownListener)}},

@@ -96,7 +96,7 @@ func killNetns(name string) {
 // the test's log when the daemon does not come up.
 func corpusStart(t *testing.T, ns, script string) *strings.Builder {
 	t.Helper()
-	full := "set -e; mount -t tmpfs -o mode=755 tmpfs /run; mount -t tmpfs -o mode=1777 tmpfs /tmp; " + script
+	full := "set -e; mount -t tmpfs -o mode=755 tmpfs /run; mount -t tmpfs -o mode=1777 tmpfs /tmp; mkdir -p -m 1777 /run/lock; " + script
 	cmd := exec.Command("ip", "netns", "exec", ns, "sh", "-c", full)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -278,7 +278,8 @@ func corpusTable(t *testing.T, rows []corpusRow) (right int, missed []string) {
 // and findings it must not.
 type corpusExpect struct {
 	proto   sockets.Proto
-	port    uint16 // 0: any socket not listed before
+	port    uint16 // 0: any socket not listed before (of the role, if one is given)
+	role    Role
 	service string
 	min     Risk
 	max     Risk
@@ -323,17 +324,17 @@ func (e *corpusExpect) check(v *Verdict) string {
 func judgeDaemon(name string, want []corpusExpect, v *Verdict) corpusRow {
 	s := &v.Socket
 	row := corpusRow{who: name, v: v}
-	port := ServicePort(s)
+	port := s.LPort
 	var e *corpusExpect
 	for i := range want {
-		if want[i].proto == s.Proto && want[i].port == port && (s.IsListening() || s.Direction == sockets.Inbound) {
+		if want[i].proto == s.Proto && want[i].port == port && want[i].role == "" && v.Role == RoleListener {
 			e = &want[i]
 			break
 		}
 	}
 	if e == nil {
 		for i := range want {
-			if want[i].port == 0 && (want[i].proto == s.Proto || want[i].proto == 0) {
+			if want[i].port == 0 && (want[i].proto == s.Proto || want[i].proto == 0) && (want[i].role == "" || want[i].role == v.Role) {
 				e = &want[i]
 				break
 			}
