@@ -40,7 +40,7 @@ func frontendOf(ev *evaluator, d decider) (frontend, source string) {
 		}
 		return "ufw", "ufw default deny incoming"
 	case c.table.name == "firewalld" && c.table.family == famINET:
-		return "firewalld", firewalldSource(c)
+		return "firewalld", firewalldSource(ev, c, r)
 	case strings.HasPrefix(c.name, "DOCKER"):
 		return "docker", ""
 	case strings.HasPrefix(c.name, "KUBE-") || c.table.name == "kube-proxy":
@@ -215,21 +215,4 @@ func portText(r [2]uint16) string {
 		return itoa16(r[0])
 	}
 	return itoa16(r[0]) + ":" + itoa16(r[1])
-}
-
-// firewalldSource names the zone of a firewalld chain: "firewalld zone public".
-func firewalldSource(c *chain) string {
-	for _, p := range []string{"filter_IN_", "filter_FWD_", "nat_PRE_"} {
-		if rest, ok := strings.CutPrefix(c.name, p); ok {
-			zone := rest
-			for _, s := range []string{"_allow", "_deny", "_pre", "_post", "_log"} {
-				zone = strings.TrimSuffix(zone, s)
-			}
-			return "firewalld zone " + zone
-		}
-	}
-	if c.hook == unix.NF_INET_LOCAL_IN {
-		return "firewalld default (no zone accepts it)"
-	}
-	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -81,20 +82,11 @@ func realProbes(ls []realListener) []probe {
 // the probe's source.
 func listenerOf(ls []realListener, p probe) (realListener, bool) {
 	for _, l := range ls {
-		if l.proto == p.proto && l.port == p.port && contains(l.sources(), p.src) {
+		if l.proto == p.proto && l.port == p.port && slices.Contains(l.sources(), p.src) {
 			return l, true
 		}
 	}
 	return realListener{}, false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // realOutcome is how each listener's verdict compares with the kernel's answers to its probes:

@@ -44,6 +44,7 @@ var recordedTests = map[string]recordedTest{
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
 	"TestRealUfw":           {steps: []stepCheck{checkRealUfw}},
+	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no
