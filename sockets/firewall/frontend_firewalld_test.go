@@ -3,6 +3,7 @@
 package firewall
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,42 @@ func TestFirewalldHostileFiles(t *testing.T) {
 	}
 	if got := firewalldSource(&evaluator{rs: &Ruleset{fwd: cfg}}, &chain{name: "filter_IN_public_allow"}, nil); got != "firewalld zone public" {
 		t.Errorf("no rule: %q", got)
+	}
+}
+
+// TestLoadFirewalld: collect's way in. The real firewalld's recorded ruleset, with its zone and
+// service files under a root of their own, as /etc/firewalld and /usr/lib/firewalld: the
+// deciding rule reads as the firewall-cmd command.
+func TestLoadFirewalld(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("firewalld's files are read only when root's: needs root to make them")
+	}
+	rec, err := loadRecording(recordingPath("TestRealFirewalld"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	_ = os.Chmod(root, 0o755)
+	files := map[string]string{}
+	for _, rel := range []string{"etc/zones/public.xml", "lib/services/ssh.xml"} {
+		b, err := os.ReadFile(filepath.Join(realFirewalldConfigDir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[strings.Replace(strings.Replace(rel, "etc/", "etc/firewalld/", 1), "lib/", "usr/lib/firewalld/", 1)] = string(b)
+	}
+	for _, d := range []string{"etc", "usr", "usr/lib"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFwd(t, root, files)
+	rs := replayRead(t, rec.Steps[0])
+	if v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 22); v.Source != "firewalld zone public" {
+		t.Errorf("before: %q", v.Source)
+	}
+	rs.LoadFirewalld(root)
+	if v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 22); v.Source != "firewall-cmd --zone=public --add-service=ssh" {
+		t.Errorf("after LoadFirewalld: %q (%s)", v.Source, v.Rule)
 	}
 }
