@@ -147,7 +147,7 @@ func (l *lab) inPrivateMounts(binds [][2]string, script string) *exec.Cmd {
 	for _, b := range binds {
 		pre = append(pre, fmt.Sprintf("mount --bind %q %q", b[1], b[0]))
 	}
-	pre = append(pre, "mount -t tmpfs tmpfs /run", "mount --bind /bin/true /sbin/modprobe")
+	pre = append(pre, "mount -t tmpfs tmpfs /run", "if [ -e /sbin/modprobe ]; then mount --bind /bin/true /sbin/modprobe; fi")
 	full := "set -e\n" + strings.Join(pre, "\n") + "\n" + script
 	return exec.Command("ip", "netns", "exec", l.srv, "unshare", "--mount", "--propagation", "private", "sh", "-c", full)
 }
