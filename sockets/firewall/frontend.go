@@ -129,6 +129,7 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 	if proto == "" && (strings.Contains(text, "l4proto tcp") || strings.Contains(text, "l4proto udp")) {
 		proto = protoWord(ev.proto)
 	}
+	app := ufwApp(text)
 	iface := strings.Trim(ruleField(text, "iifname"), `"`)
 	from := ruleField(text, "ip saddr") + ruleField(text, "ip6 saddr")
 	to := ruleField(text, "ip daddr") + ruleField(text, "ip6 daddr")
@@ -136,6 +137,9 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 		return ""
 	}
 	if iface == "" && from == "" && to == "" {
+		if app != "" {
+			return "ufw " + action + " " + app
+		}
 		return "ufw " + action + " " + port + "/" + protoWord(ev.proto)
 	}
 	// ufw's long form: ufw ACTION [in on IF] [from SRC] [to DST [port P]] [proto P]
@@ -151,6 +155,9 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 			to = "any"
 		}
 		out += " to " + to
+		if app != "" {
+			return out + " app " + app
+		}
 		if port != "" {
 			out += " port " + port
 		}
@@ -159,6 +166,31 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 		out += " proto " + proto
 	}
 	return out
+}
+
+// ufwApp is the application profile a ufw rule was made for ("ufw allow IMAPS"), from the comment
+// ufw gives it ('dapp_Mail%20submission'), quoted as a shell needs it when it holds a space; "" for
+// none, or a name that is not a profile's.
+func ufwApp(text string) string {
+	const mark = `comment "'dapp_`
+	i := strings.Index(text, mark)
+	if i < 0 {
+		return ""
+	}
+	name, _, ok := strings.Cut(text[i+len(mark):], `'"`)
+	if !ok || len(name) > 64 {
+		return ""
+	}
+	name = strings.ReplaceAll(name, "%20", " ")
+	for _, r := range name {
+		if !(r == ' ' || r == '-' || r == '_' || r == '.' || r == '+' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return ""
+		}
+	}
+	if strings.Contains(name, " ") {
+		return "'" + name + "'"
+	}
+	return name
 }
 
 // ruleField is the value after key in a rule's nft text ("tcp dport" in "tcp dport { 80, 443 }

@@ -78,12 +78,16 @@ var realUfwCommands = []string{
 	"ufw allow from fd00:200::2 to any port 7000 proto tcp",
 	"ufw allow 7001/udp",
 	"ufw insert 1 deny from 10.200.0.3 to any port 443 proto tcp",
+	// application profiles that ufw itself ships (applications.d/ufw-mailserver)
+	"ufw allow IMAPS",
+	"ufw allow 'Mail submission'",
+	"ufw allow from 10.200.0.2 to any app SMTP",
 }
 
 var realUfwListeners = []realListener{
 	{"tcp", "", 22}, {"tcp", "", 80}, {"tcp", "", 443}, {"tcp", "", 2222}, {"tcp", "", 3306},
 	{"tcp", "", 5432}, {"tcp", "", 8080}, {"tcp", "", 8081}, {"tcp", "", 53}, {"tcp", "", 6001},
-	{"tcp", "", 9000}, {"tcp", "", 7000},
+	{"tcp", "", 9000}, {"tcp", "", 7000}, {"tcp", "", 993}, {"tcp", "", 587}, {"tcp", "", 25},
 	{"tcp", srvAddr4, 8443}, {"tcp", "0.0.0.0", 8444}, {"tcp", "::", 8445},
 	{"udp", "", 53}, {"udp", "", 2222}, {"udp", "", 5060}, {"udp", "", 5432},
 	{"udp", srvAddr4, 5353}, {"udp", srvAddr6, 7001},
@@ -123,6 +127,8 @@ func checkRealUfw(t *testing.T, rs *Ruleset, seen map[probe]string) {
 		{"tcp", srvAddr6, 7000, "ufw allow from fd00:200::2 to any port 7000 proto tcp"},
 		{"udp", srvAddr4, 5060, "ufw allow from 10.200.0.0/24 to any port 5060 proto udp"},
 		{"udp", srvAddr6, 7001, "ufw allow 7001/udp"},
+		{"tcp", srvAddr4, 993, "ufw allow IMAPS"}, {"tcp", srvAddr6, 587, "ufw allow 'Mail submission'"},
+		{"tcp", srvAddr4, 25, "ufw allow from 10.200.0.2 to any app SMTP"},
 	} {
 		v := rs.Evaluate(c.proto, netip.MustParseAddr(c.addr), c.port)
 		if v.Frontend != "ufw" || v.Source != c.source {
