@@ -189,6 +189,13 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 		routes, _ := firewall.Routes(w.pid)
 		rs.SetLocal(addrs)
 		rs.SetRoutes(routes)
+		// firewalld's zone files, as the namespace's processes see them: its deciding
+		// rules said as firewall-cmd commands (once per ruleset, only for firewalld's)
+		root := "/"
+		if w.pid != 0 {
+			root = fmt.Sprintf("/proc/%d/root", w.pid)
+		}
+		rs.LoadFirewalld(root)
 		env := fmt.Sprint(addrs, routes)
 		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env}
 		view.published = rs.Published()

@@ -40,7 +40,7 @@ func frontendOf(ev *evaluator, d decider) (frontend, source string) {
 		}
 		return "ufw", "ufw default deny incoming"
 	case c.table.name == "firewalld" && c.table.family == famINET:
-		return "firewalld", firewalldSource(c)
+		return "firewalld", firewalldSource(ev, c, r)
 	case strings.HasPrefix(c.name, "DOCKER"):
 		return "docker", ""
 	case strings.HasPrefix(c.name, "KUBE-") || c.table.name == "kube-proxy":
@@ -99,7 +99,7 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 		return ""
 	}
 	action := ""
-	proto, port, from := "", "", ""
+	proto, port := "", ""
 	for _, n := range r.nodes {
 		if a := ufwAction(n); a != "" {
 			action = a
@@ -119,33 +119,101 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 		}
 	}
 	text := r.String()
-	if proto == "" {
+	if proto == "" || port == "" {
 		for _, p := range []string{"tcp", "udp"} {
-			if i := strings.Index(text, p+" dport "); i >= 0 {
-				proto = p
-				port = strings.Fields(text[i+len(p)+7:])[0]
-				port = strings.NewReplacer("{", "", "}", "", " ", "").Replace(port)
-			}
-		}
-		if i := strings.Index(text, "dport { "); i >= 0 {
-			if j := strings.Index(text[i:], "}"); j > 0 {
-				port = strings.ReplaceAll(strings.TrimSpace(text[i+8:i+j]), " ", "")
+			if v := ruleField(text, p+" dport"); v != "" {
+				proto, port = p, strings.ReplaceAll(v, "-", ":")
 			}
 		}
 	}
-	if i := strings.Index(text, " saddr "); i >= 0 {
-		from = strings.Fields(text[i+7:])[0]
-	}
-	if action == "" || port == "" {
-		return ""
-	}
-	if proto == "" {
+	if proto == "" && (strings.Contains(text, "l4proto tcp") || strings.Contains(text, "l4proto udp")) {
 		proto = protoWord(ev.proto)
 	}
-	if from != "" {
-		return "ufw " + action + " from " + from + " to any port " + port + " proto " + proto
+	app := ufwApp(text)
+	iface := strings.Trim(ruleField(text, "iifname"), `"`)
+	from := ruleField(text, "ip saddr") + ruleField(text, "ip6 saddr")
+	to := ruleField(text, "ip daddr") + ruleField(text, "ip6 daddr")
+	if action == "" || (port == "" && from == "" && to == "") {
+		return ""
 	}
-	return "ufw " + action + " " + port + "/" + proto
+	if iface == "" && from == "" && to == "" {
+		if app != "" {
+			return "ufw " + action + " " + app
+		}
+		return "ufw " + action + " " + port + "/" + protoWord(ev.proto)
+	}
+	// ufw's long form: ufw ACTION [in on IF] [from SRC] [to DST [port P]] [proto P]
+	out := "ufw " + action
+	if iface != "" {
+		out += " in on " + iface
+	}
+	if from != "" {
+		out += " from " + from
+	}
+	if to != "" || port != "" {
+		if to == "" {
+			to = "any"
+		}
+		out += " to " + to
+		if app != "" {
+			return out + " app " + app
+		}
+		if port != "" {
+			out += " port " + port
+		}
+	}
+	if proto != "" {
+		out += " proto " + proto
+	}
+	return out
+}
+
+// ufwApp is the application profile a ufw rule was made for ("ufw allow IMAPS"), from the comment
+// ufw gives it ('dapp_Mail%20submission'), quoted as a shell needs it when it holds a space; "" for
+// none, or a name that is not a profile's.
+func ufwApp(text string) string {
+	const mark = `comment "'dapp_`
+	i := strings.Index(text, mark)
+	if i < 0 {
+		return ""
+	}
+	name, _, ok := strings.Cut(text[i+len(mark):], `'"`)
+	if !ok || len(name) > 64 {
+		return ""
+	}
+	name = strings.ReplaceAll(name, "%20", " ")
+	for _, r := range name {
+		if !(r == ' ' || r == '-' || r == '_' || r == '.' || r == '+' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return ""
+		}
+	}
+	if strings.Contains(name, " ") {
+		return "'" + name + "'"
+	}
+	return name
+}
+
+// ruleField is the value after key in a rule's nft text ("tcp dport" in "tcp dport { 80, 443 }
+// accept" is "80,443"), or "" when the rule does not match on it.
+func ruleField(text, key string) string {
+	i := strings.Index(" "+text, " "+key+" ")
+	if i < 0 {
+		return ""
+	}
+	rest := text[i+len(key)+1:]
+	if strings.HasPrefix(rest, "!= ") {
+		return "" // a negation is no ufw rule's
+	}
+	if strings.HasPrefix(rest, "{ ") {
+		if j := strings.Index(rest, " }"); j > 0 {
+			return strings.ReplaceAll(rest[2:j], ", ", ",")
+		}
+		return ""
+	}
+	if f := strings.Fields(rest); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 func protoWord(p uint8) string {
@@ -179,21 +247,4 @@ func portText(r [2]uint16) string {
 		return itoa16(r[0])
 	}
 	return itoa16(r[0]) + ":" + itoa16(r[1])
-}
-
-// firewalldSource names the zone of a firewalld chain: "firewalld zone public".
-func firewalldSource(c *chain) string {
-	for _, p := range []string{"filter_IN_", "filter_FWD_", "nat_PRE_"} {
-		if rest, ok := strings.CutPrefix(c.name, p); ok {
-			zone := rest
-			for _, s := range []string{"_allow", "_deny", "_pre", "_post", "_log"} {
-				zone = strings.TrimSuffix(zone, s)
-			}
-			return "firewalld zone " + zone
-		}
-	}
-	if c.hook == unix.NF_INET_LOCAL_IN {
-		return "firewalld default (no zone accepts it)"
-	}
-	return ""
 }

@@ -114,7 +114,7 @@ func checkUfw(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}{
 		{"tcp", 22, "ufw limit 22/tcp"}, {"tcp", 80, "ufw allow 80,443/tcp"}, {"tcp", 3306, "ufw default deny incoming"},
 		{"tcp", 5432, "ufw allow from 10.200.0.2 to any port 5432 proto tcp"}, {"tcp", 8080, "ufw deny 8080/tcp"},
-		{"tcp", 8081, "ufw reject 8081/tcp"}, {"udp", 53, "ufw allow 53/udp"},
+		{"tcp", 8081, "ufw reject 8081/tcp"}, {"udp", 53, "ufw allow dns"}, // the profile its comment names
 	} {
 		v := rs.Evaluate(c.proto, netip.MustParseAddr(srvAddr4), c.port)
 		if v.Frontend != "ufw" || v.Source != c.source {

@@ -18,12 +18,18 @@ func TestFrontendMeasure(t *testing.T) {
 	type setup struct {
 		local  []netip.Addr
 		routes []Route
+		// the real frontends' labs: their listeners (on given addresses too), their config
+		listeners []realListener
+		config    func(*testing.T, *Ruleset)
 	}
 	sets := map[string]setup{
 		"TestUfw":       {},
 		"TestXtMatches": {local: []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr(srvAddr6)}},
 		"TestFirewalld": {local: firewalldLocal},
 		"TestDocker":    {local: dockerLocal, routes: dockerRoutes},
+		"TestRealUfw":   {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners},
+		"TestRealFirewalld": {local: firewalldLocal, routes: realRoutes, listeners: realFirewalldListeners,
+			config: func(t *testing.T, rs *Ruleset) { rs.setFirewalld(recordedFirewalldConfig(t)) }},
 	}
 	var names []string
 	for n := range sets {
@@ -45,6 +51,30 @@ func TestFrontendMeasure(t *testing.T) {
 		rs := replayRead(t, st)
 		rs.SetLocal(sets[name].local)
 		rs.SetRoutes(sets[name].routes)
+		if ls := sets[name].listeners; ls != nil {
+			if cfg := sets[name].config; cfg != nil {
+				cfg(t, rs)
+			}
+			outcome, _ := realOutcome(rs, ls, seen)
+			right, unknown, wrong := 0, 0, 0
+			for _, r := range outcome {
+				switch r {
+				case "right":
+					right++
+				case "unknown":
+					unknown++
+				default:
+					wrong++
+				}
+			}
+			total += len(outcome)
+			totalRight += right
+			lines = append(lines, fmt.Sprintf("| %s | %d | %d | %d | %d | %d |", strings.TrimPrefix(name, "Test"), len(outcome), len(seen), right, unknown, wrong))
+			if wrong > 0 {
+				t.Errorf("%s: %d listeners wrong", name, wrong)
+			}
+			continue
+		}
 		published := map[uint16]Published{}
 		for _, p := range rs.Published() {
 			published[p.HostPort] = p

@@ -158,6 +158,10 @@ type Ruleset struct {
 	local  []netip.Addr       // the namespace's addresses (SetLocal), for wildcard listeners
 	routes []Route            // the namespace's routes (SetRoutes), for the forward path and input interfaces
 	pub    *[]reach.Published // Published's answer, until the addresses or routes change
+
+	// firewalld's zones and services (LoadFirewalld, once per ruleset), for its commands
+	fwd     *firewalldConfig
+	fwdRead bool
 }
 
 // Generation is the nftables generation id the ruleset was read at.

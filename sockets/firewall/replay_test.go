@@ -43,6 +43,8 @@ var recordedTests = map[string]recordedTest{
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
+	"TestRealUfw":           {steps: []stepCheck{checkRealUfw}},
+	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no

@@ -50,7 +50,7 @@ func (ev *evaluator) resolve(universe addrSet, final []piece) Verdict {
 		g := largest(accepted)
 		v, by = Verdict{Kind: Open, Rule: byText(g.by), Note: joinNotes(notes...)}, g.by
 	case len(accepted) == 0:
-		v, by = refusedVerdict(refused, notes), largest(refused).by
+		v, by = ev.refusedVerdict(refused, notes), largest(refused).by
 	default:
 		v, by = ev.restrictedVerdict(universe, accepted, refused, notes), largest(accepted).by
 	}
@@ -219,15 +219,26 @@ func unknownVerdict(universe addrSet, unknown *group) Verdict {
 }
 
 // refusedVerdict: no source is accepted; the largest group decides, the others of another kind
-// are noted.
-func refusedVerdict(refused []*group, notes []string) Verdict {
+// are noted, and when some sources are closed and others filtered (a "deny from" before a
+// "reject"), Others and the shorter of Sources and Except say which meets which.
+func (ev *evaluator) refusedVerdict(refused []*group, notes []string) Verdict {
 	g := largest(refused)
 	v := Verdict{Kind: g.kind, Rule: byText(g.by), Note: joinNotes(notes...)}
-	if len(refused) > 1 {
-		for _, o := range refused {
-			if o != g && o.kind != g.kind {
-				v.Note = joinNotes(v.Note, fmt.Sprintf("%s from %s (%s)", o.kind, abbreviate(o.set.prefixes()), byText(o.by)))
-			}
+	same, other := emptySet(ev.v6), emptySet(ev.v6)
+	for _, o := range refused {
+		if o.kind == g.kind {
+			same = same.union(o.set)
+			continue
+		}
+		other = other.union(o.set)
+		v.Others = o.kind
+		v.Note = joinNotes(v.Note, fmt.Sprintf("%s from %s (%s)", o.kind, abbreviate(o.set.prefixes()), byText(o.by)))
+	}
+	if v.Others != "" {
+		if sp, op := same.prefixes(), other.prefixes(); len(sp) <= len(op) {
+			v.Sources = sp
+		} else {
+			v.Except = op
 		}
 	}
 	return v

@@ -43,12 +43,15 @@ type Verdict struct {
 	// decides (no firewall, a loopback listener, a ruleset that cannot be read).
 	Rule string `json:"rule,omitempty"`
 	// Sources, for Restricted: the accepted sources of a family whose other sources are refused.
+	// For Closed or Filtered with Others set: the sources of a family that meet Kind, the others
+	// meeting Others.
 	Sources []netip.Prefix `json:"sources,omitempty"`
 	// Except, for Restricted: the refused sources of a family whose other sources are accepted
 	// (a block list: listing what is refused is shorter). A family appears in Sources or in Except,
-	// never both.
+	// never both. For Closed or Filtered with Others set: the sources that meet Others.
 	Except []netip.Prefix `json:"except,omitempty"`
-	// Others, for Restricted: what the refused sources meet (Filtered or Closed).
+	// Others, for Restricted: what the refused sources meet (Filtered or Closed). For Closed or
+	// Filtered: the other of the two, met by some sources (ufw's "deny from" before a "reject").
 	Others Kind `json:"others,omitempty"`
 	// Reason, for Unknown: why (names the rule the evaluator cannot decide, ReasonNotRoot or
 	// ReasonLegacy).
@@ -105,7 +108,12 @@ func (v Verdict) From(src netip.Addr) Kind {
 		}
 		return v.ByFamily[1].From(src)
 	}
-	if v.Kind != Restricted {
+	listed := Open // what the sources in Sources, or not in Except, meet
+	switch {
+	case v.Kind == Restricted:
+	case (v.Kind == Closed || v.Kind == Filtered) && v.Others != "" && v.Others != v.Kind:
+		listed = v.Kind
+	default:
 		return v.Kind
 	}
 	inSources, familyListed := false, false
@@ -119,7 +127,7 @@ func (v Verdict) From(src netip.Addr) Kind {
 	}
 	if familyListed {
 		if inSources {
-			return Open
+			return listed
 		}
 		return v.Others
 	}
@@ -128,7 +136,7 @@ func (v Verdict) From(src netip.Addr) Kind {
 			return v.Others
 		}
 	}
-	return Open
+	return listed
 }
 
 // Published is a published port: connections from outside to Host:HostPort are sent (DNAT) to
