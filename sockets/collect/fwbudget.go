@@ -189,7 +189,10 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 		routes, _ := firewall.Routes(w.pid)
 		rs.SetLocal(addrs)
 		rs.SetRoutes(routes)
-		env := fmt.Sprint(addrs, routes)
+		// A published port is reached only when the namespace forwards.
+		fwd := firewall.ReadForwarding(w.pid)
+		rs.SetForwarding(fwd)
+		env := fmt.Sprint(addrs, routes, fwd)
 		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env}
 		view.published = rs.Published()
 		for _, k := range w.keys {

@@ -158,6 +158,7 @@ type Ruleset struct {
 	local  []netip.Addr       // the namespace's addresses (SetLocal), for wildcard listeners
 	routes []Route            // the namespace's routes (SetRoutes), for the forward path and input interfaces
 	pub    *[]reach.Published // Published's answer, until the addresses or routes change
+	fwd    Forwarding         // the namespace's forwarding (SetForwarding), for published ports
 }
 
 // Generation is the nftables generation id the ruleset was read at.

@@ -43,6 +43,7 @@ var recordedTests = map[string]recordedTest{
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
+	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no
