@@ -305,7 +305,7 @@ func (l *Live) readFirewalls(socks []sockets.Socket) (map[uint64]sockets.Firewal
 		wants[s.NetnsInode] = w
 	}
 	exist := func(ino uint64) bool { return ino == l.netns.self || len(l.members[ino]) > 0 }
-	return l.fw.poll(l.netns.self, wants, exist)
+	return l.fw.poll(l.netns.self, wants, exist, socks)
 }
 
 // appendForeignNamespaces adds the sockets of every other network
