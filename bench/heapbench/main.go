@@ -33,7 +33,19 @@ func main() {
 	interval := flag.Duration("interval", time.Second, "time between polls")
 	memprofile := flag.String("memprofile", "", "write a heap profile here after the polls")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the polls here")
+	firstprofile := flag.String("firstprofile", "", "write a CPU profile of the first poll here")
 	flag.Parse()
+	if *firstprofile != "" {
+		f, err := os.Create(*firstprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "heapbench:", err)
+			os.Exit(1)
+		}
+		first = func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	if *memprofile != "" {
 		runtime.MemProfileRate = 4096 // every structure of the poll's memory, not a sample of the big ones
 	}
@@ -42,6 +54,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// first ends the first poll's profile, if one was asked for.
+var first = func() {}
 
 func run(polls int, interval time.Duration, memprofile, cpuprofile string) error {
 	p := poll.New(poll.Config{Source: collect.NewLive(), Interval: interval})
@@ -58,9 +73,13 @@ func run(polls int, interval time.Duration, memprofile, cpuprofile string) error
 		took += time.Since(start)
 		return nil
 	}
-	for range 3 {
+	for i := range 3 {
 		if err := once(); err != nil {
 			return err
+		}
+		if i == 0 { // the first poll learns every socket, owner and process: the scale's figure
+			first()
+			fmt.Printf("first poll: %.0f ms (wall), %d rows, RSS %s\n", float64(took.Microseconds())/1000, store.Len(), vmRSS())
 		}
 		time.Sleep(interval)
 	}

@@ -157,7 +157,7 @@ type Assessor struct {
 	// each is looked for first; rows and spare are reused arrays.
 	order, spare, rows []*remembered
 	gen                uint64
-	shared             map[string][]Finding // findings shared by verdicts that say the same (intern)
+	shared             map[uint64][]Finding // findings shared by verdicts that say the same, by their hash (intern)
 	// listeners are the last poll's listener verdicts by inode, and
 	// nextListeners this poll's, filled as it goes (listenerVerdict).
 	listeners, nextListeners map[uint64]listenerMemo
