@@ -6,7 +6,7 @@
 # CPU, and the heap (inuse_space: what the rows and the poll's memory hold
 # after a collection; alloc_space: what the polls allocated), with the live
 # heap, the allocations a poll and the RSS.
-#   bash bench/heap.sh 10000 /tmp/prof      # /tmp/prof/{cpu,mem}.pprof
+#   bash bench/heap.sh 10000 /tmp/prof      # /tmp/prof/{cpu,mem,first}.pprof (first: the first poll)
 #   go tool pprof -sample_index=inuse_space -top /tmp/prof/mem.pprof
 #   go tool pprof -sample_index=alloc_space -base /tmp/prof/mem.pprof.base -top /tmp/prof/mem.pprof
 set -euo pipefail
@@ -26,5 +26,5 @@ trap cleanup EXIT INT TERM
 go build -o "$work/load" ./bench/load
 go build -o "$work/heapbench" ./bench/heapbench
 start_load "$n"
-"$work/heapbench" -polls "${POLLS:-30}" -cpuprofile "$out/cpu.pprof" -memprofile "$out/mem.pprof"
+"$work/heapbench" -polls "${POLLS:-30}" -cpuprofile "$out/cpu.pprof" -memprofile "$out/mem.pprof" -firstprofile "$out/first.pprof"
 echo "profiles of ${POLLS:-30} monitor polls at $n connections: $out/cpu.pprof, $out/mem.pprof"

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/collect"
 	"github.com/portwatch/portwatch/sockets/poll"
 	"github.com/portwatch/portwatch/tui/rowset"
@@ -33,7 +34,19 @@ func main() {
 	interval := flag.Duration("interval", time.Second, "time between polls")
 	memprofile := flag.String("memprofile", "", "write a heap profile here after the polls")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the polls here")
+	firstprofile := flag.String("firstprofile", "", "write a CPU profile of the first poll here")
 	flag.Parse()
+	if *firstprofile != "" {
+		f, err := os.Create(*firstprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "heapbench:", err)
+			os.Exit(1)
+		}
+		first = func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	if *memprofile != "" {
 		runtime.MemProfileRate = 4096 // every structure of the poll's memory, not a sample of the big ones
 	}
@@ -43,8 +56,25 @@ func main() {
 	}
 }
 
+// timedSource is the machine, with the time its last snapshot took.
+type timedSource struct {
+	*collect.Live
+	took time.Duration
+}
+
+func (t *timedSource) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
+	start := time.Now()
+	snap, err := t.Live.Snapshot(ctx)
+	t.took = time.Since(start)
+	return snap, err
+}
+
+// first ends the first poll's profile, if one was asked for.
+var first = func() {}
+
 func run(polls int, interval time.Duration, memprofile, cpuprofile string) error {
-	p := poll.New(poll.Config{Source: collect.NewLive(), Interval: interval})
+	src := &timedSource{Live: collect.NewLive()}
+	p := poll.New(poll.Config{Source: src, Interval: interval})
 	store := rowset.NewStore()
 	var took time.Duration
 	once := func() error {
@@ -58,9 +88,14 @@ func run(polls int, interval time.Duration, memprofile, cpuprofile string) error
 		took += time.Since(start)
 		return nil
 	}
-	for range 3 {
+	for i := range 3 {
 		if err := once(); err != nil {
 			return err
+		}
+		if i == 0 { // the first poll learns every socket, owner and process: the scale's figure
+			first()
+			fmt.Printf("first poll: %.0f ms (wall; collection %.0f ms), %d rows, RSS %s\n", float64(took.Microseconds())/1000,
+				float64(src.took.Microseconds())/1000, store.Len(), vmRSS())
 		}
 		time.Sleep(interval)
 	}

@@ -158,9 +158,13 @@ func writeJSON(w io.Writer, r *poll.Result, keep func(*sockets.Socket) bool) err
 				Address: e.Address, Port: entryPort(e), Program: e.Program, User: e.User, Line: e.Line})
 		}
 	}
-	for _, v := range a.Verdicts {
+	for i, v := range a.Verdicts {
 		if keep == nil || keep(&v.Socket) {
-			j := toJSONSocket(v)
+			var counters *sockets.Traffic // the poll's, as verdicts hold none
+			if i < len(r.Traffic.Flows) && r.Traffic.Flows[i] != nil {
+				counters = r.Traffic.Flows[i].Counters
+			}
+			j := toJSONSocket(v, counters)
 			if v.Socket.IsListening() {
 				j.PublishedAs = sockets.PublishedAs(snap.Published, &v.Socket)
 			}
@@ -173,7 +177,7 @@ func writeJSON(w io.Writer, r *poll.Result, keep func(*sockets.Socket) bool) err
 	return enc.Encode(out)
 }
 
-func toJSONSocket(v *assess.Verdict) jsonSocket {
+func toJSONSocket(v *assess.Verdict, counters *sockets.Traffic) jsonSocket {
 	s := &v.Socket
 	j := jsonSocket{
 		Proto: s.Proto, Family: s.Family,
@@ -197,7 +201,7 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 			break
 		}
 	}
-	if t := s.Traffic; t != nil && s.Proto == sockets.TCP && !s.IsListening() {
+	if t := counters; t != nil && s.Proto == sockets.TCP && !s.IsListening() {
 		rtt := float64(t.RTT) / 1000
 		j.BytesSent, j.BytesReceived, j.RTTMS, j.Retransmits = &t.BytesSent, &t.BytesReceived, &rtt, &t.Retransmits
 	}

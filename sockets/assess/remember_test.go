@@ -194,3 +194,20 @@ func TestUnchangedListenerKeepsItsVerdict(t *testing.T) {
 		last = v
 	}
 }
+
+// A verdict holds no counters: they change poll after poll while the
+// verdict of an unchanged connection is kept, which would show (and hold)
+// the first ones; outputs read them from the poll's flows.
+func TestVerdictHoldsNoCounters(t *testing.T) {
+	kb := testKnowledge(t)
+	s := sock(sockets.TCP, "10.0.0.5", 80, "10.9.0.1", 40000, sockets.StateEstablished, 100)
+	s.Traffic = &sockets.Traffic{BytesSent: 5000, BytesReceived: 700}
+	for name, v := range map[string]*Verdict{
+		"remembered": NewAssessor(kb).Assess(&sockets.Snapshot{Sockets: []sockets.Socket{s}}).Verdicts[0],
+		"one-shot":   Assess(&sockets.Snapshot{Sockets: []sockets.Socket{s}}, kb).Verdicts[0],
+	} {
+		if v.Socket.Traffic != nil || v.Socket.Inode != s.Inode {
+			t.Errorf("%s: the verdict's socket %v holds counters %+v", name, v.Socket.Key(), v.Socket.Traffic)
+		}
+	}
+}

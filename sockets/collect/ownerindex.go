@@ -6,8 +6,11 @@ import (
 	"cmp"
 	"errors"
 	"io/fs"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
@@ -122,8 +125,9 @@ func (ix *ownerIndex) fullWalk(pids []int32, socks []sockets.Socket, now time.Ti
 	ix.denied = map[int32]string{}
 	clear(ix.listenerFD)
 	clear(ix.stdio)
-	for _, pid := range pids {
-		ix.walk(pid)
+	read := readDescriptors(ix.procRoot, pids)
+	for i, pid := range pids {
+		ix.record(pid, read[i].held, read[i].err)
 	}
 	before := ix.orphans
 	ix.orphans = map[uint64]bool{}
@@ -143,8 +147,54 @@ func (ix *ownerIndex) fullWalk(pids []int32, socks []sockets.Socket, now time.Ti
 // walk reads one process's descriptors; a process that has exited is
 // skipped, one whose descriptors may not be read is recorded as denied.
 func (ix *ownerIndex) walk(pid int32) {
-	ix.pidWalks++
 	held, err := socketInodes(ix.procRoot, pid)
+	ix.record(pid, held, err)
+}
+
+// described is one process's descriptors as readDescriptors read them.
+type described struct {
+	held []heldSocket
+	err  error
+}
+
+// maxWalkers bounds the goroutines reading descriptors at once.
+const maxWalkers = 4
+
+// readDescriptors reads the socket descriptors of every pid, in order, on
+// as many goroutines as there are cores (at most maxWalkers): at 100,000
+// connections a full walk is 200,000 stats of /proc/PID/fd, most of a
+// first poll, and each process is read on its own. What was read is
+// recorded afterwards, in the pids' order, on one goroutine (record), so
+// the index comes out as a walk one process after another makes it.
+func readDescriptors(procRoot string, pids []int32) []described {
+	out := make([]described, len(pids))
+	workers := min(runtime.GOMAXPROCS(0), maxWalkers, len(pids))
+	if workers <= 1 {
+		for i, pid := range pids {
+			out[i].held, out[i].err = socketInodes(procRoot, pid)
+		}
+		return out
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for range workers {
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(pids); i = int(next.Add(1) - 1) {
+				out[i].held, out[i].err = socketInodes(procRoot, pids[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// record notes what one process's descriptors held (read by walk or
+// readDescriptors); a process that has exited is skipped, one whose
+// descriptors may not be read is recorded as denied.
+func (ix *ownerIndex) record(pid int32, held []heldSocket, err error) {
+	ix.pidWalks++
 	if errors.Is(err, fs.ErrPermission) {
 		ix.denied[pid] = unreadableReason(ix.procRoot, pid, err)
 		return

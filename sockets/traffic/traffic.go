@@ -123,15 +123,17 @@ type Tracker struct {
 
 // conn is what the tracker remembers of one socket.
 type conn struct {
-	inode    uint64
-	counters *sockets.Traffic // nil for a listener, and for a connection first seen without counters
-	flow     *Flow
-	ring     *ring // nil until the socket moves
-	lport    uint16
-	rport    uint16
-	retrans  uint8 // a bit per poll, newest lowest: the retransmit counter rose
-	health   sockets.Health
-	seen     uint32
+	inode uint64
+	// flow is the socket's last flow; its Counters are the connection's
+	// last counters (nil for a listener, and for a connection first seen
+	// without counters): kept once, not beside it as well.
+	flow    *Flow
+	ring    *ring // nil until the socket moves
+	lport   uint16
+	rport   uint16
+	retrans uint8 // a bit per poll, newest lowest: the retransmit counter rose
+	health  sockets.Health
+	seen    uint32
 	// progress is the last poll (Unix nanoseconds) that saw the send queue
 	// empty or the peer acknowledge something.
 	progress int64
@@ -250,7 +252,7 @@ func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
 			continue
 		}
 		c := t.lookup(s.Inode)
-		fresh := c == nil || c.counters == nil || c.lport != s.LPort || c.rport != s.RPort || shrank(c.counters, s.Traffic)
+		fresh := c == nil || c.flow.Counters == nil || c.lport != s.LPort || c.rport != s.RPort || shrank(c.flow.Counters, s.Traffic)
 		if !isListener(s) && (fresh || dt > 0) { // dt 0: the counters are not stepped, nor counted
 			p.addMoved(s, c, fresh)
 		}
@@ -261,7 +263,7 @@ func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
 			if c != nil && c.ring != nil {
 				t.histories--
 			}
-			c = &conn{inode: s.Inode, lport: s.LPort, rport: s.RPort, progress: taken.UnixNano(), counters: s.Traffic}
+			c = &conn{inode: s.Inode, lport: s.LPort, rport: s.RPort, progress: taken.UnixNano()}
 			c.flow = &Flow{Counters: s.Traffic}
 			t.conns[s.Inode] = c
 		} else if dt > 0 {
@@ -300,8 +302,8 @@ func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
 func (p *Poll) addMoved(s *sockets.Socket, c *conn, fresh bool) {
 	d := Bytes{s.Traffic.BytesSent, s.Traffic.BytesReceived}
 	if !fresh {
-		d.Sent -= c.counters.BytesSent
-		d.Received -= c.counters.BytesReceived
+		d.Sent -= c.flow.Counters.BytesSent
+		d.Received -= c.flow.Counters.BytesReceived
 	}
 	if d == (Bytes{}) {
 		return
@@ -360,7 +362,7 @@ func shrank(old, now *sockets.Traffic) bool {
 
 // step moves a known connection on by one poll, dt seconds after the last.
 func (t *Tracker) step(c *conn, s *sockets.Socket, taken time.Time, dt float64) {
-	old, now := c.counters, s.Traffic
+	old, now := c.flow.Counters, s.Traffic
 	in := float64(now.BytesReceived-old.BytesReceived) / dt
 	out := float64(now.BytesSent-old.BytesSent) / dt
 	moved := in > 0 || out > 0
@@ -391,7 +393,6 @@ func (t *Tracker) step(c *conn, s *sockets.Socket, taken time.Time, dt float64) 
 	if *old == *now { // the very counters of the last poll (collect shares them): keep that value
 		now = old
 	}
-	c.counters = now
 	if f.Counters == now && f.In == in && f.Out == out && f.Measured && f.History == hist && f.Health == health {
 		return // not a byte, not a change: the same flow, nothing allocated
 	}
@@ -427,7 +428,7 @@ func (t *Tracker) judge(c *conn, s *sockets.Socket, taken time.Time) sockets.Hea
 // rates, with a history of the sum.
 func (t *Tracker) listener(s *sockets.Socket, sm *sums, taken time.Time, dt float64) *Flow {
 	c := t.lookup(s.Inode)
-	if c == nil || c.lport != s.LPort || c.counters != nil {
+	if c == nil || c.lport != s.LPort || c.flow.Counters != nil {
 		if c != nil && c.ring != nil {
 			t.histories--
 		}

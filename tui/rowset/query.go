@@ -36,12 +36,12 @@ func (s *Store) Rows(q Query, prev []*Row) []*Row {
 			out = append(out, r)
 		}
 	}
-	for _, r := range s.rows {
+	s.rows.each(func(r *Row) {
 		if want(r) {
 			r.mark = mark
 			out = append(out, r)
 		}
-	}
+	})
 	slices.SortFunc(out, q.compare)
 	return out
 }

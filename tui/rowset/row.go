@@ -37,6 +37,9 @@ type Row struct {
 	// flow is the socket's traffic as of the latest poll (immutable, from
 	// the traffic tracker); nil where there are no counters.
 	flow *traffic.Flow
+	// next is the row after this one among those whose keys hash alike
+	// (rowIndex).
+	next *Row
 }
 
 // Flow is the socket's traffic as of the latest poll: a connection's rates,
@@ -155,7 +158,7 @@ func (s *Store) OtherEnd(r *Row) *Row {
 	}
 	k := *me
 	k.Local, k.Remote, k.LPort, k.RPort = me.Remote, me.Local, me.RPort, me.LPort
-	if other := s.rows[k.Key()]; other != nil && other != r {
+	if other := s.rows.get(k.Key()); other != nil && other != r {
 		return other
 	}
 	return nil

@@ -43,7 +43,7 @@ type Change struct {
 // Store holds every socket the monitor follows, by key. Apply and Expire
 // change it; everything else only reads it.
 type Store struct {
-	rows       map[sockets.SocketKey]*Row
+	rows       rowIndex
 	order      []*Row // the rows of the last poll, in the order it listed them
 	spare      []*Row // the order before, whose array the next poll refills
 	gen        uint32
@@ -60,17 +60,17 @@ type Store struct {
 const MaxHistoryTotal = 200_000
 
 // NewStore returns an empty store.
-func NewStore() *Store { return &Store{rows: map[sockets.SocketKey]*Row{}} }
+func NewStore() *Store { return &Store{rows: newRowIndex(0)} }
 
 // Counts is how many open sockets each tab lists (closed rows still shown
 // are not counted).
 func (s *Store) Counts() [TabCount]int { return s.counts }
 
 // Len is how many rows the store holds, closed ones included.
-func (s *Store) Len() int { return len(s.rows) }
+func (s *Store) Len() int { return s.rows.n }
 
 // Get is the row of a socket key, or nil.
-func (s *Store) Get(k sockets.SocketKey) *Row { return s.rows[k] }
+func (s *Store) Get(k sockets.SocketKey) *Row { return s.rows.get(k) }
 
 // MultiNetns reports whether the last poll saw sockets of more than one
 // network namespace.
@@ -93,13 +93,13 @@ func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
 func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, now time.Time) Change {
 	baseline := !s.applied
 	s.applied = true
-	if len(s.rows) == 0 { // sized at once, rather than grown by doubling
-		s.rows = make(map[sockets.SocketKey]*Row, len(verdicts))
+	if s.rows.n == 0 { // sized at once, rather than grown by doubling
+		s.rows = newRowIndex(len(verdicts))
 	}
 	s.gen++
 	s.multiNetns = false
 	var ch Change
-	wasShown := len(s.rows) - s.ghosts
+	wasShown := s.rows.n - s.ghosts
 	listed := 0
 	clear(s.spare[:cap(s.spare)]) // it holds no row that may be dropped
 	order := s.spare[:0]
@@ -121,7 +121,7 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		if next < len(s.order) && (s.order[next].Verdict == v || s.order[next].Key() == v.Socket.Key()) {
 			r = s.order[next]
 		} else {
-			r = s.rows[v.Socket.Key()]
+			r = s.rows.get(v.Socket.Key())
 		}
 		was := v.Socket.State // the state the row was in: its first, for a new row
 		if r != nil {
@@ -131,7 +131,7 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		switch {
 		case r == nil:
 			r = &Row{Verdict: v, firstSeen: stampOf(now), isNew: !baseline, tab: TabOf(&v.Socket)}
-			s.rows[v.Socket.Key()] = r
+			s.rows.add(v.Socket.Key(), r)
 			ch.Reordered = true
 			if !baseline {
 				ch.Events = append(ch.Events, Event{Added, r})
@@ -173,11 +173,11 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 // Each calls fn with every open row, in no order (the per-program view
 // sums them without sorting 60,000 rows).
 func (s *Store) Each(fn func(*Row)) {
-	for _, r := range s.rows {
+	s.rows.each(func(r *Row) {
 		if !r.Removed() {
 			fn(r)
 		}
-	}
+	})
 }
 
 // Expire drops the closed rows whose mark has been shown, and reports
@@ -186,9 +186,9 @@ func (s *Store) Expire(now time.Time) bool {
 	if s.ghosts == 0 {
 		return false
 	}
-	before := len(s.rows)
+	before := s.rows.n
 	s.sweep(now, nil)
-	return len(s.rows) != before
+	return s.rows.n != before
 }
 
 // sweep is one pass over every row: rows the last poll did not list are
@@ -197,7 +197,7 @@ func (s *Store) Expire(now time.Time) bool {
 func (s *Store) sweep(now time.Time, events []Event) []Event {
 	s.counts = [TabCount]int{}
 	s.ghosts = 0
-	for k, r := range s.rows {
+	s.rows.each(func(r *Row) {
 		if r.gen != s.gen && r.goneAt == 0 {
 			r.goneAt = stampOf(now)
 			r.flow = nil // a closed socket moves no more
@@ -208,21 +208,21 @@ func (s *Store) sweep(now time.Time, events []Event) []Event {
 		}
 		if r.Removed() {
 			if now.Sub(r.goneAt.Time()) >= MarkFor {
-				delete(s.rows, k)
+				s.rows.remove(r)
 				r.dropped = true
 				s.historyTotal -= len(r.history)
-				continue
+				return
 			}
 			s.ghosts++
-			continue
+			return
 		}
 		if r.Baseline.Status == baseline.Missing {
-			continue // a row for what is not there: no socket to count
+			return // a row for what is not there: no socket to count
 		}
 		if r.tab != All {
 			s.counts[r.tab]++
 		}
 		s.counts[All]++
-	}
+	})
 	return events
 }

@@ -1,0 +1,57 @@
+//go:build linux
+
+package collect
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/portwatch/portwatch/sockets/sockettest"
+)
+
+// Descriptors read on several goroutines are the ones a walk one process
+// after another reads, each in its pid's place: here this test's own
+// process, holding real connections, many times over, and a pid that does
+// not exist, whose error stays in its place.
+func TestReadDescriptorsInParallelAsInTurn(t *testing.T) {
+	for range 5 {
+		sockettest.LoopbackPair(t)
+	}
+	self := int32(os.Getpid())
+	pids := []int32{}
+	for i := range 64 {
+		pids = append(pids, self)
+		if i == 10 {
+			pids = append(pids, 1<<30) // no such process
+		}
+	}
+	read := readDescriptors("/proc", pids)
+	want, err := socketInodes("/proc", self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 10 {
+		t.Fatalf("this process holds %d sockets, want its 5 connections' 10 ends at least: %v", len(want), want)
+	}
+	for i, pid := range pids {
+		got := read[i]
+		if pid != self {
+			if got.err == nil || got.held != nil {
+				t.Errorf("place %d, no such process: %v, %v", i, got.held, got.err)
+			}
+			continue
+		}
+		if got.err != nil || !sameHeld(got.held, want) {
+			t.Errorf("place %d: %v (%v), read in turn %v", i, got.held, got.err, want)
+		}
+	}
+}
+
+func sameHeld(a, b []heldSocket) bool {
+	key := func(x, y heldSocket) int { return int(x.fd - y.fd) }
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.SortFunc(a, key)
+	slices.SortFunc(b, key)
+	return slices.Equal(a, b)
+}
