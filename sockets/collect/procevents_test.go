@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -31,20 +30,22 @@ func liveWithEvents(t *testing.T) *Live {
 	if ev == nil {
 		t.Skip("the process events connector could not be opened here")
 	}
-	deadline := time.Now().Add(procEventsAckWait + time.Second)
-	for !ev.working() {
-		ev.mu.Lock()
-		failed := ev.failed
-		ev.mu.Unlock()
-		if failed != nil {
-			t.Skipf("the kernel refused its process events: %v", failed)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the process events listener neither started nor failed")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := settleProcEvents(ev); err != nil {
+		t.Skipf("the kernel refused its process events: %v", err)
 	}
 	return l
+}
+
+// settleProcEvents drains e until the kernel has answered or been silent too long, and says
+// whether it refused.
+func settleProcEvents(e *procEvents) error {
+	for deadline := time.Now().Add(procEventsAckWait + time.Second); !e.working() && e.failed == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return errProcEventsSilent
+		}
+		e.take(time.Now())
+	}
+	return e.failed
 }
 
 // ownerOn is our listener's owner pid as the snapshot has it, or nil.
@@ -156,16 +157,14 @@ print("renamed", flush=True); sys.stdin.readline()`))
 func TestExitIsNamedByTheKernel(t *testing.T) {
 	l := liveWithEvents(t)
 	snapshot(t, l)
-	l.procs.events.take() // what came before
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Skipf("true: %v", err)
 	}
 	pid := int32(cmd.Process.Pid)
-	sockettest.WaitFor(t, 2*time.Second, "the kernel's exit event", func() (bool, string) {
-		l.procs.events.mu.Lock()
-		defer l.procs.events.mu.Unlock()
-		return l.procs.events.changed[pid]&(evExec|evExit) == evExec|evExit, "not yet"
+	sockettest.WaitFor(t, 2*time.Second, "the kernel's exec and exit events", func() (bool, string) {
+		changed, _ := l.procs.events.take(time.Now())
+		return changed[pid]&(evExec|evExit) == evExec|evExit, "not yet"
 	})
 }
 
@@ -206,22 +205,15 @@ print("renamed", flush=True); sys.stdin.readline()`))
 
 // Nothing the kernel says is kept past maxChangedPIDs: past it, the next poll reads everything.
 func TestProcEventsOverflowMarksEverything(t *testing.T) {
-	e := &procEvents{changed: map[int32]uint8{}, spare: map[int32]uint8{}, live: true}
+	e := &procEvents{changed: map[int32]uint8{}, live: true}
 	msg := make([]byte, offEventData+8)
+	binary.NativeEndian.PutUint32(msg[offWhat:], procEventExit)
 	for pid := range int32(maxChangedPIDs + 10) {
 		putPIDs(msg, pid+1)
-		e.note(procEventExit, msg)
+		e.read(msg)
 	}
-	if len(e.changed) != 0 {
-		t.Errorf("%d pids kept after the overflow, want none", len(e.changed))
-	}
-	if _, all := e.take(); !all {
-		t.Error("an overflow did not say that everything changed")
-	}
-	putPIDs(msg, 7)
-	e.note(procEventComm, msg)
-	if changed, all := e.take(); all || changed[7] != evComm {
-		t.Errorf("the poll after: all %v, pid 7 %v; want one comm", all, changed[7])
+	if len(e.changed) != maxChangedPIDs+1 || !e.overflowed() {
+		t.Errorf("%d pids kept (overflowed %v), want %d: the bound, and one past it to say so", len(e.changed), e.overflowed(), maxChangedPIDs+1)
 	}
 }
 
@@ -258,10 +250,7 @@ func renameChild() {
 	l := NewLive()
 	defer l.Close()
 	if ev := l.procs.events; ev != nil { // let the kernel answer, or be silent, first
-		for deadline := time.Now().Add(procEventsAckWait + 500*time.Millisecond); time.Now().Before(deadline) && !ev.working(); {
-			time.Sleep(10 * time.Millisecond)
-		}
-		r.Events = ev.working()
+		r.Events = settleProcEvents(ev) == nil
 	}
 	name := func() string {
 		snap, err := l.Snapshot(context.Background())
@@ -353,38 +342,28 @@ func TestRenameIsSeenAsNobody(t *testing.T) {
 // every owner's stat: nothing said since is complete.
 func TestDroppedEventsMarkEverything(t *testing.T) {
 	sockettest.NeedRoot(t, "for the kernel's process events")
-	hold := make(chan struct{})
-	var held atomic.Bool
-	e, err := openProcEventsWith(4096, func() {
-		if held.Load() {
-			<-hold
-		}
-	})
+	e, err := openProcEventsWith(4096)
 	if err != nil {
 		t.Skipf("the process events connector: %v", err)
 	}
 	defer e.Close()
-	sockettest.WaitFor(t, procEventsAckWait+time.Second, "the kernel's answer", func() (bool, string) { return e.working(), "not yet" })
-	e.take() // the first take after the answer says everything
-	if _, all := e.take(); all {
+	if err := settleProcEvents(e); err != nil {
+		t.Skipf("the kernel refused its process events: %v", err)
+	}
+	if _, all := e.take(time.Now()); all {
 		t.Fatal("a quiet listener said that everything changed")
 	}
-	held.Store(true)
-	// The reader now stops before its next read: a burst of execs and exits fills the small
-	// buffer, and the kernel drops the rest.
+	// Nothing drains the small buffer now: a burst of execs and exits fills it, and the kernel
+	// drops the rest.
 	for range 200 {
 		if err := exec.Command("true").Run(); err != nil {
 			t.Skipf("true: %v", err)
 		}
 	}
-	held.Store(false)
-	close(hold)
-	sockettest.WaitFor(t, 2*time.Second, "the drop noticed", func() (bool, string) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.all, "not yet"
-	})
-	if _, all := e.take(); !all {
+	if _, all := e.take(time.Now()); !all {
 		t.Error("the poll after the kernel dropped events trusts them")
+	}
+	if _, all := e.take(time.Now()); all {
+		t.Error("the poll after that still reads everything")
 	}
 }
