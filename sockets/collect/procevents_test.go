@@ -367,3 +367,28 @@ func TestDroppedEventsMarkEverything(t *testing.T) {
 		t.Error("the poll after that still reads everything")
 	}
 }
+
+// Every fullIdentityEvery, every owner's stat is read even while the events are complete: the
+// safety net under what events cannot say.
+func TestEveryOwnerIsReadAgainNowAndThen(t *testing.T) {
+	l := liveWithEvents(t)
+	ln := listenTCP(t, "127.0.0.1:0")
+	port := addrPort(t, ln.Addr()).Port()
+	snapshot(t, l) // the first poll with events reads every owner
+	stats := 0
+	l.procs.onStat = func(pid int32) {
+		if int(pid) == os.Getpid() {
+			stats++
+		}
+	}
+	if ownerOn(t, l, port, os.Getpid()) == nil || stats != 0 {
+		t.Fatalf("a trusted poll read our stat %d times (or lost our listener's owner)", stats)
+	}
+	l.procs.lastFull = time.Now().Add(-fullIdentityEvery)
+	if ownerOn(t, l, port, os.Getpid()) == nil || stats != 1 {
+		t.Errorf("the poll %v after the last full one read our stat %d times, want 1", fullIdentityEvery, stats)
+	}
+	if ownerOn(t, l, port, os.Getpid()) == nil || stats != 1 {
+		t.Errorf("the poll after that read it again (%d reads)", stats)
+	}
+}
