@@ -17,6 +17,7 @@ import (
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/sockettest"
+	"golang.org/x/sys/unix"
 )
 
 // liveWithEvents is a Live whose process events the kernel confirmed, or a skipped test (not
@@ -390,5 +391,63 @@ func TestEveryOwnerIsReadAgainNowAndThen(t *testing.T) {
 	}
 	if ownerOn(t, l, port, os.Getpid()) == nil || stats != 1 {
 		t.Errorf("the poll after that read it again (%d reads)", stats)
+	}
+}
+
+// The socket filter drops in the kernel what the cache has no use for: threads' starts (forks)
+// and exits, and forks of processes. What reaches the socket is the kernel's answers and the
+// events of processes' main threads.
+func TestTheKernelFiltersForksAndThreads(t *testing.T) {
+	sockettest.NeedRoot(t, "for the kernel's process events")
+	e, err := openProcEvents()
+	if err != nil {
+		t.Skipf("the process events connector: %v", err)
+	}
+	defer e.Close()
+	if err := settleProcEvents(e); err != nil {
+		t.Skipf("the kernel refused its process events: %v", err)
+	}
+	e.take(time.Now())
+	// 20 threads that rename themselves and exit, and 20 forked children that exit.
+	cmd := exec.Command(pythonPath(t), "-c", `import ctypes,os,threading
+libc = ctypes.CDLL(None)
+def run(): libc.prctl(15, b"pwtest-thread", 0, 0, 0)
+ts = [threading.Thread(target=run) for _ in range(20)]
+for th in ts: th.start()
+for th in ts: th.join()
+for _ in range(20):
+    pid = os.fork()
+    if pid == 0: os._exit(0)
+    os.waitpid(pid, 0)`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	me := uint32(cmd.Process.Pid)
+	buf := make([]byte, 4096)
+	forks, threads, mine := 0, 0, 0
+	for {
+		n, _, err := unix.Recvfrom(e.fd, buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			break
+		}
+		if n < offEventData+8 {
+			continue
+		}
+		what := binary.NativeEndian.Uint32(buf[offWhat:])
+		pid, tgid := binary.NativeEndian.Uint32(buf[offEventData:]), binary.NativeEndian.Uint32(buf[offEventData+4:])
+		switch {
+		case what == procEventFork:
+			forks++
+		case pid != tgid:
+			threads++
+		case pid == me:
+			mine++
+		}
+	}
+	if forks != 0 || threads != 0 {
+		t.Errorf("%d forks and %d threads' events reached the socket, want none", forks, threads)
+	}
+	if mine < 2 { // python's exec and exit at least
+		t.Errorf("%d events of the python process itself reached the socket, want its exec and exit", mine)
 	}
 }
