@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -230,6 +232,7 @@ const childRenameEnv = "PORTWATCH_TEST_CHILD_RENAME"
 
 type renameReport struct {
 	Events       bool   // the kernel's process events were in use
+	Refused      string // why not, where the connector was opened
 	Before, Name string // our listener's owner, named before and after the rename
 	Err          string
 }
@@ -251,7 +254,10 @@ func renameChild() {
 	l := NewLive()
 	defer l.Close()
 	if ev := l.procs.events; ev != nil { // let the kernel answer, or be silent, first
-		r.Events = settleProcEvents(ev) == nil
+		if err := settleProcEvents(ev); err != nil {
+			r.Refused = err.Error()
+		}
+		r.Events = ev.working()
 	}
 	name := func() string {
 		snap, err := l.Snapshot(context.Background())
@@ -321,8 +327,8 @@ func TestRenameIsSeenInAPidNamespaceWithoutEvents(t *testing.T) {
 		t.Skip("unshare is not installed")
 	}
 	r := runRenameChild(t, nil, unshare, "--pid", "--fork", "--mount-proc")
-	if r.Events {
-		t.Error("the kernel's process events were in use in another pid namespace: its pids are not ours")
+	if r.Events || r.Refused != errProcEventsSilent.Error() {
+		t.Errorf("in another pid namespace: events in use %v, refused %q; want %q: its pids are not ours", r.Events, r.Refused, errProcEventsSilent)
 	}
 	if r.Name != "pwtest-child" {
 		t.Errorf("the child's listener named %q before and %q after its rename, want pwtest-child", r.Before, r.Name)
@@ -450,4 +456,40 @@ for _ in range(20):
 	if mine < 2 { // python's exec and exit at least
 		t.Errorf("%d events of the python process itself reached the socket, want its exec and exit", mine)
 	}
+}
+
+// Close lets go of the connector's socket, and so does a Live no longer used, once collected.
+func TestLiveLetsGoOfItsProcessEvents(t *testing.T) {
+	sockettest.NeedRoot(t, "for the kernel's process events")
+	open := func(l *Live) string {
+		t.Helper()
+		if l.procs.events == nil {
+			t.Skip("the process events connector could not be opened here")
+		}
+		link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(l.procs.events.fd))
+		if err != nil || !strings.HasPrefix(link, "socket:[") {
+			t.Fatalf("the connector's descriptor: %q, %v", link, err)
+		}
+		return link
+	}
+	held := func(link string) bool {
+		fds, _ := os.ReadDir("/proc/self/fd")
+		for _, fd := range fds {
+			if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); l == link {
+				return true
+			}
+		}
+		return false
+	}
+	l := NewLive()
+	link := open(l)
+	l.Close()
+	if held(link) {
+		t.Errorf("%s still open after Close", link)
+	}
+	link = open(NewLive()) // dropped at once
+	sockettest.WaitFor(t, 5*time.Second, "the dropped Live's connector closed", func() (bool, string) {
+		runtime.GC()
+		return !held(link), link + " still open"
+	})
 }
