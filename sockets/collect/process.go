@@ -40,9 +40,10 @@ type processCache struct {
 	proof *pkgproof.Checker
 	stdio func(pid int32) [3]uint64
 	// events is the kernel's word on which processes execed, renamed themselves or exited
-	// (procevents_linux.go); nil where it was refused or not asked for. Each poll takes it once
-	// (begin): where it is complete (trusted), a cached process the kernel did not name is kept
-	// without a read; where not, every owner's /proc/PID/stat is read, as without events.
+	// (procevents_linux.go); nil where the connector could not be opened, or was not asked for.
+	// Each poll takes it once (begin): where it is complete (trusted), a cached process the kernel
+	// did not name is kept without a read; where not, every owner's /proc/PID/stat is read, as
+	// without events.
 	events   *procEvents
 	changed  map[int32]uint8 // this poll's: pid -> evExec|evComm|evExit
 	trusted  bool            // this poll's changed is complete: a pid not in it did not change
@@ -93,7 +94,7 @@ func (c *processCache) begin(now time.Time) {
 	c.changed, c.trusted = nil, false
 	if c.events != nil {
 		var all bool
-		c.changed, all = c.events.take()
+		c.changed, all = c.events.take(now)
 		c.trusted = !all && now.Sub(c.lastFull) < fullIdentityEvery
 	}
 	if !c.trusted {

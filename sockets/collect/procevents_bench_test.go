@@ -32,10 +32,8 @@ func BenchmarkOwnerIdentity(b *testing.B) {
 					b.Skipf("process events: %v", err)
 				}
 				defer ev.Close()
-				for deadline := time.Now().Add(2 * time.Second); !ev.working(); time.Sleep(10 * time.Millisecond) {
-					if time.Now().After(deadline) {
-						b.Skip("the kernel did not confirm its process events")
-					}
+				if err := settleProcEvents(ev); err != nil {
+					b.Skipf("the kernel refused its process events: %v", err)
 				}
 				c.events = ev
 			}

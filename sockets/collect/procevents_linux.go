@@ -25,16 +25,16 @@ const (
 
 // Sizes and waits of the listener.
 const (
-	// maxChangedPIDs bounds the set kept between two polls: a hostile user forking and exiting
-	// in a loop makes one entry per pid, so past this the listener says "everything changed" once
-	// and keeps nothing until the next poll takes it.
+	// maxChangedPIDs bounds the set kept between two polls: a hostile user execing and exiting
+	// in a loop makes one entry per pid, so past this the poll reads everything instead.
 	maxChangedPIDs = 4096
 	// procEventsAckWait is how long the kernel has to answer the request to listen. It answers at
 	// once where it accepts or refuses; in another pid or user namespace it never answers.
 	procEventsAckWait = time.Second
-	// procEventsRcvbuf is the socket's receive buffer: a burst of events larger than this is
-	// dropped by the kernel (ENOBUFS), which the listener takes as "everything changed".
-	procEventsRcvbuf = 256 << 10
+	// procEventsRcvbuf is the socket's receive buffer, where a poll's events wait for it: more
+	// than it holds are dropped by the kernel (ENOBUFS), which the poll takes as "everything
+	// changed". Kernel memory, bounded here whatever other users do.
+	procEventsRcvbuf = 1 << 20
 )
 
 // From linux/connector.h and linux/cn_proc.h.
@@ -50,161 +50,189 @@ const (
 	// Offsets in a message: nlmsghdr (16), cn_msg (20: idx, val, seq, ack, len, flags), then
 	// struct proc_event: what, cpu, timestamp_ns (8), and event_data, whose first two words are
 	// the pid and the tgid for exec, comm and exit, and the error for an ack.
-	nlHdrLen      = 16
-	cnMsgLen      = 20
-	offCnSeq      = nlHdrLen + 8
-	offCnAck      = nlHdrLen + 12
-	offWhat       = nlHdrLen + cnMsgLen
-	offEventData  = offWhat + 16
-	procEventSize = 16 + 24 // what, cpu, timestamp; the largest event_data we read (exit: six words)
+	nlHdrLen     = 16
+	cnMsgLen     = 20
+	offCnSeq     = nlHdrLen + 8
+	offCnAck     = nlHdrLen + 12
+	offWhat      = nlHdrLen + cnMsgLen
+	offEventData = offWhat + 16
 )
 
-// procEvents listens to the kernel's process events in a goroutine and keeps, between two polls,
-// the pids that changed. The cache takes them once a poll (take).
+// procEvents is the kernel's process events socket. The kernel queues the events in the socket,
+// at most its receive buffer, and the poll drains them once (take): nothing of portwatch wakes
+// for each of them between polls. (A goroutine blocked on the socket cost portwatch 100 us of CPU
+// an exec on a machine running a thousand programs a second; a drain costs a recvfrom an event.)
+// It is used by one poll at a time and needs no lock.
 type procEvents struct {
-	f     *os.File // the netlink socket, in Go's poller so that Close wakes the reader
-	done  chan struct{}
-	close sync.Once
+	fd     int
+	close  sync.Once
+	seq    uint32    // of our request: the kernel's answer acknowledges seq+1
+	opened time.Time // the kernel's answer is awaited until procEventsAckWait after
+	live   bool      // the kernel confirmed the listening
+	failed error     // the kernel refused or stayed silent, or the socket broke: for good
 
-	mu      sync.Mutex
-	changed map[int32]uint8 // since the last take
-	spare   map[int32]uint8 // the map handed out by the last take, cleared for reuse
-	all     bool            // since the last take: the set is not to be trusted (overflow, drops, start)
-	live    bool            // the kernel confirmed the listening
-	failed  error           // the kernel refused, or the socket broke: for good
-
-	beforeRecv func() // a test seam: nil, or called before each read
+	changed map[int32]uint8 // handed out by take, cleared by the next
+	buf     []byte
 }
 
 // errProcEventsSilent: the kernel did not answer the request to listen (another pid or user
 // namespace).
 var errProcEventsSilent = errors.New("the kernel did not answer the request for process events")
 
-// openProcEvents opens the connector and starts listening. The kernel's answer is awaited in the
-// goroutine: until it comes, take says that everything changed.
-func openProcEvents() (*procEvents, error) { return openProcEventsWith(procEventsRcvbuf, nil) }
+// maxDrain bounds one take's reads: events arriving as fast as they are read (a storm) end it,
+// and that poll reads everything.
+const maxDrain = 2 * maxChangedPIDs
 
-// openProcEventsWith is openProcEvents with a receive buffer of rcvbuf bytes, and beforeRecv (a
-// test seam, may be nil) called before each read: a test holds the reader there to have the
-// kernel drop events.
-func openProcEventsWith(rcvbuf int, beforeRecv func()) (*procEvents, error) {
+// openProcEvents opens the connector and asks for the events. The kernel's answer is read by the
+// first takes: until it comes, they say that everything changed.
+func openProcEvents() (*procEvents, error) { return openProcEventsWith(procEventsRcvbuf) }
+
+// openProcEventsWith is openProcEvents with a receive buffer of rcvbuf bytes (a test has the
+// kernel drop events with a small one).
+func openProcEventsWith(rcvbuf int) (*procEvents, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_CONNECTOR)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
+	e := &procEvents{fd: fd, seq: uint32(os.Getpid()), changed: map[int32]uint8{}}
+	if err := e.setup(rcvbuf); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	// As root the buffer may pass net.core.rmem_max; otherwise the kernel caps it there.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
-	}
-	// The kernel drops in its own context what the cache has no use for (forks, and the threads
-	// that are not a process's main one), so a storm of them does not wake portwatch.
-	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, procEventsFilter()); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	e := &procEvents{f: os.NewFile(uintptr(fd), "proc-connector"), done: make(chan struct{}),
-		changed: map[int32]uint8{}, spare: map[int32]uint8{}, all: true, beforeRecv: beforeRecv}
-	go e.run()
+	e.opened = time.Now()
 	return e, nil
 }
 
-// Close stops the listener and waits for its goroutine.
-func (e *procEvents) Close() {
-	e.close.Do(func() { e.f.Close() })
-	<-e.done
+// setup binds the socket to the kernel's group, sizes its buffer, has the kernel filter what
+// portwatch has no use for, and asks to listen.
+func (e *procEvents) setup(rcvbuf int) error {
+	if err := unix.Bind(e.fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
+		return err
+	}
+	// As root the buffer may pass net.core.rmem_max; otherwise the kernel caps it there.
+	if unix.SetsockoptInt(e.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+		unix.SetsockoptInt(e.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+	}
+	// The kernel drops in its own context what the cache has no use for (forks, and the threads
+	// that are not a process's main one), so a storm of them does not fill the buffer.
+	if err := unix.SetsockoptSockFprog(e.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, procEventsFilter()); err != nil {
+		return err
+	}
+	return unix.Sendto(e.fd, listenRequest(e.seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 }
 
-// take hands out the pids that changed since the last take, and whether everything is to be read
-// again instead (the listener is not live, or missed events). The map is the cache's until the
-// next take.
-func (e *procEvents) take() (changed map[int32]uint8, all bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.live {
-		clear(e.changed)
-		return e.changed, true
-	}
-	changed, e.changed, e.spare = e.changed, e.spare, nil
-	clear(e.changed)
-	e.spare = changed
-	all, e.all = e.all, false
-	return changed, all
+// Close lets go of the socket; a second call does nothing.
+func (e *procEvents) Close() {
+	e.close.Do(func() { unix.Close(e.fd) })
 }
 
 // working says whether the kernel confirmed the listening and nothing broke since.
-func (e *procEvents) working() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.live && e.failed == nil
-}
+func (e *procEvents) working() bool { return e.live && e.failed == nil }
 
-func (e *procEvents) run() {
-	defer close(e.done)
-	err := e.listen()
-	e.mu.Lock()
-	e.live, e.failed = false, err
-	e.mu.Unlock()
-	// The kernel would go on queueing other listeners' events here (the group is open to any
-	// socket bound to it): let go of the socket now, not at Close.
-	e.close.Do(func() { e.f.Close() })
-}
-
-// listen asks for the events, awaits the kernel's answer and then reads events until the socket
-// is closed or breaks.
-func (e *procEvents) listen() error {
-	rc, err := e.f.SyscallConn()
-	if err != nil {
-		return err
+// take drains what the kernel said since the last take: the pids that execed, renamed
+// themselves or exited, and whether everything is to be read again instead (the kernel has not
+// confirmed yet, or just did; it dropped events; too many pids). The map is the caller's until
+// the next take.
+func (e *procEvents) take(now time.Time) (changed map[int32]uint8, all bool) {
+	clear(e.changed)
+	if e.failed != nil {
+		return e.changed, true
 	}
-	seq := uint32(os.Getpid())
-	if err := e.request(rc, seq); err != nil {
-		return err
+	all = !e.live
+	if e.buf == nil {
+		e.buf = make([]byte, 4096) // one event a datagram: a few dozen bytes
 	}
-	buf := make([]byte, 4096) // one event a datagram: a few dozen bytes
-	e.f.SetReadDeadline(time.Now().Add(procEventsAckWait))
-	for {
-		if e.beforeRecv != nil {
-			e.beforeRecv()
-		}
-		n, from, err := e.recv(rc, buf)
+	for range maxDrain {
+		n, from, err := unix.Recvfrom(e.fd, e.buf, unix.MSG_DONTWAIT)
 		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return errProcEventsSilent
-		case errors.Is(err, unix.ENOBUFS):
-			e.markAll() // the kernel dropped events: nothing it said since is complete
+		case err == unix.EAGAIN:
+			return e.changed, e.settle(now, all)
+		case err == unix.EINTR:
+			continue
+		case err == unix.ENOBUFS: // the kernel dropped events: nothing it said since is complete
+			all = true
 			continue
 		case err != nil:
-			return err
+			e.fail(err)
+			return e.changed, true
 		}
-		if from != 0 || n < offEventData+4 {
+		if nl, ok := from.(*unix.SockaddrNetlink); !ok || nl.Pid != 0 || n < offEventData+8 {
 			continue // not the kernel's, or not an event
 		}
-		msg := buf[:n]
-		what := binary.NativeEndian.Uint32(msg[offWhat:])
-		if what == procEventNone { // an answer: ours when it acknowledges our sequence
-			if binary.NativeEndian.Uint32(msg[offCnAck:]) != seq+1 {
-				continue
-			}
-			if code := binary.NativeEndian.Uint32(msg[offEventData:]); code != 0 {
-				return unix.Errno(code)
-			}
-			e.mu.Lock()
-			e.live = true
-			e.mu.Unlock()
-			e.f.SetReadDeadline(time.Time{})
-			continue
+		confirmed, err := e.read(e.buf[:n])
+		if err != nil {
+			e.fail(err)
+			return e.changed, true
 		}
-		e.note(what, msg)
+		if confirmed || e.overflowed() {
+			all = true // before the answer nothing was heard; past the bound nothing is kept
+		}
 	}
+	return e.changed, true // a storm: the rest is read by the next take
 }
 
-// request sends PROC_CN_MCAST_LISTEN, with seq as both the netlink and the connector sequence;
-// the kernel's answer carries seq+1 as its ack (its own sequence is a counter of its own).
-func (e *procEvents) request(rc syscallConn, seq uint32) error {
+// overflowed says whether more pids changed than the set keeps.
+func (e *procEvents) overflowed() bool { return len(e.changed) > maxChangedPIDs }
+
+// settle gives up on a kernel that did not answer in time, and says whether this take is to be
+// trusted.
+func (e *procEvents) settle(now time.Time, all bool) bool {
+	if !e.live && now.Sub(e.opened) >= procEventsAckWait {
+		e.fail(errProcEventsSilent)
+	}
+	return all || !e.live
+}
+
+// fail stops using the socket for good and lets go of it: the kernel would go on queueing other
+// listeners' events there (the group is open to any socket bound to it).
+func (e *procEvents) fail(err error) {
+	e.failed, e.live = err, false
+	e.Close()
+}
+
+// read takes one message: the kernel's answer to our request (confirmed; an error where it
+// refused), or an event, recorded in changed when it is one the cache uses and the set is not
+// past its bound.
+func (e *procEvents) read(msg []byte) (confirmed bool, err error) {
+	what := binary.NativeEndian.Uint32(msg[offWhat:])
+	if what == procEventNone {
+		if binary.NativeEndian.Uint32(msg[offCnAck:]) != e.seq+1 || e.live {
+			return false, nil // another listener's answer
+		}
+		if code := binary.NativeEndian.Uint32(msg[offEventData:]); code != 0 {
+			return false, unix.Errno(code)
+		}
+		e.live = true
+		return true, nil
+	}
+	if !e.live {
+		return false, nil // meant for other listeners (pids of another namespace, perhaps)
+	}
+	var bit uint8
+	switch what {
+	case procEventExec:
+		bit = evExec
+	case procEventComm:
+		bit = evComm
+	case procEventExit:
+		bit = evExit
+	default:
+		return false, nil
+	}
+	pid := int32(binary.NativeEndian.Uint32(msg[offEventData:]))
+	if tgid := int32(binary.NativeEndian.Uint32(msg[offEventData+4:])); pid != tgid {
+		return false, nil // another thread: the process's name and program are its main thread's
+	}
+	if _, ok := e.changed[pid]; ok || len(e.changed) <= maxChangedPIDs {
+		e.changed[pid] |= bit
+	}
+	return false, nil
+}
+
+// listenRequest is PROC_CN_MCAST_LISTEN, with seq as both the netlink and the connector
+// sequence; the kernel's answer carries seq+1 as its ack (its own sequence is a counter of its
+// own).
+func listenRequest(seq uint32) []byte {
 	msg := make([]byte, nlHdrLen+cnMsgLen+4)
 	ne := binary.NativeEndian
 	ne.PutUint32(msg[0:], uint32(len(msg)))
@@ -217,79 +245,7 @@ func (e *procEvents) request(rc syscallConn, seq uint32) error {
 	ne.PutUint32(msg[offCnAck:], seq)
 	ne.PutUint16(msg[nlHdrLen+16:], 4)
 	ne.PutUint32(msg[nlHdrLen+cnMsgLen:], procCnMcastListen)
-	var serr error
-	err := rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-		return serr != unix.EAGAIN
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
-// recv reads one datagram; from is the sender's netlink port (0: the kernel).
-func (e *procEvents) recv(rc syscallConn, buf []byte) (n int, from uint32, err error) {
-	var rerr error
-	from = ^uint32(0)
-	err = rc.Read(func(fd uintptr) bool {
-		var sa unix.Sockaddr
-		n, sa, rerr = unix.Recvfrom(int(fd), buf, 0)
-		if nl, ok := sa.(*unix.SockaddrNetlink); ok {
-			from = nl.Pid
-		}
-		return rerr != unix.EAGAIN
-	})
-	if err == nil {
-		err = rerr
-	}
-	return n, from, err
-}
-
-// note records one event: the pid of a process (its main thread) that execed, renamed itself or
-// exited.
-func (e *procEvents) note(what uint32, msg []byte) {
-	var bit uint8
-	switch what {
-	case procEventExec:
-		bit = evExec
-	case procEventComm:
-		bit = evComm
-	case procEventExit:
-		bit = evExit
-	default:
-		return
-	}
-	pid := int32(binary.NativeEndian.Uint32(msg[offEventData:]))
-	tgid := int32(binary.NativeEndian.Uint32(msg[offEventData+4:]))
-	if pid != tgid {
-		return // another thread: the process's name and program are its main thread's
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.all {
-		return // everything is read again anyway
-	}
-	if _, ok := e.changed[pid]; !ok && len(e.changed) >= maxChangedPIDs {
-		e.all = true
-		clear(e.changed)
-		return
-	}
-	e.changed[pid] |= bit
-}
-
-// markAll says that the next poll reads everything again.
-func (e *procEvents) markAll() {
-	e.mu.Lock()
-	e.all = true
-	clear(e.changed)
-	e.mu.Unlock()
-}
-
-// syscallConn is what the listener needs of the socket's syscall.RawConn.
-type syscallConn interface {
-	Read(func(fd uintptr) bool) error
-	Write(func(fd uintptr) bool) error
+	return msg
 }
 
 // procEventsFilter is a classic BPF program that keeps the kernel's answers and the events of a

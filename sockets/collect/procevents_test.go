@@ -10,14 +10,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/sockettest"
+	"golang.org/x/sys/unix"
 )
 
 // liveWithEvents is a Live whose process events the kernel confirmed, or a skipped test (not
@@ -31,20 +33,22 @@ func liveWithEvents(t *testing.T) *Live {
 	if ev == nil {
 		t.Skip("the process events connector could not be opened here")
 	}
-	deadline := time.Now().Add(procEventsAckWait + time.Second)
-	for !ev.working() {
-		ev.mu.Lock()
-		failed := ev.failed
-		ev.mu.Unlock()
-		if failed != nil {
-			t.Skipf("the kernel refused its process events: %v", failed)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the process events listener neither started nor failed")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := settleProcEvents(ev); err != nil {
+		t.Skipf("the kernel refused its process events: %v", err)
 	}
 	return l
+}
+
+// settleProcEvents drains e until the kernel has answered or been silent too long, and says
+// whether it refused.
+func settleProcEvents(e *procEvents) error {
+	for deadline := time.Now().Add(procEventsAckWait + time.Second); !e.working() && e.failed == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return errProcEventsSilent
+		}
+		e.take(time.Now())
+	}
+	return e.failed
 }
 
 // ownerOn is our listener's owner pid as the snapshot has it, or nil.
@@ -156,16 +160,14 @@ print("renamed", flush=True); sys.stdin.readline()`))
 func TestExitIsNamedByTheKernel(t *testing.T) {
 	l := liveWithEvents(t)
 	snapshot(t, l)
-	l.procs.events.take() // what came before
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Skipf("true: %v", err)
 	}
 	pid := int32(cmd.Process.Pid)
-	sockettest.WaitFor(t, 2*time.Second, "the kernel's exit event", func() (bool, string) {
-		l.procs.events.mu.Lock()
-		defer l.procs.events.mu.Unlock()
-		return l.procs.events.changed[pid]&(evExec|evExit) == evExec|evExit, "not yet"
+	sockettest.WaitFor(t, 2*time.Second, "the kernel's exec and exit events", func() (bool, string) {
+		changed, _ := l.procs.events.take(time.Now())
+		return changed[pid]&(evExec|evExit) == evExec|evExit, "not yet"
 	})
 }
 
@@ -206,22 +208,15 @@ print("renamed", flush=True); sys.stdin.readline()`))
 
 // Nothing the kernel says is kept past maxChangedPIDs: past it, the next poll reads everything.
 func TestProcEventsOverflowMarksEverything(t *testing.T) {
-	e := &procEvents{changed: map[int32]uint8{}, spare: map[int32]uint8{}, live: true}
+	e := &procEvents{changed: map[int32]uint8{}, live: true}
 	msg := make([]byte, offEventData+8)
+	binary.NativeEndian.PutUint32(msg[offWhat:], procEventExit)
 	for pid := range int32(maxChangedPIDs + 10) {
 		putPIDs(msg, pid+1)
-		e.note(procEventExit, msg)
+		e.read(msg)
 	}
-	if len(e.changed) != 0 {
-		t.Errorf("%d pids kept after the overflow, want none", len(e.changed))
-	}
-	if _, all := e.take(); !all {
-		t.Error("an overflow did not say that everything changed")
-	}
-	putPIDs(msg, 7)
-	e.note(procEventComm, msg)
-	if changed, all := e.take(); all || changed[7] != evComm {
-		t.Errorf("the poll after: all %v, pid 7 %v; want one comm", all, changed[7])
+	if len(e.changed) != maxChangedPIDs+1 || !e.overflowed() {
+		t.Errorf("%d pids kept (overflowed %v), want %d: the bound, and one past it to say so", len(e.changed), e.overflowed(), maxChangedPIDs+1)
 	}
 }
 
@@ -237,6 +232,7 @@ const childRenameEnv = "PORTWATCH_TEST_CHILD_RENAME"
 
 type renameReport struct {
 	Events       bool   // the kernel's process events were in use
+	Refused      string // why not, where the connector was opened
 	Before, Name string // our listener's owner, named before and after the rename
 	Err          string
 }
@@ -258,8 +254,8 @@ func renameChild() {
 	l := NewLive()
 	defer l.Close()
 	if ev := l.procs.events; ev != nil { // let the kernel answer, or be silent, first
-		for deadline := time.Now().Add(procEventsAckWait + 500*time.Millisecond); time.Now().Before(deadline) && !ev.working(); {
-			time.Sleep(10 * time.Millisecond)
+		if err := settleProcEvents(ev); err != nil {
+			r.Refused = err.Error()
 		}
 		r.Events = ev.working()
 	}
@@ -331,8 +327,8 @@ func TestRenameIsSeenInAPidNamespaceWithoutEvents(t *testing.T) {
 		t.Skip("unshare is not installed")
 	}
 	r := runRenameChild(t, nil, unshare, "--pid", "--fork", "--mount-proc")
-	if r.Events {
-		t.Error("the kernel's process events were in use in another pid namespace: its pids are not ours")
+	if r.Events || r.Refused != errProcEventsSilent.Error() {
+		t.Errorf("in another pid namespace: events in use %v, refused %q; want %q: its pids are not ours", r.Events, r.Refused, errProcEventsSilent)
 	}
 	if r.Name != "pwtest-child" {
 		t.Errorf("the child's listener named %q before and %q after its rename, want pwtest-child", r.Before, r.Name)
@@ -353,38 +349,147 @@ func TestRenameIsSeenAsNobody(t *testing.T) {
 // every owner's stat: nothing said since is complete.
 func TestDroppedEventsMarkEverything(t *testing.T) {
 	sockettest.NeedRoot(t, "for the kernel's process events")
-	hold := make(chan struct{})
-	var held atomic.Bool
-	e, err := openProcEventsWith(4096, func() {
-		if held.Load() {
-			<-hold
-		}
-	})
+	e, err := openProcEventsWith(4096)
 	if err != nil {
 		t.Skipf("the process events connector: %v", err)
 	}
 	defer e.Close()
-	sockettest.WaitFor(t, procEventsAckWait+time.Second, "the kernel's answer", func() (bool, string) { return e.working(), "not yet" })
-	e.take() // the first take after the answer says everything
-	if _, all := e.take(); all {
+	if err := settleProcEvents(e); err != nil {
+		t.Skipf("the kernel refused its process events: %v", err)
+	}
+	if _, all := e.take(time.Now()); all {
 		t.Fatal("a quiet listener said that everything changed")
 	}
-	held.Store(true)
-	// The reader now stops before its next read: a burst of execs and exits fills the small
-	// buffer, and the kernel drops the rest.
+	// Nothing drains the small buffer now: a burst of execs and exits fills it, and the kernel
+	// drops the rest.
 	for range 200 {
 		if err := exec.Command("true").Run(); err != nil {
 			t.Skipf("true: %v", err)
 		}
 	}
-	held.Store(false)
-	close(hold)
-	sockettest.WaitFor(t, 2*time.Second, "the drop noticed", func() (bool, string) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.all, "not yet"
-	})
-	if _, all := e.take(); !all {
+	if _, all := e.take(time.Now()); !all {
 		t.Error("the poll after the kernel dropped events trusts them")
 	}
+	if _, all := e.take(time.Now()); all {
+		t.Error("the poll after that still reads everything")
+	}
+}
+
+// Every fullIdentityEvery, every owner's stat is read even while the events are complete: the
+// safety net under what events cannot say.
+func TestEveryOwnerIsReadAgainNowAndThen(t *testing.T) {
+	l := liveWithEvents(t)
+	ln := listenTCP(t, "127.0.0.1:0")
+	port := addrPort(t, ln.Addr()).Port()
+	snapshot(t, l) // the first poll with events reads every owner
+	stats := 0
+	l.procs.onStat = func(pid int32) {
+		if int(pid) == os.Getpid() {
+			stats++
+		}
+	}
+	if ownerOn(t, l, port, os.Getpid()) == nil || stats != 0 {
+		t.Fatalf("a trusted poll read our stat %d times (or lost our listener's owner)", stats)
+	}
+	l.procs.lastFull = time.Now().Add(-fullIdentityEvery)
+	if ownerOn(t, l, port, os.Getpid()) == nil || stats != 1 {
+		t.Errorf("the poll %v after the last full one read our stat %d times, want 1", fullIdentityEvery, stats)
+	}
+	if ownerOn(t, l, port, os.Getpid()) == nil || stats != 1 {
+		t.Errorf("the poll after that read it again (%d reads)", stats)
+	}
+}
+
+// The socket filter drops in the kernel what the cache has no use for: threads' starts (forks)
+// and exits, and forks of processes. What reaches the socket is the kernel's answers and the
+// events of processes' main threads.
+func TestTheKernelFiltersForksAndThreads(t *testing.T) {
+	sockettest.NeedRoot(t, "for the kernel's process events")
+	e, err := openProcEvents()
+	if err != nil {
+		t.Skipf("the process events connector: %v", err)
+	}
+	defer e.Close()
+	if err := settleProcEvents(e); err != nil {
+		t.Skipf("the kernel refused its process events: %v", err)
+	}
+	e.take(time.Now())
+	// 20 threads that rename themselves and exit, and 20 forked children that exit.
+	cmd := exec.Command(pythonPath(t), "-c", `import ctypes,os,threading
+libc = ctypes.CDLL(None)
+def run(): libc.prctl(15, b"pwtest-thread", 0, 0, 0)
+ts = [threading.Thread(target=run) for _ in range(20)]
+for th in ts: th.start()
+for th in ts: th.join()
+for _ in range(20):
+    pid = os.fork()
+    if pid == 0: os._exit(0)
+    os.waitpid(pid, 0)`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	me := uint32(cmd.Process.Pid)
+	buf := make([]byte, 4096)
+	forks, threads, mine := 0, 0, 0
+	for {
+		n, _, err := unix.Recvfrom(e.fd, buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			break
+		}
+		if n < offEventData+8 {
+			continue
+		}
+		what := binary.NativeEndian.Uint32(buf[offWhat:])
+		pid, tgid := binary.NativeEndian.Uint32(buf[offEventData:]), binary.NativeEndian.Uint32(buf[offEventData+4:])
+		switch {
+		case what == procEventFork:
+			forks++
+		case pid != tgid:
+			threads++
+		case pid == me:
+			mine++
+		}
+	}
+	if forks != 0 || threads != 0 {
+		t.Errorf("%d forks and %d threads' events reached the socket, want none", forks, threads)
+	}
+	if mine < 2 { // python's exec and exit at least
+		t.Errorf("%d events of the python process itself reached the socket, want its exec and exit", mine)
+	}
+}
+
+// Close lets go of the connector's socket, and so does a Live no longer used, once collected.
+func TestLiveLetsGoOfItsProcessEvents(t *testing.T) {
+	sockettest.NeedRoot(t, "for the kernel's process events")
+	open := func(l *Live) string {
+		t.Helper()
+		if l.procs.events == nil {
+			t.Skip("the process events connector could not be opened here")
+		}
+		link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(l.procs.events.fd))
+		if err != nil || !strings.HasPrefix(link, "socket:[") {
+			t.Fatalf("the connector's descriptor: %q, %v", link, err)
+		}
+		return link
+	}
+	held := func(link string) bool {
+		fds, _ := os.ReadDir("/proc/self/fd")
+		for _, fd := range fds {
+			if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); l == link {
+				return true
+			}
+		}
+		return false
+	}
+	l := NewLive()
+	link := open(l)
+	l.Close()
+	if held(link) {
+		t.Errorf("%s still open after Close", link)
+	}
+	link = open(NewLive()) // dropped at once
+	sockettest.WaitFor(t, 5*time.Second, "the dropped Live's connector closed", func() (bool, string) {
+		runtime.GC()
+		return !held(link), link + " still open"
+	})
 }
