@@ -102,6 +102,7 @@ var realFirewalldCommands = [][]string{
 	{"--zone=public", "--add-rich-rule=rule family=\"ipv6\" source address=\"fd00:200::2\" port port=\"7000\" protocol=\"tcp\" accept"},
 	{"--zone=public", "--add-rich-rule=rule family=\"ipv4\" source address=\"10.200.0.2\" port port=\"8081\" protocol=\"tcp\" reject"},
 	{"--zone=public", "--add-rich-rule=rule family=\"ipv6\" source address=\"fd00:200::2\" service name=\"http\" drop"},
+	{"--zone=public", "--add-rich-rule=rule family=\"ipv4\" source address=\"10.200.0.2\" port port=\"2222\" protocol=\"tcp\" accept limit value=\"30/m\""},
 	// the second client address is another zone's, by source
 	{"--zone=work", "--add-source=10.200.0.3/32"},
 	{"--zone=work", "--add-service=mysql"},
@@ -110,7 +111,7 @@ var realFirewalldCommands = [][]string{
 
 var realFirewalldListeners = []realListener{
 	{"tcp", "", 22}, {"tcp", "", 80}, {"tcp", "", 443}, {"tcp", "", 3306}, {"tcp", "", 5432},
-	{"tcp", "", 8080}, {"tcp", "", 8081}, {"tcp", "", 6001}, {"tcp", "", 7000}, {"tcp", "", 9999},
+	{"tcp", "", 8080}, {"tcp", "", 8081}, {"tcp", "", 6001}, {"tcp", "", 7000}, {"tcp", "", 9999}, {"tcp", "", 2222},
 	{"tcp", srvAddr4, 8443}, {"tcp", "::", 8445},
 	{"udp", "", 5060}, {"udp", "", 546}, {"udp", srvAddr4, 5353}, {"udp", srvAddr6, 7001},
 }
@@ -145,6 +146,7 @@ func checkRealFirewalld(t *testing.T, rs *Ruleset, seen map[probe]string) {
 		{"tcp", srvAddr4, 5432, `firewall-cmd --zone=public --add-rich-rule='rule family="ipv4" source address="10.200.0.2" port port="5432" protocol="tcp" accept'`},
 		{"tcp", srvAddr6, 7000, `firewall-cmd --zone=public --add-rich-rule='rule family="ipv6" source address="fd00:200::2" port port="7000" protocol="tcp" accept'`},
 		{"tcp", srvAddr4, 9999, "firewalld zone public"},
+		{"tcp", srvAddr4, 2222, `firewall-cmd --zone=public --add-rich-rule='rule family="ipv4" source address="10.200.0.2" port port="2222" protocol="tcp" accept limit value="30/m"'`},
 	} {
 		v := rs.Evaluate(c.proto, netip.MustParseAddr(c.addr), c.port)
 		if v.Frontend != "firewalld" || v.Source != c.source {
