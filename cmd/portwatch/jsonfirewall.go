@@ -19,18 +19,26 @@ import (
 // listener whose families differ has both in by_family; a wildcard
 // listener whose addresses differ has each in by_address.
 type jsonFirewall struct {
-	Verdict   string         `json:"verdict"`
-	Rule      string         `json:"rule"`
-	Sources   []string       `json:"sources"`
-	Others    string         `json:"others,omitempty"`
-	Reason    string         `json:"reason,omitempty"`
-	Note      string         `json:"note,omitempty"`
-	Frontend  string         `json:"frontend,omitempty"`
-	Source    string         `json:"source,omitempty"`
-	Family    string         `json:"family,omitempty"`  // in by_family: ipv4 or ipv6
-	Address   string         `json:"address,omitempty"` // in by_address
-	ByFamily  []jsonFirewall `json:"by_family,omitempty"`
-	ByAddress []jsonFirewall `json:"by_address,omitempty"`
+	Verdict string   `json:"verdict"`
+	Rule    string   `json:"rule"`
+	Sources []string `json:"sources"`
+	Others  string   `json:"others,omitempty"`
+	// Exceptions: refused sources that meet the other of filtered and closed, with their rule
+	Exceptions []jsonException `json:"exceptions,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Note       string          `json:"note,omitempty"`
+	Frontend   string          `json:"frontend,omitempty"`
+	Source     string          `json:"source,omitempty"`
+	Family     string          `json:"family,omitempty"`  // in by_family: ipv4 or ipv6
+	Address    string          `json:"address,omitempty"` // in by_address
+	ByFamily   []jsonFirewall  `json:"by_family,omitempty"`
+	ByAddress  []jsonFirewall  `json:"by_address,omitempty"`
+}
+
+type jsonException struct {
+	Sources []string `json:"sources"`
+	Verdict string   `json:"verdict"`
+	Rule    string   `json:"rule,omitempty"`
 }
 
 func toJSONFirewall(fw reach.Verdict) *jsonFirewall {
@@ -41,6 +49,13 @@ func toJSONFirewall(fw reach.Verdict) *jsonFirewall {
 	}
 	for _, p := range fw.Except {
 		j.Sources = append(j.Sources, "!"+p.String())
+	}
+	for _, e := range fw.Exceptions {
+		je := jsonException{Sources: []string{}, Verdict: string(e.Kind), Rule: e.Rule}
+		for _, p := range e.Sources {
+			je.Sources = append(je.Sources, p.String())
+		}
+		j.Exceptions = append(j.Exceptions, je)
 	}
 	for i, f := range fw.ByFamily {
 		jf := toJSONFirewall(f)

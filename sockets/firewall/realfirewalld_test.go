@@ -155,7 +155,7 @@ func checkRealFirewalld(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}
 	// the rules that refuse some sources, in the notes' rules: the rich reject and drop
 	v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 8081)
-	if v.Kind != Filtered || v.Others != Closed || v.From(netip.MustParseAddr(cliAddr4)) != Closed {
+	if v.Kind != Filtered || len(v.Exceptions) != 1 || v.Exceptions[0].Kind != Closed || v.From(netip.MustParseAddr(cliAddr4)) != Closed {
 		t.Errorf("8081, rejected by a rich rule from 10.200.0.2, else the zone's reject: %+v", v)
 	}
 }

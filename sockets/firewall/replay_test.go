@@ -43,7 +43,7 @@ var recordedTests = map[string]recordedTest{
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
-	"TestRealUfw":           {steps: []stepCheck{checkRealUfw}},
+	"TestRealUfw":           {steps: []stepCheck{checkRealUfw, checkRealUfwLater}},
 	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld}},
 }
 

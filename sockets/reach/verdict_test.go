@@ -18,19 +18,20 @@ func TestAtPicksFamilyAndAddress(t *testing.T) {
 	}
 }
 
-// TestFromClosedButSome: a refused port is closed to most sources and filtered for some (ufw's
-// "deny from 10.200.0.3" before its "reject 8081/tcp"): From says which, by Except or Sources.
-func TestFromClosedButSome(t *testing.T) {
-	except := Verdict{Kind: Closed, Others: Filtered, Except: []netip.Prefix{netip.MustParsePrefix("10.200.0.3/32")}}
-	listed := Verdict{Kind: Filtered, Others: Closed, Sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+// TestFromExceptions: a refused port is closed to most sources and filtered for some (ufw's
+// "deny from 10.200.0.3" before its "reject 8081/tcp"), or accepted from some, rejected from
+// most and dropped from others: From says which.
+func TestFromExceptions(t *testing.T) {
+	ex := []Exception{{Sources: []netip.Prefix{netip.MustParsePrefix("10.200.0.3/32")}, Kind: Filtered}}
+	closed := Verdict{Kind: Closed, Exceptions: ex}
+	restricted := Verdict{Kind: Restricted, Sources: []netip.Prefix{netip.MustParsePrefix("10.200.0.2/32")}, Others: Closed, Exceptions: ex}
 	for _, c := range []struct {
 		v    Verdict
 		src  string
 		want Kind
 	}{
-		{except, "10.200.0.2", Closed}, {except, "10.200.0.3", Filtered}, {except, "fd00::2", Closed},
-		{listed, "10.1.2.3", Filtered}, {listed, "192.0.2.1", Closed}, {listed, "fd00::2", Filtered},
-		{Verdict{Kind: Closed, Except: except.Except}, "10.200.0.3", Closed}, // no Others: closed to all
+		{closed, "10.200.0.2", Closed}, {closed, "10.200.0.3", Filtered}, {closed, "fd00::2", Closed},
+		{restricted, "10.200.0.2", Open}, {restricted, "10.200.0.3", Filtered}, {restricted, "10.200.0.4", Closed},
 	} {
 		if got := c.v.From(netip.MustParseAddr(c.src)); got != c.want {
 			t.Errorf("%+v from %s: %s, want %s", c.v, c.src, got, c.want)
