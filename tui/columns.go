@@ -223,7 +223,7 @@ func shortDuration(d time.Duration) string {
 // "all/?" (unknown).
 func exposureCell(r *rowset.Row) string {
 	e := r.Socket.Exposure().Short()
-	switch k := r.Firewall.Kind; k {
+	switch k := r.FirewallKind(); k {
 	case "":
 		return e
 	case reach.Restricted:

@@ -122,7 +122,7 @@ func detailParts(look detailLook, r *rowset.Row, w int) details {
 	if st := r.Baseline.Status; st != baseline.NotCompared {
 		out = append(out, label("Baseline")+" "+baselineWord(st))
 	}
-	if fw := r.Firewall; fw.Kind != "" {
+	if fw := r.Firewall(); fw.Kind != "" {
 		out = append(out, firewallLines(label, fw, w)...)
 	}
 	out = append(out, label("Socket"))

@@ -34,7 +34,7 @@ func countSurface(a *assess.Assessment) surfaceCounts {
 			continue
 		}
 		c.outside++
-		switch v.Firewall.Kind {
+		switch v.FirewallKind() {
 		case reach.Filtered, reach.Closed:
 			c.unreachable++
 		case reach.Unknown:

@@ -19,20 +19,21 @@ import (
 // listener whose families differ has both in by_family; a wildcard
 // listener whose addresses differ has each in by_address.
 type jsonFirewall struct {
-	Verdict string   `json:"verdict"`
-	Rule    string   `json:"rule"`
-	Sources []string `json:"sources"`
-	Others  string   `json:"others,omitempty"`
-	// Exceptions: refused sources that meet the other of filtered and closed, with their rule
+	Verdict   string         `json:"verdict"`
+	Rule      string         `json:"rule"`
+	Sources   []string       `json:"sources"`
+	Others    string         `json:"others,omitempty"`
+	Reason    string         `json:"reason,omitempty"`
+	Note      string         `json:"note,omitempty"`
+	Frontend  string         `json:"frontend,omitempty"`
+	Source    string         `json:"source,omitempty"`
+	Family    string         `json:"family,omitempty"`  // in by_family: ipv4 or ipv6
+	Address   string         `json:"address,omitempty"` // in by_address
+	ByFamily  []jsonFirewall `json:"by_family,omitempty"`
+	ByAddress []jsonFirewall `json:"by_address,omitempty"`
+
+	// refused sources that meet the other of filtered and closed, with their rule
 	Exceptions []jsonException `json:"exceptions,omitempty"`
-	Reason     string          `json:"reason,omitempty"`
-	Note       string          `json:"note,omitempty"`
-	Frontend   string          `json:"frontend,omitempty"`
-	Source     string          `json:"source,omitempty"`
-	Family     string          `json:"family,omitempty"`  // in by_family: ipv4 or ipv6
-	Address    string          `json:"address,omitempty"` // in by_address
-	ByFamily   []jsonFirewall  `json:"by_family,omitempty"`
-	ByAddress  []jsonFirewall  `json:"by_address,omitempty"`
 }
 
 type jsonException struct {
@@ -84,8 +85,21 @@ type jsonPublished struct {
 	Rule     string        `json:"rule"`
 	Firewall *jsonFirewall `json:"firewall"`
 	// Input is what the machine's input rules say about the host port, the DNAT left aside.
-	Input    *jsonFirewall    `json:"input"`
+	Input *jsonFirewall `json:"input"`
+	// Inside is the listener that answers it, where one of this machine's
+	// namespaces holds the destination and listens there; null otherwise.
+	Inside   *jsonInside      `json:"inside"`
 	Findings []assess.Finding `json:"findings"`
+}
+
+// jsonInside is the listener a published port reaches.
+type jsonInside struct {
+	Netns   string `json:"netns"`
+	Address string `json:"address"`
+	Port    uint16 `json:"port"`
+	Inode   uint64 `json:"inode"`
+	PID     int32  `json:"pid"`
+	Process string `json:"process"`
 }
 
 func toJSONPublished(ps []sockets.Published) []jsonPublished {
@@ -95,9 +109,13 @@ func toJSONPublished(ps []sockets.Published) []jsonPublished {
 		if !host.IsValid() {
 			host = netip.IPv4Unspecified()
 		}
-		out = append(out, jsonPublished{Netns: p.Netns, Proto: p.Proto, Host: host.String(), HostPort: p.HostPort,
+		j := jsonPublished{Netns: p.Netns, Proto: p.Proto, Host: host.String(), HostPort: p.HostPort,
 			To: p.To.String(), Rule: p.Rule, Firewall: toJSONFirewall(p.Verdict), Input: toJSONFirewall(p.Input),
-			Findings: append([]assess.Finding{}, assess.PublishedFindings(p)...)})
+			Findings: append([]assess.Finding{}, assess.PublishedFindings(p)...)}
+		if in := p.Inside; in != nil {
+			j.Inside = &jsonInside{Netns: in.Netns, Address: in.Local.String(), Port: in.Port, Inode: in.Inode, PID: in.PID, Process: in.Process}
+		}
+		out = append(out, j)
 	}
 	return out
 }

@@ -88,6 +88,9 @@ type jsonSocket struct {
 	Connections   *int32              `json:"connections,omitempty"` // listeners only
 	Baseline      string              `json:"baseline,omitempty"`    // listeners, with a baseline only
 	Firewall      *jsonFirewall       `json:"firewall,omitempty"`    // listeners whose namespace's ruleset was read
+	// PublishedAs lists the published ports (DNAT) that reach this listener:
+	// "0.0.0.0:8080", the publishing namespace first when not its own.
+	PublishedAs []string `json:"published_as,omitempty"`
 	// The kernel's counters of a TCP connection (tcp_info); left out for
 	// UDP and listeners, which have none: nothing, not zero.
 	BytesSent     *uint64          `json:"bytes_sent,omitempty"`
@@ -157,7 +160,11 @@ func writeJSON(w io.Writer, r *poll.Result, keep func(*sockets.Socket) bool) err
 	}
 	for _, v := range a.Verdicts {
 		if keep == nil || keep(&v.Socket) {
-			out.Sockets = append(out.Sockets, toJSONSocket(v))
+			j := toJSONSocket(v)
+			if v.Socket.IsListening() {
+				j.PublishedAs = sockets.PublishedAs(snap.Published, &v.Socket)
+			}
+			out.Sockets = append(out.Sockets, j)
 		}
 	}
 	out.Published = toJSONPublished(snap.Published)
@@ -195,7 +202,7 @@ func toJSONSocket(v *assess.Verdict) jsonSocket {
 		j.BytesSent, j.BytesReceived, j.RTTMS, j.Retransmits = &t.BytesSent, &t.BytesReceived, &rtt, &t.Retransmits
 	}
 	if s.IsListening() {
-		if fw := v.Firewall; fw.Kind != "" {
+		if fw := v.Firewall(); fw.Kind != "" {
 			j.Firewall = toJSONFirewall(fw)
 		}
 		if st := v.Baseline.Status; st != baseline.NotCompared {

@@ -43,17 +43,18 @@ connects and closes, CLOSE_WAIT piles up, a firewall rule turns a listener
 open, filtered and closed, loopback against all interfaces, a backdoor,
 cleartext against TLS, a scan, a server's profile), shown in the monitor with
 a narration: n or space for the next step, b to go back, q to quit. The lab
-compares with a baseline of its own: only the backdoor is unexpected. As root
-it runs in a network namespace of its own; without root on a block of free
-ports; either way a class can run many labs at once, each showing its own
-scene. q, Ctrl+C or a crash leave no socket, process or namespace behind.`,
+compares with a baseline of its own: only the backdoor is unexpected. It runs
+in a network namespace of its own (without root, inside a user namespace of
+its own, where the kernel allows them); else on a block of free loopback
+ports, where the firewall step and the server profile cannot be shown. Either
+way a class can run many labs at once, each showing its own scene. q, Ctrl+C or a crash leave no socket, process or namespace behind.`,
 		Args: flagsOnly,
 		RunE: func(*cobra.Command, []string) error { return runLab(cfg, monitor) },
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
 	fs.BoolVar(&cfg.noNetns, "no-netns", false,
-		"as root too, run the lab on this machine's loopback (high ports, no firewall rule) instead of a network namespace of its own")
+		"run the lab on this machine's loopback (high ports, no firewall rule) instead of a network namespace of its own")
 	fs.BoolVar(&cfg.all, "whole-machine", false,
 		"show every socket the monitor can see, not only the lab's own (by default each lab of a class shows its own scene)")
 	addHelpFlag(fs)
@@ -66,11 +67,14 @@ const (
 	labNamespace = "namespace" // in this program run again in a new network namespace
 )
 
-// labPlace decides where the lab runs: root gets a namespace of its own
-// unless --no-netns says otherwise; the process runLabInNamespace started
-// is already there.
+// labPlace decides where the lab runs: in a namespace of its own unless
+// --no-netns says otherwise (root's alone; another user's inside a user
+// namespace of their own, lab.NamespaceCommand); the process
+// runLabInNamespace started is already there. euid no longer decides: a
+// user without root gets the same lab where the kernel allows user
+// namespaces, and loopback where it does not.
 func labPlace(cfg labConfig, euid int, inNamespace bool) string {
-	if euid == 0 && !cfg.noNetns && !inNamespace {
+	if !cfg.noNetns && !inNamespace {
 		return labNamespace
 	}
 	return labHere
@@ -82,6 +86,10 @@ func labPlace(cfg labConfig, euid int, inNamespace bool) string {
 // SIGINT and SIGTERM close the scene (the monitor quits on them too), and
 // the scene is closed when the monitor returns, whatever happened.
 func runLab(cfg labConfig, monitor labMonitor) error {
+	var opts lab.Options
+	if cfg.noNetns {
+		opts.NoNamespace = "--no-netns"
+	}
 	if labPlace(cfg, os.Geteuid(), lab.InNamespace()) == labNamespace {
 		err := runLabInNamespace()
 		var refused errNoNamespace
@@ -89,11 +97,16 @@ func runLab(cfg labConfig, monitor labMonitor) error {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "portwatch: %v; the lab runs on this machine's loopback instead\n", err)
+		opts.NoNamespace = refused.err.Error()
 	}
 	if monitor == nil {
 		return errors.New("this build of portwatch has no monitor for the lab")
 	}
-	scene, err := lab.New(lab.Options{})
+	scene, err := lab.New(opts)
+	if errors.Is(err, lab.ErrUserNamespacePowerless) {
+		// The parent runs the lab on loopback instead; it says why.
+		return errLabExit{labPowerlessExit}
+	}
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -124,9 +137,14 @@ type errLabExit struct{ code int }
 
 func (e errLabExit) Error() string { return fmt.Sprintf("the lab ended with exit status %d", e.code) }
 
+// labPowerlessExit is the namespace process's exit status when its user
+// namespace gave it no power over its network (lab.ErrUserNamespacePowerless):
+// a word between the two processes, which runs the lab on loopback.
+const labPowerlessExit = 4
+
 // errNoNamespace: the kernel would not make a network namespace (a
-// container without CAP_SYS_ADMIN, user namespaces off); the lab can still
-// run on loopback.
+// container without CAP_SYS_ADMIN, user namespaces off or powerless); the
+// lab can still run on loopback.
 type errNoNamespace struct{ err error }
 
 func (e errNoNamespace) Error() string {
@@ -153,7 +171,7 @@ func runLabInNamespace() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
-		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) {
+		if lab.IsRefused(err) {
 			return errNoNamespace{err}
 		}
 		return fmt.Errorf("starting the lab in its own network namespace: %w", err)
@@ -170,6 +188,9 @@ func runLabInNamespace() error {
 				code := exit.ExitCode()
 				if code < 0 { // killed by a signal
 					code = 1
+				}
+				if code == labPowerlessExit {
+					return errNoNamespace{lab.ErrUserNamespacePowerless}
 				}
 				return errLabExit{code}
 			}

@@ -50,10 +50,10 @@ func TestLabPlace(t *testing.T) {
 		inNamespace bool
 		want        string
 	}{
-		{false, 0, false, labNamespace}, // root: a namespace of its own
-		{true, 0, false, labHere},       // --no-netns: loopback
-		{false, 0, true, labHere},       // the namespace process itself
-		{false, 1000, false, labHere},   // not root: loopback
+		{false, 0, false, labNamespace},    // root: a namespace of its own
+		{true, 0, false, labHere},          // --no-netns: loopback
+		{false, 0, true, labHere},          // the namespace process itself
+		{false, 1000, false, labNamespace}, // not root: a user namespace of its own too
 		{true, 1000, false, labHere},
 	} {
 		if got := labPlace(labConfig{noNetns: c.noNetns}, c.euid, c.inNamespace); got != c.want {

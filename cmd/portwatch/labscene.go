@@ -68,7 +68,45 @@ func (s *labSource) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 		}
 		out.Sockets = append(out.Sockets, sk)
 	}
+	// The counters and firewalls of the scene's namespaces only: a scan of
+	// the host, or of another student's lab, is not this lab's (the
+	// collector, as root, reads every namespace).
+	ours := map[uint64]bool{}
+	for i := range out.Sockets {
+		ours[out.Sockets[i].NetnsInode] = true
+	}
+	out.TCPStats = keepOurs(snap.TCPStats, ours)
+	if s.relabel {
+		stats := make(map[uint64]sockets.TCPCounters, len(out.TCPStats))
+		for ino, c := range out.TCPStats {
+			if c.Netns == sockets.HostNetns || c.Netns == "" {
+				c.Netns = lab.NetnsLabel // a scan "in lab", as its sockets are labelled
+			}
+			stats[ino] = c
+		}
+		out.TCPStats = stats
+	}
+	out.Firewalls = keepOurs(snap.Firewalls, ours)
 	// Not handed back to a Recycler: the copies share the owners' slices
 	// with the inner snapshot, and a recycled array may be refilled.
 	return &out, nil
+}
+
+// keepOurs is m with only the namespaces in ours, or m itself when it has
+// no other.
+func keepOurs[V any](m map[uint64]V, ours map[uint64]bool) map[uint64]V {
+	other := false
+	for ino := range m {
+		other = other || !ours[ino]
+	}
+	if !other {
+		return m
+	}
+	out := make(map[uint64]V, len(ours))
+	for ino, v := range m {
+		if ours[ino] {
+			out[ino] = v
+		}
+	}
+	return out
 }

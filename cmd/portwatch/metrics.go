@@ -253,7 +253,7 @@ func (e *exporter) update(a *assess.Assessment, snap *sockets.Snapshot, took tim
 		v := a.Verdicts[i]
 		s := &v.Socket
 		l := listenerLabels{s.Netns, s.Proto.String(), s.Local.String(), strconv.Itoa(int(s.LPort)), "", s.OwnerUser(),
-			expectedWords[v.Baseline.Status], string(v.Firewall.Kind)}
+			expectedWords[v.Baseline.Status], string(v.FirewallKind())}
 		if l[7] == "" {
 			l[7] = "none"
 		}

@@ -31,25 +31,45 @@ type Verdict struct {
 	Service  *ServiceInfo // shared by every socket of the same service: read only
 	Findings []Finding    // worst first
 	Conns    int32        // a listener's established inbound connections
+	Scanned  int32        // an inbound connection from an address that reached this many of our ports: a scan
 	Risk     Risk
 	Flooded  bool // an inbound connection from an address that floods its port
-	Scanned  int  // an inbound connection from an address that reached this many of our ports: a scan
+	// Health is the connection's health state the findings were judged
+	// from (Context.Health): a verdict changes when the state does, never
+	// with the counters.
+	Health sockets.Health
 	// Baseline is a listener's standing against the baseline (and the
 	// entry that decided it); NotCompared without a baseline. A MISSING
 	// verdict stands for a baseline entry that no listener answers: its
 	// Socket is made from the entry, with no inode and no owner.
 	Baseline baseline.Judgement
-	// Firewall is a listener's verdict from its namespace's firewall (open,
-	// restricted, filtered, closed, unknown); Kind is "" where none was
-	// read, and for a loopback listener, which no outside packet reaches.
-	Firewall reach.Verdict
-	// Health is the connection's health state the findings were judged
-	// from (Context.Health): a verdict changes when the state does, never
-	// with the counters.
-	Health sockets.Health
+	// fw is a listener's verdict from its namespace's firewall (Firewall),
+	// nil where none was read: behind a pointer, as most sockets are
+	// connections and have none, and the verdict is 208 bytes that 20,000
+	// connections would each carry for nothing.
+	fw *reach.Verdict
 	// Role is what the socket is for: a listener, a daemon's client socket
 	// (an unconnected UDP socket on an ephemeral port), or a connection.
 	Role Role
+}
+
+// Firewall is a listener's verdict from its namespace's firewall (open,
+// restricted, filtered, closed, unknown); its Kind is "" where none was
+// read, and for a loopback listener, which no outside packet reaches.
+func (v *Verdict) Firewall() reach.Verdict {
+	if v.fw == nil {
+		return reach.Verdict{}
+	}
+	return *v.fw
+}
+
+// FirewallKind is Firewall().Kind, without the copy: what a loop over every
+// verdict reads.
+func (v *Verdict) FirewallKind() reach.Kind {
+	if v.fw == nil {
+		return ""
+	}
+	return v.fw.Kind
 }
 
 // Reachable reports whether a listener can be reached from outside this
@@ -60,7 +80,7 @@ func (v *Verdict) Reachable() bool {
 	if !s.IsListening() || v.Role == RoleClientSocket || s.Exposure() == sockets.ExposureLoopback || v.Baseline.Status == baseline.Missing {
 		return false
 	}
-	return v.Firewall.Kind != reach.Filtered && v.Firewall.Kind != reach.Closed
+	return v.FirewallKind() != reach.Filtered && v.FirewallKind() != reach.Closed
 }
 
 // StateText explains the socket's state for learners.
@@ -138,6 +158,9 @@ type Assessor struct {
 	order, spare, rows []*remembered
 	gen                uint64
 	shared             map[string][]Finding // findings shared by verdicts that say the same (intern)
+	// listeners are the last poll's listener verdicts by inode, and
+	// nextListeners this poll's, filled as it goes (listenerVerdict).
+	listeners, nextListeners map[uint64]listenerMemo
 }
 
 // NewAssessor returns an Assessor that remembers verdicts between polls.
@@ -183,21 +206,22 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 
 func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdict {
 	info := as.kb.sharedForSocket(s)
-	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: c.scanned(s), Health: h, Role: as.kb.roleOf(s)}
+	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: int32(c.scanned(s)), Health: h, Role: as.kb.roleOf(s)}
 	if c.baseline != nil && s.IsListening() {
 		v.Baseline = c.baseline.Check(s)
 	}
+	var fw reach.Verdict
 	if c.firewall != nil && s.IsListening() && s.Exposure() != sockets.ExposureLoopback {
 		if fv, ok := c.firewall(s); ok {
-			v.Firewall = fv
+			fw, v.fw = fv, &fv
 		}
 	}
-	v.Findings = judgeFindings(s, info, v.Firewall, c, v.Role)
+	v.Findings = judgeFindings(s, info, fw, c, v.Role)
 	v.Findings = baselineFindings(v, c.baseline, v.Findings)
 	v.Findings = healthFindings(s, h, v.Findings)
-	addRemedies(s, info, v.Firewall, v.Findings)
+	addRemedies(s, info, fw, v.Findings)
 	v.Findings = as.intern(v.Findings)
-	v.Risk = worstRisk(s, info, v.Firewall, v.Findings)
+	v.Risk = worstRisk(s, info, fw, v.Findings)
 	if v.Role == RoleClientSocket {
 		v.Risk = RiskInfo // the port's own risk is a service's; only the findings count
 		if len(v.Findings) > 0 {
@@ -225,12 +249,15 @@ func (a *Assessment) measureSurface() {
 				a.Surface.High++
 			}
 		}
-		if v.Firewall.Kind != "" {
+		if v.fw == nil {
+			continue
+		}
+		if v.fw.Kind != "" {
 			judged++
 		}
-		if v.Firewall.Kind == reach.Unknown && (v.Firewall.Reason == reach.ReasonNotRoot || v.Firewall.Reason == reach.ReasonLegacy) {
+		if v.fw.Kind == reach.Unknown && (v.fw.Reason == reach.ReasonNotRoot || v.fw.Reason == reach.ReasonLegacy) {
 			unknown++
-			reasons[v.Firewall.Reason] = true
+			reasons[v.fw.Reason] = true
 		}
 	}
 	a.Firewalled = judged > 0
@@ -310,9 +337,16 @@ func ReadsTheSame(a, b *Verdict) bool {
 	}
 	return a.Service == b.Service && a.Risk == b.Risk && a.Conns == b.Conns && a.Flooded == b.Flooded && a.Scanned == b.Scanned && a.Baseline == b.Baseline &&
 		a.Health == b.Health && a.Role == b.Role &&
-		a.Firewall.Kind == b.Firewall.Kind && a.Firewall.Rule == b.Firewall.Rule &&
+		a.FirewallKind() == b.FirewallKind() && a.firewallRule() == b.firewallRule() &&
 		len(a.Findings) == len(b.Findings) && a.Socket.DualStack == b.Socket.DualStack &&
 		a.Socket.Inode == b.Socket.Inode && sameJudgement(&a.Socket, &b.Socket)
+}
+
+func (v *Verdict) firewallRule() string {
+	if v.fw == nil {
+		return ""
+	}
+	return v.fw.Rule
 }
 
 // FirewallOf is Context.Firewall for rulesets read by namespace (by netns

@@ -82,3 +82,35 @@ func TestBaselineExpectsAnUnknownListener(t *testing.T) {
 		t.Errorf("expected by the baseline: %s %+v (without: %s)", with.Risk, with.Findings, without.Risk)
 	}
 }
+
+// A baseline line that names the very program on a port the registry
+// gives to another (the lab's lab-sshd on 22) answers "a service in
+// disguise?": a note, not HIGH. A line with any program (*) answers
+// nothing about which program, and the question stands.
+func TestBaselineNamesTheProgramOnAWellKnownPort(t *testing.T) {
+	kb := testKnowledge(t)
+	stand := proc(300, "/run/lab/lab-sshd", "lab-sshd", "root", 0)
+	s := owned("0.0.0.0", 22, stand)
+	s.Netns = sockets.HostNetns
+	for _, c := range []struct {
+		line     string
+		answered bool
+	}{
+		{"host tcp * 22 lab-sshd *\n", true},
+		{"host tcp * 22 * *\n", false},
+		{"host tcp * 22 sshd *\n", false}, // another program: CHANGED, not this note
+	} {
+		b, err := baseline.Parse(strings.NewReader(c.line), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := AssessWith(&sockets.Snapshot{Sockets: []sockets.Socket{s}}, kb, Context{Baseline: b}).Verdicts[0]
+		mismatch, note := hasCode(v.Findings, CodeServiceMismatch) != nil, hasCode(v.Findings, CodeExpectedProgram) != nil
+		if c.answered && (mismatch || !note || v.Risk >= RiskHigh) {
+			t.Errorf("%q: %s %+v, want the expected-program note in place of service-mismatch", c.line, v.Risk, v.Findings)
+		}
+		if !c.answered && (!mismatch || note) {
+			t.Errorf("%q: %+v, want service-mismatch to stand", c.line, v.Findings)
+		}
+	}
+}

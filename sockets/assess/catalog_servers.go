@@ -40,8 +40,8 @@ var serverPorts = []CatalogEntry{
 	{6082, onTCP, "varnish-admin", "Varnish management port (varnishadm)", high, admin, "The CLI changes Varnish's configuration and code (VCL); keep -T on localhost with the secret file.", "varnish"},
 	{8404, onTCP, "haproxy-stats", "HAProxy statistics page (common setting)", med, admin, "The stats page shows every backend and can switch them off; restrict it and require a password.", "haproxy"},
 	// NFS's helpers on the ports distributions fix for firewalls.
-	{662, onBoth, "nfs-statd", "NFS status monitor (rpc.statd, fixed port)", med, internal, "Part of NFS file locking; only NFS clients and servers should reach it.", "statd"},
-	{20048, onBoth, "nfs-mountd", "NFS mount daemon (rpc.mountd)", med, internal, "Hands out NFS file handles to clients that may mount; only the exports' clients should reach it.", ""},
+	{662, onBoth, "nfs-statd", "NFS status monitor (rpc.statd, fixed port)", med, internal | pub, "Part of NFS file locking: the NFS clients and servers must reach it, and only they should (a firewall rule for them).", "statd"},
+	{20048, onBoth, "nfs-mountd", "NFS mount daemon (rpc.mountd)", med, internal | pub, "Hands out NFS file handles to clients that may mount: the exports' clients must reach it, and only they should (a firewall rule for them).", ""},
 	// Mail helpers.
 	{4190, onTCP, "managesieve", "ManageSieve: mail filter upload", low, pub, "Mail users upload filters here with their mail password; require TLS.", ""},
 	{783, onTCP, "spamd", "SpamAssassin daemon", med, internal, "Checks mail for the local MTA; it belongs on loopback.", ""},

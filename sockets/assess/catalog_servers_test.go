@@ -61,3 +61,21 @@ func TestWiderCatalogNamesControlPorts(t *testing.T) {
 		}
 	}
 }
+
+// NFS's helpers (rpc.statd, rpc.mountd) on the ports rpcbind hands out are
+// meant to be reached by the exports' clients: on all interfaces they are
+// MEDIUM with the advice to restrict who reaches them, not a HIGH "bind it
+// to 127.0.0.1", which would switch NFS off.
+func TestNFSHelpersAreMeantToBeReachedByClients(t *testing.T) {
+	statd := packaged(proc(420, "/usr/sbin/rpc.statd", "/sbin/rpc.statd", "statd", 110), "nfs-common", "1:2.6.2-4", "rpc-statd.service")
+	mountd := packaged(proc(421, "/usr/sbin/rpc.mountd", "/usr/sbin/rpc.mountd", "root", 0), "nfs-kernel-server", "1:2.6.2-4", "nfs-mountd.service")
+	for _, c := range []struct {
+		p    *sockets.Process
+		name string
+	}{{statd, "nfs-statd"}, {mountd, "nfs-mountd"}} {
+		v := judgeOne(t, owned("0.0.0.0", 41234, c.p))
+		if v.Service.Name != c.name || v.Risk != RiskMedium || hasCode(v.Findings, CodeInternalExposed) != nil || hasCode(v.Findings, CodePublicExposed) == nil {
+			t.Errorf("%s on all interfaces: %s risk %s %v", c.p.Exe, v.Service.Name, v.Risk, v.Findings)
+		}
+	}
+}

@@ -58,6 +58,7 @@ const (
 	CodeOwnerUnreadable  = "owner-unreadable"      // some processes' descriptors could not be read: one may hold it
 	CodeOwnerGone        = "owner-gone"            // its owner exited during the poll
 	CodeExpectedUnknown  = "expected-unknown"      // a listener no registry names, which the baseline expects
+	CodeExpectedProgram  = "expected-program"      // a port's unusual program, which the baseline names for it
 	CodeRetransmits      = "retransmits"           // a connection's retransmit counter keeps climbing
 	CodeSendQueueStuck   = "send-queue-stuck"      // data waits in the send queue and nothing is acknowledged
 	CodeUnownedExe       = "unowned-exe"           // a well-known daemon's name on a file no package installed
@@ -438,13 +439,23 @@ func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
 	case baseline.Expected:
 		// An admin's baseline naming a listener portwatch cannot name is
 		// evidence: the "may be a backdoor" alarm gives way to a note.
+		// So is a line that names the very program on a port another
+		// program's registry claims: "a service in disguise?" is asked
+		// and answered (a stand-in, a fork the catalog does not know).
 		i := slices.IndexFunc(f, func(x Finding) bool { return x.Code == CodeUnknownListener })
-		if i < 0 {
+		if i >= 0 {
+			f = slices.Delete(slices.Clone(f), i, i+1)
+			add = Finding{Severity: RiskInfo, Code: CodeExpectedUnknown, Text: fmt.Sprintf("No registered service uses port %d, but the baseline (%s line %d) expects %s here: someone said it belongs.",
+				v.Socket.LPort, b.Path, j.Entry.Line, j.Entry.Program)}
+			break
+		}
+		i = slices.IndexFunc(f, func(x Finding) bool { return x.Code == CodeServiceMismatch })
+		if i < 0 || j.Entry.Program == baseline.Any {
 			return f
 		}
 		f = slices.Delete(slices.Clone(f), i, i+1)
-		add = Finding{Severity: RiskInfo, Code: CodeExpectedUnknown, Text: fmt.Sprintf("No registered service uses port %d, but the baseline (%s line %d) expects %s here: someone said it belongs.",
-			v.Socket.LPort, b.Path, j.Entry.Line, j.Entry.Program)}
+		add = Finding{Severity: RiskInfo, Code: CodeExpectedProgram, Text: fmt.Sprintf("Port %d is %s's, and its program is not one that serves it, but the baseline (%s line %d) names %s for this port: someone said it belongs.",
+			v.Socket.LPort, lookupName(&v.Socket), b.Path, j.Entry.Line, j.Entry.Program)}
 	case baseline.Missing:
 		add = Finding{Severity: RiskMedium, Code: CodeMissing, Text: fmt.Sprintf("The baseline (%s line %d) expects %s listening here; nothing is: the service is down, moved, or was replaced.",
 			b.Path, j.Entry.Line, j.Entry.Program)}

@@ -57,11 +57,11 @@ print("ready", flush=True); time.sleep(60)`))
 		t.Fatalf("the listeners did not start: %q", line)
 	}
 	db, web := liveFirewallVerdict(t, name, 5432), liveFirewallVerdict(t, name, 8080)
-	if db.Firewall.Kind != reach.Filtered || !strings.Contains(db.Firewall.Rule, "policy drop") || db.Risk != RiskMedium ||
+	if db.Firewall().Kind != reach.Filtered || !strings.Contains(db.Firewall().Rule, "policy drop") || db.Risk != RiskMedium ||
 		hasCode(db.Findings, CodeBehindFirewall) == nil || hasCode(db.Findings, CodeDBExposed) != nil || db.Reachable() {
-		t.Errorf("postgres' port behind policy drop: %s %q risk %s %v", db.Firewall.Kind, db.Firewall.Rule, db.Risk, db.Findings)
+		t.Errorf("postgres' port behind policy drop: %s %q risk %s %v", db.Firewall().Kind, db.Firewall().Rule, db.Risk, db.Findings)
 	}
-	if web.Firewall.Kind != reach.Open || !strings.Contains(web.Firewall.Rule, "tcp dport 8080 accept") || !web.Reachable() {
-		t.Errorf("8080 accepted: %s %q", web.Firewall.Kind, web.Firewall.Rule)
+	if web.Firewall().Kind != reach.Open || !strings.Contains(web.Firewall().Rule, "tcp dport 8080 accept") || !web.Reachable() {
+		t.Errorf("8080 accepted: %s %q", web.Firewall().Kind, web.Firewall().Rule)
 	}
 }

@@ -36,7 +36,7 @@ func TestTheFirewallsVerdictChangesTheJudgement(t *testing.T) {
 		sockets.SetDirections(socks)
 		v := AssessWith(&sockets.Snapshot{Sockets: socks}, kb, Context{Firewall: func(*sockets.Socket) (reach.Verdict, bool) { return fw, true }}).Verdicts[0]
 		f := hasCode(v.Findings, c.code)
-		if v.Risk != c.risk || f == nil || !strings.Contains(f.Text, c.text) || v.Firewall.Kind != c.fw.Kind {
+		if v.Risk != c.risk || f == nil || !strings.Contains(f.Text, c.text) || v.FirewallKind() != c.fw.Kind {
 			t.Errorf("%s: risk %s, %s: %+v", c.name, v.Risk, c.code, v.Findings)
 		}
 		if c.not != "" && hasCode(v.Findings, c.not) != nil {
@@ -53,7 +53,7 @@ func TestTheFirewallsVerdictChangesTheJudgement(t *testing.T) {
 		asked = true
 		return reach.Verdict{Kind: reach.Open}, true
 	}}).Verdicts[0]
-	if asked || v.Firewall.Kind != "" || v.Reachable() {
-		t.Errorf("loopback: asked %v, %+v", asked, v.Firewall)
+	if asked || v.FirewallKind() != "" || v.Reachable() {
+		t.Errorf("loopback: asked %v, %+v", asked, v.Firewall())
 	}
 }

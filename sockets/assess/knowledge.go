@@ -188,6 +188,13 @@ func (k *Knowledge) identify(s *sockets.Socket, prog int) ServiceInfo {
 	port := ServicePort(s)
 	if p.serves(port) && info.Origin == FromCatalog {
 		info.Source, info.Program = ByPortAndProgram, p.name
+		if info.Tags.Has(TagBackdoor) {
+			// The port's fame among botnets (IRC's 6667) is no risk of
+			// the daemon whose port it is: backdoorPortFinding still
+			// judges who holds it.
+			info.Risk = min(info.Risk, RiskMedium)
+			info.Note = "The port is also a favourite of backdoors; here " + p.name + ", the daemon whose port it is, holds it, and it is rated as that service: check that it is meant to run here and who may reach it."
+		}
 		return info
 	}
 	var own ServiceInfo

@@ -5,10 +5,12 @@ package assess
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
@@ -49,5 +51,39 @@ func TestRealFileMountedOverADaemonsPathIsNotTheDaemon(t *testing.T) {
 	}
 	if !strings.Contains(f.Text, "redis") || !strings.Contains(f.Text, "mount namespace") {
 		t.Errorf("the finding does not name the path: %s", f.Text)
+	}
+}
+
+// A program whose file was deleted, running in a mount namespace of its
+// own (ip netns exec makes one for every program it starts), is a deleted
+// executable, not "a file mounted over that path": the path no longer
+// leads anywhere, in any namespace. Before, the missing path read as
+// another file than this machine's, and the finding said mounted-exe.
+func TestRealDeletedExeInAMountNamespaceIsDeletedNotMounted(t *testing.T) {
+	sockettest.NeedRoot(t, "to start a program in a mount namespace of its own")
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare is not installed")
+	}
+	data, err := os.ReadFile(realPython(t))
+	if err != nil {
+		t.Skip(err)
+	}
+	exe := filepath.Join(rootDir(t), "httpd")
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	listener := scriptFile(t, "import os,socket,time\nos.unlink(os.readlink('/proc/self/exe'))\ns=socket.socket(); s.bind(('127.0.0.1',"+strconv.Itoa(int(port))+")); s.listen(); time.sleep(60)\n")
+	cmd := exec.Command("unshare", "--mount", exe, listener)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	v := liveVerdict(t, "host", port)
+	if id := v.Socket.Process().Identity; id == nil || id.Proof == sockets.ProofMounted {
+		t.Errorf("identity of a deleted file: %+v", id)
+	}
+	if hasCode(v.Findings, CodeMountedExe) != nil || hasCode(v.Findings, CodeDeletedExe) == nil {
+		t.Fatalf("a deleted file in a mount namespace: %+v", v.Findings)
 	}
 }

@@ -24,9 +24,13 @@ func PublishedFindings(p sockets.Published) []Finding {
 		return nil // the forward path refuses them too
 	}
 	host := p.Host.String()
+	to := p.To.String()
+	if l := p.Inside; l != nil && l.Process != "" {
+		to += fmt.Sprintf(" (%s, pid %d, in %s)", l.Process, l.PID, l.Netns)
+	}
 	return []Finding{{Severity: RiskHigh, Code: CodePublishedPastFirewall, Text: fmt.Sprintf(
 		"%s port %d on %s is published to %s past the input firewall: %s refuses it, but the DNAT (%s) sends it through the forward path, where %s admits it.",
-		p.Proto, p.HostPort, host, p.To, ruleOr(in), p.Rule, ruleOr(fwd)),
+		p.Proto, p.HostPort, host, to, ruleOr(in), p.Rule, ruleOr(fwd)),
 		Remedy: fmt.Sprintf("publish it on loopback only (docker run -p 127.0.0.1:%d:%d), filter it in DOCKER-USER (iptables -I DOCKER-USER -p %s --dport %d -j DROP), or let ufw-docker manage it",
 			p.HostPort, p.To.Port(), p.Proto, p.To.Port())}}
 }

@@ -36,3 +36,14 @@ func TestPublishedFindings(t *testing.T) {
 		}
 	}
 }
+
+// The finding names the listener the published port reaches, where the join found it.
+func TestPublishedFindingNamesTheListenerInside(t *testing.T) {
+	p := sockets.Published{Published: reach.Published{Proto: "tcp", Host: netip.IPv4Unspecified(), HostPort: 6379,
+		To: netip.MustParseAddrPort("172.17.0.2:6379"), Rule: "chain ip nat DOCKER: DNAT # handle 9",
+		Verdict: reach.Verdict{Kind: reach.Open}, Input: reach.Verdict{Kind: reach.Filtered}},
+		Inside: &sockets.PublishedListener{Netns: "docker:cache", PID: 4242, Process: "redis-server", Port: 6379}}
+	if f := PublishedFindings(p); len(f) != 1 || !strings.Contains(f[0].Text, "172.17.0.2:6379 (redis-server, pid 4242, in docker:cache)") {
+		t.Errorf("%+v", f)
+	}
+}

@@ -111,14 +111,65 @@ func stopWords(s *sockets.Socket, code string) string {
 	return fmt.Sprintf("keep the evidence (%s), then end it: kill %d (K in the monitor)", keep, p.PID)
 }
 
-// firewallRule is a rule for the machine's firewall: "drop" keeps
-// everyone but this machine from the port, "restrict" admits only the
-// networks the service is for (to be named in place of 192.0.2.0/24).
+// firewallRule is a rule for the machine's firewall, in the syntax of
+// the tool that decides the port (remedyfw.go): "drop" keeps everyone but
+// this machine from the port, "restrict" admits only the networks the
+// service is for (to be named in place of 192.0.2.0/24). A dual-stack
+// listener whose families are decided by different rules gets one for
+// each family that admits it.
 func firewallRule(s *sockets.Socket, fw reach.Verdict, how string) string {
 	if !s.IsListening() || s.Exposure() == sockets.ExposureLoopback || fw.Kind == reach.Filtered || fw.Kind == reach.Closed {
 		return ""
 	}
-	k := ruleKey{s.Proto, s.LPort, fw.Reason == reach.ReasonLegacy, how}
+	legacy := fw.Reason == reach.ReasonLegacy
+	fams, v6 := []reach.Verdict{fw}, []bool{s.Local.Unmap().Is6()}
+	switch {
+	case len(fw.ByFamily) == 2:
+		fams, v6 = fw.ByFamily, []bool{false, true}
+	case s.DualStack:
+		fams, v6 = []reach.Verdict{fw, fw}, []bool{false, true}
+	}
+	targets := make([]fwTarget, len(fams))
+	for i, f := range fams {
+		targets[i] = targetOf(f, legacy || f.Reason == reach.ReasonLegacy, v6[i])
+	}
+	// A family no rule decides (no firewall of its own) takes the other's
+	// tool where that covers it too: ip6tables beside iptables.
+	if len(targets) == 2 && targets[1].tool == "" && targets[0].tool == "iptables" {
+		targets[1] = fwTarget{tool: "iptables", table: "filter", chain: "INPUT", v6: true}
+	}
+	// firewalld's zone holds both families: one command for both.
+	if len(targets) == 2 && targets[0].tool == "firewalld" && exposed(fams[0]) && exposed(fams[1]) {
+		if t := targets[1]; t.tool == "firewalld" && t.zone == targets[0].zone && t.service == targets[0].service {
+			targets[0].both, fams, targets = true, fams[:1], targets[:1]
+		}
+	}
+	var parts, labels []string
+	for i, f := range fams {
+		if !exposed(f) {
+			continue
+		}
+		r := cachedRule(ruleKey{s.Proto, s.LPort, how, targets[i]})
+		if len(parts) > 0 && parts[len(parts)-1] == r {
+			continue
+		}
+		parts, labels = append(parts, r), append(labels, [2]string{"IPv4: ", "IPv6: "}[min(i, 1)])
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	for i := range parts {
+		parts[i] = labels[i] + parts[i]
+	}
+	return strings.Join(parts, "; ")
+}
+
+// exposed: a verdict that admits someone (or may: unknown).
+func exposed(v reach.Verdict) bool { return v.Kind != reach.Filtered && v.Kind != reach.Closed }
+
+// cachedRule is the rule for k, made once: every listener is judged every
+// poll, and a port's rule does not change.
+func cachedRule(k ruleKey) string {
 	rules.Lock()
 	defer rules.Unlock()
 	if r, ok := rules.m[k]; ok {
@@ -127,13 +178,11 @@ func firewallRule(s *sockets.Socket, fw reach.Verdict, how string) string {
 	if len(rules.m) >= 4096 {
 		rules.m = map[ruleKey]string{}
 	}
-	r := formatRule(k)
+	r := formatFor(k.target, k.proto.String(), k.port, k.how)
 	rules.m[k] = r
 	return r
 }
 
-// rules keeps the rules made: every listener is judged every poll, and a
-// port's rule does not change.
 var rules = struct {
 	sync.Mutex
 	m map[ruleKey]string
@@ -142,19 +191,6 @@ var rules = struct {
 type ruleKey struct {
 	proto  sockets.Proto
 	port   uint16
-	legacy bool
 	how    string
-}
-
-func formatRule(k ruleKey) string {
-	proto, port, legacy, how := k.proto.String(), k.port, k.legacy, k.how
-	switch {
-	case how == "restrict" && legacy:
-		return fmt.Sprintf("iptables -I INPUT -p %s --dport %d ! -s 192.0.2.0/24 -j DROP (192.0.2.0/24: the networks it serves)", proto, port)
-	case how == "restrict":
-		return fmt.Sprintf("nft add rule inet filter input %s dport %d ip saddr != 192.0.2.0/24 drop (192.0.2.0/24: the networks it serves; the table and chain as the ruleset names them)", proto, port)
-	case legacy:
-		return fmt.Sprintf("iptables -I INPUT -p %s --dport %d ! -i lo -j DROP", proto, port)
-	}
-	return fmt.Sprintf("nft add rule inet filter input %s dport %d iif != lo drop (the table and chain as the ruleset names them)", proto, port)
+	target fwTarget
 }

@@ -3,9 +3,11 @@ package assess
 import (
 	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/baseline"
 )
 
 // An Assessor that remembers judges only what changed. A quiet poll of
@@ -17,14 +19,16 @@ import (
 // counted again from the whole snapshot. A quiet poll allocates nothing
 // that grows with the sockets (TestQuietPollAllocationsDoNotGrow).
 
-// remembered is a connection's verdict and what it adds to the counts.
+// remembered is a connection's verdict. What it adds to the counts is
+// its verdict's socket's share (shareOf(&v.Socket)), taken out as it was
+// put in: the share is never kept beside it, as that would be another 72
+// bytes, and pointers, for each of 20,000 connections.
 type remembered struct {
 	v     *Verdict
 	inode uint64
 	seen  uint64
 	// stale: the socket changed since v was made; it is judged again.
 	stale bool
-	share share
 }
 
 // share is what one connection adds to the live counts, kept so that it
@@ -52,9 +56,13 @@ type liveCounts struct {
 	perRemote map[portKey]map[netip.Addr]int
 	perPID    map[int32]int
 	floods    int
-	pidsDirty bool
-	pidsView  map[int32]int // the last frozen copy of perPID, handed to assessments
-	scan      scanLive
+	// floodEpoch moves whenever an address at FloodThreshold or more
+	// gains or loses a connection: a listener's flood findings name those
+	// addresses and counts, so its verdict is made again then.
+	floodEpoch uint64
+	pidsDirty  bool
+	pidsView   map[int32]int // the last frozen copy of perPID, handed to assessments
+	scan       scanLive
 }
 
 func newLiveCounts() *liveCounts {
@@ -64,13 +72,7 @@ func newLiveCounts() *liveCounts {
 
 // apply adds a connection's share (sign +1) or takes it out (-1).
 func (lc *liveCounts) apply(sh *share, sign int, at time.Time) {
-	for _, p := range sh.owners {
-		lc.perPID[p.PID] += sign
-		if lc.perPID[p.PID] == 0 {
-			delete(lc.perPID, p.PID)
-		}
-		lc.pidsDirty = true
-	}
+	lc.applyOwners(sh.owners, sign)
 	if sh.scan {
 		k := remoteKey{sh.port.netns, sh.remote}
 		if sign > 0 {
@@ -93,6 +95,9 @@ func (lc *liveCounts) apply(sh *share, sign int, at time.Time) {
 	}
 	before := remotes[sh.remote]
 	after := before + sign
+	if before >= FloodThreshold || after >= FloodThreshold {
+		lc.floodEpoch++
+	}
 	switch {
 	case before < FloodThreshold && after >= FloodThreshold:
 		lc.floods++
@@ -106,6 +111,18 @@ func (lc *liveCounts) apply(sh *share, sign int, at time.Time) {
 		}
 	} else {
 		remotes[sh.remote] = after
+	}
+}
+
+// applyOwners counts a socket for each of its owners (sign +1) or takes
+// it out (-1).
+func (lc *liveCounts) applyOwners(owners []*sockets.Process, sign int) {
+	for _, p := range owners {
+		lc.perPID[p.PID] += sign
+		if lc.perPID[p.PID] == 0 {
+			delete(lc.perPID, p.PID)
+		}
+		lc.pidsDirty = true
 	}
 }
 
@@ -166,13 +183,17 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 		}
 		switch {
 		case r == nil:
-			r = &remembered{inode: s.Inode, stale: true, share: shareOf(s)}
+			r = &remembered{inode: s.Inode, stale: true}
 			as.memory[s.Inode] = r
-			lc.apply(&r.share, +1, at)
-		case r.v != nil && !sameJudgement(&r.v.Socket, s):
-			lc.apply(&r.share, -1, at)
-			r.share, r.stale = shareOf(s), true
-			lc.apply(&r.share, +1, at)
+			sh := shareOf(s)
+			lc.apply(&sh, +1, at)
+		case r.v != nil && !r.stale && !sameJudgement(&r.v.Socket, s):
+			// Out with the share of the socket its verdict was made of,
+			// in with this one's: the verdict is made again below.
+			old, sh := shareOf(&r.v.Socket), shareOf(s)
+			lc.apply(&old, -1, at)
+			lc.apply(&sh, +1, at)
+			r.stale = true
 		}
 		if r.seen != as.gen {
 			r.seen = as.gen
@@ -183,7 +204,8 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 	if listed < len(as.memory) { // forget the connections that are gone
 		for k, r := range as.memory {
 			if r.seen != as.gen {
-				lc.apply(&r.share, -1, at)
+				sh := shareOf(&r.v.Socket)
+				lc.apply(&sh, -1, at)
 				delete(as.memory, k)
 			}
 		}
@@ -204,11 +226,22 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 		s := &snap.Sockets[i]
 		h := health(i)
 		if r == nil {
-			a.Verdicts[i] = as.judge(s, c, h)
+			a.Verdicts[i] = as.listenerVerdict(s, c, h)
 			continue
 		}
-		if r.stale || r.v.Flooded != c.flooded(s) || r.v.Scanned != c.scanned(s) || r.v.Health != h {
+		switch {
+		case r.stale:
 			r.v, r.stale = as.judge(s, c, h), false
+		case r.v.Flooded != c.flooded(s) || r.v.Scanned != int32(c.scanned(s)) || r.v.Health != h:
+			// The same socket as far as sameJudgement sees, judged again
+			// for its address or its health; only the owners between its
+			// first and last can differ, and the counts follow them.
+			was := r.v.Socket.Owners
+			r.v = as.judge(s, c, h)
+			if !slices.Equal(was, s.Owners) {
+				lc.applyOwners(was, -1)
+				lc.applyOwners(s.Owners, +1)
+			}
 		}
 		a.Verdicts[i] = r.v
 		order = append(order, r)
@@ -225,5 +258,61 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 		rs[i] = nil
 	}
 	as.rows = rs[:0]
+	for k := range as.listeners { // the builtin clear is shadowed here (above)
+		delete(as.listeners, k)
+	}
+	as.listeners, as.nextListeners = as.nextListeners, as.listeners
 	return c
+}
+
+// listenerMemo is a listener's last verdict and what it was judged
+// against besides the socket.
+type listenerMemo struct {
+	v     *Verdict
+	base  *baseline.Baseline
+	flood uint64 // liveCounts.floodEpoch
+}
+
+// listenerVerdict judges a socket the remembering loop does not: a
+// listener, or a socket without an inode (a TIME_WAIT remnant, a half-open
+// connection). A listener whose socket, health, connection count,
+// baseline, flooding addresses and firewall answer are all as they were
+// in the last poll keeps its verdict, found by inode: its findings are
+// not written again, a poll after another.
+func (as *Assessor) listenerVerdict(s *sockets.Socket, c *counts, h sockets.Health) *Verdict {
+	if !s.IsListening() || s.Inode == 0 {
+		return as.judge(s, c, h)
+	}
+	if as.nextListeners == nil {
+		as.listeners, as.nextListeners = map[uint64]listenerMemo{}, map[uint64]listenerMemo{}
+	}
+	m, ok := as.listeners[s.Inode]
+	if !ok || m.base != c.baseline || m.flood != as.live.floodEpoch || m.v.Health != h ||
+		m.v.Conns != int32(c.conns[portOf(s)]) || !sameListener(&m.v.Socket, s) || !sameFirewall(m.v, s, c) {
+		m = listenerMemo{v: as.judge(s, c, h), base: c.baseline, flood: as.live.floodEpoch}
+	}
+	as.nextListeners[s.Inode] = m
+	return m.v
+}
+
+// sameListener: a listener would be judged, and read, the same. Beyond
+// sameJudgement, every owner counts (a listener's findings name each of
+// them) and so do the fields of its exposure.
+func sameListener(a, b *sockets.Socket) bool {
+	return sameJudgement(a, b) && a.Inode == b.Inode && slices.Equal(a.Owners, b.Owners) && a.User == b.User &&
+		a.BoundIf == b.BoundIf && a.DualStack == b.DualStack && a.DualStackGuessed == b.DualStackGuessed &&
+		a.Unreadable == b.Unreadable
+}
+
+// sameFirewall: the firewall answers for s what it answered when v was
+// made (judge asks it under the same conditions).
+func sameFirewall(v *Verdict, s *sockets.Socket, c *counts) bool {
+	if c.firewall == nil || s.Exposure() == sockets.ExposureLoopback {
+		return v.fw == nil
+	}
+	fv, ok := c.firewall(s)
+	if !ok {
+		return v.fw == nil
+	}
+	return v.fw != nil && v.fw.Equal(&fv)
 }

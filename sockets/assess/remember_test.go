@@ -3,10 +3,14 @@ package assess
 import (
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/baseline"
+	"github.com/portwatch/portwatch/sockets/reach"
 )
 
 // The counts an Assessor keeps between polls are exactly those a count of
@@ -72,6 +76,11 @@ func TestRememberedCountsMatchAFreshCount(t *testing.T) {
 			if g.Flooded != w.Flooded || g.Conns != w.Conns {
 				t.Fatalf("poll %d socket %d (%s): remembered flooded %v conns %d, counted afresh %v %d", poll, i, socks[i].Key(), g.Flooded, g.Conns, w.Flooded, w.Conns)
 			}
+			// A listener kept from the last poll says what a fresh
+			// judgement says, down to its flood findings' counts.
+			if socks[i].IsListening() && !slices.Equal(g.Findings, w.Findings) {
+				t.Fatalf("poll %d listener %d: remembered findings %v, judged afresh %v", poll, socks[i].LPort, g.Findings, w.Findings)
+			}
 		}
 		for _, p := range procs {
 			if got.SocketsOf(p.PID) != want.SocketsOf(p.PID) {
@@ -121,5 +130,67 @@ func TestRememberedScan(t *testing.T) {
 	}
 	if len(as.live.scan.remotes) > 1 || len(as.live.scan.queue) > ScanThreshold+2 {
 		t.Errorf("the scan memory kept %d addresses and %d queued ports after the window", len(as.live.scan.remotes), len(as.live.scan.queue))
+	}
+}
+
+// An unchanged listener keeps its verdict from poll to poll (the very same
+// *Verdict: not judged again, nothing allocated), and is judged again as
+// soon as anything its verdict says moves: its connections, its firewall's
+// answer, the baseline, its owners.
+func TestUnchangedListenerKeepsItsVerdict(t *testing.T) {
+	kb := testKnowledge(t)
+	web := &sockets.Process{PID: 10, Name: "nginx", Exe: "/usr/sbin/nginx", User: "www-data"}
+	answer := reach.Verdict{Kind: reach.Open, Rule: "chain inet filter input: tcp dport 80 accept # handle 4"}
+	fw := func(*sockets.Socket) (reach.Verdict, bool) { return answer, true }
+	listener := sock(sockets.TCP, "0.0.0.0", 80, "0.0.0.0", 0, sockets.StateListen, 1)
+	listener.Owners = []*sockets.Process{web}
+	conn := sock(sockets.TCP, "10.0.0.5", 80, "10.9.0.1", 40000, sockets.StateEstablished, 100)
+	conn.Owners = listener.Owners
+	as := NewAssessor(kb)
+	at := time.Unix(1_000_000, 0)
+	var b *baseline.Baseline
+	poll := func(socks ...sockets.Socket) *Verdict {
+		socks = slices.Clone(socks)
+		sockets.SetDirections(socks)
+		at = at.Add(time.Second)
+		return as.AssessWith(&sockets.Snapshot{Sockets: socks, Taken: at}, Context{Firewall: fw, Baseline: b}).Verdicts[0]
+	}
+	first := poll(listener)
+	if again := poll(listener); again != first {
+		t.Fatalf("an unchanged listener was judged again: %p then %p", first, again)
+	}
+	socks := []sockets.Socket{listener}
+	worker := &sockets.Process{PID: 11, Name: "nginx", Exe: "/usr/sbin/nginx", User: "www-data"}
+	steps := []struct {
+		what   string
+		change func()
+		check  func(v *Verdict) bool
+	}{
+		{"a connection came in", func() { socks = append(socks, conn) }, func(v *Verdict) bool { return v.Conns == 1 }},
+		{"the firewall now drops it", func() {
+			answer = reach.Verdict{Kind: reach.Filtered, Rule: "chain inet filter input: policy drop"}
+		}, func(v *Verdict) bool { return v.FirewallKind() == reach.Filtered && !v.Reachable() }},
+		{"a baseline that does not expect it", func() {
+			var err error
+			if b, err = baseline.Parse(strings.NewReader("host tcp all 22 /usr/sbin/sshd root\n"), "test"); err != nil {
+				t.Fatal(err)
+			}
+		}, func(v *Verdict) bool { return v.Baseline.Status == baseline.Unexpected }},
+		{"another owner between its first and last", func() {
+			socks[0].Owners = []*sockets.Process{web, worker, web}
+		}, func(v *Verdict) bool { return len(v.Socket.Owners) == 3 }},
+	}
+	last := first
+	for _, step := range steps {
+		step.change()
+		v := poll(socks...)
+		if v == last || !step.check(v) {
+			t.Errorf("%s: the listener's verdict was kept (%v) or says otherwise: conns %d, firewall %s, baseline %v, owners %d",
+				step.what, v == last, v.Conns, v.FirewallKind(), v.Baseline.Status, len(v.Socket.Owners))
+		}
+		if again := poll(socks...); again != v {
+			t.Errorf("%s, unchanged since: judged again", step.what)
+		}
+		last = v
 	}
 }

@@ -61,6 +61,7 @@ type fwView struct {
 	// with (per-address verdicts, the forward path): a change judges again.
 	env       string
 	published []reach.Published
+	addrs     []netip.Addr // the namespace's addresses: where a published port's listener is
 }
 
 // Evaluate is the round's verdict, or Unknown while none has judged this listener.
@@ -103,8 +104,9 @@ type want struct {
 }
 
 // poll starts a round for each namespace that has none running, waits as described above, and
-// hands out each namespace's firewall. Namespaces not in exist are forgotten, their sockets closed.
-func (f *fwReader) poll(self uint64, wants map[uint64]want, exist func(uint64) bool) (map[uint64]sockets.Firewall, []sockets.Published) {
+// hands out each namespace's firewall and the ports their rules publish, each joined to the
+// listener of socks that answers it. Namespaces not in exist are forgotten, their sockets closed.
+func (f *fwReader) poll(self uint64, wants map[uint64]want, exist func(uint64) bool, socks []sockets.Socket) (map[uint64]sockets.Firewall, []sockets.Published) {
 	f.mu.Lock()
 	first := f.polls == 0
 	f.polls++
@@ -153,6 +155,7 @@ wait:
 	defer f.mu.Unlock()
 	out := map[uint64]sockets.Firewall{}
 	var published []sockets.Published
+	addrs := map[uint64][]netip.Addr{}
 	for ino, w := range wants {
 		r := f.rounds[ino]
 		switch {
@@ -160,11 +163,13 @@ wait:
 			out[ino] = pendingView
 		case r.view != nil:
 			out[ino] = r.view
+			addrs[ino] = r.view.addrs
 			for _, p := range r.view.published {
 				published = append(published, sockets.Published{Published: p, Netns: w.label, NetnsInode: ino})
 			}
 		}
 	}
+	sockets.JoinPublished(published, socks, addrs)
 	return out, published
 }
 
@@ -196,8 +201,11 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 			root = fmt.Sprintf("/proc/%d/root", w.pid)
 		}
 		rs.LoadFirewalld(root)
-		env := fmt.Sprint(addrs, routes)
-		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env}
+		// A published port is reached only when the namespace forwards.
+		fwd := firewall.ReadForwarding(w.pid)
+		rs.SetForwarding(fwd)
+		env := fmt.Sprint(addrs, routes, fwd)
+		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env, addrs: addrs}
 		view.published = rs.Published()
 		for _, k := range w.keys {
 			if last != nil && last.rs == rs && last.env == env {

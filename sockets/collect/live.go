@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,7 +72,34 @@ func NewLive() *Live {
 	if os.Getenv("PORTWATCH_NO_COUNTERS") != "" {
 		l.SetCounters(false)
 	}
+	if os.Getenv("PORTWATCH_NO_PROC_EVENTS") == "" {
+		l.listenProcEvents()
+	}
 	return l
+}
+
+// listenProcEvents has the process cache told by the kernel which processes changed
+// (procevents_linux.go), where the connector can be opened at all; whether the kernel then
+// agrees is known later, and until it does every owner's stat is read as without it. The
+// listener is closed by Close, or when the Live is collected.
+func (l *Live) listenProcEvents() {
+	ev, err := openProcEvents()
+	if err != nil {
+		return
+	}
+	l.procs.events = ev
+	runtime.AddCleanup(l, (*procEvents).Close, ev)
+}
+
+// Close lets go of what the Live holds open beyond its polls: the process events listener.
+func (l *Live) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.procs.events != nil {
+		l.procs.events.Close()
+		l.procs.events = nil
+	}
+	return nil
 }
 
 // SetCounters says whether the dumps ask for every TCP connection's
@@ -215,6 +243,7 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	// one: they share one read-only owners slice.
 	single := map[int32][]*sockets.Process{}
 	var one [1]int32
+	l.procs.begin(start)
 	for i := range socks {
 		l.attachOwners(ctx, &socks[i], l.index.owners(socks[i].Inode, &one), snap, single, gone)
 	}
@@ -276,7 +305,7 @@ func (l *Live) readFirewalls(socks []sockets.Socket) (map[uint64]sockets.Firewal
 		wants[s.NetnsInode] = w
 	}
 	exist := func(ino uint64) bool { return ino == l.netns.self || len(l.members[ino]) > 0 }
-	return l.fw.poll(l.netns.self, wants, exist)
+	return l.fw.poll(l.netns.self, wants, exist, socks)
 }
 
 // appendForeignNamespaces adds the sockets of every other network

@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 		os.Stdout.WriteString("pid reuse: refused\n")
 		os.Exit(0)
 	}
+	if os.Getenv(childRenameEnv) != "" {
+		renameChild() // procevents_test.go
+	}
 	if os.Getenv(childSnapshotEnv) != "" {
 		snap, err := NewLive().Snapshot(context.Background())
 		if err != nil {

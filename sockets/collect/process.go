@@ -39,7 +39,21 @@ type processCache struct {
 	// holds at descriptors 0-2, as the owner index last read them.
 	proof *pkgproof.Checker
 	stdio func(pid int32) [3]uint64
+	// events is the kernel's word on which processes execed, renamed themselves or exited
+	// (procevents_linux.go); nil where it was refused or not asked for. Each poll takes it once
+	// (begin): where it is complete (trusted), a cached process the kernel did not name is kept
+	// without a read; where not, every owner's /proc/PID/stat is read, as without events.
+	events   *procEvents
+	changed  map[int32]uint8 // this poll's: pid -> evExec|evComm|evExit
+	trusted  bool            // this poll's changed is complete: a pid not in it did not change
+	lastFull time.Time       // the last poll that read every owner's stat
+	onStat   func(pid int32) // called on every read of /proc/PID/stat; tests count them
 }
+
+// fullIdentityEvery is how often every owner's stat is read even while the kernel's events are
+// complete: a safety net under what events cannot say (a process whose main thread exited
+// before its other threads, then its pid reused, emits no exit event for the main thread last).
+const fullIdentityEvery = 30 * time.Second
 
 type cachedProcess struct {
 	id    procIdentity
@@ -74,19 +88,42 @@ func (c *processCache) withStdio(cp *cachedProcess) {
 	}
 }
 
+// begin takes, once a poll before the first get, the kernel's word on which processes changed.
+func (c *processCache) begin(now time.Time) {
+	c.changed, c.trusted = nil, false
+	if c.events != nil {
+		var all bool
+		c.changed, all = c.events.take()
+		c.trusted = !all && now.Sub(c.lastFull) < fullIdentityEvery
+	}
+	if !c.trusted {
+		c.lastFull = now
+	}
+}
+
 // get returns the process with this pid, reading it in full only if it is
-// new, its pid now belongs to another process, or its name has changed. It
-// returns nil for a process that has exited.
+// new, its pid now belongs to another process, its name has changed or it
+// execed. It returns nil for a process that has exited.
 //
 // A process keeps its pid and start time when it execs another program or
-// renames itself (prctl PR_SET_NAME): its name in /proc/PID/stat, read
-// here anyway for the start time, changes then, and the process is read
-// again. (An exec of a program with the same name, with other arguments,
-// is not noticed this way: telling it would cost a read of every owner's
-// command line every poll.)
+// renames itself (prctl PR_SET_NAME). With the kernel's events (begin), a
+// cached process the kernel did not name this poll is kept without a read,
+// and one it said execed is read again even when its name stayed the same.
+// Without them, its name in /proc/PID/stat, read here anyway for the start
+// time, tells a rename or an exec to another name, and the process is read
+// again. (An exec of a program with the same name is not noticed that way:
+// telling it would cost a read of every owner's command line every poll.)
 func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
-	if cp, ok := c.byPID[pid]; ok && cp.seen {
+	cp, cached := c.byPID[pid]
+	if cached && cp.seen {
 		return cp.proc // checked already in this poll: a server's 10,000 sockets cost one read
+	}
+	change := c.changed[pid]
+	if cached && c.trusted && change == 0 {
+		return c.keep(cp) // the kernel said nothing of it: the same process, name and program
+	}
+	if c.onStat != nil {
+		c.onStat(pid)
 	}
 	comm, start, err := readStat(c.procRoot, pid)
 	if err != nil {
@@ -94,14 +131,8 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 		return nil
 	}
 	id := procIdentity{pid, start}
-	if cp, ok := c.byPID[pid]; ok && cp.id == id && cp.comm == comm {
-		cp.seen = true
-		if now := time.Now(); now.Sub(cp.exeAt) >= exeRecheckEvery {
-			cp.proc, cp.exeAt = recheckExe(c.procRoot, pid, cp.proc), now
-		}
-		c.withStdio(&cp)
-		c.byPID[pid] = cp
-		return cp.proc
+	if cached && cp.id == id && cp.comm == comm && change&evExec == 0 {
+		return c.keep(cp)
 	}
 	p := c.load(ctx, pid)
 	if p == nil {
@@ -115,6 +146,18 @@ func (c *processCache) get(ctx context.Context, pid int32) *sockets.Process {
 	// The name read before the load: a rename in between is seen next poll.
 	c.byPID[pid] = cachedProcess{id: id, comm: comm, proc: p, seen: true, exeAt: time.Now()}
 	return p
+}
+
+// keep marks a cached process seen in this poll, with its executable and
+// descriptors 0-2 as they are now.
+func (c *processCache) keep(cp cachedProcess) *sockets.Process {
+	cp.seen = true
+	if now := time.Now(); now.Sub(cp.exeAt) >= exeRecheckEvery {
+		cp.proc, cp.exeAt = recheckExe(c.procRoot, cp.id.pid, cp.proc), now
+	}
+	c.withStdio(&cp)
+	c.byPID[cp.id.pid] = cp
+	return cp.proc
 }
 
 // sweep forgets processes that held no socket in this poll, so the cache

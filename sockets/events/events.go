@@ -74,19 +74,48 @@ type listenerKey struct {
 // looked at again, so that what has gone is forgotten.
 const rebuildEvery = 30
 
-// findingKey names a connection finding already reported: by socket, or by
-// remote address for a scan or a flood. A struct, not a string: it is
-// looked up for every connection with a finding, every poll.
+// findingKey names a connection finding already reported: by the socket's
+// inode, or by remote address (and namespace) for a scan or a flood; by the
+// socket's whole key only for a socket without an inode (a TIME_WAIT
+// remnant, a half-open connection). Kept for every connection with a
+// finding (20,000 of them on a loaded server), so it holds no pointer for
+// the collector to follow: the address as its 16 bytes, the code as its
+// number in Tracker.codes.
 type findingKey struct {
+	id     uint64   // the inode, or for a scan or a flood the namespace's
+	remote [16]byte // a scan's or a flood's remote address
+	code   uint16
+	by     findingBy
+}
+
+// keyedFinding is a finding of a socket without an inode, by its key.
+type keyedFinding struct {
 	socket sockets.SocketKey
-	netns  uint64
-	remote netip.Addr
-	code   string
+	code   uint16
+}
+
+// findingBy says what a findingKey's id is.
+type findingBy uint8
+
+const (
+	byInode findingBy = iota
+	byRemote
+)
+
+// findings are the connection findings already reported.
+type findings struct {
+	keys  map[findingKey]bool
+	keyed map[keyedFinding]bool
+}
+
+func newFindings() findings {
+	return findings{keys: map[findingKey]bool{}, keyed: map[keyedFinding]bool{}}
 }
 
 // seen is what the tracker remembers of a listener.
 type seen struct {
-	owners string // the owners' programs and users: workers coming and going change nothing
+	v      *assess.Verdict // what it was read from
+	owners string          // the owners' programs and users: workers coming and going change nothing
 	codes  []string
 	status baseline.Status
 }
@@ -95,8 +124,13 @@ type seen struct {
 // at a time.
 type Tracker struct {
 	listeners map[listenerKey]seen
-	missing   map[string]bool     // baseline entries reported missing
-	conns     map[findingKey]bool // connection findings already reported
+	spareL    map[listenerKey]seen // the poll before's, refilled by the next poll
+	missing   map[string]bool      // baseline entries reported missing
+	conns     findings             // connection findings already reported
+	spare     findings             // the set before the last rebuild: emptied, the next one's
+	// codes numbers the finding codes (a few dozen constants), so that a
+	// findingKey needs no string.
+	codes map[string]uint16
 	// prev is the last poll's verdicts in order: the kernel lists sockets
 	// in the same order poll after poll, and the assessor hands back the
 	// very same verdict for an unchanged connection, whose findings were
@@ -109,7 +143,8 @@ type Tracker struct {
 
 // NewTracker returns a tracker that has seen nothing yet.
 func NewTracker() *Tracker {
-	return &Tracker{listeners: map[listenerKey]seen{}, missing: map[string]bool{}, conns: map[findingKey]bool{}}
+	return &Tracker{listeners: map[listenerKey]seen{}, spareL: map[listenerKey]seen{}, missing: map[string]bool{},
+		conns: newFindings(), spare: newFindings(), codes: map[string]uint16{}}
 }
 
 // Observe returns what happened since the last assessment. The first one
@@ -120,12 +155,16 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 	first := !t.started
 	t.started = true
 	var out []Event
-	now := map[listenerKey]seen{}
+	// The maps are reused, poll after poll: a quiet poll makes none.
+	now := t.spareL
+	clear(now)
 	t.polls++
 	rebuild := first || t.polls%rebuildEvery == 0
 	conns := t.conns
 	if rebuild {
-		conns = map[findingKey]bool{}
+		conns = t.spare
+		clear(conns.keys)
+		clear(conns.keyed)
 	}
 	for i, v := range a.Verdicts {
 		s := &v.Socket
@@ -136,12 +175,17 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 			continue
 		}
 		k := listenerKey{s.Netns, s.Proto, s.Local, s.LPort}
-		cur := seen{owners: ownersOf(s), codes: codesOf(v.Findings), status: v.Baseline.Status}
 		if _, twice := now[k]; twice { // SO_REUSEPORT: one place, several sockets
 			continue
 		}
-		now[k] = cur
 		prev, known := t.listeners[k]
+		// Read from the very same verdict as in the last poll (the
+		// assessor keeps an unchanged listener's), it reads the same.
+		cur := prev
+		if !known || prev.v != v {
+			cur = seen{v: v, owners: ownersOf(s), codes: codesOf(v.Findings), status: v.Baseline.Status}
+		}
+		now[k] = cur
 		switch {
 		case first:
 		case !known:
@@ -173,7 +217,10 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 			}
 		}
 	}
-	t.listeners, t.conns = now, conns
+	t.listeners, t.spareL = now, t.listeners
+	if rebuild {
+		t.conns, t.spare = conns, t.conns
+	}
 	t.prev = append(t.prev[:0], a.Verdicts...)
 	missing := map[string]bool{}
 	for _, v := range a.Missing {
@@ -191,27 +238,50 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 
 // connectionFindings reports a connection's reportable findings the first
 // time each is seen (a flood once per address).
-func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, conns map[findingKey]bool, out []Event) []Event {
+func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, conns findings, out []Event) []Event {
+	s := &v.Socket
 	for _, f := range v.Findings {
 		if !reportable(f) {
 			continue
 		}
-		// A scan or a flood is one event per remote address, not one per
-		// connection it opened.
-		id := findingKey{socket: v.Socket.Key(), code: f.Code}
-		if f.Code == assess.CodePortScan || f.Code == assess.CodeFlood {
-			id = findingKey{netns: v.Socket.NetnsInode, remote: v.Socket.Remote, code: f.Code}
+		code := t.codeOf(f.Code)
+		var seenNow, known bool
+		switch {
+		case f.Code == assess.CodePortScan || f.Code == assess.CodeFlood:
+			// A scan or a flood is one event per remote address, not one
+			// per connection it opened.
+			seenNow, known = conns.mark(findingKey{id: s.NetnsInode, remote: s.Remote.As16(), code: code, by: byRemote}, t.conns)
+		case s.Inode != 0:
+			seenNow, known = conns.mark(findingKey{id: s.Inode, code: code}, t.conns)
+		default:
+			k := keyedFinding{socket: s.Key(), code: code}
+			seenNow, known = conns.keyed[k], t.conns.keyed[k]
+			conns.keyed[k] = true
 		}
-		if conns[id] {
-			continue
-		}
-		known := t.conns[id] // the last rebuild's, or this one's while no rebuild
-		conns[id] = true
-		if !first && !known {
+		if !seenNow && !first && !known {
 			out = append(out, event(v, at, Finding, []string{f.Code}, f.Text))
 		}
 	}
 	return out
+}
+
+// mark notes k in fs, and says whether it was there already and whether
+// last (the last rebuild's set, or fs itself while no rebuild) holds it.
+func (fs findings) mark(k findingKey, last findings) (already, known bool) {
+	already, known = fs.keys[k], last.keys[k]
+	fs.keys[k] = true
+	return already, known
+}
+
+// codeOf is a finding code's number, given the first time it is met. The
+// codes are assess's constants, a few dozen: the map stays that small.
+func (t *Tracker) codeOf(code string) uint16 {
+	n, ok := t.codes[code]
+	if !ok {
+		n = uint16(len(t.codes))
+		t.codes[code] = n
+	}
+	return n
 }
 
 // reportable: a connection's finding worth an event. MEDIUM or worse,

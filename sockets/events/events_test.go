@@ -163,3 +163,41 @@ func TestHealthFindingIsAnEvent(t *testing.T) {
 		t.Fatalf("the same stuck queue a poll later: %d events, want 0", n)
 	}
 }
+
+// A connection's finding is reported once, whether the connection is known
+// by its inode or, without one (judged afresh every poll), by its key, and
+// over the rebuilds that forget what has gone; a new connection (a new
+// inode) with the same finding is reported again.
+func TestConnectionFindingOncePerSocket(t *testing.T) {
+	tr := NewTracker()
+	as := assess.NewAssessor(kb)
+	conn := func(rport uint16, inode uint64) sockets.Socket {
+		return sockets.Socket{Proto: sockets.TCP, Family: 4, Local: netip.MustParseAddr("10.0.0.1"), LPort: 40000,
+			Remote: netip.MustParseAddr("10.9.9.9"), RPort: rport, State: sockets.StateEstablished, Inode: inode,
+			Netns: sockets.HostNetns, Owners: []*sockets.Process{nc}, OwnerStatus: sockets.OwnerKnown}
+	}
+	at := t0
+	poll := func(socks ...sockets.Socket) (n int) {
+		sockets.SetDirections(socks)
+		at = at.Add(time.Second)
+		for _, e := range tr.Observe(as.AssessWith(&sockets.Snapshot{Sockets: socks, Taken: at}, assess.Context{}), at) {
+			if e.Kind == Finding {
+				n++
+			}
+		}
+		return n
+	}
+	poll()
+	first := poll(conn(4444, 500), conn(5555, 0))
+	if first < 2 {
+		t.Fatalf("two netcat connections: %d finding events, want one or more each", first)
+	}
+	for i := range 2 * rebuildEvery {
+		if n := poll(conn(4444, 500), conn(5555, 0)); n != 0 {
+			t.Fatalf("poll %d of the same connections: %d finding events", i, n)
+		}
+	}
+	if n := poll(conn(4444, 501), conn(5555, 0)); n == 0 || n >= first {
+		t.Errorf("a new connection (inode 501) beside the one without an inode: %d finding events, want its own (fewer than %d)", n, first)
+	}
+}

@@ -90,8 +90,23 @@ func startListeners(t *testing.T, ns string, specs ...string) {
 // (the raw drop of direct access is about the container's address), and each published port is
 // listed and judged through the forward path as the kernel does.
 func TestDocker(t *testing.T) {
+	l := dockerLab(t, "docker", "1")
+	var ps []probe
+	for _, src := range []string{cliAddr4, cli2Addr4} {
+		for _, p := range []uint16{22, 8080, 8081} {
+			ps = append(ps, probe{"tcp", src, p})
+		}
+	}
+	seen := l.probeAll(ps)
+	l.read(seen)
+}
+
+// dockerLab is TestDocker's lab: the server namespace plays a host with Docker 28's rules and
+// ip_forward set to forward ("1" or "0"), a third namespace the container 172.17.0.2 listening
+// on 80 and 81.
+func dockerLab(t *testing.T, name, forward string) *lab {
 	needLab(t, "iptables-nft-restore")
-	l := newLab(t, "docker", "tcp:22", "tcp:8080")
+	l := newLab(t, name, "tcp:22", "tcp:8080")
 	ctr := l.srv[:len(l.srv)-2] + "-k"
 	_ = exec.Command("ip", "netns", "del", ctr).Run()
 	run(t, "", "ip", "netns", "add", ctr)
@@ -105,17 +120,10 @@ func TestDocker(t *testing.T) {
 	run(t, "", "ip", "-n", ctr, "link", "set", "eth0", "up")
 	run(t, "", "ip", "-n", ctr, "link", "set", "lo", "up")
 	run(t, "", "ip", "-n", ctr, "route", "add", "default", "via", "172.17.0.1")
-	run(t, "", "ip", "netns", "exec", l.srv, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	run(t, "", "ip", "netns", "exec", l.srv, "sysctl", "-qw", "net.ipv4.ip_forward="+forward)
 	startListeners(t, ctr, "tcp:80", "tcp:81")
 	run(t, docker28Rules, "ip", "netns", "exec", l.srv, "iptables-nft-restore")
-	var ps []probe
-	for _, src := range []string{cliAddr4, cli2Addr4} {
-		for _, p := range []uint16{22, 8080, 8081} {
-			ps = append(ps, probe{"tcp", src, p})
-		}
-	}
-	seen := l.probeAll(ps)
-	l.read(seen)
+	return l
 }
 
 // dockerLocal and dockerRoutes are the lab host's addresses and routes in TestDocker.

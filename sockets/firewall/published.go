@@ -301,6 +301,9 @@ func (r *Ruleset) inputPastDNAT(c candidate, host netip.Addr) Verdict {
 
 // forwardVerdict is what the sources that reach a DNAT meet on the forward path to its destination.
 func (r *Ruleset) forwardVerdict(c candidate, to netip.AddrPort, srcs addrSet) Verdict {
+	if r.forwardingOf(c.v6) == ForwardOff {
+		return notForwarded(c.v6)
+	}
 	ev := &evaluator{rs: r, v6: c.v6, proto: c.proto, port: to.Port(), daddr: to.Addr(), forward: true,
 		oif: r.routeDev(to.Addr())}
 	chains := ev.inputPath()

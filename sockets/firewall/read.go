@@ -160,8 +160,9 @@ type Ruleset struct {
 	pub    *[]reach.Published // Published's answer, until the addresses or routes change
 
 	// firewalld's zones and services (LoadFirewalld, once per ruleset), for its commands
-	fwd     *firewalldConfig
-	fwdRead bool
+	fwd        *firewalldConfig
+	fwdRead    bool
+	forwarding Forwarding // the namespace's forwarding (SetForwarding), for published ports
 }
 
 // Generation is the nftables generation id the ruleset was read at.

@@ -45,6 +45,7 @@ var recordedTests = map[string]recordedTest{
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
 	"TestRealUfw":           {steps: []stepCheck{checkRealUfw, checkRealUfwLater}},
 	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld}},
+	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no

@@ -14,24 +14,25 @@ import (
 )
 
 // The scene's own directory holds what it writes for itself: the
-// baseline the monitor compares with, and the copies of this program its
-// teaching servers run as (sshd, nginx, vsftpd), so that the monitor names
-// each by its program, as it names the real ones (assess recognises a
-// server by its executable's name), and not as an unknown listener or a
-// service in disguise. It is not in /tmp where it can be helped: a program
-// run from a world-writable directory is a finding of its own.
-func labParent() string {
+// baseline the monitor compares with, and the copy of this program its
+// helpers run as. A program's file is evidence to the monitor: one run
+// from /tmp, from a hidden directory or from a home is a finding of its
+// own (a dropped tool, an implant copied by hand), and a teaching server
+// run from there would look as suspicious as the backdoor. So the
+// directory goes in /run where it can (root's; in a user namespace of the
+// lab's own, a private /run: netns.go), and the helpers run from the copy
+// in it only where that place is itself above suspicion (helperProgram).
+func labParents() []string {
+	var dirs []string
 	if os.Geteuid() == 0 {
-		if st, err := os.Stat("/run"); err == nil && st.IsDir() {
-			return "/run"
-		}
+		dirs = append(dirs, "/run")
 	}
 	for _, d := range []string{os.Getenv("XDG_RUNTIME_DIR"), cacheDir()} {
 		if d != "" && os.MkdirAll(d, 0o700) == nil {
-			return d
+			dirs = append(dirs, d)
 		}
 	}
-	return os.TempDir()
+	return append(dirs, os.TempDir())
 }
 
 func cacheDir() string {
@@ -42,34 +43,42 @@ func cacheDir() string {
 	return d
 }
 
-// The teaching servers' programs: the name assess knows each by.
+// The teaching servers' names: what a student would run, prefixed lab-
+// so that no catalog takes the name for the daemon's. A daemon's name on a
+// file no package installed is a disguise, and the monitor says so, HIGH:
+// the lab's servers are named by their ports, as a real analyst names
+// them, and only the backdoor borrows a name.
 const (
-	progWeb = "nginx"  // steps 1-3 and 10: a web server
-	progSSH = "sshd"   // step 10: remote administration
-	progFTP = "vsftpd" // step 8: the FTP server
+	progWeb = "lab-nginx"  // steps 1-3, 5 and 10: a web server
+	progSSH = "lab-sshd"   // step 10: remote administration
+	progFTP = "lab-vsftpd" // step 8: the FTP server
 )
 
-// writeFiles makes the scene's directory, its programs and its baseline.
+// helperCopy is the name of the copy of this program the helpers run.
+const helperCopy = "portwatch-lab"
+
+// writeFiles makes the scene's directory, its program and its baseline.
 func (s *scene) writeFiles() error {
-	dir, err := os.MkdirTemp(labParent(), "portwatch-lab-")
+	var dir string
+	var err error
+	for _, parent := range labParents() {
+		if dir, err = os.MkdirTemp(parent, "portwatch-lab-"); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("making the lab's directory: %w", err)
 	}
-	os.Chmod(dir, 0o755) // helpers of another user (none today) could run from it
+	os.Chmod(dir, 0o755)
 	s.dir = dir
-	// One copy (a hard link where the program's file system allows), and
-	// links to it: a class of labs costs one binary each at most.
-	first, err := copyProgram(dir, progWeb)
-	if err != nil {
-		return fmt.Errorf("copying portwatch as the lab's %s: %w", progWeb, err)
-	}
-	for _, name := range []string{progSSH, progFTP} {
-		if os.Link(first, filepath.Join(dir, name)) == nil {
-			continue
+	if aboveSuspicion(dir) {
+		// One copy (a hard link where the file system allows): a class of
+		// labs costs one binary each at most.
+		exe, err := copyProgram(dir, helperCopy)
+		if err != nil {
+			return fmt.Errorf("copying portwatch for the lab's helpers: %w", err)
 		}
-		if _, err := copyProgram(dir, name); err != nil {
-			return fmt.Errorf("copying portwatch as the lab's %s: %w", name, err)
-		}
+		s.helperExe = exe
 	}
 	s.baseline = filepath.Join(dir, "baseline")
 	if err := safefile.WriteAtomic(s.baseline, 0o644, func(w io.Writer) error {
@@ -81,16 +90,17 @@ func (s *scene) writeFiles() error {
 	return nil
 }
 
-// program is the path of the lab's copy named name, or "" (this program).
-func (s *scene) program(name string) string {
-	if s.dir == "" {
-		return ""
+// aboveSuspicion: a program run from dir raises no finding of its place
+// (the monitor's words: world-writable, a home, a hidden directory, a web
+// root). Elsewhere the helpers run this program where it is: whatever
+// the monitor says of that place, it says of portwatch itself.
+func aboveSuspicion(dir string) bool {
+	for _, p := range []string{"/tmp/", "/var/tmp/", "/dev/shm/", "/root/", "/home/", "/srv/", "/var/www/"} {
+		if strings.HasPrefix(dir+"/", p) {
+			return false
+		}
 	}
-	p := filepath.Join(s.dir, name)
-	if _, err := os.Stat(p); err != nil {
-		return ""
-	}
-	return p
+	return !strings.Contains(dir, "/.")
 }
 
 // baselineText is the lab's baseline: every port a teaching server
@@ -106,7 +116,12 @@ func (s *scene) baselineText() string {
 	b.WriteString("# portwatch lab's own baseline: the teaching servers are expected, the backdoor is not.\n")
 	b.WriteString("# netns proto address port program user\n")
 	if s.privileged {
-		fmt.Fprintf(&b, "%s tcp * 21-443 * *\n", ns) // steps 8 and 10: ftp, ssh, telnet, http, https
+		// Steps 8 and 10. The stand-ins for vsftpd and sshd are named: on
+		// 21 and 22 any other program is "a service in disguise?", and
+		// the lab's baseline answers that it belongs (expected-program).
+		fmt.Fprintf(&b, "%s tcp * 21 %s *\n", ns, progFTP)
+		fmt.Fprintf(&b, "%s tcp * 22 %s *\n", ns, progSSH)
+		fmt.Fprintf(&b, "%s tcp * 23-443 * *\n", ns) // telnet, http, https
 		fmt.Fprintf(&b, "%s tcp * %d * *\n", ns, portTLSRoot)
 	}
 	// The block, but for its last port: the backdoor's where 4444 is taken.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
@@ -60,6 +61,10 @@ type Options struct {
 	// in the lab's namespace: high ports only, and no firewall rule (the
 	// firewall step says what it cannot show).
 	Unprivileged bool
+	// NoNamespace is why the lab has no network namespace of its own,
+	// in a few words ("--no-netns", the kernel's refusal): the steps that
+	// need one say it where they say what they cannot show.
+	NoNamespace string
 	// Hold is how long the scene holds each passing state so that a 1 s
 	// poll sees it (step 3's FIN_WAIT1, CLOSE_WAIT and LAST_ACK, step 4's
 	// next client, step 9's connections). 0 means DefaultHold.
@@ -108,14 +113,17 @@ const ScanSource = "127.6.6.6"
 // scene is the Scene.
 type scene struct {
 	hold       time.Duration
-	netns      bool // in the lab's own namespace
-	privileged bool // and root there: well-known ports, its own firewall rule
+	netns      bool   // in the lab's own namespace
+	userns     bool   // and a user namespace of its own: root there, an ordinary user on the machine
+	privileged bool   // and root there: well-known ports, its own firewall rule
+	noNetns    string // why there is no namespace of its own (Options.NoNamespace)
 	spawn      *spawner
 	base       int          // the block of ports (ports.go): 62000 in the namespace
 	backdoor   atomic.Int32 // step 7's port: 4444, unless another lab holds it; read by Mine in the poll
 	lock       int          // the socket that holds the block on loopback, or -1
 	dir        string       // the scene's own files: its baseline, its named servers
 	baseline   string       // the baseline file in dir
+	helperExe  string       // the copy of this program in dir the helpers run, or "" (files.go)
 
 	ctx    context.Context // ended by Close: stops a Go in progress
 	cancel context.CancelFunc
@@ -146,9 +154,19 @@ func New(opts Options) (Scene, error) {
 	if s.hold <= 0 {
 		s.hold = DefaultHold
 	}
+	s.noNetns = opts.NoNamespace
 	s.netns = InNamespace()
+	s.userns = InUserNamespace()
+	if s.userns {
+		if err := privateRun(); err != nil {
+			return nil, powerless(err)
+		}
+	}
 	if s.netns {
 		if err := loopbackUp(); err != nil {
+			if s.userns {
+				return nil, powerless(err)
+			}
 			return nil, err
 		}
 	}
@@ -169,6 +187,15 @@ func New(opts Options) (Scene, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.spawn = newSpawner()
 	return s, nil
+}
+
+// powerless: in its own user namespace, the lab was refused what root in
+// it may do (a security module's rule); said as ErrUserNamespacePowerless.
+func powerless(err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
+		return fmt.Errorf("%w: %v", ErrUserNamespacePowerless, err)
+	}
+	return err
 }
 
 // Steps is how many steps the scene has.

@@ -650,28 +650,62 @@ func TestStepsOnLoopback(t *testing.T) {
 // own, as portwatch lab does: on the privileged path (well-known ports, an
 // nftables rule) and, forced by Options.Unprivileged, on the path of a user
 // without root.
+//
+// As nobody, NamespaceCommand makes a user namespace too, where nobody is
+// root: the same privileged path, 22, 80, 443 and the nft rule included.
 func TestStepsInNamespace(t *testing.T) {
 	if InNamespace() {
 		if os.Getenv(forceUnprivilegedEnv) == "" && os.Geteuid() != 0 {
 			t.Fatal("in the lab's namespace but not root")
 		}
+		t.Logf("in a user namespace of its own: %v", InUserNamespace())
 		checkScene(t, Options{Hold: testHold, Unprivileged: os.Getenv(forceUnprivilegedEnv) != ""})
 		return
 	}
+	if os.Getenv(asNobodyEnv) != "" {
+		// nobody, as portwatch lab without root: into the namespaces.
+		out, err := runTestChild(t, "^TestStepsInNamespace$", true, nil)
+		if err != nil || !strings.Contains(out, "--- PASS: TestStepsInNamespace") {
+			t.Fatalf("the scene in nobody's namespaces: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "in a user namespace of its own: true") {
+			t.Errorf("the scene did not run in a user namespace of its own:\n%s", out)
+		}
+		return
+	}
 	t.Parallel()
-	sockettest.NeedRoot(t, "to make a network namespace")
+	sockettest.NeedRoot(t, "to make a network namespace, and to start the test as nobody")
 	for _, mode := range []struct {
-		name string
-		env  []string
-	}{{"root", nil}, {"forced_unprivileged", []string{forceUnprivilegedEnv + "=1"}}} {
+		name  string
+		netns bool
+		cred  *syscall.Credential
+		env   []string
+	}{
+		{"root", true, nil, nil},
+		{"forced_unprivileged", true, nil, []string{forceUnprivilegedEnv + "=1"}},
+		{"nobody_user_namespace", false, nobody, []string{asNobodyEnv + "=1"}},
+	} {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := runTestChild(t, "^TestStepsInNamespace$", true, nil, mode.env...)
+			if mode.cred != nil && !userNamespacesAllowed() {
+				t.Skip("this kernel refuses users a user namespace (user.max_user_namespaces)")
+			}
+			out, err := runTestChild(t, "^TestStepsInNamespace$", mode.netns, mode.cred, mode.env...)
 			if err != nil || !strings.Contains(out, "--- PASS: TestStepsInNamespace") {
 				t.Fatalf("the scene in its namespace: %v\n%s", err, out)
 			}
 		})
 	}
+}
+
+// userNamespacesAllowed: the kernel lets a user make a user namespace.
+func userNamespacesAllowed() bool {
+	b, err := os.ReadFile("/proc/sys/user/max_user_namespaces")
+	if err != nil || strings.TrimSpace(string(b)) == "0" {
+		return false
+	}
+	b, err = os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone") // Debian's switch, where there is one
+	return err != nil || strings.TrimSpace(string(b)) != "0"
 }
 
 func TestGoRefusesStepsThatDoNotExist(t *testing.T) {

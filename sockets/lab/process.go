@@ -128,8 +128,12 @@ type helper struct {
 
 // startHelper starts a helper named name (argv[0] and comm; tag follows it
 // on the command line, so that a filter or ps finds the lab's processes).
-// exe is the program to run: "" for this one.
+// exe is the program to run: "" for this one (its copy in the scene's
+// directory, where there is one: files.go).
 func (s *scene) startHelper(ctx context.Context, name, tag, exe string) (*helper, error) {
+	if exe == "" {
+		exe = s.helperExe
+	}
 	if exe == "" {
 		exe = "/proc/self/exe"
 	}

@@ -42,12 +42,12 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 	st.cleanup(func(context.Context) error { s.refused = nil; return nil })
 	filter := ":" + strconv.Itoa(filtered/10)
 	if !s.privileged {
-		return fmt.Sprintf("lab-client (pid %d) knocked on %d: closed, nothing listens, the kernel answered with a reset "+
-			"(connection refused; nmap: closed), no socket left. An open port answers SYN-ACK (step 2). Filtered cannot be "+
-			"shown: it takes a firewall rule, and changing the firewall needs root (CAP_NET_ADMIN). As root (sudo "+
-			"portwatch lab) an nft rule turns a live listener open, filtered, closed and back.", cl.pid, closed), filter, nil
+		return fmt.Sprintf("lab-client (pid %d) knocked on %d: closed, nothing listens; the kernel answered with a reset "+
+			"(connection refused; nmap: closed). An open port answers SYN-ACK (step 2). Filtered cannot be shown: it "+
+			"takes a firewall rule, which needs root over a network namespace, and %s. With sudo, or user namespaces "+
+			"allowed, a rule turns a listener open, filtered, closed.", cl.pid, closed, s.noNamespace()), filter, nil
 	}
-	srv, err := s.helperFor(ctx, st, progWeb, 5, s.program(progWeb))
+	srv, err := s.helperFor(ctx, st, progWeb, 5, "")
 	if err != nil {
 		return "", "", err
 	}
@@ -76,7 +76,7 @@ func stepFiltered(ctx context.Context, s *scene, st *stepState) (string, string,
 			st.setPhase(fwOpen)
 		}
 	})
-	return fmt.Sprintf("nginx (pid %d) listens on 0.0.0.0:%d; every %s the lab's nft rule changes (the monitor reads "+
+	return fmt.Sprintf("lab-nginx (pid %d) listens on 0.0.0.0:%d; every %s the lab's nft rule changes (the monitor reads "+
 		"it each poll: EXPOSED, and the rule in the details). No rule: open. `tcp dport %d drop`: filtered (nmap: "+
 		"filtered), lab-client's knock waits in SYN_SENT (tab 3). `reject with tcp reset`: closed (nmap: closed), the knock is "+
 		"refused. Then no rule, and round. %d, where nothing listens: refused at once.",

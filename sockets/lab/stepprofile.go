@@ -22,11 +22,11 @@ func stepProfile(ctx context.Context, s *scene, st *stepState) (string, string, 
 	if s.privileged {
 		ssh, http, https = 22, 80, 443
 	}
-	sshd, err := s.helperFor(ctx, st, progSSH, 10, s.program(progSSH))
+	sshd, err := s.helperFor(ctx, st, progSSH, 10, "")
 	if err != nil {
 		return "", "", err
 	}
-	web, err := s.helperFor(ctx, st, progWeb, 10, s.program(progWeb))
+	web, err := s.helperFor(ctx, st, progWeb, 10, "")
 	if err != nil {
 		return "", "", err
 	}
@@ -45,15 +45,15 @@ func stepProfile(ctx context.Context, s *scene, st *stepState) (string, string, 
 			return "", "", bindErr(err, l.port)
 		}
 	}
-	how := fmt.Sprintf("sshd (pid %d) listens on %d, nginx (pid %d) on %d and %d, all interfaces. The analyst's profile: "+
-		"80 and 443, a web server with TLS; 22, SSH. The conclusion: \"a web server, with secure communication, that "+
-		"allows remote management\". The monitor's profile: web server (with TLS), remote administration (encrypted).",
+	how := fmt.Sprintf("lab-sshd (pid %d) listens on %d, lab-nginx (pid %d) on %d and %d, all interfaces. The analyst's "+
+		"profile: 80 and 443, a web server with TLS; 22, SSH. The conclusion: \"a web server, with secure communication, "+
+		"that allows remote management\". The monitor draws the same from the ports: see profile in the header, and R.",
 		sshd.pid, ssh, web.pid, http, https)
 	if !s.privileged {
-		how = fmt.Sprintf("sshd (pid %d) on %d, nginx (pid %d) on %d and %d (TLS): high ports, no root. Trusting the "+
-			"names, an analyst concludes \"a web server, with secure communication, that allows remote management\". "+
-			"portwatch names no role: no package installed these copies, and a name is not an identity (so disguises "+
-			"are caught). As root, on 22, 80 and 443, the profile draws it from the ports.", sshd.pid, ssh, web.pid, http, https)
+		how = fmt.Sprintf("lab-sshd (pid %d) on %d, lab-nginx (pid %d) on %d and %d (TLS): high ports, as %s. "+
+			"Trusting names, an analyst concludes \"a web server, with secure communication, that allows remote "+
+			"management\". portwatch names no role: these ports are no registry's, and a name is not an identity. On 22, "+
+			"80 and 443 (sudo, or user namespaces allowed) it draws the same.", sshd.pid, ssh, web.pid, http, https, s.noNamespace())
 	}
 	return how, "portwatch-lab-step-10", nil
 }

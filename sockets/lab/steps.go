@@ -54,6 +54,26 @@ func (s *scene) public(port int) (addr string, extra []string) {
 	return "0.0.0.0:" + strconv.Itoa(port), []string{"dev=lo"}
 }
 
+// whoNote tells a class without root why USER says root: in a user
+// namespace of the lab's own, the student is root, and only there.
+func (s *scene) whoNote() string {
+	if !s.userns {
+		return ""
+	}
+	return " USER is root: the lab's own user namespace, where you are root, and only there."
+}
+
+// noNamespace says that the lab has no namespace of its own, and why.
+func (s *scene) noNamespace() string {
+	if s.netns {
+		return "this lab may not change its namespace"
+	}
+	if s.noNetns == "" {
+		return "this lab has no namespace of its own"
+	}
+	return "this lab has no namespace of its own (" + s.noNetns + ")"
+}
+
 // pathNote says how the lab keeps an "all interfaces" listener off the network.
 func (s *scene) pathNote() string {
 	if s.netns {
@@ -98,7 +118,7 @@ func stepListen(ctx context.Context, s *scene, st *stepState) (string, string, e
 	// The lab's web server runs as a copy of this program named nginx, so
 	// that the monitor names it as it names a real one (http, by its
 	// program) rather than as an unknown listener that may be a backdoor.
-	h, err := s.helperFor(ctx, st, progWeb, 1, s.program(progWeb))
+	h, err := s.helperFor(ctx, st, progWeb, 1, "")
 	if err != nil {
 		return "", "", err
 	}
@@ -110,16 +130,16 @@ func stepListen(ctx context.Context, s *scene, st *stepState) (string, string, e
 	}
 	s.server = h
 	st.cleanup(func(context.Context) error { s.server = nil; return nil })
-	return fmt.Sprintf("nginx (pid %d), the lab's web server, called listen() on 127.0.0.1:%d: the LISTEN row is a "+
+	return fmt.Sprintf("lab-nginx (pid %d), the lab's web server, called listen() on 127.0.0.1:%d: the LISTEN row is a "+
 		"socket waiting for clients, with no peer yet (remote *). Bound to 127.0.0.1, loopback, it is reachable from "+
-		"this machine only. It is in the lab's baseline: expected. (ss -ltnp lists the same row.)",
-		h.pid, port), ":" + strconv.Itoa(port), nil
+		"this machine only. It is in the lab's baseline: expected. (ss -ltnp lists the same row.)%s",
+		h.pid, port, s.whoNote()), ":" + strconv.Itoa(port), nil
 }
 
 func stepConnect(ctx context.Context, s *scene, st *stepState) (string, string, error) {
 	srv := s.server
 	if srv == nil || !srv.alive() {
-		return "", "", errors.New("the lab's nginx has ended (K?): go back to step 1")
+		return "", "", errors.New("the lab's lab-nginx has ended (K?): go back to step 1")
 	}
 	h, err := s.helperFor(ctx, st, "lab-client", 2, "")
 	if err != nil {
@@ -386,7 +406,7 @@ func stepCleartext(ctx context.Context, s *scene, st *stepState) (string, string
 		name, mode string
 		port       int
 		exe        string
-	}{{progFTP, "ftp", ftp, s.program(progFTP)}, {"lab-telnetd", "telnet", telnet, ""}, {"lab-httpsd", "tls", tlsPort, ""}} {
+	}{{progFTP, "ftp", ftp, ""}, {"lab-telnetd", "telnet", telnet, ""}, {"lab-httpsd", "tls", tlsPort, ""}} {
 		// The FTP server runs as a copy named vsftpd: the monitor names it
 		// ftp by its program, with the cleartext finding, on any port.
 		h, err := s.helperFor(ctx, st, svc.name, 8, svc.exe)
@@ -401,12 +421,12 @@ func stepCleartext(ctx context.Context, s *scene, st *stepState) (string, string
 			return "", "", err
 		}
 	}
-	where := "High ports (below 1024 needs root): vsftpd is named by its program, telnet by nothing: cleartext on " +
-		"odd ports goes unnoticed."
+	where := "High ports (below 1024 needs root): no registry names them, so nothing says cleartext: on odd ports " +
+		"it goes unnoticed."
 	if s.privileged {
 		where = "Only the port's service and the cleartext finding tell them apart."
 	}
-	return fmt.Sprintf("vsftpd (%d), lab-telnetd (%d) and lab-httpsd (%d, TLS) listen; lab-client (pid %d) logged "+
+	return fmt.Sprintf("lab-vsftpd (%d), lab-telnetd (%d) and lab-httpsd (%d, TLS) listen; lab-client (pid %d) logged "+
 		"in to each with the password \"secret\". ftp and telnet are cleartext: anyone on the path reads it "+
 		"(tcpdump -A); TLS encrypts all after its handshake. In the table they look alike. %s",
 		ftp, telnet, tlsPort, client.pid, where), filter, nil

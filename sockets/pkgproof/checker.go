@@ -134,7 +134,9 @@ func (c *Checker) Check(pid int32, exe string, deleted bool) *sockets.Identity {
 	if err := syscall.Stat(link, &st); err != nil {
 		return &sockets.Identity{Proof: sockets.ProofUnproven, Reason: "the executable cannot be read: " + reasonOf(err)}
 	}
-	if c.otherMountNS(pid) {
+	// A deleted file leads nowhere in any namespace: it is judged as
+	// deleted, not as another file at the path.
+	if !deleted && c.otherMountNS(pid) {
 		if id := c.otherNamespaceFile(pid, exe, &st); id != nil {
 			return id
 		}

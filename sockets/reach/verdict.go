@@ -4,7 +4,10 @@
 // the judgement speak it without linking the firewall reader's netlink code.
 package reach
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+)
 
 // Kind is what a new connection from outside meets, as a word (it appears in JSON).
 type Kind string
@@ -160,4 +163,18 @@ type Published struct {
 	// Input is what the machine's own input path says about the host port, the DNAT left aside:
 	// the admin's intent (ufw deny 8080) that the DNAT bypasses when it refuses what Verdict admits.
 	Input Verdict `json:"input"`
+}
+
+// Equal reports whether two verdicts say the same, evidence included: a
+// listener's verdict is made again only when its firewall's answer is not
+// Equal to the last poll's.
+func (v *Verdict) Equal(o *Verdict) bool {
+	return v.Kind == o.Kind && v.Rule == o.Rule && v.Others == o.Others && v.Reason == o.Reason &&
+		v.Frontend == o.Frontend && v.Source == o.Source && v.Note == o.Note &&
+		slices.Equal(v.Sources, o.Sources) && slices.Equal(v.Except, o.Except) &&
+		slices.EqualFunc(v.Exceptions, o.Exceptions, func(a, b Exception) bool {
+			return a.Kind == b.Kind && a.Rule == b.Rule && slices.Equal(a.Sources, b.Sources)
+		}) &&
+		slices.EqualFunc(v.ByFamily, o.ByFamily, func(a, b Verdict) bool { return a.Equal(&b) }) &&
+		slices.EqualFunc(v.ByAddress, o.ByAddress, func(a, b AddrVerdict) bool { return a.Addr == b.Addr && a.Verdict.Equal(&b.Verdict) })
 }

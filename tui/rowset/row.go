@@ -24,9 +24,15 @@ type Row struct {
 	isNew           bool   // appeared after the first snapshot
 	dropped         bool   // no longer in the store
 	tab             Tab    // the tab that lists it, besides All states
+	// unrecorded: a state change was not kept (MaxHistoryTotal) while the
+	// history was still its first state alone; History says none.
+	unrecorded bool
 	// history is the states the socket went through, oldest first, at most
 	// maxHistory: kept by the socket's addresses, so a connection's
 	// history goes on when the kernel swaps it for a TIME_WAIT remnant.
+	// Empty while a connection is still in the state it was first seen in
+	// (most of them, most of the time): that one transition is the row's
+	// state at FirstSeen, and 20,000 rows do not each keep a slice of it.
 	history []Transition
 	// flow is the socket's traffic as of the latest poll (immutable, from
 	// the traffic tracker); nil where there are no counters.
@@ -53,9 +59,14 @@ const Gone = "gone"
 // last states, not all of them.
 const maxHistory = 12
 
-// History is the states the socket went through, oldest first. States
-// shorter than the poll interval can be missed.
-func (r *Row) History() []Transition { return r.history }
+// History is the states the socket went through, oldest first; none for a
+// listener. States shorter than the poll interval can be missed.
+func (r *Row) History() []Transition {
+	if len(r.history) == 0 && !r.unrecorded && !r.Socket.IsListening() {
+		return []Transition{{r.Socket.State, r.FirstSeen()}}
+	}
+	return r.history
+}
 
 // InStateSince is when the socket entered its current state (as far as the
 // monitor saw), or its first sighting.
@@ -66,17 +77,26 @@ func (r *Row) InStateSince() time.Time {
 	return r.FirstSeen()
 }
 
-// record notes a state the row entered, within the bounds. The slice is
+// record notes a state the row entered, within the bounds; was is the
+// state it was in (its first, while the history is empty). The slice is
 // replaced, never changed in place: a View's copy may still read the old.
-func (r *Row) record(state string, at time.Time, s *Store) {
-	if n := len(r.history); n > 0 && r.history[n-1].State == state {
+func (r *Row) record(was, state string, at time.Time, s *Store) {
+	old := r.history
+	switch n := len(old); {
+	case n > 0 && old[n-1].State == state:
 		return
+	case n == 0 && (was == state || r.unrecorded):
+		return // still in its first state: nothing to keep (History says it)
+	case n == 0:
+		old = []Transition{{was, r.FirstSeen()}}
 	}
 	if s.historyTotal >= MaxHistoryTotal {
-		return // the bound in total: a machine with a million connections keeps states, not memory
+		// the bound in total: a machine with a million connections keeps states, not memory
+		r.unrecorded = r.unrecorded || len(r.history) == 0
+		return
 	}
-	h := make([]Transition, 0, min(len(r.history)+1, maxHistory))
-	h = append(h, r.history[max(len(r.history)+1-maxHistory, 0):]...)
+	h := make([]Transition, 0, min(len(old)+1, maxHistory))
+	h = append(h, old[max(len(old)+1-maxHistory, 0):]...)
 	h = append(h, Transition{state, at})
 	s.historyTotal += len(h) - len(r.history)
 	r.history = h

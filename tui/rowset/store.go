@@ -123,8 +123,10 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		} else {
 			r = s.rows[v.Socket.Key()]
 		}
+		was := v.Socket.State // the state the row was in: its first, for a new row
 		if r != nil {
 			next = int(r.pos) + 1
+			was = r.Socket.State
 		}
 		switch {
 		case r == nil:
@@ -155,7 +157,7 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 			ch.Moved = true
 		}
 		if !v.Socket.IsListening() {
-			r.record(v.Socket.State, now, s)
+			r.record(was, v.Socket.State, now, s)
 		}
 		r.pos = int32(len(order))
 		order = append(order, r)
@@ -201,7 +203,7 @@ func (s *Store) sweep(now time.Time, events []Event) []Event {
 			r.flow = nil // a closed socket moves no more
 			events = append(events, Event{Deleted, r})
 			if !r.Socket.IsListening() {
-				r.record(Gone, now, s)
+				r.record(r.Socket.State, Gone, now, s)
 			}
 		}
 		if r.Removed() {

