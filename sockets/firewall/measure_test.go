@@ -30,6 +30,8 @@ func TestFrontendMeasure(t *testing.T) {
 		"TestFirewalld": {local: firewalldLocal},
 		"TestDocker":    {local: dockerLocal, routes: dockerRoutes},
 		"TestRealUfw":   {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners},
+		"TestRealFirewalld, later": {local: firewalldLocal, routes: realRoutes, listeners: realFirewalldListeners,
+			config: func(t *testing.T, rs *Ruleset) { rs.setFirewalld(recordedFirewalldConfig(t)) }, test: "TestRealFirewalld", step: 1},
 		"TestRealUfw, later": {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners,
 			test: "TestRealUfw", step: 1},
 		"TestRealFirewalld": {local: firewalldLocal, routes: realRoutes, listeners: realFirewalldListeners,

@@ -209,15 +209,20 @@ func hostUntouched(t *testing.T, paths ...string) {
 	})
 }
 
-// fixedLinkLocal gives the server's veth a link-local address the recording can know (the
-// kernel's comes from a random MAC), and returns the server's addresses.
-func (l *lab) fixedLinkLocal() []netip.Addr {
+// realAddressing gives the server's veth a link-local address the recording can know (the
+// kernel's comes from a random MAC) and, as a server has, a default route (through the client).
+func (l *lab) realAddressing() {
 	run(l.tb, "", "ip", "-n", l.srv, "addr", "flush", "dev", "veth0", "scope", "link")
 	run(l.tb, "", "ip", "-n", l.srv, "addr", "add", "fe80::1/64", "dev", "veth0", "nodad")
-	return firewalldLocal
+	run(l.tb, "", "ip", "-n", l.srv, "route", "add", "default", "via", cliAddr4)
+	run(l.tb, "", "ip", "-n", l.srv, "-6", "route", "add", "default", "via", cliAddr6)
+	if got, err := Routes(l.pid); err != nil || fmt.Sprint(got) != fmt.Sprint(realRoutes) {
+		l.tb.Errorf("Routes: %v %v, want %v", got, err, realRoutes)
+	}
 }
 
-// realRoutes are the lab server's routes (ip route's connected ones), for the verdicts that
-// decide an input interface by the route back to the source.
-var realRoutes = []Route{{netip.MustParsePrefix("10.200.0.0/24"), "veth0"},
-	{netip.MustParsePrefix("fd00:200::/64"), "veth0"}, {netip.MustParsePrefix("fe80::/64"), "veth0"}}
+// realRoutes are the lab server's routes (realAddressing), for the verdicts that decide an input
+// interface by the route back to the source.
+var realRoutes = []Route{{netip.MustParsePrefix("0.0.0.0/0"), "veth0"}, {netip.MustParsePrefix("10.200.0.0/24"), "veth0"},
+	{netip.MustParsePrefix("fd00:200::/64"), "veth0"}, {netip.MustParsePrefix("fe80::/64"), "veth0"}, {netip.MustParsePrefix("::/0"), "veth0"},
+	{netip.MustParsePrefix("fd00:200::1/128"), "veth0"}, {netip.MustParsePrefix("fe80::1/128"), "veth0"}}

@@ -24,7 +24,7 @@ func TestRealUfw(t *testing.T) {
 	}
 	hostUntouched(t, "/etc/ufw", "/lib/ufw", "/etc/default/ufw")
 	l := newLab(t, "realufw", realSpecs(realUfwListeners)...)
-	l.fixedLinkLocal()
+	l.realAddressing()
 
 	dir := t.TempDir()
 	binds := [][2]string{{"/etc/ufw", dir + "/etc-ufw"}, {"/lib/ufw", dir + "/lib-ufw"}, {"/etc/default/ufw", dir + "/default-ufw"}}

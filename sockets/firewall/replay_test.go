@@ -44,7 +44,7 @@ var recordedTests = map[string]recordedTest{
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
 	"TestRealUfw":           {steps: []stepCheck{checkRealUfw, checkRealUfwLater}},
-	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld}},
+	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld, checkRealFirewalldLater}},
 	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
 }
 
