@@ -70,6 +70,10 @@ func TestRealFirewalld(t *testing.T) {
 	})
 	for _, commands := range [][][]string{realFirewalldCommands, realFirewalldLater} {
 		for _, c := range commands {
+			if strings.HasPrefix(c[0], "--set-log-denied") {
+				fwcmd(c...) // firewalld.conf's: permanent and runtime at once
+				continue
+			}
 			fwcmd(append([]string{"--permanent"}, c...)...)
 		}
 		fwcmd("--reload")
@@ -95,6 +99,8 @@ var realFirewalldLater = [][]string{
 	{"--zone=dmz", "--set-target=DROP"},
 	{"--zone=dmz", "--add-service=http"},
 	{"--zone=dmz", "--add-rich-rule=rule family=\"ipv4\" source address=\"10.200.0.2\" port port=\"5432\" protocol=\"tcp\" reject type=\"icmp-port-unreachable\""},
+	{"--zone=dmz", "--add-icmp-block=echo-request"},
+	{"--set-log-denied=unicast"}, // log rules before every refusal, for unicast packets (meta pkttype)
 }
 
 func checkRealFirewalldLater(t *testing.T, rs *Ruleset, seen map[probe]string) {
