@@ -443,8 +443,8 @@ func (z *fwdZone) command(cfg *firewalldConfig, text string) string {
 	} else if v := ruleField(text, "ip6 saddr"); v != "" {
 		family, saddr = "ipv6", v
 	}
-	if saddr != "" || action != "accept" {
-		return z.richFor(family, saddr, proto, port, action)
+	if saddr != "" || action != "accept" || strings.Contains(text, " limit rate ") {
+		return z.richFor(family, saddr, proto, port, action) // a service or port has no limit
 	}
 	var names []string
 	for _, s := range z.services {

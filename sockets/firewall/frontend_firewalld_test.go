@@ -54,6 +54,7 @@ func TestFirewalldCommands(t *testing.T) {
 		"tcp dport 23 accept":                               "",
 		"udp dport 22 accept":                               "",
 		"tcp dport 22 drop":                                 "",
+		"tcp dport 22 limit rate 10/minute accept":          "", // a rich rule's, and the zone has none for it
 	} {
 		if got := z.command(cfg, text); got != want {
 			t.Errorf("%s: %q, want %q", text, got, want)
