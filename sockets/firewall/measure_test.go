@@ -32,6 +32,7 @@ func TestFrontendMeasure(t *testing.T) {
 		"TestRealUfw":   {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners},
 		"TestRealFirewalld, later": {local: firewalldLocal, routes: realRoutes, listeners: realFirewalldListeners,
 			config: func(t *testing.T, rs *Ruleset) { rs.setFirewalld(recordedFirewalldConfig(t)) }, test: "TestRealFirewalld", step: 1},
+		"TestRealDocker": {local: realDockerLocal, routes: realDockerRoutes, listeners: realDockerListeners},
 		"TestRealPodman": {local: firewalldLocal, routes: realRoutes, listeners: realPodmanListeners},
 		"TestRealUfw, later": {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners,
 			test: "TestRealUfw", step: 1},
