@@ -41,7 +41,7 @@ var (
 	missingKeys      = keySpec{"netns": "string", "proto": "string", "address": "string", "port": "string", "program": "string", "user": "string", "line": "number"}
 	listenerOptional = keySpec{"baseline": "string", "firewall": "object"} // listeners, with a baseline; where a ruleset was read
 	firewallKeys     = keySpec{"verdict": "string", "rule": "string", "sources": "array"}
-	firewallOptional = keySpec{"reason": "string", "others": "string", "note": "string", "by_family": "array", "by_address": "array", "frontend": "string", "source": "string"} // as the verdict needs
+	firewallOptional = keySpec{"reason": "string", "others": "string", "exceptions": "array", "note": "string", "by_family": "array", "by_address": "array", "frontend": "string", "source": "string"} // as the verdict needs
 	socketKeys       = keySpec{
 		"proto": "string", "family": "number", "local_address": "string", "local_port": "number",
 		"remote_address": "string", "remote_port": "number", "state": "string", "kind": "string",

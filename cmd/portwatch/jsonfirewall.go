@@ -31,6 +31,15 @@ type jsonFirewall struct {
 	Address   string         `json:"address,omitempty"` // in by_address
 	ByFamily  []jsonFirewall `json:"by_family,omitempty"`
 	ByAddress []jsonFirewall `json:"by_address,omitempty"`
+
+	// refused sources that meet the other of filtered and closed, with their rule
+	Exceptions []jsonException `json:"exceptions,omitempty"`
+}
+
+type jsonException struct {
+	Sources []string `json:"sources"`
+	Verdict string   `json:"verdict"`
+	Rule    string   `json:"rule,omitempty"`
 }
 
 func toJSONFirewall(fw reach.Verdict) *jsonFirewall {
@@ -41,6 +50,13 @@ func toJSONFirewall(fw reach.Verdict) *jsonFirewall {
 	}
 	for _, p := range fw.Except {
 		j.Sources = append(j.Sources, "!"+p.String())
+	}
+	for _, e := range fw.Exceptions {
+		je := jsonException{Sources: []string{}, Verdict: string(e.Kind), Rule: e.Rule}
+		for _, p := range e.Sources {
+			je.Sources = append(je.Sources, p.String())
+		}
+		j.Exceptions = append(j.Exceptions, je)
 	}
 	for i, f := range fw.ByFamily {
 		jf := toJSONFirewall(f)

@@ -91,6 +91,8 @@ func ufwSource(ev *evaluator, c *chain, r *rule) string {
 	switch name {
 	case "user-limit", "user-limit-accept":
 		return "ufw limit " + itoa16(ev.port) + "/" + protoWord(ev.proto)
+	case "reject-input": // DEFAULT_INPUT_POLICY="REJECT": the policy is drop, this chain rejects
+		return "ufw default reject incoming"
 	case "user-input":
 	default:
 		return ""

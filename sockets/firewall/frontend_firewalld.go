@@ -64,7 +64,7 @@ type fwdRich struct {
 	source  netip.Prefix
 	invert  bool
 	ports   []fwdPort // its port, or its service's
-	action  string    // accept, reject, drop
+	action  string    // accept, reject, drop (its type and limit in text)
 	text    string
 	service string
 }
@@ -100,16 +100,28 @@ type xmlRule struct {
 	Service     *struct {
 		Name string `xml:"name,attr"`
 	} `xml:"service"`
-	Port   *xmlPort  `xml:"port"`
-	Accept *struct{} `xml:"accept"`
-	Reject *struct {
-		Type string `xml:"type,attr"`
-	} `xml:"reject"`
-	Drop  *struct{} `xml:"drop"`
+	Port   *xmlPort   `xml:"port"`
+	Accept *xmlAction `xml:"accept"`
+	Reject *xmlAction `xml:"reject"`
+	Drop   *xmlAction `xml:"drop"`
+	Other  []struct {
+		XMLName xml.Name
+	} `xml:",any"`
+}
+
+// xmlAction is a rich rule's accept, reject or drop, with its rate limit ("10/m").
+type xmlAction struct {
+	Type  string `xml:"type,attr"` // reject's ICMP type
+	Limit *struct {
+		Value string `xml:"value,attr"`
+	} `xml:"limit"`
 	Other []struct {
 		XMLName xml.Name
 	} `xml:",any"`
 }
+
+// fwdLimit is a limit's value as firewalld accepts it.
+var fwdLimit = regexp.MustCompile(`^[0-9]{1,9}/[smhd]$`)
 
 // LoadFirewalld reads firewalld's zones and services under root ("/" for the machine's own files,
 // or a namespace's /proc/PID/root), once per ruleset and only for one firewalld wrote, so that
@@ -335,23 +347,34 @@ func richRule(x xmlRule, service func(string) ([]fwdPort, bool)) (fwdRich, bool)
 	default:
 		return rr, false
 	}
+	var act *xmlAction
 	switch {
 	case x.Accept != nil && x.Reject == nil && x.Drop == nil:
-		rr.action = "accept"
+		rr.action, act = "accept", x.Accept
 	case x.Reject != nil && x.Accept == nil && x.Drop == nil:
-		rr.action = "reject"
-		if x.Reject.Type != "" {
-			if !fwdName.MatchString(x.Reject.Type) {
-				return rr, false
-			}
-			rr.action += ` type="` + x.Reject.Type + `"`
-		}
+		rr.action, act = "reject", x.Reject
 	case x.Drop != nil && x.Accept == nil && x.Reject == nil:
-		rr.action = "drop"
+		rr.action, act = "drop", x.Drop
 	default:
 		return rr, false
 	}
-	rr.text = clean.Text(strings.Join(append(parts, rr.action), " "))
+	word := rr.action
+	if len(act.Other) > 0 || act.Type != "" && rr.action != "reject" {
+		return rr, false
+	}
+	if act.Type != "" {
+		if !fwdName.MatchString(act.Type) {
+			return rr, false
+		}
+		word += ` type="` + act.Type + `"`
+	}
+	if act.Limit != nil {
+		if !fwdLimit.MatchString(act.Limit.Value) {
+			return rr, false
+		}
+		word += ` limit value="` + act.Limit.Value + `"`
+	}
+	rr.text = clean.Text(strings.Join(append(parts, word), " "))
 	return rr, true
 }
 
@@ -420,8 +443,8 @@ func (z *fwdZone) command(cfg *firewalldConfig, text string) string {
 	} else if v := ruleField(text, "ip6 saddr"); v != "" {
 		family, saddr = "ipv6", v
 	}
-	if saddr != "" || action != "accept" {
-		return z.richFor(family, saddr, proto, port, action)
+	if saddr != "" || action != "accept" || strings.Contains(text, " limit rate ") {
+		return z.richFor(family, saddr, proto, port, action) // a service or port has no limit
 	}
 	var names []string
 	for _, s := range z.services {
@@ -452,7 +475,7 @@ func (z *fwdZone) richFor(family, saddr, proto, port, action string) string {
 	}
 	for _, rr := range z.rich {
 		if rr.source == src && !rr.invert && (rr.family == family || rr.family == "") &&
-			strings.SplitN(rr.action, " ", 2)[0] == action && hasPort(rr.ports, proto, port) {
+			rr.action == action && hasPort(rr.ports, proto, port) {
 			return "--add-rich-rule='" + rr.text + "'"
 		}
 	}

@@ -54,6 +54,7 @@ func TestFirewalldCommands(t *testing.T) {
 		"tcp dport 23 accept":                               "",
 		"udp dport 22 accept":                               "",
 		"tcp dport 22 drop":                                 "",
+		"tcp dport 22 limit rate 10/minute accept":          "", // a rich rule's, and the zone has none for it
 	} {
 		if got := z.command(cfg, text); got != want {
 			t.Errorf("%s: %q, want %q", text, got, want)
@@ -97,12 +98,15 @@ func TestFirewalldHostileFiles(t *testing.T) {
 		t.Error("a zone file over the bound was read")
 	}
 	// a service name that is a path, a rich rule whose address would break out of its quotes, a
-	// rule with a part not understood (log), a zone with a name firewalld refuses
+	// rule with a part not understood (log), two actions, a limit breaking its quotes, a drop with a
+	// reject's type, a zone with a name firewalld refuses
 	odd := map[string]string{
 		"etc/zones/public.xml": `<zone><service name="../../etc/passwd"/><service name="ssh"/>
 <rule family="ipv4"><source address='10.0.0.1" accept'/><port port="1" protocol="tcp"/><accept/></rule>
 <rule family="ipv4"><source address="10.0.0.2"/><port port="2" protocol="tcp"/><log prefix="x"/><accept/></rule>
-<rule family="ipv4"><source address="10.0.0.3"/><port port="3" protocol="tcp"/><accept/><drop/></rule></zone>`,
+<rule family="ipv4"><source address="10.0.0.3"/><port port="3" protocol="tcp"/><accept/><drop/></rule>
+<rule family="ipv4"><source address="10.0.0.4"/><port port="4" protocol="tcp"/><accept><limit value='1/m" drop'/></accept></rule>
+<rule family="ipv4"><source address="10.0.0.5"/><port port="5" protocol="tcp"/><drop type="icmp-host-prohibited"/></rule></zone>`,
 		"etc/zones/bad\x1bname.xml": fwdZoneXML,
 		"lib/services/ssh.xml":      fwdSSHXML,
 	}

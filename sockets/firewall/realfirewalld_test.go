@@ -25,7 +25,7 @@ func TestRealFirewalld(t *testing.T) {
 	needLab(t, "firewalld", "firewall-cmd", "dbus-daemon")
 	hostUntouched(t, "/etc/firewalld")
 	l := newLab(t, "realfwd", realSpecs(realFirewalldListeners)...)
-	l.fixedLinkLocal()
+	l.realAddressing()
 
 	dir := t.TempDir()
 	etc := filepath.Join(dir, "etc")
@@ -68,22 +68,70 @@ func TestRealFirewalld(t *testing.T) {
 		out, _ := cmd.Output()
 		return strings.TrimSpace(string(out)) == "running"
 	})
-	for _, c := range realFirewalldCommands {
-		fwcmd(append([]string{"--permanent"}, c...)...)
-	}
-	fwcmd("--reload")
-	seen := l.probeAll(realProbes(realFirewalldListeners))
-	if *record {
-		saveFirewalldConfig(t, etc, realFirewalldConfigDir)
-	} else {
-		// the zone files firewall-cmd writes now are the ones the replay reads
-		for rel, b := range firewalldFiles(t, etc, "/usr/lib/firewalld") {
-			if was, err := os.ReadFile(filepath.Join(realFirewalldConfigDir, rel)); err != nil || string(was) != string(b) {
-				t.Errorf("%s: firewall-cmd now writes another file (record again with -record):\n%s", rel, b)
+	for _, commands := range [][][]string{realFirewalldCommands, realFirewalldLater} {
+		for _, c := range commands {
+			if strings.HasPrefix(c[0], "--set-log-denied") {
+				fwcmd(c...) // firewalld.conf's: permanent and runtime at once
+				continue
+			}
+			fwcmd(append([]string{"--permanent"}, c...)...)
+		}
+		fwcmd("--reload")
+		seen := l.probeAll(realProbes(realFirewalldListeners))
+		if *record {
+			saveFirewalldConfig(t, etc, realFirewalldConfigDir)
+		} else {
+			// the zone files firewall-cmd writes now are the ones the replay reads
+			for rel, b := range firewalldFiles(t, etc, "/usr/lib/firewalld") {
+				if was, err := os.ReadFile(filepath.Join(realFirewalldConfigDir, rel)); err != nil || string(was) != string(b) {
+					t.Errorf("%s: firewall-cmd now writes another file (record again with -record):\n%s", rel, b)
+				}
 			}
 		}
+		l.read(seen)
 	}
-	l.read(seen)
+}
+
+// realFirewalldLater are the second read's commands: the server's interface moves to the dmz
+// zone, which drops what it does not accept (10.200.0.3 stays in work, by its source).
+var realFirewalldLater = [][]string{
+	{"--zone=dmz", "--add-interface=veth0"},
+	{"--zone=dmz", "--set-target=DROP"},
+	{"--zone=dmz", "--add-service=http"},
+	{"--zone=dmz", "--add-rich-rule=rule family=\"ipv4\" source address=\"10.200.0.2\" port port=\"5432\" protocol=\"tcp\" reject type=\"icmp-port-unreachable\""},
+	{"--zone=dmz", "--add-icmp-block=echo-request"},
+	{"--set-log-denied=unicast"}, // log rules before every refusal, for unicast packets (meta pkttype)
+}
+
+func checkRealFirewalldLater(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	rs.setFirewalld(recordedFirewalldConfig(t))
+	rs.SetLocal(firewalldLocal)
+	rs.SetRoutes(realRoutes)
+	for p, want := range map[probe]string{
+		{"tcp", cliAddr4, 22}: "open", {"tcp", cli2Addr4, 22}: "filtered", {"tcp", cli2Addr4, 3306}: "open",
+		{"tcp", cliAddr4, 8080}: "filtered", {"tcp", cliAddr4, 5432}: "closed", {"tcp", cliAddr6, 5432}: "filtered",
+		{"tcp", cliAddr6, 80}: "open",
+	} {
+		if seen[p] != want {
+			t.Errorf("kernel: %s from %s to %d: %s, the lab expects %s", p.proto, p.src, p.port, seen[p], want)
+		}
+	}
+	agreesWithKernelAt(t, rs, realFirewalldListeners, seen)
+	for _, c := range []struct {
+		proto, addr string
+		port        uint16
+		source      string
+	}{
+		{"tcp", srvAddr4, 22, "firewall-cmd --zone=dmz --add-service=ssh"},
+		{"tcp", srvAddr6, 80, "firewall-cmd --zone=dmz --add-service=http"},
+		{"tcp", srvAddr4, 3306, "firewall-cmd --zone=work --add-service=mysql"},
+		{"tcp", srvAddr6, 8080, "firewalld zone dmz"},
+	} {
+		v := rs.Evaluate(c.proto, netip.MustParseAddr(c.addr), c.port)
+		if v.Frontend != "firewalld" || v.Source != c.source {
+			t.Errorf("%s %s %d: frontend %q, source %q, want firewalld, %q (%s)", c.proto, c.addr, c.port, v.Frontend, v.Source, c.source, v.Rule)
+		}
+	}
 }
 
 // realFirewalldConfigDir holds the zone files firewall-cmd wrote in TestRealFirewalld and the
@@ -102,6 +150,7 @@ var realFirewalldCommands = [][]string{
 	{"--zone=public", "--add-rich-rule=rule family=\"ipv6\" source address=\"fd00:200::2\" port port=\"7000\" protocol=\"tcp\" accept"},
 	{"--zone=public", "--add-rich-rule=rule family=\"ipv4\" source address=\"10.200.0.2\" port port=\"8081\" protocol=\"tcp\" reject"},
 	{"--zone=public", "--add-rich-rule=rule family=\"ipv6\" source address=\"fd00:200::2\" service name=\"http\" drop"},
+	{"--zone=public", "--add-rich-rule=rule family=\"ipv4\" source address=\"10.200.0.2\" port port=\"2222\" protocol=\"tcp\" accept limit value=\"30/m\""},
 	// the second client address is another zone's, by source
 	{"--zone=work", "--add-source=10.200.0.3/32"},
 	{"--zone=work", "--add-service=mysql"},
@@ -110,7 +159,7 @@ var realFirewalldCommands = [][]string{
 
 var realFirewalldListeners = []realListener{
 	{"tcp", "", 22}, {"tcp", "", 80}, {"tcp", "", 443}, {"tcp", "", 3306}, {"tcp", "", 5432},
-	{"tcp", "", 8080}, {"tcp", "", 8081}, {"tcp", "", 6001}, {"tcp", "", 7000}, {"tcp", "", 9999},
+	{"tcp", "", 8080}, {"tcp", "", 8081}, {"tcp", "", 6001}, {"tcp", "", 7000}, {"tcp", "", 9999}, {"tcp", "", 2222},
 	{"tcp", srvAddr4, 8443}, {"tcp", "::", 8445},
 	{"udp", "", 5060}, {"udp", "", 546}, {"udp", srvAddr4, 5353}, {"udp", srvAddr6, 7001},
 }
@@ -145,6 +194,7 @@ func checkRealFirewalld(t *testing.T, rs *Ruleset, seen map[probe]string) {
 		{"tcp", srvAddr4, 5432, `firewall-cmd --zone=public --add-rich-rule='rule family="ipv4" source address="10.200.0.2" port port="5432" protocol="tcp" accept'`},
 		{"tcp", srvAddr6, 7000, `firewall-cmd --zone=public --add-rich-rule='rule family="ipv6" source address="fd00:200::2" port port="7000" protocol="tcp" accept'`},
 		{"tcp", srvAddr4, 9999, "firewalld zone public"},
+		{"tcp", srvAddr4, 2222, `firewall-cmd --zone=public --add-rich-rule='rule family="ipv4" source address="10.200.0.2" port port="2222" protocol="tcp" accept limit value="30/m"'`},
 	} {
 		v := rs.Evaluate(c.proto, netip.MustParseAddr(c.addr), c.port)
 		if v.Frontend != "firewalld" || v.Source != c.source {
@@ -153,7 +203,7 @@ func checkRealFirewalld(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}
 	// the rules that refuse some sources, in the notes' rules: the rich reject and drop
 	v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), 8081)
-	if v.Kind != Filtered || v.Others != Closed || v.From(netip.MustParseAddr(cliAddr4)) != Closed {
+	if v.Kind != Filtered || len(v.Exceptions) != 1 || v.Exceptions[0].Kind != Closed || v.From(netip.MustParseAddr(cliAddr4)) != Closed {
 		t.Errorf("8081, rejected by a rich rule from 10.200.0.2, else the zone's reject: %+v", v)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The real frontends (ufw, firewalld) run inside a lab's server namespace: their commands write
@@ -98,6 +99,7 @@ func realOutcome(rs *Ruleset, ls []realListener, seen map[probe]string) (map[rea
 	for _, l := range ls {
 		out[l] = "right"
 	}
+	pubs := rs.Published()
 	for p, kernel := range seen {
 		l, ok := listenerOf(ls, p)
 		if !ok {
@@ -109,18 +111,23 @@ func realOutcome(rs *Ruleset, ls []realListener, seen map[probe]string) (map[rea
 		if src.Is6() {
 			dst = netip.MustParseAddr(srvAddr6)
 		}
-		v := rs.Evaluate(l.proto, l.listen(), l.port)
-		got := v.At(dst).From(src)
+		v := rs.Evaluate(l.proto, l.listen(), l.port).At(dst)
+		for _, pub := range pubs {
+			if pub.Proto == l.proto && pub.HostPort == l.port && (pub.Host.IsUnspecified() || pub.Host == dst) && pub.Host.Is4() == dst.Is4() {
+				v = pub.Verdict // the DNAT sends it on: the published port's verdict is the kernel's way
+			}
+		}
+		got := v.From(src)
 		switch {
 		case string(got) == kernel:
 		case got == Unknown:
 			if out[l] == "right" {
 				out[l] = "unknown"
 			}
-			wrong = append(wrong, fmt.Sprintf("%s from %s: kernel %s, verdict unknown (%s)", l.spec(), p.src, kernel, v.At(dst).Reason))
+			wrong = append(wrong, fmt.Sprintf("%s from %s: kernel %s, verdict unknown (%s)", l.spec(), p.src, kernel, v.Reason))
 		default:
 			out[l] = "wrong"
-			wrong = append(wrong, fmt.Sprintf("%s from %s: kernel %s, verdict %s (%+v)", l.spec(), p.src, kernel, got, v.At(dst)))
+			wrong = append(wrong, fmt.Sprintf("%s from %s: kernel %s, verdict %s (%+v)", l.spec(), p.src, kernel, got, v))
 		}
 	}
 	sort.Strings(wrong)
@@ -209,15 +216,25 @@ func hostUntouched(t *testing.T, paths ...string) {
 	})
 }
 
-// fixedLinkLocal gives the server's veth a link-local address the recording can know (the
-// kernel's comes from a random MAC), and returns the server's addresses.
-func (l *lab) fixedLinkLocal() []netip.Addr {
+// realAddressing gives the server's veth a link-local address the recording can know (the
+// kernel's comes from a random MAC) and, as a server has, a default route (through the client).
+func (l *lab) realAddressing() {
 	run(l.tb, "", "ip", "-n", l.srv, "addr", "flush", "dev", "veth0", "scope", "link")
 	run(l.tb, "", "ip", "-n", l.srv, "addr", "add", "fe80::1/64", "dev", "veth0", "nodad")
-	return firewalldLocal
+	run(l.tb, "", "ip", "-n", l.srv, "route", "add", "default", "via", cliAddr4)
+	run(l.tb, "", "ip", "-n", l.srv, "-6", "route", "add", "default", "via", cliAddr6)
+	var got []Route
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got, err = Routes(l.pid); err == nil && fmt.Sprint(got) == fmt.Sprint(realRoutes) {
+			return // the local route of fe80::1 comes a moment after its address
+		}
+	}
+	l.tb.Errorf("Routes: %v %v, want %v", got, err, realRoutes)
 }
 
-// realRoutes are the lab server's routes (ip route's connected ones), for the verdicts that
-// decide an input interface by the route back to the source.
-var realRoutes = []Route{{netip.MustParsePrefix("10.200.0.0/24"), "veth0"},
-	{netip.MustParsePrefix("fd00:200::/64"), "veth0"}, {netip.MustParsePrefix("fe80::/64"), "veth0"}}
+// realRoutes are the lab server's routes (realAddressing), for the verdicts that decide an input
+// interface by the route back to the source.
+var realRoutes = []Route{{netip.MustParsePrefix("0.0.0.0/0"), "veth0"}, {netip.MustParsePrefix("10.200.0.0/24"), "veth0"},
+	{netip.MustParsePrefix("fd00:200::/64"), "veth0"}, {netip.MustParsePrefix("fe80::/64"), "veth0"}, {netip.MustParsePrefix("::/0"), "veth0"},
+	{netip.MustParsePrefix("fd00:200::1/128"), "veth0"}, {netip.MustParsePrefix("fe80::1/128"), "veth0"}}

@@ -24,7 +24,7 @@ func TestRealUfw(t *testing.T) {
 	}
 	hostUntouched(t, "/etc/ufw", "/lib/ufw", "/etc/default/ufw")
 	l := newLab(t, "realufw", realSpecs(realUfwListeners)...)
-	l.fixedLinkLocal()
+	l.realAddressing()
 
 	dir := t.TempDir()
 	binds := [][2]string{{"/etc/ufw", dir + "/etc-ufw"}, {"/lib/ufw", dir + "/lib-ufw"}, {"/etc/default/ufw", dir + "/default-ufw"}}
@@ -52,11 +52,25 @@ func TestRealUfw(t *testing.T) {
 	for _, c := range realUfwCommands {
 		script += c + "\n"
 	}
-	cmd := l.inPrivateMounts(binds, script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ufw: %v\n%s", err, out)
+	ufw := func(script string) {
+		if out, err := l.inPrivateMounts(binds, script).CombinedOutput(); err != nil {
+			t.Fatalf("ufw: %v\n%s", err, out)
+		}
 	}
+	ufw(script)
 	l.read(l.probeAll(realProbes(realUfwListeners)))
+	// the admin changes their mind: the same config, changed again by ufw
+	ufw(strings.Join(realUfwLater, "\n") + "\n")
+	l.read(l.probeAll(realProbes(realUfwListeners)))
+}
+
+// realUfwLater are the second read's commands, on top of the first's: 10.200.0.3 is still denied
+// (the first read's "deny from"), before the reject that is now the default.
+var realUfwLater = []string{
+	"ufw default reject incoming",
+	"ufw delete allow 80,443/tcp",
+	"ufw allow from 10.200.0.2",
+	"ufw --force delete 1", // the insert 1 deny of 443 from 10.200.0.3
 }
 
 // realUfwCommands are what the admin typed after `ufw --force enable`, in order: ufw appends each
@@ -129,6 +143,34 @@ func checkRealUfw(t *testing.T, rs *Ruleset, seen map[probe]string) {
 		{"udp", srvAddr6, 7001, "ufw allow 7001/udp"},
 		{"tcp", srvAddr4, 993, "ufw allow IMAPS"}, {"tcp", srvAddr6, 587, "ufw allow 'Mail submission'"},
 		{"tcp", srvAddr4, 25, "ufw allow from 10.200.0.2 to any app SMTP"},
+	} {
+		v := rs.Evaluate(c.proto, netip.MustParseAddr(c.addr), c.port)
+		if v.Frontend != "ufw" || v.Source != c.source {
+			t.Errorf("%s %s %d: frontend %q, source %q, want ufw, %q (%s)", c.proto, c.addr, c.port, v.Frontend, v.Source, c.source, v.Rule)
+		}
+	}
+}
+
+func checkRealUfwLater(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	rs.SetLocal(firewalldLocal)
+	rs.SetRoutes(realRoutes)
+	for p, want := range map[probe]string{
+		{"tcp", cliAddr4, 3306}: "open", {"tcp", cli2Addr4, 3306}: "filtered", {"tcp", cliAddr6, 3306}: "closed",
+		{"tcp", cliAddr6, 80}: "closed", {"udp", cliAddr6, 7001}: "open", {"tcp", cliAddr6, 8080}: "filtered",
+		{"tcp", cli2Addr4, 443}: "filtered", {"tcp", cli2Addr4, 22}: "open",
+	} {
+		if seen[p] != want {
+			t.Errorf("kernel: %s from %s to %d: %s, the lab expects %s", p.proto, p.src, p.port, seen[p], want)
+		}
+	}
+	agreesWithKernelAt(t, rs, realUfwListeners, seen)
+	for _, c := range []struct {
+		proto, addr string
+		port        uint16
+		source      string
+	}{
+		{"tcp", srvAddr4, 3306, "ufw allow from 10.200.0.2"}, {"tcp", srvAddr6, 3306, "ufw default reject incoming"},
+		{"tcp", srvAddr6, 80, "ufw default reject incoming"}, {"tcp", srvAddr4, 22, "ufw allow 22/tcp"},
 	} {
 		v := rs.Evaluate(c.proto, netip.MustParseAddr(c.addr), c.port)
 		if v.Frontend != "ufw" || v.Source != c.source {

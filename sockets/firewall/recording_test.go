@@ -434,12 +434,16 @@ func compareRecordings(committed, fresh *recording) string {
 
 var ruleHandle = regexp.MustCompile(` # handle \d+$`)
 
+// containerID is a container's id in a runtime's rule comments (netavark's "podman id: ..."):
+// new with every run.
+var containerID = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
+
 // withoutHandles: the kernel numbers rules in the order nft creates things, which another nft
-// version may change without changing a verdict.
+// version may change without changing a verdict; a container's id changes with every run.
 func withoutHandles(rules []string) []string {
 	out := make([]string, len(rules))
 	for i, r := range rules {
-		out[i] = ruleHandle.ReplaceAllString(r, "")
+		out[i] = containerID.ReplaceAllString(ruleHandle.ReplaceAllString(r, ""), "ID")
 	}
 	return out
 }

@@ -43,8 +43,10 @@ var recordedTests = map[string]recordedTest{
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
-	"TestRealUfw":           {steps: []stepCheck{checkRealUfw}},
-	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld}},
+	"TestRealDocker":        {steps: []stepCheck{checkRealDocker}},
+	"TestRealPodman":        {steps: []stepCheck{checkRealPodman}},
+	"TestRealUfw":           {steps: []stepCheck{checkRealUfw, checkRealUfwLater}},
+	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld, checkRealFirewalldLater}},
 	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+
+	"github.com/portwatch/portwatch/sockets/reach"
 )
 
 // The answer: the pieces the walk ends with, cut into segments of the source space that every piece
@@ -218,33 +220,32 @@ func unknownVerdict(universe addrSet, unknown *group) Verdict {
 	return v
 }
 
-// refusedVerdict: no source is accepted; the largest group decides, the others of another kind
-// are noted, and when some sources are closed and others filtered (a "deny from" before a
-// "reject"), Others and the shorter of Sources and Except say which meets which.
+// refusedVerdict: no source is accepted; the largest group decides, and the sources of the other
+// kind (closed where the rest are filtered, or filtered where they are closed: a "deny from" before
+// a "reject") are its Exceptions, with their rules, and in the note.
 func (ev *evaluator) refusedVerdict(refused []*group, notes []string) Verdict {
 	g := largest(refused)
 	v := Verdict{Kind: g.kind, Rule: byText(g.by), Note: joinNotes(notes...)}
-	same, other := emptySet(ev.v6), emptySet(ev.v6)
-	for _, o := range refused {
-		if o.kind == g.kind {
-			same = same.union(o.set)
-			continue
-		}
-		other = other.union(o.set)
-		v.Others = o.kind
-		v.Note = joinNotes(v.Note, fmt.Sprintf("%s from %s (%s)", o.kind, abbreviate(o.set.prefixes()), byText(o.by)))
-	}
-	if v.Others != "" {
-		if sp, op := same.prefixes(), other.prefixes(); len(sp) <= len(op) {
-			v.Sources = sp
-		} else {
-			v.Except = op
-		}
+	v.Exceptions = exceptions(refused, g.kind)
+	for _, e := range v.Exceptions {
+		v.Note = joinNotes(v.Note, fmt.Sprintf("%s from %s (%s)", e.Kind, abbreviate(e.Sources), e.Rule))
 	}
 	return v
 }
 
-// restrictedVerdict: some sources are accepted, others not; the shorter list says which.
+// exceptions are the groups refused otherwise than kind, as the sources they hold.
+func exceptions(refused []*group, kind Kind) []reach.Exception {
+	var out []reach.Exception
+	for _, o := range refused {
+		if o.kind != kind {
+			out = append(out, reach.Exception{Sources: o.set.prefixes(), Kind: o.kind, Rule: byText(o.by)})
+		}
+	}
+	return out
+}
+
+// restrictedVerdict: some sources are accepted, others not; the shorter list says which, and
+// the refused sources that meet another kind than the most of them are its Exceptions.
 func (ev *evaluator) restrictedVerdict(universe addrSet, accepted, refused []*group, notes []string) Verdict {
 	acc := emptySet(ev.v6)
 	for _, g := range accepted {
@@ -254,6 +255,10 @@ func (ev *evaluator) restrictedVerdict(universe addrSet, accepted, refused []*gr
 	g, o := largest(accepted), largest(refused)
 	v := Verdict{Kind: Restricted, Rule: byText(g.by), Others: o.kind}
 	v.Note = joinNotes(append(notes, "others: "+byText(o.by))...)
+	v.Exceptions = exceptions(refused, o.kind)
+	for _, e := range v.Exceptions {
+		v.Note = joinNotes(v.Note, fmt.Sprintf("%s from %s (%s)", e.Kind, abbreviate(e.Sources), e.Rule))
+	}
 	ap, rp := acc.prefixes(), ref.prefixes()
 	if len(ap) <= len(rp) {
 		v.Sources = ap

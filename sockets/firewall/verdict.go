@@ -49,7 +49,8 @@ func exposure(k Kind) int {
 // combine is the verdict of a dual-stack listener from its IPv4 and IPv6 verdicts.
 func combine(v4, v6 Verdict) Verdict {
 	if v4.Kind == v6.Kind && v4.Rule == v6.Rule && v4.Reason == v6.Reason &&
-		prefixesEqual(v4.Sources, v6.Sources) && prefixesEqual(v4.Except, v6.Except) {
+		prefixesEqual(v4.Sources, v6.Sources) && prefixesEqual(v4.Except, v6.Except) &&
+		len(v4.Exceptions) == 0 && len(v6.Exceptions) == 0 {
 		out := v4
 		out.Note = joinNotes(v4.Note, v6.Note)
 		return out
@@ -111,7 +112,19 @@ func byAddress(per []reach.AddrVerdict) Verdict {
 
 func sameVerdict(a, b Verdict) bool {
 	return a.Kind == b.Kind && a.Rule == b.Rule && a.Reason == b.Reason && a.Others == b.Others &&
-		prefixesEqual(a.Sources, b.Sources) && prefixesEqual(a.Except, b.Except)
+		prefixesEqual(a.Sources, b.Sources) && prefixesEqual(a.Except, b.Except) && exceptionsEqual(a.Exceptions, b.Exceptions)
+}
+
+func exceptionsEqual(a, b []reach.Exception) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kind != b[i].Kind || a[i].Rule != b[i].Rule || !prefixesEqual(a[i].Sources, b[i].Sources) {
+			return false
+		}
+	}
+	return true
 }
 
 func prefixesEqual(a, b []netip.Prefix) bool {

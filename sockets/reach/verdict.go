@@ -43,16 +43,17 @@ type Verdict struct {
 	// decides (no firewall, a loopback listener, a ruleset that cannot be read).
 	Rule string `json:"rule,omitempty"`
 	// Sources, for Restricted: the accepted sources of a family whose other sources are refused.
-	// For Closed or Filtered with Others set: the sources of a family that meet Kind, the others
-	// meeting Others.
 	Sources []netip.Prefix `json:"sources,omitempty"`
 	// Except, for Restricted: the refused sources of a family whose other sources are accepted
 	// (a block list: listing what is refused is shorter). A family appears in Sources or in Except,
-	// never both. For Closed or Filtered with Others set: the sources that meet Others.
+	// never both.
 	Except []netip.Prefix `json:"except,omitempty"`
-	// Others, for Restricted: what the refused sources meet (Filtered or Closed). For Closed or
-	// Filtered: the other of the two, met by some sources (ufw's "deny from" before a "reject").
+	// Others, for Restricted: what the refused sources meet (Filtered or Closed).
 	Others Kind `json:"others,omitempty"`
+	// Exceptions are refused sources that meet the other of Filtered and Closed than the rest (a ufw
+	// "deny from" before a "reject": filtered from that source, closed from the others), each with
+	// the rule that decides for them.
+	Exceptions []Exception `json:"exceptions,omitempty"`
 	// Reason, for Unknown: why (names the rule the evaluator cannot decide, ReasonNotRoot or
 	// ReasonLegacy).
 	Reason string `json:"reason,omitempty"`
@@ -73,6 +74,13 @@ type Verdict struct {
 	// addresses of a family (a rule matches destinations), each address's verdict; the fields
 	// above are then the most exposed one's, and Note says which is which.
 	ByAddress []AddrVerdict `json:"by_address,omitempty"`
+}
+
+// Exception is what some sources meet instead of what the rest of a verdict says.
+type Exception struct {
+	Sources []netip.Prefix `json:"sources"`
+	Kind    Kind           `json:"kind"`
+	Rule    string         `json:"rule,omitempty"`
 }
 
 // AddrVerdict is the verdict for connections to one of the machine's addresses.
@@ -108,12 +116,14 @@ func (v Verdict) From(src netip.Addr) Kind {
 		}
 		return v.ByFamily[1].From(src)
 	}
-	listed := Open // what the sources in Sources, or not in Except, meet
-	switch {
-	case v.Kind == Restricted:
-	case (v.Kind == Closed || v.Kind == Filtered) && v.Others != "" && v.Others != v.Kind:
-		listed = v.Kind
-	default:
+	for _, e := range v.Exceptions {
+		for _, p := range e.Sources {
+			if p.Addr().Is4() == src.Is4() && p.Contains(src) {
+				return e.Kind
+			}
+		}
+	}
+	if v.Kind != Restricted {
 		return v.Kind
 	}
 	inSources, familyListed := false, false
@@ -127,7 +137,7 @@ func (v Verdict) From(src netip.Addr) Kind {
 	}
 	if familyListed {
 		if inSources {
-			return listed
+			return Open
 		}
 		return v.Others
 	}
@@ -136,7 +146,7 @@ func (v Verdict) From(src netip.Addr) Kind {
 			return v.Others
 		}
 	}
-	return listed
+	return Open
 }
 
 // Published is a published port: connections from outside to Host:HostPort are sent (DNAT) to
@@ -162,6 +172,9 @@ func (v *Verdict) Equal(o *Verdict) bool {
 	return v.Kind == o.Kind && v.Rule == o.Rule && v.Others == o.Others && v.Reason == o.Reason &&
 		v.Frontend == o.Frontend && v.Source == o.Source && v.Note == o.Note &&
 		slices.Equal(v.Sources, o.Sources) && slices.Equal(v.Except, o.Except) &&
+		slices.EqualFunc(v.Exceptions, o.Exceptions, func(a, b Exception) bool {
+			return a.Kind == b.Kind && a.Rule == b.Rule && slices.Equal(a.Sources, b.Sources)
+		}) &&
 		slices.EqualFunc(v.ByFamily, o.ByFamily, func(a, b Verdict) bool { return a.Equal(&b) }) &&
 		slices.EqualFunc(v.ByAddress, o.ByAddress, func(a, b AddrVerdict) bool { return a.Addr == b.Addr && a.Verdict.Equal(&b.Verdict) })
 }

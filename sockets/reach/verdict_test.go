@@ -29,7 +29,8 @@ func TestEqualSeesEveryField(t *testing.T) {
 		}}
 		return Verdict{Kind: Restricted, Rule: "chain inet filter input: ip saddr 10.0.0.0/8 accept # handle 4",
 			Sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Others: Filtered, Frontend: "ufw", Source: "ufw allow",
-			Note: "n", ByFamily: []Verdict{v4, {Kind: Closed, Except: []netip.Prefix{netip.MustParsePrefix("fd00::/8")}}}}
+			Note: "n", Exceptions: []Exception{{Sources: []netip.Prefix{netip.MustParsePrefix("10.9.9.9/32")}, Kind: Closed, Rule: "r3"}},
+			ByFamily: []Verdict{v4, {Kind: Closed, Except: []netip.Prefix{netip.MustParsePrefix("fd00::/8")}}}}
 	}
 	a, b := mk(), mk()
 	if !a.Equal(&b) {
@@ -49,6 +50,10 @@ func TestEqualSeesEveryField(t *testing.T) {
 		"by address":  func(v *Verdict) { v.ByFamily[0].ByAddress[1].Kind = Closed },
 		"its address": func(v *Verdict) { v.ByFamily[0].ByAddress[0].Addr = netip.MustParseAddr("10.0.0.6") },
 		"nested rule": func(v *Verdict) { v.ByFamily[0].ByAddress[0].Rule = "r2" },
+		"exceptions":  func(v *Verdict) { v.Exceptions = nil },
+		"exception":   func(v *Verdict) { v.Exceptions[0].Kind = Filtered },
+		"its rule":    func(v *Verdict) { v.Exceptions[0].Rule = "r4" },
+		"its sources": func(v *Verdict) { v.Exceptions[0].Sources = nil },
 	}
 	for name, change := range changes {
 		c := mk()
@@ -59,19 +64,20 @@ func TestEqualSeesEveryField(t *testing.T) {
 	}
 }
 
-// TestFromClosedButSome: a refused port is closed to most sources and filtered for some (ufw's
-// "deny from 10.200.0.3" before its "reject 8081/tcp"): From says which, by Except or Sources.
-func TestFromClosedButSome(t *testing.T) {
-	except := Verdict{Kind: Closed, Others: Filtered, Except: []netip.Prefix{netip.MustParsePrefix("10.200.0.3/32")}}
-	listed := Verdict{Kind: Filtered, Others: Closed, Sources: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+// TestFromExceptions: a refused port is closed to most sources and filtered for some (ufw's
+// "deny from 10.200.0.3" before its "reject 8081/tcp"), or accepted from some, rejected from
+// most and dropped from others: From says which.
+func TestFromExceptions(t *testing.T) {
+	ex := []Exception{{Sources: []netip.Prefix{netip.MustParsePrefix("10.200.0.3/32")}, Kind: Filtered}}
+	closed := Verdict{Kind: Closed, Exceptions: ex}
+	restricted := Verdict{Kind: Restricted, Sources: []netip.Prefix{netip.MustParsePrefix("10.200.0.2/32")}, Others: Closed, Exceptions: ex}
 	for _, c := range []struct {
 		v    Verdict
 		src  string
 		want Kind
 	}{
-		{except, "10.200.0.2", Closed}, {except, "10.200.0.3", Filtered}, {except, "fd00::2", Closed},
-		{listed, "10.1.2.3", Filtered}, {listed, "192.0.2.1", Closed}, {listed, "fd00::2", Filtered},
-		{Verdict{Kind: Closed, Except: except.Except}, "10.200.0.3", Closed}, // no Others: closed to all
+		{closed, "10.200.0.2", Closed}, {closed, "10.200.0.3", Filtered}, {closed, "fd00::2", Closed},
+		{restricted, "10.200.0.2", Open}, {restricted, "10.200.0.3", Filtered}, {restricted, "10.200.0.4", Closed},
 	} {
 		if got := c.v.From(netip.MustParseAddr(c.src)); got != c.want {
 			t.Errorf("%+v from %s: %s, want %s", c.v, c.src, got, c.want)
