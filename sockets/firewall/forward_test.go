@@ -12,7 +12,7 @@ import (
 // published port without an answer (filtered), though the forward chains admit it; the verdict
 // says so only when it knows the host's forwarding, which ReadForwarding reads from the namespace.
 func TestNoForward(t *testing.T) {
-	l := dockerLab(t, "nofwd", "0")
+	l, _ := dockerLab(t, "nofwd", "0", docker28Rules)
 	if got := ReadForwarding(l.pid); got != (Forwarding{ForwardOff, ForwardOff}) {
 		t.Errorf("a namespace that forwards nothing: %+v", got)
 	}

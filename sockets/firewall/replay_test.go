@@ -44,6 +44,12 @@ var recordedTests = map[string]recordedTest{
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
 	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
+	"TestContainerBehindHost": {steps: []stepCheck{
+		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "open", {"tcp", cli2Addr4, 80}: "closed", {"tcp", cliAddr4, 81}: "filtered"}),
+		checkBehindContainer,
+		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "filtered", {"tcp", cli2Addr4, 80}: "filtered", {"tcp", cliAddr4, 81}: "filtered"}),
+		checkBehindContainer,
+	}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no
