@@ -90,6 +90,7 @@ type fwReader struct {
 	mu     sync.Mutex
 	rounds map[uint64]*nsRound
 	polls  int
+	self   uint64 // our own namespace: the host that namespaces behind it are reached through
 }
 
 func newFWReader(c *firewall.Cache) *fwReader {
@@ -124,7 +125,8 @@ func (f *fwReader) poll(self uint64, wants map[uint64]want, exist func(uint64) b
 		}
 	}
 	var waits []chan struct{}
-	for ino, w := range wants {
+	f.self = self
+	start := func(ino uint64, w want) {
 		r := f.rounds[ino]
 		if r == nil {
 			r = &nsRound{}
@@ -136,6 +138,15 @@ func (f *fwReader) poll(self uint64, wants map[uint64]want, exist func(uint64) b
 		}
 		if first || ino == self {
 			waits = append(waits, r.done)
+		}
+	}
+	// The host's round first: the others' listeners behind it wait for it (behind.go).
+	if w, ok := wants[self]; ok {
+		start(self, w)
+	}
+	for ino, w := range wants {
+		if ino != self {
+			start(ino, w)
 		}
 	}
 	f.mu.Unlock()
@@ -198,6 +209,12 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 		fwd := firewall.ReadForwarding(w.pid)
 		rs.SetForwarding(fwd)
 		env := fmt.Sprint(addrs, routes, fwd)
+		// A namespace behind the host (a container) is judged through the host's rules too.
+		var host *fwView
+		if other {
+			host = f.hostView(routes)
+			env += fmt.Sprintf(" behind %p", host)
+		}
 		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env, addrs: addrs}
 		view.published = rs.Published()
 		for _, k := range w.keys {
@@ -207,7 +224,11 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 					continue
 				}
 			}
-			view.verdicts[k] = rs.Evaluate(k.proto, k.addr, k.port)
+			v := rs.Evaluate(k.proto, k.addr, k.port)
+			if host != nil {
+				v = firewall.Behind(host.rs, v, k.proto, listenAddrs(k.addr, addrs), k.port)
+			}
+			view.verdicts[k] = v
 		}
 	}
 

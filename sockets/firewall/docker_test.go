@@ -130,8 +130,8 @@ func dockerLab(t *testing.T, name, forward, rules string) (*lab, int) {
 
 // dockerLocal and dockerRoutes are the lab host's addresses and routes in TestDocker.
 var dockerLocal = []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr("172.17.0.1"), netip.MustParseAddr(srvAddr6)}
-var dockerRoutes = []Route{{netip.MustParsePrefix("10.200.0.0/24"), "veth0"}, {netip.MustParsePrefix("172.17.0.0/16"), "docker0"},
-	{netip.MustParsePrefix("fd00:200::/64"), "veth0"}}
+var dockerRoutes = []Route{{Prefix: netip.MustParsePrefix("10.200.0.0/24"), Dev: "veth0"}, {Prefix: netip.MustParsePrefix("172.17.0.0/16"), Dev: "docker0"},
+	{Prefix: netip.MustParsePrefix("fd00:200::/64"), Dev: "veth0"}}
 
 func checkDocker(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	for p, want := range map[probe]string{

@@ -51,6 +51,22 @@ func (r *Ruleset) Routed(proto string, to netip.AddrPort) (Verdict, bool) {
 	return v, true
 }
 
+// RoutesVia: a namespace with these routes sends what is not on its own links through one of
+// addrs (its default route's gateway is one of them): it is behind the namespace holding addrs.
+func RoutesVia(routes []Route, addrs []netip.Addr) bool {
+	for _, rt := range routes {
+		if rt.Prefix.Bits() != 0 || !rt.Via.IsValid() {
+			continue
+		}
+		for _, a := range addrs {
+			if a == rt.Via.Unmap() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // routesTo: the namespace has a route more specific than a default one to a, and a is not one
 // of its own addresses.
 func (r *Ruleset) routesTo(a netip.Addr) bool {

@@ -65,6 +65,17 @@ const ctrAddr = "172.17.0.2"
 // container's namespace alone says "open" for both: Behind must say what the kernel says.
 func TestContainerBehindHost(t *testing.T) {
 	l, ctrPid := dockerLab(t, "behind", "1", docker2010Rules)
+	// The container is behind the host: its default route goes through the host's docker0
+	// address. The client's does not (it has no default route; its routes are its own links).
+	hostAddrs, _ := LocalAddrs(l.pid)
+	ctrRoutes, _ := Routes(ctrPid)
+	if !RoutesVia(ctrRoutes, hostAddrs) {
+		t.Errorf("the container (routes %v) is not seen behind the host (%v)", ctrRoutes, hostAddrs)
+	}
+	hostRoutes, _ := Routes(l.pid)
+	if RoutesVia(hostRoutes, hostAddrs) || RoutesVia(ctrRoutes, []netip.Addr{netip.MustParseAddr(cliAddr4)}) {
+		t.Errorf("behind the wrong namespace: host routes %v", hostRoutes)
+	}
 	run(t, ctrRules, "ip", "netns", "exec", l.srv[:len(l.srv)-2]+"-k", "nft", "-f", "-")
 	ps := []probe{{"tcp", cliAddr4, 80}, {"tcp", cli2Addr4, 80}, {"tcp", cliAddr4, 81}, {"tcp", cli2Addr4, 81}}
 	rec := l.recorder()
@@ -128,4 +139,26 @@ func checkBehindContainer(t *testing.T, rs *Ruleset, seen map[probe]string) {
 		t.Errorf("not behind the host: %+v", v)
 	}
 	behindHost = nil
+}
+
+// TestParseRoutesGateway: the gateway of /proc/net/route (little-endian hex, RTF_GATEWAY) and
+// of ipv6_route (the next hop), hostile text read strictly.
+func TestParseRoutesGateway(t *testing.T) {
+	v4 := "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
+		"eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0\n" +
+		"eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n" +
+		"eth0\tzz\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+	got := parseRoute4(strings.NewReader(v4))
+	if len(got) != 2 || got[0].Via != netip.MustParseAddr("172.17.0.1") || got[0].Prefix.Bits() != 0 || got[1].Via.IsValid() {
+		t.Errorf("ipv4: %+v", got)
+	}
+	v6 := "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000017000000000000000000000001 00000400 00000001 00000000 00450003     eth0\n" +
+		"fd000017000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+	got = parseRoute6(strings.NewReader(v6))
+	if len(got) != 2 || got[0].Via != netip.MustParseAddr("fd00:17::1") || got[1].Via.IsValid() {
+		t.Errorf("ipv6: %+v", got)
+	}
+	if !RoutesVia(got, []netip.Addr{netip.MustParseAddr("fd00:17::1")}) || RoutesVia(got[1:], []netip.Addr{netip.MustParseAddr("fd00:17::1")}) {
+		t.Error("RoutesVia")
+	}
 }
