@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/portwatch/portwatch/sockets"
 	"github.com/portwatch/portwatch/sockets/firewall"
 )
 
@@ -55,4 +56,28 @@ func listenAddrs(listen netip.Addr, addrs []netip.Addr) []netip.Addr {
 		}
 	}
 	return out
+}
+
+// insideRules: a published port's connection, past the host's DNAT and forward path, meets the
+// rules of the namespace it is sent to: each published port joined to a listener there is judged
+// by both (its verdict was the forward path's alone). Called with f.mu held.
+func (f *fwReader) insideRules(published []sockets.Published) {
+	for i := range published {
+		p := &published[i]
+		in := p.Inside
+		if in == nil {
+			continue
+		}
+		r := f.rounds[in.NetnsInode]
+		if r == nil || r.view == nil {
+			continue
+		}
+		own, ok := r.view.ownVerdict(fwKey{p.Proto, in.Local, in.Port})
+		if !ok {
+			own, ok = r.view.ownVerdict(fwKey{p.Proto, netip.Addr{}, in.Port}) // a dual-stack listener
+		}
+		if ok {
+			p.Verdict = firewall.Through(p.Verdict, own.At(p.To.Addr()))
+		}
+	}
 }

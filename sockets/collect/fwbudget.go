@@ -62,6 +62,20 @@ type fwView struct {
 	env       string
 	published []reach.Published
 	addrs     []netip.Addr // the namespace's addresses: where a published port's listener is
+	// own holds, for a namespace behind the host, its listeners' verdicts by its own rules alone
+	// (verdicts has them through the host's too): what a published port's connection meets
+	// inside, past the host's DNAT and forward path. nil: verdicts are its own.
+	own map[fwKey]reach.Verdict
+}
+
+// ownVerdict is the listener's verdict by its namespace's rules alone, if the round judged it.
+func (v *fwView) ownVerdict(k fwKey) (reach.Verdict, bool) {
+	m := v.own
+	if m == nil {
+		m = v.verdicts
+	}
+	got, ok := m[k]
+	return got, ok
 }
 
 // Evaluate is the round's verdict, or Unknown while none has judged this listener.
@@ -181,6 +195,7 @@ wait:
 		}
 	}
 	sockets.JoinPublished(published, socks, addrs)
+	f.insideRules(published)
 	return out, published
 }
 
@@ -221,11 +236,21 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 			if last != nil && last.rs == rs && last.env == env {
 				if v, ok := last.verdicts[k]; ok {
 					view.verdicts[k] = v
+					if o, ok := last.own[k]; ok {
+						if view.own == nil {
+							view.own = make(map[fwKey]reach.Verdict, len(w.keys))
+						}
+						view.own[k] = o
+					}
 					continue
 				}
 			}
 			v := rs.Evaluate(k.proto, k.addr, k.port)
 			if host != nil {
+				if view.own == nil {
+					view.own = make(map[fwKey]reach.Verdict, len(w.keys))
+				}
+				view.own[k] = v
 				v = firewall.Behind(host.rs, v, k.proto, listenAddrs(k.addr, addrs), k.port)
 			}
 			view.verdicts[k] = v

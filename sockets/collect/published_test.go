@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/reach"
 	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
@@ -59,6 +60,13 @@ func TestPublishedJoinedToListenerInside(t *testing.T) {
 	if out, err := nft.CombinedOutput(); err != nil {
 		t.Fatalf("nft: %v %s", err, out)
 	}
+	// the host forwards; the container's own rules drop what comes to its port 80
+	sh("ip", "netns", "exec", host, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	ctrNft := exec.Command("ip", "netns", "exec", ctr, "nft", "-f", "-")
+	ctrNft.Stdin = strings.NewReader("table inet own {\n\tchain input {\n\t\ttype filter hook input priority 0;\n\t\ttcp dport 80 drop\n\t}\n}\n")
+	if out, err := ctrNft.CombinedOutput(); err != nil {
+		t.Fatalf("nft in %s: %v %s", ctr, err, out)
+	}
 	listen := func(ns string, port int) *child {
 		c := startChild(t, exec.Command("ip", "netns", "exec", ns, pythonPath(t), "-c", fmt.Sprintf(`import socket, sys
 s = socket.socket(); s.bind(("0.0.0.0", %d)); s.listen(); print("ready", flush=True); sys.stdin.readline()`, port)))
@@ -83,6 +91,9 @@ s = socket.socket(); s.bind(("0.0.0.0", %d)); s.listen(); print("ready", flush=T
 	}
 	if in := p.Inside; in == nil || in.PID != int32(inside.pid()) || in.Netns != ctr || in.Port != 80 || in.Local != netip.IPv4Unspecified() {
 		t.Errorf("18080 -> %s: inside %+v, want the listener of pid %d in %s", p.To, p.Inside, inside.pid(), ctr)
+	}
+	if p.Verdict.Kind != reach.Filtered || !strings.Contains(p.Verdict.Rule, "chain inet own input") {
+		t.Errorf("18080: past the DNAT the container's rules drop it: %+v", p.Verdict)
 	}
 	if q, ok := byPort[18081]; !ok || q.Inside != nil {
 		t.Errorf("18081 (to an address nobody holds): %+v", q)

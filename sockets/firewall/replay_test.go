@@ -45,9 +45,11 @@ var recordedTests = map[string]recordedTest{
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
 	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
 	"TestContainerBehindHost": {steps: []stepCheck{
-		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "open", {"tcp", cli2Addr4, 80}: "closed", {"tcp", cliAddr4, 81}: "filtered"}),
+		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "open", {"tcp", cli2Addr4, 80}: "closed", {"tcp", cliAddr4, 81}: "filtered",
+			{"tcp", cliAddr4, 8080}: "open", {"tcp", cli2Addr4, 8080}: "closed"}),
 		checkBehindContainer,
-		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "filtered", {"tcp", cli2Addr4, 80}: "filtered", {"tcp", cliAddr4, 81}: "filtered"}),
+		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "filtered", {"tcp", cli2Addr4, 80}: "filtered", {"tcp", cliAddr4, 81}: "filtered",
+			{"tcp", cliAddr4, 8080}: "open", {"tcp", cli2Addr4, 8080}: "filtered"}),
 		checkBehindContainer,
 	}},
 }

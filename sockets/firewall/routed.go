@@ -164,7 +164,7 @@ func Behind(host *Ruleset, own Verdict, proto string, addrs []netip.Addr, port u
 		if !ok {
 			continue
 		}
-		per = append(per, reach.AddrVerdict{Addr: a, Verdict: through(hv, own.At(a))})
+		per = append(per, reach.AddrVerdict{Addr: a, Verdict: Through(hv, own.At(a))})
 	}
 	if len(per) == 0 {
 		return own
@@ -172,11 +172,12 @@ func Behind(host *Ruleset, own Verdict, proto string, addrs []netip.Addr, port u
 	return byAddress(per)
 }
 
-// through is what a connection meets crossing first host's verdict, then own's: the first that
-// refuses it decides; both must admit it.
-func through(host, own Verdict) Verdict {
+// Through is what a connection meets crossing first the host's verdict (its way through to a
+// namespace behind it, or a published port's forward path), then the namespace's own (own, for
+// the address it arrives at): the first that refuses it decides; both must admit it.
+func Through(host, own Verdict) Verdict {
 	hostSaid := func(v Verdict) Verdict {
-		v.Note = joinNotes(v.Note, "on the way through the host (the container's own rules come after)")
+		v.Note = joinNotes(v.Note, "on the host's way in (the container's own rules come after)")
 		return v
 	}
 	switch {
@@ -186,7 +187,7 @@ func through(host, own Verdict) Verdict {
 		return own
 	case host.Kind == Open:
 		out := own
-		out.Note = joinNotes(own.Note, "reached through the host, whose forward path admits it"+ruleIn(host))
+		out.Note = joinNotes(own.Note, "reached through the host, whose rules admit it"+ruleIn(host))
 		return out
 	case own.Kind == Open && host.Kind == Restricted:
 		return hostSaid(host)

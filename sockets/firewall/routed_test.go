@@ -78,12 +78,21 @@ func TestContainerBehindHost(t *testing.T) {
 	}
 	run(t, ctrRules, "ip", "netns", "exec", l.srv[:len(l.srv)-2]+"-k", "nft", "-f", "-")
 	ps := []probe{{"tcp", cliAddr4, 80}, {"tcp", cli2Addr4, 80}, {"tcp", cliAddr4, 81}, {"tcp", cli2Addr4, 81}}
+	// and the published port, to the host's address: past the DNAT, the container's rules too
+	pub := []probe{{"tcp", cliAddr4, 8080}, {"tcp", cli2Addr4, 8080}}
+	probeBoth := func() map[probe]string {
+		seen := l.probeAt(ctrAddr, srvAddr6, ps)
+		for p, r := range l.probeAll(pub) {
+			seen[p] = r
+		}
+		return seen
+	}
 	rec := l.recorder()
-	seen := l.probeAt(ctrAddr, srvAddr6, ps)
+	seen := probeBoth()
 	rec.read(l.pid, seen) // the host under Docker 20.10
 	rec.read(ctrPid, seen)
 	run(t, docker28Rules, "ip", "netns", "exec", l.srv, "iptables-nft-restore")
-	seen = l.probeAt(ctrAddr, srvAddr6, ps)
+	seen = probeBoth()
 	rec.read(l.pid, seen) // the host under Docker 28
 	rec.read(ctrPid, seen)
 }
@@ -114,9 +123,26 @@ func checkBehindContainer(t *testing.T, rs *Ruleset, seen map[probe]string) {
 		t.Fatal("no host step before the container's")
 	}
 	addrs := []netip.Addr{netip.MustParseAddr(ctrAddr)}
-	wrongAlone := false
+	var published *Published
+	for _, p := range behindHost.Published() {
+		if p.HostPort == 8080 {
+			published = &p
+		}
+	}
+	if published == nil || published.To.String() != ctrAddr+":80" {
+		t.Fatalf("8080 not published to %s:80: %+v", ctrAddr, behindHost.Published())
+	}
+	wrongAlone, pubWrongAlone := false, false
 	for p, kernel := range seen {
 		src := netip.MustParseAddr(p.src)
+		if p.port == 8080 {
+			pubWrongAlone = pubWrongAlone || string(published.Verdict.From(src)) != kernel
+			v := Through(published.Verdict, rs.Evaluate("tcp", wildcard, 80).At(published.To.Addr()))
+			if got := string(v.From(src)); got != kernel {
+				t.Errorf("published 8080 from %s: kernel %s, verdict %s (%+v)", p.src, kernel, got, v)
+			}
+			continue
+		}
 		own := rs.Evaluate(p.proto, wildcard, p.port)
 		if string(own.From(src)) != kernel {
 			wrongAlone = true
@@ -128,6 +154,9 @@ func checkBehindContainer(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}
 	if !wrongAlone {
 		t.Error("the container's own rules alone agree with the kernel: the step proves nothing about the host's part")
+	}
+	if seen[probe{"tcp", cli2Addr4, 8080}] == "closed" && !pubWrongAlone {
+		t.Error("the forward path alone agrees with the kernel on 8080: the step proves nothing about the container's part")
 	}
 	// Forwarding off: nothing reaches the container through the host.
 	behindHost.SetForwarding(Forwarding{ForwardOff, ForwardOff})
