@@ -23,12 +23,13 @@ func (f *fwReader) hostView(routes []firewall.Route) *fwView {
 	f.mu.Lock()
 	r := f.rounds[f.self]
 	var done chan struct{}
+	var last *fwView
 	if r != nil {
-		done = r.done
+		done, last = r.done, r.view
 	}
 	f.mu.Unlock()
-	if r == nil {
-		return nil
+	if r == nil || (last != nil && !firewall.RoutesVia(routes, last.addrs)) {
+		return nil // not behind the host as the host last was: no wait
 	}
 	select {
 	case <-done:
