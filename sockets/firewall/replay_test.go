@@ -44,6 +44,7 @@ var recordedTests = map[string]recordedTest{
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
 	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
+	"TestNoForwardIPv6":     {steps: []stepCheck{checkNoForward6(ForwardOff, "filtered"), checkNoForward6(ForwardOn, "open")}},
 	"TestContainerBehindHost": {steps: []stepCheck{
 		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "open", {"tcp", cli2Addr4, 80}: "closed", {"tcp", cliAddr4, 81}: "filtered",
 			{"tcp", cliAddr4, 8080}: "open", {"tcp", cli2Addr4, 8080}: "closed"}),
