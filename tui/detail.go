@@ -35,6 +35,7 @@ type detailLook struct {
 	multiNetns bool
 	socketsOf  func(pid int32) int // sockets a process holds; nil before the first poll
 	interval   time.Duration       // between polls: what a history can miss
+	published  []sockets.Published // the last poll's published ports: a listener says which reach it
 }
 
 // renderDetailPane draws the selected row's details in a w x h block; what
@@ -124,6 +125,9 @@ func detailParts(look detailLook, r *rowset.Row, w int) details {
 	}
 	if fw := r.Firewall(); fw.Kind != "" {
 		out = append(out, firewallLines(label, fw, w)...)
+	}
+	if as := sockets.PublishedAs(look.published, s); s.IsListening() && len(as) > 0 {
+		out = append(out, hanging(label("Published")+" ", "  ", "as "+strings.Join(as, ", ")+": the host's DNAT sends connections there", w)...)
 	}
 	out = append(out, label("Socket"))
 	out = append(out, fmt.Sprintf("  %s %s  local %s  remote %s", s.ProtoLabel(), s.State, s.LocalEndpoint(), remoteCell(look.cells, r)))

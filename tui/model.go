@@ -151,6 +151,9 @@ func (m *Model) detailLook() detailLook {
 	if m.assessment != nil {
 		look.socketsOf = m.assessment.SocketsOf
 	}
+	if m.snap != nil {
+		look.published = m.snap.Published
+	}
 	return look
 }
 

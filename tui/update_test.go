@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/reach"
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
@@ -371,5 +373,25 @@ func TestMouseWheelMovesTheCursor(t *testing.T) {
 	hs.send(tea.MouseMsg{Action: tea.MouseActionPress, Button: tea.MouseButtonWheelUp})
 	if hs.cursor() != 0 {
 		t.Errorf("wheel up: cursor %d, want 0", hs.cursor())
+	}
+}
+
+// A listener a published port reaches says so in its details: the host's address and port.
+func TestDetailSaysPublishedAs(t *testing.T) {
+	snap := snapAt(t0, fixtureSockets())
+	snap.Published = []sockets.Published{{Published: reach.Published{Proto: "tcp", Host: netip.IPv4Unspecified(), HostPort: 16379,
+		To: netip.MustParseAddrPort("172.17.0.2:6379")}, Netns: "host",
+		Inside: &sockets.PublishedListener{Netns: "host", Inode: 103, Port: 6379}}}
+	hs := started(t, 100, 40, snap)
+	hs.selectPort(6379)
+	hs.keys("enter")
+	if view := hs.m.View(); !strings.Contains(view, "Published as 0.0.0.0:16379") {
+		t.Errorf("the redis listener's details do not say it is published:\n%s", view)
+	}
+	hs.keys("esc")
+	hs.selectPort(22)
+	hs.keys("enter")
+	if view := hs.m.View(); strings.Contains(view, "Published") {
+		t.Errorf("sshd is not published:\n%s", view)
 	}
 }

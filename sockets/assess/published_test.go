@@ -47,3 +47,22 @@ func TestPublishedFindingNamesTheListenerInside(t *testing.T) {
 		t.Errorf("%+v", f)
 	}
 }
+
+// The fix is written for the tool that published the port.
+func TestPublishedRemedyPerFrontend(t *testing.T) {
+	for rule, want := range map[string]string{
+		`chain ip nat DOCKER: iifname != "docker0" meta l4proto tcp tcp dport 8081 counter xt target "DNAT" # handle 12`:  "docker run -p 127.0.0.1:8081:81",
+		`chain inet netavark NETAVARK-DN-1D8721804F16F: ip daddr 10.0.0.5 tcp dport 8081 dnat to 10.88.0.2:81 # handle 7`: "podman run -p 127.0.0.1:8081:81",
+		`chain ip nat KUBE-NODEPORTS: meta l4proto tcp tcp dport 8081 counter jump KUBE-EXT-X # handle 40`:                "make the Service ClusterIP",
+		`chain ip nat PREROUTING: meta l4proto tcp tcp dport 8081 counter xt target "DNAT" # handle 9`:                    "iptables -t nat -D PREROUTING N",
+		`chain ip nat pre: tcp dport 8081 dnat to 172.17.0.2:81 # handle 3`:                                               "nft delete rule ip nat pre handle 3",
+		`chain ip x;reboot pre: tcp dport 8081 dnat to 172.17.0.2:81 # handle 3`:                                          "remove the DNAT rule that publishes it",
+	} {
+		p := sockets.Published{Published: reach.Published{Proto: "tcp", Host: netip.IPv4Unspecified(), HostPort: 8081,
+			To: netip.MustParseAddrPort("172.17.0.2:81"), Rule: rule, Verdict: reach.Verdict{Kind: reach.Open},
+			Input: reach.Verdict{Kind: reach.Filtered}}}
+		if f := PublishedFindings(p); len(f) != 1 || !strings.Contains(f[0].Remedy, want) {
+			t.Errorf("%s:\n %+v\nwant %q", rule, f, want)
+		}
+	}
+}

@@ -138,6 +138,11 @@ func firewallRule(s *sockets.Socket, fw reach.Verdict, how string) string {
 	if len(targets) == 2 && targets[1].tool == "" && targets[0].tool == "iptables" {
 		targets[1] = fwTarget{tool: "iptables", table: "filter", chain: "INPUT", v6: true}
 	}
+	// No rule known for either family (no firewall read, none deciding): the
+	// general advice once, as for one family.
+	if len(targets) == 2 && targets[0].tool == "" && targets[1].tool == "" && len(fw.ByFamily) == 0 {
+		fams, targets = fams[:1], targets[:1]
+	}
 	// firewalld's zone holds both families: one command for both.
 	if len(targets) == 2 && targets[0].tool == "firewalld" && exposed(fams[0]) && exposed(fams[1]) {
 		if t := targets[1]; t.tool == "firewalld" && t.zone == targets[0].zone && t.service == targets[0].service {

@@ -62,6 +62,20 @@ type fwView struct {
 	env       string
 	published []reach.Published
 	addrs     []netip.Addr // the namespace's addresses: where a published port's listener is
+	// own holds, for a namespace behind the host, its listeners' verdicts by its own rules alone
+	// (verdicts has them through the host's too): what a published port's connection meets
+	// inside, past the host's DNAT and forward path. nil: verdicts are its own.
+	own map[fwKey]reach.Verdict
+}
+
+// ownVerdict is the listener's verdict by its namespace's rules alone, if the round judged it.
+func (v *fwView) ownVerdict(k fwKey) (reach.Verdict, bool) {
+	m := v.own
+	if m == nil {
+		m = v.verdicts
+	}
+	got, ok := m[k]
+	return got, ok
 }
 
 // Evaluate is the round's verdict, or Unknown while none has judged this listener.
@@ -90,6 +104,7 @@ type fwReader struct {
 	mu     sync.Mutex
 	rounds map[uint64]*nsRound
 	polls  int
+	self   uint64 // our own namespace: the host that namespaces behind it are reached through
 }
 
 func newFWReader(c *firewall.Cache) *fwReader {
@@ -124,7 +139,8 @@ func (f *fwReader) poll(self uint64, wants map[uint64]want, exist func(uint64) b
 		}
 	}
 	var waits []chan struct{}
-	for ino, w := range wants {
+	f.self = self
+	start := func(ino uint64, w want) {
 		r := f.rounds[ino]
 		if r == nil {
 			r = &nsRound{}
@@ -136,6 +152,15 @@ func (f *fwReader) poll(self uint64, wants map[uint64]want, exist func(uint64) b
 		}
 		if first || ino == self {
 			waits = append(waits, r.done)
+		}
+	}
+	// The host's round first: the others' listeners behind it wait for it (behind.go).
+	if w, ok := wants[self]; ok {
+		start(self, w)
+	}
+	for ino, w := range wants {
+		if ino != self {
+			start(ino, w)
 		}
 	}
 	f.mu.Unlock()
@@ -170,6 +195,7 @@ wait:
 		}
 	}
 	sockets.JoinPublished(published, socks, addrs)
+	f.insideRules(published)
 	return out, published
 }
 
@@ -205,16 +231,36 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 		fwd := firewall.ReadForwarding(w.pid)
 		rs.SetForwarding(fwd)
 		env := fmt.Sprint(addrs, routes, fwd)
+		// A namespace behind the host (a container) is judged through the host's rules too.
+		var host *fwView
+		if other {
+			host = f.hostView(routes)
+			env += fmt.Sprintf(" behind %p", host)
+		}
 		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env, addrs: addrs}
 		view.published = rs.Published()
 		for _, k := range w.keys {
 			if last != nil && last.rs == rs && last.env == env {
 				if v, ok := last.verdicts[k]; ok {
 					view.verdicts[k] = v
+					if o, ok := last.own[k]; ok {
+						if view.own == nil {
+							view.own = make(map[fwKey]reach.Verdict, len(w.keys))
+						}
+						view.own[k] = o
+					}
 					continue
 				}
 			}
-			view.verdicts[k] = rs.Evaluate(k.proto, k.addr, k.port)
+			v := rs.Evaluate(k.proto, k.addr, k.port)
+			if host != nil {
+				if view.own == nil {
+					view.own = make(map[fwKey]reach.Verdict, len(w.keys))
+				}
+				view.own[k] = v
+				v = firewall.Behind(host.rs, v, k.proto, listenAddrs(k.addr, addrs), k.port)
+			}
+			view.verdicts[k] = v
 		}
 	}
 

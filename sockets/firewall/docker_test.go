@@ -63,8 +63,8 @@ COMMIT
 COMMIT
 `
 
-// startListeners runs testdata/listen.py in a namespace until the test ends.
-func startListeners(t *testing.T, ns string, specs ...string) {
+// startListeners runs testdata/listen.py in a namespace until the test ends, and gives its pid.
+func startListeners(t *testing.T, ns string, specs ...string) int {
 	script, _ := filepath.Abs("testdata/listen.py")
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, "python3", script}, specs...)...)
 	stdin, _ := cmd.StdinPipe()
@@ -84,13 +84,14 @@ func startListeners(t *testing.T, ns string, specs ...string) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("listener not ready after 15 s")
 	}
+	return cmd.Process.Pid // ip netns exec executes python in place
 }
 
 // TestDocker: Docker 28's rules on a host with one container: the host's own listener is open
 // (the raw drop of direct access is about the container's address), and each published port is
 // listed and judged through the forward path as the kernel does.
 func TestDocker(t *testing.T) {
-	l := dockerLab(t, "docker", "1")
+	l, _ := dockerLab(t, "docker", "1", docker28Rules)
 	var ps []probe
 	for _, src := range []string{cliAddr4, cli2Addr4} {
 		for _, p := range []uint16{22, 8080, 8081} {
@@ -101,10 +102,10 @@ func TestDocker(t *testing.T) {
 	l.read(seen)
 }
 
-// dockerLab is TestDocker's lab: the server namespace plays a host with Docker 28's rules and
+// dockerLab is TestDocker's lab: the server namespace plays a host with Docker's rules and
 // ip_forward set to forward ("1" or "0"), a third namespace the container 172.17.0.2 listening
-// on 80 and 81.
-func dockerLab(t *testing.T, name, forward string) *lab {
+// on 80 and 81 (the pid of its listener is returned), which the client reaches through the host.
+func dockerLab(t *testing.T, name, forward, rules string) (*lab, int) {
 	needLab(t, "iptables-nft-restore")
 	l := newLab(t, name, "tcp:22", "tcp:8080")
 	ctr := l.srv[:len(l.srv)-2] + "-k"
@@ -121,15 +122,16 @@ func dockerLab(t *testing.T, name, forward string) *lab {
 	run(t, "", "ip", "-n", ctr, "link", "set", "lo", "up")
 	run(t, "", "ip", "-n", ctr, "route", "add", "default", "via", "172.17.0.1")
 	run(t, "", "ip", "netns", "exec", l.srv, "sysctl", "-qw", "net.ipv4.ip_forward="+forward)
-	startListeners(t, ctr, "tcp:80", "tcp:81")
-	run(t, docker28Rules, "ip", "netns", "exec", l.srv, "iptables-nft-restore")
-	return l
+	run(t, "", "ip", "-n", l.cli, "route", "add", "172.17.0.0/16", "via", srvAddr4)
+	pid := startListeners(t, ctr, "tcp:80", "tcp:81")
+	run(t, rules, "ip", "netns", "exec", l.srv, "iptables-nft-restore")
+	return l, pid
 }
 
 // dockerLocal and dockerRoutes are the lab host's addresses and routes in TestDocker.
 var dockerLocal = []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr("172.17.0.1"), netip.MustParseAddr(srvAddr6)}
-var dockerRoutes = []Route{{netip.MustParsePrefix("10.200.0.0/24"), "veth0"}, {netip.MustParsePrefix("172.17.0.0/16"), "docker0"},
-	{netip.MustParsePrefix("fd00:200::/64"), "veth0"}}
+var dockerRoutes = []Route{{Prefix: netip.MustParsePrefix("10.200.0.0/24"), Dev: "veth0"}, {Prefix: netip.MustParsePrefix("172.17.0.0/16"), Dev: "docker0"},
+	{Prefix: netip.MustParsePrefix("fd00:200::/64"), Dev: "veth0"}}
 
 func checkDocker(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	for p, want := range map[probe]string{

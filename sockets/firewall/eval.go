@@ -135,8 +135,11 @@ type evaluator struct {
 	// pastDNAT: a DNAT changes nothing (the input path's verdict for a published port, as its
 	// rules would treat it without the DNAT)
 	pastDNAT bool
-	steps    int
-	over     bool
+	// routed: the packet is addressed to a namespace behind this one (routed.go), not to this
+	// namespace's own address: its destination is not local
+	routed bool
+	steps  int
+	over   bool
 }
 
 // spend takes n steps from the evaluation's budget (maxSteps per family of one Evaluate call: a rule

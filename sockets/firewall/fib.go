@@ -21,6 +21,8 @@ const fibNote = "assumes the route back to the source leaves by the interface th
 func (rr *ruleRun) fib(st *rstate, e *expr.Fib) {
 	rg := &st.regs
 	switch {
+	case e.ResultADDRTYPE && e.FlagDADDR && !e.FlagSADDR && rr.ev.routed:
+		rg.writeKnown(e.Register, u32(unix.RTN_UNICAST)) // to a namespace behind this one
 	case e.ResultADDRTYPE && e.FlagDADDR && !e.FlagSADDR:
 		rg.writeKnown(e.Register, u32(unix.RTN_LOCAL))
 	case e.ResultADDRTYPE && e.FlagSADDR && !e.FlagDADDR:

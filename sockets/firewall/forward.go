@@ -55,12 +55,16 @@ func (r *Ruleset) forwardingOf(v6 bool) ForwardState {
 
 // notForwarded is the verdict for a published port of a family the namespace does not forward.
 func notForwarded(v6 bool) Verdict {
-	setting := "net.ipv4.ip_forward = 0"
-	if v6 {
-		setting = "net.ipv6.conf.all.forwarding = 0"
-	}
-	return Verdict{Kind: Filtered, Note: "not forwarded (" + setting +
+	return Verdict{Kind: Filtered, Note: "not forwarded (" + forwardSetting(v6) +
 		"): the kernel drops the DNATed packet without an answer, whatever the forward rules say"}
+}
+
+// forwardSetting is the sysctl that turned a family's forwarding off, as an admin reads it.
+func forwardSetting(v6 bool) string {
+	if v6 {
+		return "net.ipv6.conf.all.forwarding = 0"
+	}
+	return "net.ipv4.ip_forward = 0"
 }
 
 // ReadForwarding reads the forwarding of the network namespace of pid (0: our own): IPv4 from

@@ -231,8 +231,14 @@ func (p probe) spec() string { return fmt.Sprintf("%s|%s|%d", p.proto, p.src, p.
 // probeAll asks the kernel: each probe runs from the client namespace, all at once.
 func (l *lab) probeAll(ps []probe) map[probe]string {
 	l.tb.Helper()
+	return l.probeAt(srvAddr4, srvAddr6, ps)
+}
+
+// probeAt is probeAll to other addresses than the server's (a container's behind it).
+func (l *lab) probeAt(dst4, dst6 string, ps []probe) map[probe]string {
+	l.tb.Helper()
 	script, _ := filepath.Abs("testdata/probe.py")
-	args := []string{"ip", "netns", "exec", l.cli, "python3", script, srvAddr4, "1.5", srvAddr6}
+	args := []string{"ip", "netns", "exec", l.cli, "python3", script, dst4, "1.5", dst6}
 	for _, p := range ps {
 		args = append(args, p.spec())
 	}

@@ -158,7 +158,7 @@ func (ev *evaluator) newEntryLoad(rg *regs, e *expr.Ct) {
 		// a new entry is not expected, has seen no reply, is not assured, not confirmed yet,
 		// and (on a path with no nat statement) not natted; the other bits are unknown
 		var status uint32
-		if ev.forward {
+		if ev.forward && !ev.routed {
 			status = 0x20 // IPS_DST_NAT: a published port's packet, after its DNAT
 		}
 		rg.writeBytes(e.Register, u32(status), u32(0x3f))

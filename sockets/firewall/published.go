@@ -31,10 +31,12 @@ import (
 
 const hookForward = unix.NF_INET_FORWARD
 
-// Route is one route of the namespace's main table: a prefix and the interface it leaves by.
+// Route is one route of the namespace's main table: a prefix, the interface it leaves by, and
+// the gateway it goes through (invalid for a route to a link).
 type Route struct {
 	Prefix netip.Prefix
 	Dev    string
+	Via    netip.Addr
 }
 
 // SetRoutes gives the ruleset its namespace's routes (Routes).
@@ -350,8 +352,15 @@ func parseRoute4(r io.Reader) []Route {
 		dst, err1 := strconv.ParseUint(f[1], 16, 32)
 		mask, err2 := strconv.ParseUint(f[7], 16, 32)
 		flags, err3 := strconv.ParseUint(f[3], 16, 32)
-		if err1 != nil || err2 != nil || err3 != nil || flags&1 == 0 { // RTF_UP
+		gw, err4 := strconv.ParseUint(f[2], 16, 32)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || flags&1 == 0 { // RTF_UP
 			continue
+		}
+		var via netip.Addr
+		if flags&2 != 0 { // RTF_GATEWAY
+			var g [4]byte
+			binary.LittleEndian.PutUint32(g[:], uint32(gw))
+			via = netip.AddrFrom4(g)
 		}
 		var b [4]byte
 		binary.LittleEndian.PutUint32(b[:], uint32(dst))
@@ -366,7 +375,7 @@ func parseRoute4(r io.Reader) []Route {
 		}
 		p, err := netip.AddrFrom4(b).Prefix(bits)
 		if err == nil && len(out) < 8*maxLocalAddrs {
-			out = append(out, Route{Prefix: p, Dev: f[0]})
+			out = append(out, Route{Prefix: p, Dev: f[0], Via: via})
 		}
 	}
 	return out
@@ -386,8 +395,14 @@ func parseRoute6(r io.Reader) []Route {
 			continue
 		}
 		p, err := netip.AddrFrom16([16]byte(b)).Prefix(int(bits))
+		var via netip.Addr
+		if g, gerr := hex.DecodeString(f[4]); gerr == nil && len(g) == 16 {
+			if a := netip.AddrFrom16([16]byte(g)); !a.IsUnspecified() {
+				via = a
+			}
+		}
 		if err == nil && len(out) < 8*maxLocalAddrs {
-			out = append(out, Route{Prefix: p, Dev: f[9]})
+			out = append(out, Route{Prefix: p, Dev: f[9], Via: via})
 		}
 	}
 	return out

@@ -48,6 +48,15 @@ var recordedTests = map[string]recordedTest{
 	"TestRealUfw":           {steps: []stepCheck{checkRealUfw, checkRealUfwLater}},
 	"TestRealFirewalld":     {steps: []stepCheck{checkRealFirewalld, checkRealFirewalldLater}},
 	"TestNoForward":         {steps: []stepCheck{checkNoForward}},
+	"TestNoForwardIPv6":     {steps: []stepCheck{checkNoForward6(ForwardOff, "filtered"), checkNoForward6(ForwardOn, "open")}},
+	"TestContainerBehindHost": {steps: []stepCheck{
+		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "open", {"tcp", cli2Addr4, 80}: "closed", {"tcp", cliAddr4, 81}: "filtered",
+			{"tcp", cliAddr4, 8080}: "open", {"tcp", cli2Addr4, 8080}: "closed"}),
+		checkBehindContainer,
+		checkBehindHost(map[probe]string{{"tcp", cliAddr4, 80}: "filtered", {"tcp", cli2Addr4, 80}: "filtered", {"tcp", cliAddr4, 81}: "filtered",
+			{"tcp", cliAddr4, 8080}: "open", {"tcp", cli2Addr4, 8080}: "filtered"}),
+		checkBehindContainer,
+	}},
 }
 
 // TestReplay reads every recorded ruleset again from its recorded netlink replies (no kernel, no

@@ -210,7 +210,11 @@ func (ev *evaluator) xtAddrtype(src, dst uint16, invSrc, invDst bool, limitIface
 		res = r
 	}
 	if dst != 0 && res == bMatch {
-		r := ev.addrtypeOf(dst, uint16(xt.AddrTypeLocal), true)
+		typ, local := uint16(xt.AddrTypeLocal), !ev.routed // a routed packet's destination is another's unicast address
+		if ev.routed {
+			typ = uint16(xt.AddrTypeUnicast)
+		}
+		r := ev.addrtypeOf(dst, typ, local)
 		if invDst {
 			r = invertRes(r)
 		}
