@@ -74,7 +74,7 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 // and risk), what the service is, the findings, and the rest.
 type details struct {
 	head, about, findings, baseline, firewall, rest []string
-	ruled                                           bool // a rule decides the firewall's verdict: it goes first in a short pane
+	ruled                                           bool // the firewall's verdict is known: it goes first in a short pane
 }
 
 func (d details) all() []string {
@@ -82,9 +82,10 @@ func (d details) all() []string {
 }
 
 // findingsFirst is for a short pane: the findings, then the rest; where
-// a rule decides what the firewall does, that verdict and its rule first
-// (two lines, the evidence of EXPOSED: at 80x24 the lab's firewall step
-// showed all/filtered with its rule out of sight).
+// the firewall's verdict is known, that verdict and its rule first (two
+// lines, the evidence of EXPOSED: at 80x24 the lab's firewall step showed
+// all/filtered with its rule out of sight). An unknown verdict says why
+// at the end.
 func (d details) findingsFirst() []string {
 	if !d.ruled {
 		return slices.Concat(d.head, d.findings, d.about, d.baseline, d.firewall, d.rest)
@@ -133,7 +134,7 @@ func detailParts(look detailLook, r *rowset.Row, w int) details {
 		d.baseline = []string{label("Baseline") + " " + baselineWord(st)}
 	}
 	if fw := r.Firewall; fw.Kind != "" {
-		d.firewall, d.ruled = firewallLines(label, fw, w), fw.Rule != ""
+		d.firewall, d.ruled = firewallLines(label, fw, w), fw.Kind != reach.Unknown
 	}
 	out = append(out, label("Socket"))
 	out = append(out, fmt.Sprintf("  %s %s  local %s  remote %s", s.ProtoLabel(), s.State, s.LocalEndpoint(), remoteCell(look.cells, r)))
