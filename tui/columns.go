@@ -88,7 +88,7 @@ var (
 	colBaseline = column{title: "BASELINE", width: 10, min: 10, priority: 9,
 		cell: func(_ cellContext, r *rowset.Row) string { return baselineWord(r.Baseline.Status) },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(baselineRank(a), baselineRank(b)) }}
-	colNetns = column{title: "NETNS", width: 12, min: 6, priority: 7,
+	colNetns = column{title: "NETNS", width: 12, min: 5, priority: 7, // "host", "lab": 5 keeps PID and all/filtered at 80 columns
 		cell: func(_ cellContext, r *rowset.Row) string { return r.Socket.Netns },
 		less: func(a, b *rowset.Row) int { return cmp.Compare(a.Socket.Netns, b.Socket.Netns) }}
 	// Age sorts youngest first.
@@ -117,11 +117,11 @@ func columnsOf(t rowset.Tab, multiNetns, withBaseline, withFirewall, withTraffic
 	if !withTraffic {
 		cols = slices.DeleteFunc(slices.Clone(cols), func(c column) bool { return trafficColumns[c.title] })
 	}
-	if withFirewall { // room for "all/filtered"
+	if withFirewall { // room for "all/filtered", never cut: the word after the slash is the verdict
 		cols = slices.Clone(cols)
 		for i := range cols {
 			if cols[i].title == colExposure.title {
-				cols[i].width = 12
+				cols[i].width, cols[i].min = 12, 12
 			}
 		}
 	}

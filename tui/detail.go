@@ -73,14 +73,25 @@ func detailLines(look detailLook, r *rowset.Row, w int) []string {
 
 // details is a row's description in its parts: the head (marks, service
 // and risk), what the service is, the findings, and the rest.
-type details struct{ head, about, findings, rest []string }
-
-func (d details) all() []string {
-	return slices.Concat(d.head, d.about, d.findings, d.rest)
+type details struct {
+	head, about, findings, baseline, firewall, rest []string
+	ruled                                           bool // the firewall's verdict is known: it goes first in a short pane
 }
 
+func (d details) all() []string {
+	return slices.Concat(d.head, d.about, d.findings, d.baseline, d.firewall, d.rest)
+}
+
+// findingsFirst is for a short pane: the findings, then the rest; where
+// the firewall's verdict is known, that verdict and its rule first (two
+// lines, the evidence of EXPOSED: at 80x24 the lab's firewall step showed
+// all/filtered with its rule out of sight). An unknown verdict says why
+// at the end.
 func (d details) findingsFirst() []string {
-	return slices.Concat(d.head, d.findings, d.about, d.rest)
+	if !d.ruled {
+		return slices.Concat(d.head, d.findings, d.about, d.baseline, d.firewall, d.rest)
+	}
+	return slices.Concat(d.head, d.firewall, d.findings, d.about, d.baseline, d.rest)
 }
 
 func detailParts(look detailLook, r *rowset.Row, w int) details {
@@ -121,13 +132,13 @@ func detailParts(look detailLook, r *rowset.Row, w int) details {
 		return d
 	}
 	if st := r.Baseline.Status; st != baseline.NotCompared {
-		out = append(out, label("Baseline")+" "+baselineWord(st))
+		d.baseline = []string{label("Baseline") + " " + baselineWord(st)}
 	}
 	if fw := r.Firewall(); fw.Kind != "" {
-		out = append(out, firewallLines(label, fw, w)...)
+		d.firewall, d.ruled = firewallLines(label, fw, w), fw.Kind != reach.Unknown
 	}
 	if as := sockets.PublishedAs(look.published, s); s.IsListening() && len(as) > 0 {
-		out = append(out, hanging(label("Published")+" ", "  ", "as "+strings.Join(as, ", ")+": the host's DNAT sends connections there", w)...)
+		d.firewall = append(d.firewall, hanging(label("Published")+" ", "  ", "as "+strings.Join(as, ", ")+": the host's DNAT sends connections there", w)...)
 	}
 	out = append(out, label("Socket"))
 	out = append(out, fmt.Sprintf("  %s %s  local %s  remote %s", s.ProtoLabel(), s.State, s.LocalEndpoint(), remoteCell(look.cells, r)))

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,4 +110,28 @@ func TestLabFindingsAboveTheFold(t *testing.T) {
 		}
 	}
 	golden.RequireEqual(t, []byte(v))
+}
+
+// Found replaying the lesson in tmux: L scrolled to its end at 80x24, then
+// the terminal made taller, showed its last lines at the top and blank
+// lines under them; its title was out of reach. The end stays at the
+// bottom, and a view that now fits shows from its first line.
+func TestViewEndThenTallerShowsAll(t *testing.T) {
+	for _, k := range []string{"?", "L"} {
+		hs, _ := labHarness(t, 80, 24)
+		hs.keys(k, "G")
+		hs.send(tea.WindowSizeMsg{Width: 80, Height: 400})
+		lines := strings.Split(hs.m.View(), "\n")
+		v := hs.m.openView()
+		if v == nil {
+			t.Fatalf("%s: no view open after the resize", k)
+		}
+		first := strings.Split(v.text(&hs.m, 80), "\n")[0]
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, strings.TrimSpace(first)) }) {
+			t.Errorf("%s: the view's first line %q is not on the taller screen:\n%s", k, first, hs.m.View())
+		}
+		if hs.m.pane.YOffset != 0 {
+			t.Errorf("%s: offset %d on a screen the whole view fits", k, hs.m.pane.YOffset)
+		}
+	}
 }

@@ -94,6 +94,12 @@ func (m *Model) redrawView() {
 		return
 	}
 	m.pane.SetContent(v.text(m, m.width))
+	// The viewport keeps its offset when the content or the screen
+	// changes, and only goes back when it is past the last line: a view
+	// scrolled to its end on a short screen, then made taller, showed its
+	// last lines at the top and blank lines under them, its first lines
+	// (the title) out of reach above. Clamped, the end stays at the bottom.
+	m.pane.SetYOffset(m.pane.YOffset)
 }
 
 // redrawOn draws the open view again when it follows what c says changed.
