@@ -25,7 +25,7 @@ type CatalogEntry struct {
 	Risk        Risk
 	Tags        Tag
 	Note        string
-	UsualUser   string // the account this service conventionally runs as, if any
+	UsualUser   string // the account this service conventionally runs as, if any; several, comma-separated, where distributions differ
 }
 
 // Shorthands keep the table below readable.

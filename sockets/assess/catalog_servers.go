@@ -36,8 +36,8 @@ var serverPorts = []CatalogEntry{
 	// HTTP caches and proxies, and their admin ports.
 	{3130, onUDP, "squid-icp", "Squid's ICP port (cache peers)", low, internal, "Cache-to-cache queries; only peer caches should reach it.", "proxy"},
 	{3401, onUDP, "squid-snmp", "Squid's SNMP agent", med, admin | clear, "Cache statistics over SNMP; restrict it to the monitoring host.", "proxy"},
-	{6081, onTCP, "varnish", "Varnish HTTP cache", med, clear | pub, "A web cache meant to be reached by clients or the load balancer in front of it.", "varnish"},
-	{6082, onTCP, "varnish-admin", "Varnish management port (varnishadm)", high, admin, "The CLI changes Varnish's configuration and code (VCL); keep -T on localhost with the secret file.", "varnish"},
+	{6081, onTCP, "varnish", "Varnish HTTP cache", med, clear | pub, "A web cache meant to be reached by clients or the load balancer in front of it.", "varnish,vcache"},
+	{6082, onTCP, "varnish-admin", "Varnish management port (varnishadm)", high, admin, "The CLI changes Varnish's configuration and code (VCL); keep -T on localhost with the secret file.", "varnish,vcache"},
 	{8404, onTCP, "haproxy-stats", "HAProxy statistics page (common setting)", med, admin, "The stats page shows every backend and can switch them off; restrict it and require a password.", "haproxy"},
 	// NFS's helpers on the ports distributions fix for firewalls.
 	{662, onBoth, "nfs-statd", "NFS status monitor (rpc.statd, fixed port)", med, internal | pub, "Part of NFS file locking: the NFS clients and servers must reach it, and only they should (a firewall rule for them).", "statd"},

@@ -1,6 +1,7 @@
 package assess
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
@@ -54,6 +55,8 @@ func TestWiderCatalogNamesControlPorts(t *testing.T) {
 		{owned("127.0.0.1", 9051, tor), "tor-control", "tor"},
 		{owned("0.0.0.0", 44321, beam), "erlang-dist", "erlang"},
 		{owned("127.0.0.1", 4369, proc(405, "/usr/bin/epmd", "/usr/bin/epmd -systemd", "epmd", 109)), "epmd", "epmd"},
+		// The stats page beside the proxy: named by its port, not "http".
+		{owned("127.0.0.1", 8404, packaged(proc(406, "/usr/sbin/haproxy", "/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg", "haproxy", 110), "haproxy", "2.6.12-1", "haproxy.service")), "haproxy-stats", "haproxy"},
 	} {
 		v := judged(kb, c.s).Verdicts[0]
 		if v.Service.Name != c.name || v.Service.Program != c.program || hasCode(v.Findings, CodeUnknownListener) != nil {
@@ -77,5 +80,21 @@ func TestNFSHelpersAreMeantToBeReachedByClients(t *testing.T) {
 		if v.Service.Name != c.name || v.Risk != RiskMedium || hasCode(v.Findings, CodeInternalExposed) != nil || hasCode(v.Findings, CodePublicExposed) == nil {
 			t.Errorf("%s on all interfaces: %s risk %s %v", c.p.Exe, v.Service.Name, v.Risk, v.Findings)
 		}
+	}
+}
+
+// A service whose packages run it under different accounts (Debian's
+// varnish unit runs varnishd as vcache, upstream's manager as varnish) is
+// at home under any of them; another account is still unusual.
+func TestUsualUserMayBeAnyOfTheDistributionsAccounts(t *testing.T) {
+	for _, user := range []string{"vcache", "varnish"} {
+		p := packaged(proc(430, "/usr/sbin/varnishd", "/usr/sbin/varnishd -j unix,user=vcache -F -a :6081", user, 120), "varnish", "7.1.1-1.1", "varnish.service")
+		if v := judgeOne(t, owned("0.0.0.0", 6081, p)); hasCode(v.Findings, CodeUnusualUser) != nil {
+			t.Errorf("varnishd as %s: %v", user, v.Findings)
+		}
+	}
+	p := packaged(proc(431, "/usr/sbin/varnishd", "/usr/sbin/varnishd -F -a :6081", "www-data", 33), "varnish", "7.1.1-1.1", "varnish.service")
+	if f := hasCode(judgeOne(t, owned("0.0.0.0", 6081, p)).Findings, CodeUnusualUser); f == nil || !strings.Contains(f.Text, "varnish or vcache") {
+		t.Errorf("varnishd as www-data: %v", f)
 	}
 }

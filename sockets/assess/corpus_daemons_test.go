@@ -139,7 +139,7 @@ var corpusDaemons = []corpusDaemon{
 	{name: "haproxy", bins: []string{"/usr/sbin/haproxy"},
 		// The package's haproxy.cfg has no frontend; a site adds one and
 		// the stats page beside it.
-		prep: `install -d /run/haproxy; printf 'frontend web\n  bind :80\n  default_backend app\nbackend app\n  server a 127.0.0.1:8080\nlisten stats\n  bind 127.0.0.1:8404\n  stats enable\n  stats uri /\n' > /run/site.cfg`,
+		prep:  `install -d /run/haproxy; printf 'frontend web\n  bind :80\n  default_backend app\nbackend app\n  server a 127.0.0.1:8080\nlisten stats\n  bind 127.0.0.1:8404\n  stats enable\n  stats uri /\n' > /run/site.cfg`,
 		exec:  "/usr/sbin/haproxy -Ws -f /etc/haproxy/haproxy.cfg -f /run/site.cfg -p /run/haproxy.pid -S /run/haproxy-master.sock",
 		ready: []corpusPort{{tcp, 80}, {tcp, 8404}},
 		want:  []corpusExpect{on(tcp, 80, "http", RiskLow, RiskMedium), on(tcp, 8404, "haproxy-stats", RiskInfo, RiskMedium), ownConnections}},
@@ -163,8 +163,8 @@ var corpusDaemons = []corpusDaemon{
 	{name: "openvpn", bins: []string{"/usr/sbin/openvpn"},
 		// A site's server: the package ships none. A VPN endpoint is meant
 		// to be reached.
-		prep: "mkdir -p /run/openvpn; printf 'dev null\nproto udp\nport 1194\nifconfig-noexec\nroute-noexec\n' > /run/openvpn/server.conf",
-		exec: "/usr/sbin/openvpn --status /run/openvpn/server.status 10 --cd /etc/openvpn --config /run/openvpn/server.conf --writepid /run/openvpn/server.pid",
+		prep:  "mkdir -p /run/openvpn; printf 'dev null\nproto udp\nport 1194\nifconfig-noexec\nroute-noexec\n' > /run/openvpn/server.conf",
+		exec:  "/usr/sbin/openvpn --status /run/openvpn/server.status 10 --cd /etc/openvpn --config /run/openvpn/server.conf --writepid /run/openvpn/server.pid",
 		ready: []corpusPort{{udp, 1194}},
 		want:  []corpusExpect{on(udp, 1194, "openvpn", RiskLow, RiskMedium)}},
 	{name: "nfs (rpcbind, statd, mountd)", bins: []string{"/sbin/rpcbind", "/sbin/rpc.statd", "/usr/sbin/rpc.mountd"},
@@ -194,8 +194,8 @@ var corpusDaemons = []corpusDaemon{
 		user: "postgres:postgres", ready: []corpusPort{{tcp, 5432}},
 		want: []corpusExpect{on(tcp, 5432, "postgresql", RiskInfo, RiskMedium, "!"+CodeDBExposed), on(udp, 0, "", RiskInfo, RiskLow)}},
 	{name: "slapd", bins: []string{"/usr/sbin/slapd"},
-		prep: "install -d -o openldap -g openldap /run/slapd",
-		exec: "/usr/sbin/slapd -h 'ldap:/// ldapi:///' -g openldap -u openldap -F /etc/ldap/slapd.d -d 0",
+		prep:  "install -d -o openldap -g openldap /run/slapd",
+		exec:  "/usr/sbin/slapd -h 'ldap:/// ldapi:///' -g openldap -u openldap -F /etc/ldap/slapd.d -d 0",
 		ready: []corpusPort{{tcp, 389}},
 		// The directory on every interface without TLS.
 		want: []corpusExpect{on(tcp, 389, "ldap", RiskMedium, RiskHigh)}},
@@ -240,7 +240,8 @@ var corpusDaemons = []corpusDaemon{
 	{name: "tomcat10", bins: []string{"/usr/libexec/tomcat10/tomcat-start.sh", "/usr/share/tomcat10/bin/catalina.sh"},
 		prep: "CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE=/var/lib/tomcat10 /usr/libexec/tomcat10/tomcat-update-policy.sh",
 		exec: "env CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE=/var/lib/tomcat10 CATALINA_TMPDIR=/tmp JAVA_OPTS=-Djava.awt.headless=true /bin/sh /usr/libexec/tomcat10/tomcat-start.sh",
-		user: "tomcat:tomcat", ready: []corpusPort{{tcp, 8080}, {tcp, 8005}},
+		// Debian's server.xml switches the shutdown port off (port="-1").
+		user: "tomcat:tomcat", ready: []corpusPort{{tcp, 8080}},
 		want: []corpusExpect{on(tcp, 8080, "", RiskLow, RiskMedium, "!"+CodeUnknownListener), on(tcp, 8005, "tomcat-shutdown", RiskInfo, RiskMedium), ownConnections}},
 	{name: "prometheus", bins: []string{"/usr/bin/prometheus"},
 		exec: "/usr/bin/prometheus", user: "prometheus:prometheus", ready: []corpusPort{{tcp, 9090}},

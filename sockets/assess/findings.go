@@ -370,13 +370,13 @@ func userFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
 		return // no usual account, or a program that is not the service's own (a mismatch says so)
 	}
 	for _, p := range s.Owners {
-		if p.User == info.UsualUser || p.User == "" {
+		if p.User == "" || usualUser(info.UsualUser, p.User) {
 			return
 		}
 	}
 	if len(s.Owners) > 0 {
 		p := s.Owners[0]
-		f.add(RiskLow, CodeUnusualUser, "%s usually runs as %q; here it runs as %q.", info.Name, info.UsualUser, p.User)
+		f.add(RiskLow, CodeUnusualUser, "%s usually runs as %s; here it runs as %q.", info.Name, strings.ReplaceAll(info.UsualUser, ",", " or "), p.User)
 	}
 }
 
@@ -509,6 +509,20 @@ func backdoorPortFinding(s *sockets.Socket, info *ServiceInfo, f *findings) {
 		return
 	}
 	f.add(RiskHigh, CodeBackdoorPort, "Port %d is a favourite of backdoors and attack tools.", info.Port)
+}
+
+// usualUser reports whether user is one of usual's accounts: the
+// catalog lists several, comma-separated, where the distributions'
+// packages differ (varnish's "varnish,vcache").
+func usualUser(usual, user string) bool {
+	for usual != "" {
+		var one string
+		one, usual, _ = strings.Cut(usual, ",")
+		if one == user {
+			return true
+		}
+	}
+	return false
 }
 
 // ownerProgram names a socket's first owner for a sentence: "unbound (pid

@@ -51,7 +51,7 @@ var basePrograms = []program{
 	{name: "apache", exes: []string{"apache2", "httpd"}, port: 80, proto: sockets.TCP, also: []uint16{443}, web: true},
 	{name: "lighttpd", exes: []string{"lighttpd"}, port: 80, proto: sockets.TCP, also: []uint16{443}, web: true},
 	{name: "caddy", exes: []string{"caddy"}, port: 80, proto: sockets.TCP, also: []uint16{443}, web: true},
-	{name: "haproxy", exes: []string{"haproxy"}, port: 80, proto: sockets.TCP, also: []uint16{443}, web: true},
+	{name: "haproxy", exes: []string{"haproxy"}, port: 80, proto: sockets.TCP, also: []uint16{443, 8404}, web: true},
 	{name: "redis-server", exes: []string{"redis-server", "redis-check-rdb"}, port: 6379, proto: sockets.TCP},
 	{name: "memcached", exes: []string{"memcached"}, port: 11211, proto: sockets.TCP},
 	{name: "postgres", exes: []string{"postgres", "postmaster"}, port: 5432, proto: sockets.TCP},
