@@ -83,7 +83,7 @@ var realDockerListeners = []realListener{
 
 // realDockerLocal and realDockerRoutes: the lab's, and docker0's.
 var realDockerLocal = append(append([]netip.Addr(nil), firewalldLocal...), netip.MustParseAddr("172.17.0.1"))
-var realDockerRoutes = append(append([]Route(nil), realRoutes...), Route{netip.MustParsePrefix("172.17.0.0/16"), "docker0"})
+var realDockerRoutes = append(append([]Route(nil), realRoutes...), Route{Prefix: netip.MustParsePrefix("172.17.0.0/16"), Dev: "docker0"})
 
 func checkRealDocker(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	rs.SetLocal(realDockerLocal)

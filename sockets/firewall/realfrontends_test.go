@@ -235,6 +235,6 @@ func (l *lab) realAddressing() {
 
 // realRoutes are the lab server's routes (realAddressing), for the verdicts that decide an input
 // interface by the route back to the source.
-var realRoutes = []Route{{netip.MustParsePrefix("0.0.0.0/0"), "veth0"}, {netip.MustParsePrefix("10.200.0.0/24"), "veth0"},
-	{netip.MustParsePrefix("fd00:200::/64"), "veth0"}, {netip.MustParsePrefix("fe80::/64"), "veth0"}, {netip.MustParsePrefix("::/0"), "veth0"},
-	{netip.MustParsePrefix("fd00:200::1/128"), "veth0"}, {netip.MustParsePrefix("fe80::1/128"), "veth0"}}
+var realRoutes = []Route{{netip.MustParsePrefix("0.0.0.0/0"), "veth0", netip.MustParseAddr(cliAddr4)}, {netip.MustParsePrefix("10.200.0.0/24"), "veth0", netip.Addr{}},
+	{netip.MustParsePrefix("fd00:200::/64"), "veth0", netip.Addr{}}, {netip.MustParsePrefix("fe80::/64"), "veth0", netip.Addr{}}, {netip.MustParsePrefix("::/0"), "veth0", netip.MustParseAddr(cliAddr6)},
+	{netip.MustParsePrefix("fd00:200::1/128"), "veth0", netip.Addr{}}, {netip.MustParsePrefix("fe80::1/128"), "veth0", netip.Addr{}}}
