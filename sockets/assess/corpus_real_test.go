@@ -112,11 +112,10 @@ func corpusStart(t *testing.T, ns, script string) *strings.Builder {
 // corpusRow is one socket of the corpus as judged, and whether the
 // analyst agrees.
 type corpusRow struct {
-	who     string // the daemon or the attack
-	v       *Verdict
-	attack  bool
-	wrong   string // "" when judged right
-	service string // the analyst's name, for the table
+	who    string // the daemon or the attack
+	v      *Verdict
+	attack bool
+	wrong  string // "" when judged right
 }
 
 // corpusSnapshot takes real snapshots until ready accepts one (or the

@@ -116,7 +116,7 @@ func TestFindingsInContext(t *testing.T) {
 		{"runs from /tmp", listener("127.0.0.1", 8080, dropper), RiskHigh, CodeWorldWritableExe, "world-writable"},
 		{"deleted binary", listener("127.0.0.1", 8080, ghost), RiskHigh, CodeDeletedExe, "deleted executable"},
 		{"root on a high port", listener("127.0.0.1", 8080, root), RiskLow, CodeRootHighPort, "root on unprivileged port"},
-		{"unusual user", listener("127.0.0.1", 6379, root), RiskLow, CodeUnusualUser, `usually runs as "redis"`},
+		{"unusual user", listener("127.0.0.1", 6379, root), RiskLow, CodeUnusualUser, `usually runs as redis; here it runs as "root"`},
 		{"backdoor port", listener("0.0.0.0", 31337, app), RiskHigh, CodeBackdoorPort, "backdoors"},
 	}
 	for _, c := range cases {

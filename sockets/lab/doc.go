@@ -5,13 +5,14 @@
 // sockets held by small helper processes, and tells the class what happened
 // and where to look; the monitor shows the sockets as it shows any others.
 //
-// Where the lab runs: as root, portwatch lab runs itself again in a network
-// namespace of its own (NamespaceCommand), where ports are free, well-known
-// ports may be used and the lab installs its own firewall rule; the
-// namespace is anonymous and ends with its last process. Otherwise (not
-// root, or --no-netns) it uses a block of free high ports on loopback of
-// its own (ports.go), so that a class runs many labs on one machine. Only
-// loopback carries the lab's traffic.
+// Where the lab runs: portwatch lab runs itself again in a network
+// namespace of its own (NamespaceCommand; without root inside a user
+// namespace too, where the student is root for that namespace alone),
+// where ports are free, well-known ports may be used and the lab installs
+// its own firewall rule; the namespace is anonymous and ends with its last
+// process. Where the kernel refuses (or with --no-netns) it uses a block
+// of free high ports on loopback of its own (ports.go), so that a class
+// runs many labs on one machine. Only loopback carries the lab's traffic.
 //
 // Cleanup does not depend on the happy path: every helper is started with
 // Pdeathsig SIGKILL from a thread the scene keeps, so it dies with the
