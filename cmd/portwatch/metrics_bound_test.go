@@ -295,7 +295,7 @@ func TestPrometheusSampleLimitWithDecoys(t *testing.T) {
 		if err != nil || len(up) != 1 || up[0].Value[1] != "1" {
 			return false, fmt.Sprint(err, body, prom.logText(), w.stderrText())
 		}
-		bd, body, err := prom.query(fmt.Sprintf(`portwatch_listening{instance=%q,port="4444",address="0.0.0.0"}`, instance))
+		bd, body, err := prom.query(fmt.Sprintf(`portwatch_listening{instance=%q,netns="host",port="4444",address="0.0.0.0"}`, instance))
 		return err == nil && len(bd) == 1, body
 	})
 	waitFor(t, 30*time.Second, "PortwatchSeriesCapped firing", func() (bool, string) {
