@@ -301,9 +301,17 @@ func (ev *evaluator) run() Verdict {
 
 // walk takes the sources through the base chains in order: what one accepts goes on to the next.
 func (ev *evaluator) walk(chains []*chain, universe addrSet) []piece {
+	return ev.walkEach(chains, universe, nil)
+}
+
+// walkEach is walk with enter called before each chain is crossed (nil: nothing to tell).
+func (ev *evaluator) walkEach(chains []*chain, universe addrSet, enter func(*chain)) []piece {
 	live := []piece{{set: universe, out: vAccept}}
 	var final []piece
 	for _, c := range chains {
+		if enter != nil {
+			enter(c)
+		}
 		var next []piece
 		for _, p := range live {
 			for _, q := range ev.cross(c, p) {

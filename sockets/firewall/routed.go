@@ -129,24 +129,8 @@ func (r *Ruleset) routed(proto string, a netip.Addr, port uint16) Verdict {
 // walkRouted is walk with the evaluator told, chain by chain, whether the packet is on the
 // forward hook yet (its output interface known there, not in prerouting).
 func (ev *evaluator) walkRouted(chains []*chain, universe addrSet) []piece {
-	live := []piece{{set: universe, out: vAccept}}
-	var final []piece
-	for _, c := range chains {
-		ev.forward = c.hook == hookForward
-		var next []piece
-		for _, p := range live {
-			for _, q := range ev.cross(c, p) {
-				if q.out == vAccept {
-					next = append(next, q)
-				} else {
-					final = append(final, q)
-				}
-			}
-		}
-		live = dedupe(next)
-	}
-	ev.forward = false
-	return append(final, live...)
+	defer func() { ev.forward = false }()
+	return ev.walkEach(chains, universe, func(c *chain) { ev.forward = c.hook == hookForward })
 }
 
 // Behind is the verdict for a listener of a namespace behind host (a container behind the
