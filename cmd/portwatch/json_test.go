@@ -77,7 +77,7 @@ var (
 		"baseline":     {"expected", "unexpected", "changed"}, // a listener's
 		"verdict":      {"open", "restricted", "filtered", "closed", "unknown"},
 		"role":         {"listener", "client-socket", "connection"},
-		"proof":        {"package", "listed", "system-path", "unproven", "unowned", "modified"},
+		"proof":        {"package", "listed", "system-path", "unproven", "unowned", "modified", "mounted-over"},
 	}
 	codeWord = regexp.MustCompile(`^[a-z]+(-[a-z]+)*$`)
 )

@@ -98,6 +98,9 @@ func corpusStart(t *testing.T, ns, script string) *strings.Builder {
 	t.Helper()
 	full := "set -e; mount -t tmpfs -o mode=755 tmpfs /run; mount -t tmpfs -o mode=1777 tmpfs /tmp; mkdir -p -m 1777 /run/lock; " + script
 	cmd := exec.Command("ip", "netns", "exec", ns, "sh", "-c", full)
+	// From /, as systemd starts a unit: the test's own directory may be
+	// under the /tmp the script hides (a checkout in /tmp, as CI's is).
+	cmd.Dir = "/"
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
