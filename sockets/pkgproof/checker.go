@@ -96,14 +96,24 @@ func (c *Checker) otherMountNS(pid int32) bool {
 // machine's proof applies. A namespace on this machine's own root (no
 // container image: `unshare --mount`) whose path leads elsewhere had a file
 // mounted over it, which any user may do in a namespace of their own: that
-// disproves the name. A container's own root is its image: unproven.
+// disproves the name; a path this machine does not have at all is no
+// package's (unowned). A container's own root is its image: unproven.
 func (c *Checker) otherNamespaceFile(pid int32, exe string, running *syscall.Stat_t) *sockets.Identity {
 	var here syscall.Stat_t
-	if syscall.Stat(exe, &here) == nil && here.Dev == running.Dev && here.Ino == running.Ino {
+	absent := syscall.Stat(exe, &here) != nil
+	if !absent && here.Dev == running.Dev && here.Ino == running.Ino {
 		return nil
 	}
 	if !c.sameRoot(pid) {
 		return containerExe
+	}
+	if absent {
+		// Nothing was mounted over anything of this machine's: a private
+		// /run or /tmp of its own (a sandboxed service, a lab) holds a
+		// file no package of this machine installed. A daemon's name on
+		// it is a disguise (unowned-exe); another name is no claim.
+		return &sockets.Identity{Proof: sockets.ProofUnowned, Reason: "it runs " + exe +
+			" in a mount namespace of its own, a path this machine does not have: no package installed it"}
 	}
 	return &sockets.Identity{Proof: sockets.ProofMounted, Reason: "it runs in a mount namespace of its own where " + exe +
 		" is another file than this machine's " + exe + " (a file mounted over that path): its name and path prove nothing"}
