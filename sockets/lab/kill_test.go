@@ -118,6 +118,14 @@ func TestKill9LeavesNoHelperAndNoNamespace(t *testing.T) {
 		members := netnsMembers(rep.Netns)
 		if len(left) == 0 && len(members) == 0 {
 			t.Logf("after kill -9: %d helpers gone, no process left in net:[%d]", live, rep.Netns)
+			// Nor its files: the scene's directory was in a /run of
+			// the namespace's own.
+			if rep.Dir == "" {
+				t.Error("the lab reported no directory")
+			} else if _, err := os.Lstat(rep.Dir); !os.IsNotExist(err) {
+				t.Errorf("after kill -9 the scene's directory %s is still on this machine (%v)", rep.Dir, err)
+				os.RemoveAll(rep.Dir)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

@@ -157,9 +157,12 @@ func New(opts Options) (Scene, error) {
 	s.noNetns = opts.NoNamespace
 	s.netns = InNamespace()
 	s.userns = InUserNamespace()
-	if s.userns {
+	if s.netns {
 		if err := privateRun(); err != nil {
-			return nil, powerless(err)
+			if s.userns {
+				return nil, powerless(err)
+			}
+			return nil, err
 		}
 	}
 	if s.netns {

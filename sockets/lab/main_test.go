@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 type childReport struct {
 	Netns uint64
 	PIDs  []int
+	Dir   string // the scene's directory
 }
 
 // killChild builds the scene, makes every step happen, reports its
@@ -61,7 +62,7 @@ func killChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	json.NewEncoder(os.Stdout).Encode(childReport{Netns: ino, PIDs: sc.(*scene).helperPIDs()})
+	json.NewEncoder(os.Stdout).Encode(childReport{Netns: ino, PIDs: sc.(*scene).helperPIDs(), Dir: sc.(*scene).dir})
 	time.Sleep(time.Hour) // until the test kills us
 	return 1
 }

@@ -49,8 +49,10 @@ func NamespaceCommand(args ...string) (*exec.Cmd, error) {
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(helperEnviron(), namespaceEnv+"="+strconv.FormatUint(ino, 10))
+	// A mount namespace too, for a /run of its own (privateRun): the
+	// scene's files go with the namespace, kill -9 included.
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET,
+		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS,
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	if euid := os.Geteuid(); euid != 0 {
@@ -59,7 +61,7 @@ func NamespaceCommand(args ...string) (*exec.Cmd, error) {
 			return nil, err
 		}
 		cmd.Env = append(cmd.Env, userEnv+"="+strconv.FormatUint(user, 10))
-		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
 		// Root inside is this user outside: one uid, one gid, no groups
 		// (setgroups denied, as an unprivileged map must).
 		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: euid, Size: 1}}
@@ -114,12 +116,14 @@ func InUserNamespace() bool {
 // run there, and runs on loopback instead.
 var ErrUserNamespacePowerless = errors.New("the user namespace the lab made gives it no power over its own network (a security module denies it)")
 
-// privateRun gives the lab, in a user namespace of its own, a /run of its
-// own: an empty tmpfs in its mount namespace, owned by its root. The
-// scene's directory goes there (files.go), so that its servers run from
-// neither a world-writable directory nor a hidden one in a home, which
-// the monitor would rightly call suspicious. Mounts made here do not
-// propagate back: the mount namespace is made private first.
+// privateRun gives the lab, in its namespace, a /run of its own: an empty
+// tmpfs in its mount namespace, owned by its root. The scene's directory
+// goes there (files.go), so that its servers run from neither a
+// world-writable directory nor a hidden one in a home, which the monitor
+// would rightly call suspicious, and so that it ends with the namespace:
+// a lab killed with -9 left its directory and its copy of portwatch in
+// the machine's /run. Mounts made here do not propagate back: the mount
+// namespace is made private first.
 func privateRun() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making the lab's mounts private: %w", err)
