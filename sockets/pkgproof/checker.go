@@ -96,13 +96,17 @@ func (c *Checker) otherMountNS(pid int32) bool {
 // machine's proof applies. A namespace on this machine's own root (no
 // container image: `unshare --mount`) whose path leads elsewhere had a file
 // mounted over it, which any user may do in a namespace of their own: that
-// disproves the name. A container's own root is its image: unproven.
+// disproves the name. A container's own root is its image: unproven; a
+// root of a user's own (userRoot) is no image, and its files no package's.
 func (c *Checker) otherNamespaceFile(pid int32, exe string, running *syscall.Stat_t) *sockets.Identity {
 	var here syscall.Stat_t
 	if syscall.Stat(exe, &here) == nil && here.Dev == running.Dev && here.Ino == running.Ino {
 		return nil
 	}
 	if !c.sameRoot(pid) {
+		if why := c.userRoot(pid); why != "" {
+			return &sockets.Identity{Proof: sockets.ProofUnowned, Reason: why}
+		}
 		return containerExe
 	}
 	return &sockets.Identity{Proof: sockets.ProofMounted, Reason: "it runs in a mount namespace of its own where " + exe +
