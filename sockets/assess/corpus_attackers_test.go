@@ -164,6 +164,17 @@ func startAttacks(t *testing.T, ns string) []*corpusAttack {
 		redis := copyTo(socat, filepath.Join(kit, "bin", "redis-server"))
 		attacks = append(attacks, &corpusAttack{name: "socat copy as redis-server, EXEC", script: "exec " + redis + " TCP-LISTEN:6379,reuseaddr,fork EXEC:/bin/sh", listen: 6379, caught: []string{CodeUnownedExe, CodeExecTool}})
 	}
+	// A user's own root entered by pivot_root from `unshare -r`, run as
+	// nobody: a copy of python3 at its /usr/bin/redis-server.
+	if _, err := exec.LookPath("pivot_root"); err != nil {
+		t.Logf("skip attack in a user's own root: pivot_root is not installed")
+	} else if why := userNamespacesClosed(); why != "" {
+		t.Logf("skip attack in a user's own root: %s", why)
+	} else {
+		attacks = append(attacks, &corpusAttack{name: "python as redis-server in a root nobody owns (unshare -r, pivot_root)",
+			script: "D=" + userRoot(t, 6380) + " exec setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -r -m sh -c '" + userPivotMount + userLibs + userPivotEnter + "'",
+			listen: 6380, caught: []string{CodeUnownedExe}})
+	}
 	var run []*corpusAttack
 	for _, a := range attacks {
 		if strings.Contains(a.script, "socat") && socat == "" {

@@ -3,6 +3,7 @@
 package assess
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +59,26 @@ func userRoot(t *testing.T, port uint16) string {
 	return dir
 }
 
+// The steps of a user entering their own root $D (userRoot) from a user
+// and mount namespace of theirs: pivot_root needs the new root to be a
+// mount point; python's libraries are bind-mounted in; from outside, the
+// path of the process's executable then reads /usr/bin/redis-server, the
+// packaged daemon's.
+const (
+	userPivotMount = "mount --bind $D $D && "
+	userLibs       = "mount --bind /usr/lib $D/usr/lib && mount --bind /usr/lib64 $D/usr/lib64 && "
+	userPivotEnter = "cd $D && pivot_root . old && cd / && exec /usr/bin/redis-server /srv.py"
+)
+
+// userNamespacesClosed says why user nobody may not make a user namespace
+// here (a sysctl or an LSM closes them), or "".
+func userNamespacesClosed() string {
+	if err := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "unshare", "-r", "-m", "true").Run(); err != nil {
+		return fmt.Sprintf("user namespaces are not open to users here (unshare -r as nobody: %v)", err)
+	}
+	return ""
+}
+
 // A user's own root, entered from a user namespace of theirs (`unshare
 // -r`, a mount namespace, then chroot or pivot_root into a directory they
 // own), is no container runtime's image: a copy of python3 at its
@@ -73,22 +94,18 @@ func TestRealUserOwnedRootIsNotTheDaemon(t *testing.T) {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	if err := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "unshare", "-r", "-m", "true").Run(); err != nil {
-		t.Skipf("user namespaces are not open to users here (unshare -r as nobody: %v)", err)
+	if why := userNamespacesClosed(); why != "" {
+		t.Skip(why)
 	}
 	cases := []struct{ name, mount, enter string }{
 		{"chroot", "", "exec chroot $D /usr/bin/redis-server /srv.py"},
-		// pivot_root needs the new root to be a mount point; from outside,
-		// the path of the process's executable then reads
-		// /usr/bin/redis-server, the packaged daemon's.
-		{"pivot_root", "mount --bind $D $D && ", "cd $D && pivot_root . old && cd / && exec /usr/bin/redis-server /srv.py"},
+		{"pivot_root", userPivotMount, userPivotEnter},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			port := freePort(t)
 			dir := userRoot(t, port)
-			script := c.mount + "mount --bind /usr/lib $D/usr/lib && mount --bind /usr/lib64 $D/usr/lib64 && " + c.enter
-			cmd := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "unshare", "-r", "-m", "sh", "-c", script)
+			cmd := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "unshare", "-r", "-m", "sh", "-c", c.mount+userLibs+c.enter)
 			cmd.Env = append(os.Environ(), "D="+dir)
 			cmd.Stderr = os.Stderr
 			if err := cmd.Start(); err != nil {
