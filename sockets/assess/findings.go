@@ -70,7 +70,8 @@ const (
 	CodeReverseShell     = "reverse-shell"         // a shell whose standard input or output is this connection
 	CodeShellConnection  = "shell-connection"      // a shell holds an established connection of its own
 	CodeSocketStdio      = "socket-stdio"          // a program's standard input or output is this socket (inetd style)
-	CodePivot            = "pivot"                 // a forwarder relays this connection (socat, netcat, ssh -L/-R/-D)
+	CodePivot            = "pivot"                 // a forwarder relays this connection (socat, netcat, ssh -L/-R/-D), or a socat listener every connection to another address
+	CodeFileServer       = "file-server"           // an interpreter's one-line file server listens (python3 -m http.server, php -S)
 	CodeClientSocket     = "client-socket"         // a daemon's own unconnected UDP socket on an ephemeral port
 	CodeIdentity         = "identity"              // what the owner's executable was proven to be
 	CodePublicExposed    = "public-service"        // a service meant to be reached (VPN, mail, DNS, web) on the network
@@ -106,6 +107,7 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *co
 		ownerFindings(s, &f)
 		floodFindings(s, c, &f)
 		identityFindings(s, info, &f)
+		fileServerFinding(s, fw, &f)
 		userFindings(s, info, &f)
 		identityNote(s, &f)
 	default:
@@ -301,7 +303,9 @@ func identityFindings(s *sockets.Socket, info *ServiceInfo, f *findings) {
 	if p.Identity.Disproven() && claimedName(p) != "" {
 		return // provenanceFindings says it: a well-known name on a file no package installed
 	}
-	if backdoorTools[name] {
+	if to := relayTarget(p); to != "" {
+		f.add(RiskHigh, CodePivot, "%s (pid %d) listens on port %d and relays every connection to %s: a pivot through this machine, carrying whoever reaches the port to that address as if from here. Find who started it. %s", name, p.PID, s.LPort, to, p.Cmdline)
+	} else if backdoorTools[name] {
 		f.add(RiskHigh, CodeBackdoorTool, "%s (pid %d) listens on port %d: a shell or netcat waiting for connections is the oldest backdoor there is. Find who started it.", name, p.PID, s.LPort)
 		return
 	}

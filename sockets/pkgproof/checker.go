@@ -96,8 +96,9 @@ func (c *Checker) otherMountNS(pid int32) bool {
 // machine's proof applies. A namespace on this machine's own root (no
 // container image: `unshare --mount`) whose path leads elsewhere had a file
 // mounted over it, which any user may do in a namespace of their own: that
-// disproves the name; a path this machine does not have at all is no
-// package's (unowned). A container's own root is its image: unproven.
+// disproves the name. A container's own root is its image: unproven; a
+// root of a user's own (userRoot) is no image, and its files no package's;
+// nor is a path this machine does not have at all (unowned).
 func (c *Checker) otherNamespaceFile(pid int32, exe string, running *syscall.Stat_t) *sockets.Identity {
 	var here syscall.Stat_t
 	absent := syscall.Stat(exe, &here) != nil
@@ -105,6 +106,9 @@ func (c *Checker) otherNamespaceFile(pid int32, exe string, running *syscall.Sta
 		return nil
 	}
 	if !c.sameRoot(pid) {
+		if why := c.userRoot(pid); why != "" {
+			return &sockets.Identity{Proof: sockets.ProofUnowned, Reason: why}
+		}
 		return containerExe
 	}
 	if absent {
