@@ -24,13 +24,16 @@ type corpusAttack struct {
 	listen uint16 // the process listens here; 0: it holds a connection to the peer's rport
 	rport  uint16
 	caught []string // one of these findings, HIGH
-	pid    int
+	// child: the listener is held by a child of the started process (a
+	// shell wrapper), so it is found by its port alone.
+	child bool
+	pid   int
 }
 
 func (a *corpusAttack) find(vs []*Verdict) *Verdict {
 	for _, v := range vs {
 		s := &v.Socket
-		mine := false
+		mine := a.child && a.listen != 0 && len(s.Owners) > 0
 		for _, p := range s.Owners {
 			mine = mine || int(p.PID) == a.pid
 		}
@@ -182,6 +185,21 @@ func startAttacks(t *testing.T, ns string) []*corpusAttack {
 		attacks = append(attacks, &corpusAttack{name: "redis-server's binary copied as kit-helper", script: "exec " + helper + " --port 8083 --bind 0.0.0.0 --save '' --protected-mode no",
 			listen: 8083, caught: []string{CodeUnknownListener}})
 	}
+	// A daemon's real binary under a daemon's name, started by a shell
+	// wrapper that stays its parent.
+	if rs, err := exec.LookPath("redis-server"); err == nil {
+		fake := copyTo(rs, filepath.Join(kit, "usr", "sbin", "nginx"))
+		attacks = append(attacks, &corpusAttack{name: "redis-server's binary copied as nginx, started by sh", script: "sh -c '" + fake + " --port 8081 --bind 0.0.0.0 --protected-mode no; true'",
+			listen: 8081, child: true, caught: []string{CodeUnownedExe}})
+	}
+	attacks = append(attacks,
+		// The packaged python3, renamed (PR_SET_NAME) after a daemon.
+		&corpusAttack{name: "python3 renamed sshd on 2222", script: fmt.Sprintf("exec %s %s listen 2222 sshd", py, implant), listen: 2222, caught: []string{CodeRenamedProcess}},
+		&corpusAttack{name: "python3 renamed nginx on 80", script: fmt.Sprintf("exec %s %s listen 80 nginx", py, implant), listen: 80, caught: []string{CodeRenamedProcess}},
+		// argv[0] alone rewritten: the name the kernel keeps is python's.
+		&corpusAttack{name: "python3 with argv[0] /usr/sbin/sshd on 2223", script: fmt.Sprintf("exec -a /usr/sbin/sshd %s %s listen 2223", py, implant), listen: 2223, caught: []string{CodeUnknownListener}},
+		&corpusAttack{name: "socat UDP relay to the peer's DNS", script: "exec socat UDP-LISTEN:5353,fork,reuseaddr UDP:" + corpusPeer + ":53", listen: 5353, caught: []string{CodePivot}},
+	)
 	attacks = append(attacks,
 		// A relay into the next network is a pivot, not a shell.
 		&corpusAttack{name: "socat relay to the peer's ssh", script: "exec socat TCP-LISTEN:8082,fork,reuseaddr TCP:" + corpusPeer + ":22", listen: 8082, caught: []string{CodePivot}},

@@ -65,6 +65,7 @@ const (
 	CodeModifiedExe      = "modified-exe"          // the running file differs from what its package installed
 	CodeMountedExe       = "mounted-exe"           // in a private mount namespace, the path leads to another file than this machine's
 	CodeKernelName       = "kernel-thread-name"    // a kernel thread's name on a process with an executable
+	CodeRenamedProcess   = "renamed-process"       // an interpreter, shell or netcat renamed to a daemon's name (python3 calling itself sshd)
 	CodeInlineCode       = "inline-code"           // an interpreter runs code from its command line (-c, -e)
 	CodeExecTool         = "exec-shell"            // a netcat-like tool hands the socket to a program (-e, EXEC:, --sh-exec)
 	CodeReverseShell     = "reverse-shell"         // a shell whose standard input or output is this connection

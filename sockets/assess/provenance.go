@@ -57,6 +57,9 @@ func provenanceFindings(s *sockets.Socket, f *findings) {
 				f.add(RiskMedium, CodeUnpackagedExe, "%s (pid %d) runs %s, which no package installed, from %s: a program copied there by hand, the way tunnels and implants arrive. Find out who put it there.", exeName(p), p.PID, p.Exe, where)
 			}
 		}
+		if claimed := renamedDaemon(p); claimed != "" {
+			f.add(risk, CodeRenamedProcess, "%s (pid %d) calls itself %s, but it runs %s: a %s renamed to pass for %s in the process list, the way implants hide. %s", p.Name, p.PID, p.Name, p.Exe, toolKind(exeName(p)), claimed, p.Cmdline)
+		}
 		if kernelName(p) && p.Exe != "" {
 			f.add(RiskHigh, CodeKernelName, "%s (pid %d) calls itself a kernel thread, but kernel threads have no executable and hold no sockets; this one runs %s: malware hiding in the process list.", p.Name, p.PID, p.Exe)
 		}

@@ -60,7 +60,7 @@ func remedyFor(code string, s *sockets.Socket, info *ServiceInfo, fw reach.Verdi
 		return firewallRule(s, fw, "restrict")
 	case CodeUnknownListener, CodeBackdoorPort, CodeBackdoorTool, CodeUnownedExe, CodeModifiedExe, CodeKernelName,
 		CodeInlineCode, CodeExecTool, CodeReverseShell, CodeShellConnection, CodePivot, CodeWorldWritableExe,
-		CodeScriptWritable, CodeServiceMismatch, CodeUnexpected, CodeUnpackagedExe, CodeFileServer:
+		CodeScriptWritable, CodeServiceMismatch, CodeUnexpected, CodeUnpackagedExe, CodeFileServer, CodeRenamedProcess:
 		return stopWords(s, code)
 	case CodeDeletedExe:
 		if u := serviceUnit(s); u != "" {

@@ -63,3 +63,21 @@ func TestRealSocatRelayListenerIsAPivot(t *testing.T) {
 		t.Errorf("a relay is called a shell: %+v", v.Findings)
 	}
 }
+
+// The packaged python3 renamed after a daemon (PR_SET_NAME "sshd") is a
+// disguise whatever its package: HIGH on a listener. Before, it read as
+// an ssh-alt listener with no finding.
+func TestRealPythonRenamedSshdIsARenamedProcess(t *testing.T) {
+	requireRootDpkg(t)
+	py := realPython(t)
+	port := freePort(t)
+	script := scriptFile(t, "import ctypes,socket,time\nctypes.CDLL(None).prctl(15, b'sshd', 0, 0, 0)\ns=socket.socket(); s.bind(('127.0.0.1',"+strconv.Itoa(int(port))+")); s.listen(); time.sleep(60)\n")
+	cmd := startInDir(t, "/", py, script)
+	v := liveVerdictOf(t, cmd.Process.Pid, func(s *sockets.Socket) bool {
+		return s.IsListening() && s.LPort == port && s.Owners[0].Name == "sshd"
+	})
+	f := hasCode(v.Findings, CodeRenamedProcess)
+	if f == nil || f.Severity != RiskHigh || !strings.Contains(f.Text, py) {
+		t.Fatalf("no HIGH %s finding naming the executable: %+v", CodeRenamedProcess, v.Findings)
+	}
+}
