@@ -52,6 +52,9 @@ type Store struct {
 	counts     [TabCount]int
 	multiNetns bool
 	mark       uint32 // the last mark Rows handed out
+	drops      uint32 // rows dropped so far (a kept order may still hold them)
+	// orders is each tab's rows in the order last asked for (order.go).
+	orders [TabCount]keptOrder
 	// historyTotal counts the transitions kept over every row.
 	historyTotal int
 }
@@ -130,7 +133,7 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		}
 		switch {
 		case r == nil:
-			r = &Row{Verdict: v, firstSeen: stampOf(now), isNew: !baseline, tab: TabOf(&v.Socket)}
+			r = &Row{Verdict: v, firstSeen: stampOf(now), isNew: !baseline, tab: TabOf(&v.Socket), changed: s.gen}
 			s.rows.add(v.Socket.Key(), r)
 			ch.Reordered = true
 			if !baseline {
@@ -151,9 +154,12 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		default:
 			listed++
 		}
+		if r.Verdict != v || r.goneAt != 0 {
+			r.changed = s.gen // the kept orders put it back in its place
+		}
 		r.Verdict, r.tab, r.goneAt, r.gen = v, TabOf(&v.Socket), 0, s.gen
 		if r.flow != flow {
-			r.flow = flow
+			r.flow, r.moved = flow, s.gen
 			ch.Moved = true
 		}
 		if !v.Socket.IsListening() {
@@ -199,7 +205,7 @@ func (s *Store) sweep(now time.Time, events []Event) []Event {
 	s.ghosts = 0
 	s.rows.each(func(r *Row) {
 		if r.gen != s.gen && r.goneAt == 0 {
-			r.goneAt = stampOf(now)
+			r.goneAt, r.changed, r.moved = stampOf(now), s.gen, s.gen
 			r.flow = nil // a closed socket moves no more
 			events = append(events, Event{Deleted, r})
 			if !r.Socket.IsListening() {
@@ -210,6 +216,7 @@ func (s *Store) sweep(now time.Time, events []Event) []Event {
 			if now.Sub(r.goneAt.Time()) >= MarkFor {
 				s.rows.remove(r)
 				r.dropped = true
+				s.drops++
 				s.historyTotal -= len(r.history)
 				return
 			}
