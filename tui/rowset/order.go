@@ -86,13 +86,35 @@ func (s *Store) catchUp(o *keptOrder, q Query) {
 	}
 	clear(o.rows[len(keep):]) // no dropped row stays reachable
 	var moved []*Row
-	s.rows.each(func(r *Row) {
-		if dirty(r) && q.Tab.Shows(r) {
+	s.mark++
+	pick := func(r *Row) {
+		if dirty(r) && !r.dropped && r.mark != s.mark && q.Tab.Shows(r) {
+			r.mark = s.mark
 			moved = append(moved, r)
 		}
-	})
+	}
+	if since+1 >= s.touchedFrom {
+		for _, r := range s.touched {
+			pick(r)
+		}
+	} else {
+		s.rows.each(pick)
+	}
 	o.rows = insertSorted(keep, moved, q.compare)
 	o.gen, o.drops = s.gen, s.drops
+}
+
+// touch notes that a poll changed how a row may sort (stamp is its
+// changed or moved). The list is bounded: past a quarter of the rows (a
+// tab not looked at for long, or traffic everywhere) it starts again, and
+// an order older than its start catches up with a pass over every row.
+func (s *Store) touch(r *Row, stamp *uint32) {
+	*stamp = s.gen
+	if len(s.touched) >= max(s.rows.n/4, 1024) {
+		clear(s.touched)
+		s.touched, s.touchedFrom = s.touched[:0], s.gen+1 // this poll's earlier ones are gone too
+	}
+	s.touched = append(s.touched, r)
 }
 
 // insertSorted puts rows into sorted, which is in cmp's order, each where a
