@@ -54,7 +54,7 @@ func (s *Store) kept(q Query) []*Row {
 		if s.tabLen(q.Tab) > InlineSort {
 			return nil
 		}
-		o.rows = s.sortRows(Query{Tab: q.Tab, Order: q.Order}, o.rows[:0])
+		o.rows = s.sortRows(Query{Tab: q.Tab, Order: q.Order}, nil)
 		o.name, o.gen, o.drops, o.pending = q.Name, s.gen, s.drops, ""
 		return o.rows
 	}
@@ -78,13 +78,14 @@ func (s *Store) catchUp(o *keptOrder, q Query) {
 	}
 	since := o.gen
 	dirty := func(r *Row) bool { return r.changed > since || q.ReadsFlows && r.moved > since }
-	keep := o.rows[:0]
+	// A new array, never the old one changed: Rows hands the order out
+	// itself, and a View may still read the last one.
+	keep := make([]*Row, 0, len(o.rows))
 	for _, r := range o.rows {
 		if !r.dropped && !dirty(r) {
 			keep = append(keep, r)
 		}
 	}
-	clear(o.rows[len(keep):]) // no dropped row stays reachable
 	var moved []*Row
 	s.mark++
 	pick := func(r *Row) {
@@ -99,6 +100,9 @@ func (s *Store) catchUp(o *keptOrder, q Query) {
 		}
 	} else {
 		s.rows.each(pick)
+	}
+	if len(moved) == 0 && len(keep) == len(o.rows) {
+		keep = o.rows // nothing changed for this order: the same array
 	}
 	o.rows = insertSorted(keep, moved, q.compare)
 	o.gen, o.drops = s.gen, s.drops
