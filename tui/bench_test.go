@@ -76,16 +76,22 @@ func BenchmarkPollChurn(b *testing.B) {
 	}
 }
 
-// churnHarness is a monitor on tab at 200,000 established connections,
-// and two polls' messages between which 1% of them churn.
-func churnHarness(b *testing.B, tab string) (*harness, [2]snapshotMsg) {
+// manyConnections is the fixture's sockets and n established connections
+// to port 80, each from its own address.
+func manyConnections(n int) *sockets.Snapshot {
 	socks := fixtureSockets()
-	for i := range 200000 {
+	for i := range n {
 		remote := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
 		socks = append(socks, sk(sockets.TCP, 4, "10.0.0.5", 80, remote.String(), uint16(1024+i%60000), "ESTABLISHED", uint64(1_000_000+i), procWorker))
 	}
 	sockets.SetDirections(socks)
-	a := snapAt(t0, socks)
+	return snapAt(t0, socks)
+}
+
+// churnHarness is a monitor on tab at 200,000 established connections,
+// and two polls' messages between which 1% of them churn.
+func churnHarness(b *testing.B, tab string) (*harness, [2]snapshotMsg) {
+	a := manyConnections(200000)
 	churned := *a
 	churned.Sockets = slices.Clone(a.Sockets)
 	for i := 20; i < len(churned.Sockets); i += 100 {

@@ -13,7 +13,7 @@ import (
 // order replaces them when it does. Before, the switch sorted the tab in
 // Update: at 100,000 connections 0.3 to 3 s with the key waiting.
 func TestATabSwitchDoesNotWaitForASort(t *testing.T) {
-	hs := newHarness(t, 120, 40, bigSnapshot(30000))
+	hs := newHarness(t, 120, 40, manyConnections(rowset.InlineSort+1000))
 	// The first tick, its poll run by hand so its commands can be held.
 	m, cmd := hs.m.Update(tickMsg{})
 	hs.m = m.(Model)
