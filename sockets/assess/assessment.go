@@ -207,14 +207,6 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 }
 
 func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdict {
-	v := as.judgeWith(s, c, h)
-	v.Findings = as.intern(v.Findings)
-	return v
-}
-
-// judgeWith is judge without sharing the findings (intern): it writes
-// nothing of the assessor's, so judgeStale runs it on several goroutines.
-func (as *Assessor) judgeWith(s *sockets.Socket, c *counts, h sockets.Health) *Verdict {
 	info := as.kb.sharedForSocket(s)
 	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: int32(c.scanned(s)), Health: h, Role: as.kb.roleOf(s)}
 	// The counters change poll after poll, a verdict does not: a kept
@@ -235,6 +227,7 @@ func (as *Assessor) judgeWith(s *sockets.Socket, c *counts, h sockets.Health) *V
 	v.Findings = baselineFindings(v, c.baseline, v.Findings)
 	v.Findings = healthFindings(s, h, v.Findings)
 	addRemedies(s, info, fw, v.Findings)
+	v.Findings = as.intern(v.Findings)
 	v.Risk = worstRisk(s, info, fw, v.Findings)
 	if v.Role == RoleClientSocket {
 		v.Risk = RiskInfo // the port's own risk is a service's; only the findings count

@@ -3,10 +3,7 @@ package assess
 import (
 	"maps"
 	"net/netip"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
@@ -224,7 +221,6 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 			a.perPID[pid] += n
 		}
 	}
-	fresh := as.judgeStale(snap, rs, c, health)
 	order := as.spare[:0]
 	for i, r := range rs {
 		s := &snap.Sockets[i]
@@ -234,10 +230,6 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 			continue
 		}
 		switch {
-		case r.stale && fresh != nil:
-			v := fresh[i]
-			v.Findings = as.intern(v.Findings)
-			r.v, r.stale = v, false
 		case r.stale:
 			r.v, r.stale = as.judge(s, c, h), false
 		case r.v.Flooded != c.flooded(s) || r.v.Scanned != int32(c.scanned(s)) || r.v.Health != h:
@@ -323,53 +315,4 @@ func sameFirewall(v *Verdict, s *sockets.Socket, c *counts) bool {
 		return v.fw == nil
 	}
 	return v.fw != nil && v.fw.Equal(&fv)
-}
-
-// parallelJudge is the fewest connections to judge for the judging to be
-// spread over the cores: a first poll of a large machine, or a burst of
-// new connections. Below it the gain is small (20,000 connections are
-// judged in a tenth of a second) and the allocations of two goroutines at
-// once raised the monitor's peak RSS by 6 MiB at 10,000 connections.
-const parallelJudge = 32768
-
-// judgeStale judges, on every core, the connections this poll must judge
-// afresh when there are many of them: at 200,000 connections the first
-// poll's judging is a second of one core. It returns their verdicts by the
-// snapshot's index (findings not yet shared: intern is the assessor's and
-// runs on one goroutine), or nil when they are few and judged in line.
-// Judging a connection reads the snapshot, the counts and the knowledge
-// (whose caches lock) and writes nothing shared.
-func (as *Assessor) judgeStale(snap *sockets.Snapshot, rs []*remembered, c *counts, health func(int) sockets.Health) []*Verdict {
-	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 {
-		return nil
-	}
-	var todo []int32
-	for i, r := range rs {
-		if r != nil && r.stale {
-			todo = append(todo, int32(i))
-		}
-	}
-	if len(todo) < parallelJudge {
-		return nil
-	}
-	out := make([]*Verdict, len(rs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, 8) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= len(todo) {
-					return
-				}
-				i := todo[k]
-				out[i] = as.judgeWith(&snap.Sockets[i], c, health(int(i)))
-			}
-		}()
-	}
-	wg.Wait()
-	return out
 }
