@@ -176,3 +176,26 @@ func TestAKeptOrderByRateFollowsTheFlows(t *testing.T) {
 		t.Errorf("the fastest row is %v", rows[0].Flow().In)
 	}
 }
+
+// A View counts its closed rows at the refresh, and the count follows the
+// polls and the expiry (the status line reads it every frame).
+func TestAViewCountsItsClosedRows(t *testing.T) {
+	s, p := rowset.NewStore(), newPoller()
+	s.Apply(p.verdicts(web, backdoor, conn), t0)
+	q := rowset.Query{Tab: rowset.All, Name: "port", Order: byPort}
+	var v rowset.View
+	v.Refresh(s, q)
+	if v.Closed() != 0 {
+		t.Fatalf("%d closed of a first poll", v.Closed())
+	}
+	s.Apply(p.verdicts(web), t0.Add(time.Second))
+	v.Refresh(s, q)
+	if v.Len() != 3 || v.Closed() != 2 {
+		t.Errorf("%d rows, %d closed; want 3 and 2", v.Len(), v.Closed())
+	}
+	s.Expire(t0.Add(time.Minute))
+	v.Refresh(s, q)
+	if v.Len() != 1 || v.Closed() != 0 {
+		t.Errorf("after the expiry %d rows, %d closed; want 1 and 0", v.Len(), v.Closed())
+	}
+}
