@@ -27,8 +27,8 @@ func TestParseSockstat(t *testing.T) {
 
 // The hint counts this test's own 300 listeners (the machine's other
 // sockets are no business of a test: it asks for at least those). It
-// makes no Live: a Live's sockets would outlive the test in this process,
-// whose descriptors other tests read.
+// makes no Live, so it adds nothing to this process's descriptors, which
+// other tests read.
 func TestSizeHintCountsTheTestsSockets(t *testing.T) {
 	const mine = 300
 	for range mine {
