@@ -7,6 +7,7 @@
 # after a collection; alloc_space: what the polls allocated), with the live
 # heap, the allocations a poll and the RSS.
 #   bash bench/heap.sh 10000 /tmp/prof      # /tmp/prof/{cpu,mem,first}.pprof (first: the first poll)
+#   FIRST=1 bash bench/heap.sh 100000 /tmp/prof   # the first poll only, without the heap profile's sampling
 #   go tool pprof -sample_index=inuse_space -top /tmp/prof/mem.pprof
 #   go tool pprof -sample_index=alloc_space -base /tmp/prof/mem.pprof.base -top /tmp/prof/mem.pprof
 set -euo pipefail
@@ -26,5 +27,9 @@ trap cleanup EXIT INT TERM
 go build -o "$work/load" ./bench/load
 go build -o "$work/heapbench" ./bench/heapbench
 start_load "$n"
+if [ "${FIRST:-}" = 1 ]; then # the first poll's time and CPU profile alone: a heap profile's sampling slows every allocation
+  "$work/heapbench" -polls "${POLLS:-3}" -firstprofile "$out/first.pprof"
+  exit
+fi
 "$work/heapbench" -polls "${POLLS:-30}" -cpuprofile "$out/cpu.pprof" -memprofile "$out/mem.pprof" -firstprofile "$out/first.pprof"
 echo "profiles of ${POLLS:-30} monitor polls at $n connections: $out/cpu.pprof, $out/mem.pprof"

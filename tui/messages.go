@@ -9,6 +9,7 @@ import (
 	"github.com/portwatch/portwatch/sockets/baseline"
 	"github.com/portwatch/portwatch/sockets/events"
 	"github.com/portwatch/portwatch/sockets/traffic"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 // tickMsg asks for a poll; it re-arms itself. The time comes from the
@@ -28,6 +29,9 @@ type snapshotMsg struct {
 	logErr     error           // writing the events to --log failed
 	at         time.Time
 }
+
+// sortedMsg carries tabs' rows sorted off the UI goroutine (rowset.SortJob).
+type sortedMsg struct{ sorted rowset.Sorted }
 
 // pollErrorMsg is a failed poll; the last good snapshot stays on screen.
 type pollErrorMsg struct {

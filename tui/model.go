@@ -116,6 +116,16 @@ func (m *Model) startPoll() tea.Cmd {
 	return m.poller.pollCmd(m.seq, m.baseline)
 }
 
+// sortCmd sorts, off the UI goroutine, the tabs whose order the store has
+// not kept and are too large to sort while a key waits (nil when none).
+func (m *Model) sortCmd() tea.Cmd {
+	job := m.store.SortJob(m.table.queries())
+	if job == nil {
+		return nil
+	}
+	return func() tea.Msg { return sortedMsg{job()} }
+}
+
 // refreshRows takes the current tab's rows from the store again, and sizes
 // the table for them (below the table, the pane takes what rows leave).
 func (m *Model) refreshRows() {

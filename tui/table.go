@@ -2,6 +2,7 @@ package tui
 
 import (
 	"cmp"
+	"fmt"
 	"strings"
 	"time"
 
@@ -59,14 +60,33 @@ func (t *tableModel) current() *rowset.Row { return t.view().Current() }
 
 // query is what the current tab shows under a filter.
 func (t *tableModel) query(filter string) rowset.Query {
-	st := t.sorts[t.tab]
-	less := columnByTitle(columnsOf(t.tab, true, t.withBaseline, false, true), st.col).less
-	flagsFirst := t.withBaseline && t.tab == rowset.Listening
-	var where func(*rowset.Row) bool
+	q := t.queryOf(t.tab)
+	q.Filter = filter
 	if t.link != nil {
-		where = t.link.where
+		q.Where = t.link.where
 	}
-	return rowset.Query{Tab: t.tab, Filter: filter, Where: where, Order: func(a, b *rowset.Row) int {
+	return q
+}
+
+// queries are every tab's whole rows in its sort: the orders the store
+// keeps (a tab not on screen too, so that switching to it finds its rows
+// in order).
+func (t *tableModel) queries() []rowset.Query {
+	qs := make([]rowset.Query, 0, rowset.TabCount)
+	for tab := range rowset.TabCount {
+		qs = append(qs, t.queryOf(tab))
+	}
+	return qs
+}
+
+// queryOf is a tab's rows in its sort, named by what decides the order.
+func (t *tableModel) queryOf(tab rowset.Tab) rowset.Query {
+	st := t.sorts[tab]
+	col := columnByTitle(columnsOf(tab, true, t.withBaseline, false, true), st.col)
+	less := col.less
+	flagsFirst := t.withBaseline && tab == rowset.Listening
+	name := fmt.Sprintf("%s reverse=%v flags=%v", col.title, st.reverse, flagsFirst)
+	return rowset.Query{Tab: tab, Name: name, ReadsFlows: trafficColumns[col.title], Order: func(a, b *rowset.Row) int {
 		if flagsFirst {
 			if c := cmp.Compare(baselineRank(a), baselineRank(b)); c != 0 {
 				return c

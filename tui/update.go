@@ -48,7 +48,12 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.now = msg.at
 		m.applySnapshot(msg)
-		return m, tea.Batch(m.resolver.want(m.table.view().Rows(), m.cfg.LookupAddr), m.noteEvents(msg))
+		return m, tea.Batch(m.resolver.want(m.table.view().Rows(), m.cfg.LookupAddr), m.noteEvents(msg), m.sortCmd())
+	case sortedMsg:
+		if m.store.Install(msg.sorted) {
+			m.refreshRows()
+		}
+		return m, nil
 	case pollErrorMsg:
 		m.polling = false
 		if msg.seq == m.seq {
@@ -269,9 +274,11 @@ func (m Model) tableKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		col := m.table.cycleSort(m.store.MultiNetns())
 		m.refreshRows()
 		m.setStatus("sorted by " + col)
+		return m, m.sortCmd()
 	case key.Matches(msg, k.Reverse):
 		m.table.sorts[m.table.tab].reverse = !m.table.sorts[m.table.tab].reverse
 		m.refreshRows()
+		return m, m.sortCmd()
 	case key.Matches(msg, k.Pause):
 		m.togglePause()
 	case key.Matches(msg, k.Kill), refused(msg, k.Kill): // read-only: K says why it does nothing

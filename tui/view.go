@@ -215,12 +215,7 @@ func (m *Model) position() string {
 		}
 		return "no sockets in this tab"
 	}
-	closed := 0
-	for _, r := range v.Rows() {
-		if r.Removed() {
-			closed++
-		}
-	}
+	closed := v.Closed()
 	of := fmt.Sprintf("row %d of %d", v.Cursor()+1, v.Len())
 	if closed > 0 {
 		of += fmt.Sprintf(" (%d just closed)", closed)

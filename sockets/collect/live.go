@@ -425,6 +425,9 @@ func (l *Live) listAgain() ([]sockets.Socket, error) {
 func (l *Live) list() ([]sockets.Socket, error) {
 	spare := l.spare // only netlink refills it; /proc's parser makes its own
 	l.spare = nil
+	if l.netlink != nil && spare == nil && l.netlink.last == 0 {
+		spare = make([]sockets.Socket, 0, sizeHint(l.procRoot)+64) // the first listing
+	}
 	if l.netlink != nil {
 		socks, err := l.netlink.list(spare, false)
 		if err == nil {

@@ -21,6 +21,8 @@ type Row struct {
 	gen             uint32 // the last poll that listed it
 	mark            uint32 // scratch of Rows: picked in this call
 	pos             int32  // its place in the last poll's order
+	changed         uint32 // the last poll that changed how it may sort: verdict, closed (order.go)
+	moved           uint32 // the last poll that changed its flow
 	isNew           bool   // appeared after the first snapshot
 	dropped         bool   // no longer in the store
 	tab             Tab    // the tab that lists it, besides All states

@@ -47,11 +47,20 @@ type Store struct {
 	order      []*Row // the rows of the last poll, in the order it listed them
 	spare      []*Row // the order before, whose array the next poll refills
 	gen        uint32
-	applied    bool // the first poll, the baseline, is in
-	ghosts     int  // closed rows still shown
+	applied    bool   // the first poll, the baseline, is in
+	ghosts     int    // closed rows still shown
+	closed     []*Row // those rows (and, until the next sweep, any listed again)
 	counts     [TabCount]int
 	multiNetns bool
 	mark       uint32 // the last mark Rows handed out
+	drops      uint32 // rows dropped so far (a kept order may still hold them)
+	// orders is each tab's rows in the order last asked for (order.go).
+	orders [TabCount]keptOrder
+	// touched lists the rows whose changed or moved was set in the polls
+	// from touchedFrom on (a row may be listed more than once), so that a
+	// kept order catches up without a pass over every row.
+	touched     []*Row
+	touchedFrom uint32
 	// historyTotal counts the transitions kept over every row.
 	historyTotal int
 }
@@ -91,7 +100,7 @@ func (s *Store) Apply(verdicts []*assess.Verdict, now time.Time) Change {
 // flow; a flow that is the same value as before (an idle connection)
 // changes nothing, and a new one makes the Change Moved, not Reordered.
 func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, now time.Time) Change {
-	baseline := !s.applied
+	first := !s.applied // the first poll is a baseline
 	s.applied = true
 	if s.rows.n == 0 { // sized at once, rather than grown by doubling
 		s.rows = newRowIndex(len(verdicts))
@@ -99,6 +108,7 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 	s.gen++
 	s.multiNetns = false
 	var ch Change
+	var counts [TabCount]int // the open rows of each tab: the listed ones
 	wasShown := s.rows.n - s.ghosts
 	listed := 0
 	clear(s.spare[:cap(s.spare)]) // it holds no row that may be dropped
@@ -130,10 +140,11 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		}
 		switch {
 		case r == nil:
-			r = &Row{Verdict: v, firstSeen: stampOf(now), isNew: !baseline, tab: TabOf(&v.Socket)}
+			r = &Row{Verdict: v, firstSeen: stampOf(now), isNew: !first, tab: TabOf(&v.Socket)}
 			s.rows.add(v.Socket.Key(), r)
+			s.touch(r, &r.changed)
 			ch.Reordered = true
-			if !baseline {
+			if !first {
 				ch.Events = append(ch.Events, Event{Added, r})
 			}
 		case r.gen == s.gen: // two sockets with one key: the first wins
@@ -151,9 +162,13 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		default:
 			listed++
 		}
+		if r.Verdict != v {
+			s.touch(r, &r.changed) // the kept orders put it back in its place
+		}
 		r.Verdict, r.tab, r.goneAt, r.gen = v, TabOf(&v.Socket), 0, s.gen
 		if r.flow != flow {
 			r.flow = flow
+			s.touch(r, &r.moved)
 			ch.Moved = true
 		}
 		if !v.Socket.IsListening() {
@@ -161,11 +176,18 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 		}
 		r.pos = int32(len(order))
 		order = append(order, r)
+		if v.Baseline.Status != baseline.Missing { // a row for what is not there: no socket to count
+			if r.tab != All {
+				counts[r.tab]++
+			}
+			counts[All]++
+		}
 	}
 	s.order, s.spare = order, s.order
+	s.counts = counts
 	if ch.Reordered || listed < wasShown || s.ghosts > 0 {
 		ch.Reordered = true
-		ch.Events = s.sweep(now, ch.Events)
+		ch.Events = s.sweep(now, ch.Events, s.spare)
 	}
 	return ch
 }
@@ -187,42 +209,47 @@ func (s *Store) Expire(now time.Time) bool {
 		return false
 	}
 	before := s.rows.n
-	s.sweep(now, nil)
+	s.sweep(now, nil, nil)
 	return s.rows.n != before
 }
 
-// sweep is one pass over every row: rows the last poll did not list are
-// marked closed, closed rows whose mark ran out are dropped, and the tabs
-// are counted. At 60,000 sockets each pass costs, so there is one.
-func (s *Store) sweep(now time.Time, events []Event) []Event {
-	s.counts = [TabCount]int{}
-	s.ghosts = 0
-	s.rows.each(func(r *Row) {
-		if r.gen != s.gen && r.goneAt == 0 {
-			r.goneAt = stampOf(now)
+// sweep marks closed the rows of the last poll's order (prev) that this
+// poll did not list, and drops the closed rows whose mark ran out. It
+// walks those two lists only, not every row: at 200,000 rows a pass over
+// the index was a third of the UI goroutine's share of a poll.
+func (s *Store) sweep(now time.Time, events []Event, prev []*Row) []Event {
+	for _, r := range prev {
+		if r.gen == s.gen || r.goneAt != 0 || r.dropped {
+			continue
+		}
+		// No order reads whether a row is closed: it keeps its place, but
+		// its flow goes (an order by rate moves it).
+		r.goneAt = stampOf(now)
+		if r.flow != nil {
 			r.flow = nil // a closed socket moves no more
-			events = append(events, Event{Deleted, r})
-			if !r.Socket.IsListening() {
-				r.record(r.Socket.State, Gone, now, s)
-			}
+			s.touch(r, &r.moved)
 		}
-		if r.Removed() {
-			if now.Sub(r.goneAt.Time()) >= MarkFor {
-				s.rows.remove(r)
-				r.dropped = true
-				s.historyTotal -= len(r.history)
-				return
-			}
-			s.ghosts++
-			return
+		events = append(events, Event{Deleted, r})
+		if !r.Socket.IsListening() {
+			r.record(r.Socket.State, Gone, now, s)
 		}
-		if r.Baseline.Status == baseline.Missing {
-			return // a row for what is not there: no socket to count
+		s.closed = append(s.closed, r)
+	}
+	keep := s.closed[:0]
+	for _, r := range s.closed {
+		switch {
+		case r.goneAt == 0 || r.dropped: // listed again (or listed twice here)
+		case now.Sub(r.goneAt.Time()) >= MarkFor:
+			s.rows.remove(r)
+			r.dropped = true
+			s.drops++
+			s.historyTotal -= len(r.history)
+		default:
+			keep = append(keep, r)
 		}
-		if r.tab != All {
-			s.counts[r.tab]++
-		}
-		s.counts[All]++
-	})
+	}
+	clear(s.closed[len(keep):])
+	s.closed = keep
+	s.ghosts = len(keep)
 	return events
 }
