@@ -103,4 +103,8 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(1, flush=True); ti
 	if !strings.HasPrefix(finding, "HIGH") || !strings.Contains(finding, "Remedy: ") {
 		t.Errorf("no HIGH published-past-firewall finding with its remedy for 18080:\n%s", out)
 	}
+	// The DNAT rule says where it sends the port, as nft writes it.
+	if !strings.Contains(finding, "tcp dport 18080 dnat to 10.99.0.2:80 # handle") {
+		t.Errorf("the finding's DNAT rule does not say where it goes: %s", finding)
+	}
 }
