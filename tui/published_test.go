@@ -72,6 +72,13 @@ func TestPublishedRow(t *testing.T) {
 	}
 	hs := newHarness(t, 120, 40, withPublished(snapAt(t0, fixtureSockets())))
 	hs.run(hs.m.Init())
+	// K on it says there is no process, and why: a rule, not a socket the kernel holds.
+	hs.m.filter.input.SetValue(":8080")
+	hs.m.refreshRows()
+	hs.keys("K")
+	if st := ansi.Strip(hs.m.View()); !strings.Contains(st, "a DNAT rule publishes this port") {
+		t.Errorf("K on a published port does not say a DNAT rule publishes it:\n%s", st)
+	}
 	without := newHarness(t, 120, 40, withFirewall(snapAt(t0, fixtureSockets()), portFirewall{}))
 	without.run(without.m.Init())
 	if got, was := hs.m.surface.outside, without.m.surface.outside; got != was+1 {
