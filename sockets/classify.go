@@ -81,7 +81,7 @@ func (e Exposure) Short() string {
 // Kind classifies the socket.
 func (s *Socket) Kind() Kind {
 	switch s.State {
-	case StateListen, StateUnconnected:
+	case StateListen, StateUnconnected, StatePublished:
 		return KindListening
 	case StateEstablished:
 		return KindEstablished

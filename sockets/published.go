@@ -6,6 +6,10 @@ import (
 	"github.com/portwatch/portwatch/sockets/reach"
 )
 
+// StatePublished is the state of a published port's row: not a socket the kernel lists but a
+// DNAT rule that sends a host port elsewhere, a way in all the same (it is a listener's kind).
+const StatePublished = "PUBLISHED"
+
 // Published is a published port of one namespace: connections from outside to its host address
 // and port are sent (DNAT) to another address, a container's or another machine's, whether or
 // not a proxy socket backs it; the verdict is what they meet on the forward path.

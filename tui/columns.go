@@ -174,6 +174,9 @@ var stateRank = func() map[string]int {
 }()
 
 func processCell(_ cellContext, r *rowset.Row) string {
+	if r.Published != nil { // no process: a DNAT rule (the Listening tab has no STATE column)
+		return sockets.StatePublished
+	}
 	name := r.Socket.OwnerName()
 	if n := len(r.Socket.Owners); n > 1 {
 		name += " +" + strconv.Itoa(n-1)

@@ -137,6 +137,10 @@ func detailParts(look detailLook, r *rowset.Row, w int) details {
 	if fw := r.Firewall(); fw.Kind != "" {
 		d.firewall, d.ruled = firewallLines(label, fw, w), fw.Kind != reach.Unknown
 	}
+	if r.Published != nil { // a published port's row: a DNAT, not a socket
+		d.rest = append(publishedLines(label, r.Published, look.multiNetns, w), hanging("  ", "  ", s.State+": "+r.StateText(), w)...)
+		return d
+	}
 	if as := sockets.PublishedAs(look.published, s); s.IsListening() && len(as) > 0 {
 		d.firewall = append(d.firewall, hanging(label("Published")+" ", "  ", "as "+strings.Join(as, ", ")+": the host's DNAT sends connections there", w)...)
 	}

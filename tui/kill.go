@@ -41,6 +41,9 @@ func killDialogFor(r *rowset.Row, selfPID int) (*killDialog, string) {
 		return nil, ""
 	}
 	s := &r.Socket
+	if r.Published != nil { // a DNAT rule, not a socket: nothing a signal ends
+		return nil, "no process to end: a DNAT rule publishes this port; the details say how to remove it"
+	}
 	if len(s.Owners) == 0 {
 		return nil, "no process to end: " + assess.OwnerAbsence(s)
 	}

@@ -28,7 +28,14 @@ func countSurface(a *assess.Assessment) surfaceCounts {
 	if a == nil {
 		return c
 	}
-	for _, v := range a.Verdicts {
+	c.add(a.Verdicts)
+	c.add(a.Published) // a DNAT is a way in, socket or not: it counts as a listener
+	return c
+}
+
+// add counts the listeners among verdicts.
+func (c *surfaceCounts) add(verdicts []*assess.Verdict) {
+	for _, v := range verdicts {
 		s := &v.Socket
 		if !s.IsListening() || s.Exposure() == sockets.ExposureLoopback {
 			continue
@@ -49,7 +56,6 @@ func countSurface(a *assess.Assessment) surfaceCounts {
 			}
 		}
 	}
-	return c
 }
 
 // manyUnknown: enough listeners have an unknown verdict that the

@@ -108,6 +108,9 @@ func (m *Model) applySnapshot(msg snapshotMsg) {
 	if len(msg.assessment.Missing) > 0 { // MISSING listeners are rows too
 		verdicts = append(slices.Clip(verdicts), msg.assessment.Missing...)
 	}
+	if len(msg.assessment.Published) > 0 { // and the published ports, a row each
+		verdicts = append(slices.Clip(verdicts), msg.assessment.Published...)
+	}
 	// Bytes that moved change cells, not the order: the rows are taken and
 	// sorted again only when they are sorted by a rate.
 	switch ch := m.store.ApplyFlows(verdicts, msg.flows, m.now); {

@@ -77,6 +77,8 @@ func printTables(w io.Writer, snap *sockets.Snapshot, a *assess.Assessment, o ro
 		}
 		out.table(t)
 		shown = append(shown, listening...)
+		printPublished(out, a.Published)
+		shown = append(shown, a.Published...)
 	}
 	if !o.listening {
 		if !o.established {

@@ -53,6 +53,9 @@ type Verdict struct {
 	// Role is what the socket is for: a listener, a daemon's client socket
 	// (an unconnected UDP socket on an ephemeral port), or a connection.
 	Role Role
+	// Published is, for a published port's row (state PUBLISHED), the DNAT
+	// it stands for; nil for every socket.
+	Published *sockets.Published
 }
 
 // Firewall is a listener's verdict from its namespace's firewall (open,
@@ -94,8 +97,11 @@ type Assessment struct {
 	Verdicts []*Verdict
 	// Missing are the baseline's listeners that nothing answers, in the
 	// file's order: verdicts without a real socket.
-	Missing  []*Verdict
-	Baseline *baseline.Baseline // what it was compared with, or nil
+	Missing []*Verdict
+	// Published are the ports the namespaces' rules publish (DNAT), each a
+	// verdict of its own whether or not a socket backs it (publishedrows.go).
+	Published []*Verdict
+	Baseline  *baseline.Baseline // what it was compared with, or nil
 	// Surface is the attack surface: listeners reachable from outside as
 	// far as portwatch can tell (not loopback, not filtered or closed by
 	// the firewall), and how many of them are HIGH.
@@ -203,6 +209,7 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 	}
 	a.measureSurface()
 	as.addMissing(a, snap, c)
+	a.Published = as.publishedRows(snap.Published)
 	return a
 }
 

@@ -5,6 +5,7 @@ import "github.com/portwatch/portwatch/sockets"
 // stateHelp explains every TCP state, and UDP's two, in plain words.
 var stateHelp = map[string]string{
 	"LISTEN":       "Waiting for connections: a server socket that accepts clients.",
+	"PUBLISHED":    "Not a socket: a DNAT rule sends connections to this host port on to another address (a container's), whether or not a proxy socket listens here.",
 	"SYN_SENT":     "This side sent a connection request (SYN) and waits for the answer. Many of these to one host: it is down or filtered.",
 	"SYN_RECV":     "A client's request (SYN) arrived and was answered (SYN-ACK); waiting for its final ACK. A flood of these is a SYN flood.",
 	"NEW_SYN_RECV": "A half-open connection that the kernel holds for a listener until the handshake completes.",

@@ -104,4 +104,7 @@ func checkRealDocker(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	if p := byPort[8080]; p.To != netip.MustParseAddrPort("172.17.0.2:80") || p.Verdict.Kind != Restricted || p.Verdict.Frontend != "docker" {
 		t.Errorf("8080 published: %+v, want to 172.17.0.2:80, restricted by DOCKER-USER", p)
 	}
+	if p := byPort[8080]; mappingOf(p) != "docker run -p 0.0.0.0:8080:80" {
+		t.Errorf("8080 published by %q (rule %s), want docker run -p 0.0.0.0:8080:80", mappingOf(p), p.Rule)
+	}
 }

@@ -98,6 +98,9 @@ func checkRealPodman(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	if p := byPort[8080]; p.To != netip.MustParseAddrPort("10.88.0.2:80") || p.Verdict.Kind != Restricted {
 		t.Errorf("8080 published: %+v, want to 10.88.0.2:80, restricted by the forward rule", p)
 	}
+	if p := byPort[8080]; mappingOf(p) != "podman run -p 0.0.0.0:8080:80" {
+		t.Errorf("8080 published by %q (rule %s), want podman run -p 0.0.0.0:8080:80", mappingOf(p), p.Rule)
+	}
 	if v := rs.Evaluate("tcp", netip.Addr{}, 22); v.Kind != Open {
 		t.Errorf("the host's own sshd: %+v", v)
 	}

@@ -4,6 +4,7 @@ package firewall
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 
 	"github.com/google/nftables/expr"
@@ -40,7 +41,7 @@ func (rd *renderer) statement(n node) string {
 	case *expr.Target:
 		return "xt target " + strconv.Quote(e.Name)
 	case *expr.NAT:
-		return natText(e)
+		return rd.natText(e)
 	case *expr.Notrack:
 		return "notrack"
 	}
@@ -128,11 +129,31 @@ func xtMatchText(e *expr.Match) string {
 	return "xt match " + strconv.Quote(e.Name)
 }
 
-func natText(e *expr.NAT) string {
+// natText writes a NAT as nft does, with where it sends the packets when immediates set its
+// registers ("dnat to 172.17.0.2:80"): the DNAT of a published port says where it goes.
+func (rd *renderer) natText(e *expr.NAT) string {
+	w := "snat"
 	if e.Type == expr.NATTypeDestNAT {
-		return "dnat"
+		w = "dnat"
 	}
-	return "snat"
+	var addr netip.Addr
+	if f, ok := rd.regs[regSlot(e.RegAddrMin)]; ok && e.RegAddrMin != 0 && f.kind == fConst {
+		addr, _ = netip.AddrFromSlice(f.value)
+	}
+	var port uint16
+	hasPort := false
+	if f, ok := rd.regs[regSlot(e.RegProtoMin)]; ok && e.RegProtoMin != 0 && f.kind == fConst && len(f.value) == 2 {
+		port, hasPort = uint16(f.value[0])<<8|uint16(f.value[1]), true
+	}
+	switch {
+	case addr.IsValid() && hasPort:
+		return w + " to " + netip.AddrPortFrom(addr.Unmap(), port).String()
+	case addr.IsValid():
+		return w + " to " + addr.Unmap().String()
+	case hasPort:
+		return w + " to :" + strconv.Itoa(int(port))
+	}
+	return w
 }
 
 // icmpxCodes, icmpCodes and icmpv6Codes are the reject codes nft names, by family.
