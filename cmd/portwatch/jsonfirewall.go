@@ -77,13 +77,17 @@ func toJSONFirewall(fw reach.Verdict) *jsonFirewall {
 // jsonPublished is a published port: connections to host:host_port go to
 // to (DNAT), with what they meet on the forward path.
 type jsonPublished struct {
-	Netns    string        `json:"netns"`
-	Proto    string        `json:"proto"`
-	Host     string        `json:"host"`
-	HostPort uint16        `json:"host_port"`
-	To       string        `json:"to"`
-	Rule     string        `json:"rule"`
-	Firewall *jsonFirewall `json:"firewall"`
+	Netns    string `json:"netns"`
+	Proto    string `json:"proto"`
+	Host     string `json:"host"`
+	HostPort uint16 `json:"host_port"`
+	To       string `json:"to"`
+	Rule     string `json:"rule"`
+	// Publisher and Mapping say who publishes it, in that tool's words:
+	// "docker", "docker run -p 0.0.0.0:8080:80"; "" for an admin's own DNAT.
+	Publisher string        `json:"publisher"`
+	Mapping   string        `json:"mapping"`
+	Firewall  *jsonFirewall `json:"firewall"`
 	// Input is what the machine's input rules say about the host port, the DNAT left aside.
 	Input *jsonFirewall `json:"input"`
 	// Inside is the listener that answers it, where one of this machine's
@@ -110,7 +114,7 @@ func toJSONPublished(ps []sockets.Published) []jsonPublished {
 			host = netip.IPv4Unspecified()
 		}
 		j := jsonPublished{Netns: p.Netns, Proto: p.Proto, Host: host.String(), HostPort: p.HostPort,
-			To: p.To.String(), Rule: p.Rule, Firewall: toJSONFirewall(p.Verdict), Input: toJSONFirewall(p.Input),
+			To: p.To.String(), Rule: p.Rule, Publisher: p.Publisher(), Mapping: p.Mapping(), Firewall: toJSONFirewall(p.Verdict), Input: toJSONFirewall(p.Input),
 			Findings: append([]assess.Finding{}, assess.PublishedFindings(p)...)}
 		if in := p.Inside; in != nil {
 			j.Inside = &jsonInside{Netns: in.Netns, Address: in.Local.String(), Port: in.Port, Inode: in.Inode, PID: in.PID, Process: in.Process}

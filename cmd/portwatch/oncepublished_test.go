@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -107,4 +108,32 @@ s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(1, flush=True); ti
 	if !strings.Contains(finding, "tcp dport 18080 dnat to 10.99.0.2:80 # handle") {
 		t.Errorf("the finding's DNAT rule does not say where it goes: %s", finding)
 	}
+	checkPublishedJSON(t, ns)
+}
+
+// checkPublishedJSON: --json lists the same published port with who publishes it (an admin's
+// own DNAT: no publisher, no -p mapping, both keys present) and its finding.
+func checkPublishedJSON(t *testing.T, ns string) {
+	code, out, errOut := runArgs(t, "--json")
+	if code != 0 {
+		t.Fatalf("--json: exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Published []map[string]any `json:"published"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Published {
+		if p["netns"] != ns || p["host_port"] != float64(18080) {
+			continue
+		}
+		pub, okP := p["publisher"].(string)
+		mapping, okM := p["mapping"].(string)
+		if p["to"] != "10.99.0.2:80" || !okP || pub != "" || !okM || mapping != "" || !strings.Contains(fmt.Sprint(p["findings"]), "published-past-firewall") {
+			t.Errorf("published entry %v; want to 10.99.0.2:80, publisher and mapping \"\" (an admin's DNAT), the finding", p)
+		}
+		return
+	}
+	t.Errorf("--json lists no published port 18080 in %s: %v", ns, doc.Published)
 }
