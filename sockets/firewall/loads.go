@@ -25,9 +25,19 @@ func (rr *ruleRun) meta(st *rstate, e *expr.Meta) outcome {
 		st.p = st.p.markedNow()
 		return proceed
 	}
+	if e.Key == expr.MetaKeyMARK {
+		// before routing a mark could choose the route (ip rule fwmark), which the evaluator does
+		// not read: kube-proxy's masquerade mark does not, and the assumption is noted
+		st.p = st.p.markedNow()
+		st.p.note(markRouteNote)
+		return proceed
+	}
 	rr.finish(*st, vEffect, "meta set")
 	return ended
 }
+
+// markRouteNote is the assumption a mark set before routing is taken with.
+const markRouteNote = "assumes no policy routing rule (ip rule fwmark) on a mark set before routing"
 
 // ct is a conntrack load, or a store (as meta's).
 func (rr *ruleRun) ct(st *rstate, e *expr.Ct) outcome {

@@ -136,20 +136,28 @@ func (r *Ruleset) Published() []reach.Published {
 func (r *Ruleset) dnatCandidates() []candidate {
 	seen := map[candidate]bool{}
 	var out []candidate
+	vmapsRead := map[*table]bool{}
 	for _, c := range r.chains {
 		for _, ru := range c.rules {
+			var ports []candidate
 			proto, port, ok := dnatPort(ru)
-			if !ok {
-				continue
+			switch {
+			case ok:
+				ports = []candidate{{proto: proto, port: port}}
+			case port == 0 && (proto == unix.IPPROTO_TCP || proto == unix.IPPROTO_UDP) && !vmapsRead[c.table]:
+				vmapsRead[c.table] = true // the table's maps give every port-less DNAT of it the same
+				ports = r.vmapPorts(c.table, proto)
 			}
-			for _, v6 := range []bool{false, true} {
-				if (c.table.family == famIPv4 && v6) || (c.table.family == famIPv6 && !v6) {
-					continue
-				}
-				k := candidate{v6, proto, port}
-				if !seen[k] {
-					seen[k] = true
-					out = append(out, k)
+			for _, pp := range ports {
+				for _, v6 := range []bool{false, true} {
+					if (c.table.family == famIPv4 && v6) || (c.table.family == famIPv6 && !v6) {
+						continue
+					}
+					k := candidate{v6, pp.proto, pp.port}
+					if !seen[k] {
+						seen[k] = true
+						out = append(out, k)
+					}
 				}
 			}
 		}
@@ -168,13 +176,17 @@ func (r *Ruleset) dnatCandidates() []candidate {
 }
 
 // dnatPort reads a DNAT rule's protocol and destination port: a native "tcp dport 8080" or an xt
-// tcp or udp match on one port.
+// tcp or udp match on one port (ok false, port 0 and the protocol: a DNAT that names no port, as
+// kube-proxy's nftables mode writes; all zero: no DNAT).
 func dnatPort(ru *rule) (proto uint8, port uint16, ok bool) {
 	var d dnatScan
 	for _, n := range ru.nodes {
 		d.node(n)
 	}
-	return d.proto, d.port, d.isDNAT && d.port != 0 && (d.proto == unix.IPPROTO_TCP || d.proto == unix.IPPROTO_UDP)
+	if !d.isDNAT {
+		return 0, 0, false
+	}
+	return d.proto, d.port, d.port != 0 && (d.proto == unix.IPPROTO_TCP || d.proto == unix.IPPROTO_UDP)
 }
 
 // dnatScan is what dnatPort has read of a rule so far: the registers the

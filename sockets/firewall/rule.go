@@ -67,6 +67,10 @@ func (rr *ruleRun) step(i int, st *rstate) outcome {
 		rr.fib(st, f)
 		return proceed
 	}
+	if g, ok := n.e.(*expr.Numgen); ok {
+		rr.numgen(st, g)
+		return proceed
+	}
 	if reg, ok := opaqueDest(n.e); ok {
 		st.regs.writeUnknown(reg, 0)
 		return proceed
