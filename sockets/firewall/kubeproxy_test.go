@@ -62,6 +62,7 @@ func checkKubeProxyNft(t *testing.T, rs *Ruleset, seen map[probe]string) {
 			t.Errorf("kernel: %s from %s to %d: %s, the lab expects %s", p.proto, p.src, p.port, seen[p], want)
 		}
 	}
+	checkKubeMarkText(t, rs)
 	rs.SetLocal(kubeLocal)
 	rs.SetRoutes(kubeRoutes)
 	rs.SetForwarding(Forwarding{ForwardOn, ForwardOff})
@@ -93,5 +94,24 @@ func checkKubeProxyNft(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}
 	if e.Verdict.Frontend != "kube-proxy" {
 		t.Errorf("NodePort %d's forward verdict: frontend %q, want kube-proxy (%s)", kubeNodePort, e.Verdict.Frontend, e.Verdict.Rule)
+	}
+}
+
+// checkKubeMarkText: kube-proxy's masquerade mark is said as nft says it; a mark is host order.
+func checkKubeMarkText(t *testing.T, rs *Ruleset) {
+	want := map[string]string{
+		"mark-for-masquerade": "meta mark set meta mark | 0x00004000",
+		"masquerading":        "meta mark & 0x00004000 == 0x00000000 return",
+	}
+	for _, c := range rs.chains {
+		if w, ok := want[c.name]; ok && c.table.name == "kube-proxy" && len(c.rules) > 0 {
+			if got := renderRule(rs, c.rules[0]); got != w {
+				t.Errorf("chain %s: %q, want %q", c.name, got, w)
+			}
+			delete(want, c.name)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("chains not read: %v", want)
 	}
 }

@@ -3,6 +3,7 @@
 package firewall
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -170,12 +171,34 @@ func (rd *renderer) store(f field, reg uint32) {
 // mask means); anything else is written as the operation.
 func (rd *renderer) bitwise(e *expr.Bitwise) {
 	f := rd.get(e.SourceRegister)
+	if f.kind == fMark && len(e.Mask) == 4 && len(e.Xor) == 4 {
+		rd.put(e.DestRegister, markOp(f, e))
+		return
+	}
 	if (f.kind == fAddr || isCtBits(f)) && allZero(e.Xor) {
 		f.mask = e.Mask
 	} else {
 		f = field{name: f.name + " & 0x" + hex.EncodeToString(e.Mask) + " ^ 0x" + hex.EncodeToString(e.Xor), prefix: -1}
 	}
 	rd.put(e.DestRegister, f)
+}
+
+// markOp writes an operation on a mark as nft does, in host order as a mark is: "meta mark |
+// 0x00004000" (mask and xor split the bits), "& m" (no xor), "^ x" (the whole mask), else both.
+func markOp(f field, e *expr.Bitwise) field {
+	m, x := binary.NativeEndian.Uint32(e.Mask), binary.NativeEndian.Uint32(e.Xor)
+	var op string
+	switch {
+	case x == 0:
+		op = fmt.Sprintf("& 0x%08x", m)
+	case m == 0xffffffff:
+		op = fmt.Sprintf("^ 0x%08x", x)
+	case m|x == 0xffffffff && m&x == 0:
+		op = fmt.Sprintf("| 0x%08x", x)
+	default:
+		op = fmt.Sprintf("& 0x%08x ^ 0x%08x", m, x)
+	}
+	return field{name: f.name + " " + op, kind: fMark, prefix: -1, n: f.n, binop: true}
 }
 
 // ---- matches: "field value" ----
@@ -205,6 +228,9 @@ func (rd *renderer) cmp(f field, op expr.CmpOp, data []byte) {
 	}
 	if op == expr.CmpOpLte && rd.mergeRange(f, v) {
 		return
+	}
+	if op == expr.CmpOpEq && f.binop {
+		v = "== " + v // nft says it after an operation: "meta mark & 0x00004000 == 0x00000000"
 	}
 	rd.fieldTok(f, cmpOps[op]+v)
 }

@@ -43,7 +43,8 @@ type field struct {
 	mask   []byte
 	value  []byte // fConst: an immediate
 	dep    string
-	n      int // bytes it takes in the registers
+	n      int  // bytes it takes in the registers
+	binop  bool // the field is an operation's result ("meta mark & 0x1"): an equality says "=="
 }
 
 func isCtBits(f field) bool { return f.kind == fCtState || f.kind == fCtStatus }
