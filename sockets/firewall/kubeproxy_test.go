@@ -14,20 +14,24 @@ import (
 // of a concatenated verdict map (meta l4proto . th dport) reached under "fib daddr type local",
 // the service chain picks its endpoint with numgen, and the endpoint chain's DNAT names no port.
 // kube-proxy itself is not run (it changes the host's firewall): testdata/frontends/
-// kube-proxy-nft.nft is what it writes for one Service, loaded in the lab's server namespace,
-// and a third namespace is the pod 10.244.0.5 listening on 8080 behind a bridge cni0.
+// kube-proxy-nft.nft is what it writes for two Services, loaded in the lab's server namespace,
+// and a third namespace plays the pods 10.244.0.5 and 10.244.0.6 listening on 8080 behind a
+// bridge cni0.
 
-const kubeNodePort = 30080
-
-var kubeEndpoint = netip.MustParseAddrPort("10.244.0.5:8080")
+// kubeNodePorts are the Services' NodePorts and the endpoints each sends to: web has one, api two
+// (its endpoint picked by numgen random mod 2).
+var kubeNodePorts = map[uint16][]netip.AddrPort{
+	30080: {netip.MustParseAddrPort("10.244.0.5:8080")},
+	30081: {netip.MustParseAddrPort("10.244.0.5:8080"), netip.MustParseAddrPort("10.244.0.6:8080")},
+}
 
 // kubeLocal and kubeRoutes are the lab node's addresses and routes in TestKubeProxyNft.
 var kubeLocal = []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr("10.244.0.1"), netip.MustParseAddr(srvAddr6)}
 var kubeRoutes = []Route{{Prefix: netip.MustParsePrefix("10.200.0.0/24"), Dev: "veth0"}, {Prefix: netip.MustParsePrefix("10.244.0.0/24"), Dev: "cni0"},
 	{Prefix: netip.MustParsePrefix("fd00:200::/64"), Dev: "veth0"}}
 
-// TestKubeProxyNft: a NodePort of kube-proxy's nftables mode is listed as published, to its
-// endpoint, by kube-proxy, with the verdict the kernel gave the probe from the client.
+// TestKubeProxyNft: each NodePort of kube-proxy's nftables mode is listed as published, once per
+// endpoint, by kube-proxy, with the verdict the kernel gave the probes from the clients.
 func TestKubeProxyNft(t *testing.T) {
 	l := newLab(t, "kubenft", "tcp:22")
 	pod := l.srv[:len(l.srv)-2] + "-p"
@@ -40,6 +44,7 @@ func TestKubeProxyNft(t *testing.T) {
 	run(t, "", "ip", "-n", l.srv, "link", "set", "vethp", "master", "cni0", "up")
 	run(t, "", "ip", "-n", l.srv, "link", "set", "cni0", "up")
 	run(t, "", "ip", "-n", pod, "addr", "add", "10.244.0.5/24", "dev", "eth0")
+	run(t, "", "ip", "-n", pod, "addr", "add", "10.244.0.6/24", "dev", "eth0")
 	run(t, "", "ip", "-n", pod, "link", "set", "eth0", "up")
 	run(t, "", "ip", "-n", pod, "link", "set", "lo", "up")
 	run(t, "", "ip", "-n", pod, "route", "add", "default", "via", "10.244.0.1")
@@ -50,16 +55,18 @@ func TestKubeProxyNft(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.nft(string(b))
-	seen := l.probeAll([]probe{{"tcp", cliAddr4, 22}, {"tcp", cliAddr4, kubeNodePort}, {"tcp", cli2Addr4, kubeNodePort}})
+	ps := []probe{{"tcp", cliAddr4, 22}}
+	for port := range kubeNodePorts {
+		ps = append(ps, probe{"tcp", cliAddr4, port}, probe{"tcp", cli2Addr4, port})
+	}
+	seen := l.probeAll(ps)
 	l.read(seen)
 }
 
 func checkKubeProxyNft(t *testing.T, rs *Ruleset, seen map[probe]string) {
-	for p, want := range map[probe]string{
-		{"tcp", cliAddr4, 22}: "open", {"tcp", cliAddr4, kubeNodePort}: "open", {"tcp", cli2Addr4, kubeNodePort}: "open",
-	} {
-		if seen[p] != want {
-			t.Errorf("kernel: %s from %s to %d: %s, the lab expects %s", p.proto, p.src, p.port, seen[p], want)
+	for p, got := range seen {
+		if got != "open" {
+			t.Errorf("kernel: %s from %s to %d: %s, the lab expects open", p.proto, p.src, p.port, got)
 		}
 	}
 	checkKubeMarkText(t, rs)
@@ -69,31 +76,46 @@ func checkKubeProxyNft(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	if v := rs.Evaluate("tcp", wildcard, 22); v.At(netip.MustParseAddr(srvAddr4)).Kind != Open {
 		t.Errorf("the node's own listener: %+v, want open", v)
 	}
-	var found []Published
-	for _, p := range rs.Published() {
-		if p.HostPort == kubeNodePort && p.Proto == "tcp" {
-			found = append(found, p)
+	pub := rs.Published()
+	for port, endpoints := range kubeNodePorts {
+		var found []Published
+		for _, p := range pub {
+			if p.HostPort == port && p.Proto == "tcp" {
+				found = append(found, p)
+			}
+		}
+		if len(found) != len(endpoints) {
+			t.Errorf("NodePort %d published: %+v, want one entry to each of %v (all published: %+v)", port, found, endpoints, pub)
+			continue
+		}
+		for i, e := range found {
+			checkKubeEntry(t, e, endpoints[i], seen)
 		}
 	}
-	if len(found) != 1 {
-		t.Fatalf("NodePort %d published: %+v, want one entry to %s (all published: %+v)", kubeNodePort, found, kubeEndpoint, rs.Published())
+	for _, p := range pub {
+		if _, ok := kubeNodePorts[p.HostPort]; !ok {
+			t.Errorf("published, though no NodePort: %+v (a ClusterIP's port is not on the node's addresses)", p)
+		}
 	}
-	e := found[0]
-	if e.To != kubeEndpoint || e.Host != netip.IPv4Unspecified() {
-		t.Errorf("NodePort %d: to %s on %s, want %s on any address", kubeNodePort, e.To, e.Host, kubeEndpoint)
+}
+
+// checkKubeEntry: one published NodePort entry of TestKubeProxyNft, to the endpoint want.
+func checkKubeEntry(t *testing.T, e Published, want netip.AddrPort, seen map[probe]string) {
+	if e.To != want || e.Host != netip.IPv4Unspecified() {
+		t.Errorf("NodePort %d: to %s on %s, want %s on any address", e.HostPort, e.To, e.Host, want)
 	}
 	// the Publisher's reading (sockets.Published.Publisher): the rule's chain lives in table kube-proxy
-	if f := strings.Fields(strings.SplitN(e.Rule, ": ", 2)[0]); len(f) != 4 || f[0] != "chain" || f[2] != "kube-proxy" || !strings.Contains(e.Rule, "dnat to 10.244.0.5:8080") {
-		t.Errorf("NodePort %d's rule %q: not kube-proxy's DNAT", kubeNodePort, e.Rule)
+	if f := strings.Fields(strings.SplitN(e.Rule, ": ", 2)[0]); len(f) != 4 || f[0] != "chain" || f[2] != "kube-proxy" || !strings.Contains(e.Rule, "dnat to "+want.String()) {
+		t.Errorf("NodePort %d's rule %q: not kube-proxy's DNAT to %s", e.HostPort, e.Rule, want)
 	}
 	for _, src := range []string{cliAddr4, cli2Addr4} {
-		p := probe{"tcp", src, kubeNodePort}
+		p := probe{"tcp", src, e.HostPort}
 		if got := string(e.Verdict.From(netip.MustParseAddr(src))); got != seen[p] {
-			t.Errorf("NodePort %d from %s: kernel %s, verdict %s (%+v)", kubeNodePort, src, seen[p], got, e.Verdict)
+			t.Errorf("NodePort %d to %s from %s: kernel %s, verdict %s (%+v)", e.HostPort, want, src, seen[p], got, e.Verdict)
 		}
 	}
 	if e.Verdict.Frontend != "kube-proxy" {
-		t.Errorf("NodePort %d's forward verdict: frontend %q, want kube-proxy (%s)", kubeNodePort, e.Verdict.Frontend, e.Verdict.Rule)
+		t.Errorf("NodePort %d's forward verdict: frontend %q, want kube-proxy (%s)", e.HostPort, e.Verdict.Frontend, e.Verdict.Rule)
 	}
 }
 

@@ -68,8 +68,7 @@ func (rr *ruleRun) step(i int, st *rstate) outcome {
 		return proceed
 	}
 	if g, ok := n.e.(*expr.Numgen); ok {
-		rr.numgen(st, g)
-		return proceed
+		return rr.numgen(i, st, g)
 	}
 	if reg, ok := opaqueDest(n.e); ok {
 		st.regs.writeUnknown(reg, 0)
