@@ -3,6 +3,7 @@
 package firewall
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -61,6 +62,55 @@ func TestKubeProxyNft(t *testing.T) {
 	}
 	seen := l.probeAll(ps)
 	l.read(seen)
+
+	l.nft(kubeWideService())
+	l.read(l.probeAll([]probe{{"tcp", cliAddr4, kubeWidePort}}))
+}
+
+// kubeWidePort is a NodePort whose Service has more endpoints than the evaluator follows ways of a
+// numgen (maxNumgenWays + 1, all of them 10.244.0.5:8080 here, so the kernel's outcome is known).
+const kubeWidePort = 30082
+
+// kubeWideService is that Service as kube-proxy adds it to its table.
+func kubeWideService() string {
+	var b strings.Builder
+	n := maxNumgenWays + 1
+	b.WriteString("add chain ip kube-proxy service-WIDE-default/wide/tcp/\n")
+	b.WriteString("add chain ip kube-proxy external-WIDE-default/wide/tcp/\n")
+	var vmap []string
+	for i := 0; i < n; i++ {
+		ep := fmt.Sprintf("endpoint-WIDE%d-default/wide/tcp/__10.244.0.5/8080", i)
+		fmt.Fprintf(&b, "add chain ip kube-proxy %s\nadd rule ip kube-proxy %s meta l4proto tcp dnat to 10.244.0.5:8080\n", ep, ep)
+		vmap = append(vmap, fmt.Sprintf("%d : goto %s", i, ep))
+	}
+	fmt.Fprintf(&b, "add rule ip kube-proxy service-WIDE-default/wide/tcp/ numgen random mod %d vmap { %s }\n", n, strings.Join(vmap, ", "))
+	b.WriteString("add rule ip kube-proxy external-WIDE-default/wide/tcp/ jump mark-for-masquerade\n")
+	b.WriteString("add rule ip kube-proxy external-WIDE-default/wide/tcp/ goto service-WIDE-default/wide/tcp/\n")
+	fmt.Fprintf(&b, "add element ip kube-proxy service-nodeports { tcp . %d : goto external-WIDE-default/wide/tcp/ }\n", kubeWidePort)
+	return b.String()
+}
+
+// checkKubeProxyNftWide: past the bound, the NodePort's verdict is unknown naming the verdict map
+// the numgen feeds, and it is not listed as published to a destination the evaluator did not see.
+func checkKubeProxyNftWide(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	if got := seen[probe{"tcp", cliAddr4, kubeWidePort}]; got != "open" {
+		t.Errorf("kernel: %d: %s, the lab expects open", kubeWidePort, got)
+	}
+	rs.SetLocal(kubeLocal)
+	rs.SetRoutes(kubeRoutes)
+	rs.SetForwarding(Forwarding{ForwardOn, ForwardOff})
+	v := rs.Evaluate("tcp", netip.MustParseAddr(srvAddr4), kubeWidePort)
+	if v.Kind != Unknown || !strings.Contains(v.Rule, "numgen random mod 65") || !strings.Contains(v.Reason, "verdict map on a key the evaluator does not know") {
+		t.Errorf("NodePort %d with %d endpoints: %+v, want unknown naming the numgen's verdict map", kubeWidePort, maxNumgenWays+1, v)
+	}
+	for _, p := range rs.Published() {
+		if p.HostPort == kubeWidePort {
+			t.Errorf("published past the bound: %+v", p)
+		}
+	}
+	if n := len(rs.Published()); n != 3 {
+		t.Errorf("%d published, want the other Services' 3", n)
+	}
 }
 
 func checkKubeProxyNft(t *testing.T, rs *Ruleset, seen map[probe]string) {

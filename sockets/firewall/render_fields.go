@@ -34,6 +34,7 @@ const (
 	fPkttype
 	fDir
 	fConst
+	fInt // a host-order integer (numgen's)
 )
 
 type field struct {
@@ -203,11 +204,25 @@ func opaqueField(e any) (uint32, field, bool) {
 	case *expr.Rt:
 		return e.Register, field{name: "rt"}, true
 	case *expr.Numgen:
-		return e.Register, field{name: "numgen"}, true
+		return e.Register, numgenField(e), true
 	case *expr.Hash:
 		return e.DestRegister, field{name: "hash"}, true
 	}
 	return 0, field{}, false
+}
+
+// numgenField is "numgen random mod 2" (and "offset 5"), as nft writes it; its values are host-order
+// integers.
+func numgenField(e *expr.Numgen) field {
+	kind := "inc"
+	if e.Type == 1 { // NFT_NG_RANDOM
+		kind = "random"
+	}
+	name := fmt.Sprintf("numgen %s mod %d", kind, e.Modulus)
+	if e.Offset != 0 {
+		name += fmt.Sprintf(" offset %d", e.Offset)
+	}
+	return field{name: name, kind: fInt}
 }
 
 // fibField is "fib saddr . iif oif": what the lookup uses, and what it gives.
@@ -248,6 +263,14 @@ var formats = map[fkind]func(f field, b []byte) (string, bool){
 	fMark:     formatMark,
 	fPkttype:  formatPkttype,
 	fDir:      formatDir,
+	fInt:      formatInt,
+}
+
+func formatInt(_ field, b []byte) (string, bool) {
+	if len(b) != 4 {
+		return "", false
+	}
+	return strconv.FormatUint(uint64(binary.NativeEndian.Uint32(b)), 10), true
 }
 
 // format writes a value of a field as nft does.
