@@ -25,11 +25,13 @@ func TestFrontendMeasure(t *testing.T) {
 		step      int    // its read
 	}
 	sets := map[string]setup{
-		"TestUfw":       {},
-		"TestXtMatches": {local: []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr(srvAddr6)}},
-		"TestFirewalld": {local: firewalldLocal},
-		"TestDocker":    {local: dockerLocal, routes: dockerRoutes},
-		"TestRealUfw":   {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners},
+		"TestUfw":                {},
+		"TestXtMatches":          {local: []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr(srvAddr6)}},
+		"TestFirewalld":          {local: firewalldLocal},
+		"TestDocker":             {local: dockerLocal, routes: dockerRoutes},
+		"TestKubeProxyNft":       {local: kubeLocal, routes: kubeRoutes},
+		"TestKubeProxyNft, wide": {local: kubeLocal, routes: kubeRoutes, test: "TestKubeProxyNft", step: 1},
+		"TestRealUfw":            {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners},
 		"TestRealFirewalld, later": {local: firewalldLocal, routes: realRoutes, listeners: realFirewalldListeners,
 			config: func(t *testing.T, rs *Ruleset) { rs.setFirewalld(recordedFirewalldConfig(t)) }, test: "TestRealFirewalld", step: 1},
 		"TestRealDocker": {local: realDockerLocal, routes: realDockerRoutes, listeners: realDockerListeners},
