@@ -65,6 +65,55 @@ func TestKubeProxyNft(t *testing.T) {
 
 	l.nft(kubeWideService())
 	l.read(l.probeAll([]probe{{"tcp", cliAddr4, kubeWidePort}}))
+
+	// nodePortAddresses set to the node's primary address: NodePorts on it alone
+	l.nft(kubeNodePortIPs)
+	run(t, "", "ip", "-n", l.cli, "route", "add", "10.244.0.0/24", "via", srvAddr4)
+	seen = l.probeAll([]probe{{"tcp", cliAddr4, 30080}})
+	for p, got := range l.probeAt("10.244.0.1", srvAddr6, []probe{{"tcp", cliAddr4, 30080}}) {
+		seen[probe{p.proto, "10.244.0.1>" + p.src, p.port}] = got
+	}
+	l.read(seen)
+}
+
+// kubeNodePortIPs is kube-proxy's services chain with nodePortAddresses set ("primary"): the
+// NodePort map is reached for the addresses of @nodeport-ips, not under "fib daddr type local".
+const kubeNodePortIPs = `add set ip kube-proxy nodeport-ips { type ipv4_addr; comment "IPs that accept NodePort traffic"; }
+add element ip kube-proxy nodeport-ips { 10.200.0.1 }
+flush chain ip kube-proxy services
+add rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips
+add rule ip kube-proxy services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports
+flush chain ip kube-proxy nodeport-endpoints-check
+add rule ip kube-proxy nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports
+`
+
+// checkKubeNodePortIPs: a NodePort is published on the node's address in @nodeport-ips only; on
+// its other address (the bridge's) the kernel answers from its own stack (closed: no listener).
+func checkKubeNodePortIPs(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	for p, want := range map[probe]string{{"tcp", cliAddr4, 30080}: "open", {"tcp", "10.244.0.1>" + cliAddr4, 30080}: "closed"} {
+		if seen[p] != want {
+			t.Errorf("kernel: %s from %s to %d: %s, the lab expects %s", p.proto, p.src, p.port, seen[p], want)
+		}
+	}
+	rs.SetLocal(kubeLocal)
+	rs.SetRoutes(kubeRoutes)
+	rs.SetForwarding(Forwarding{ForwardOn, ForwardOff})
+	n := 0
+	for _, p := range rs.Published() {
+		if p.HostPort != 30080 {
+			continue
+		}
+		n++
+		if p.Host != netip.MustParseAddr(srvAddr4) || p.To != kubeNodePorts[30080][0] {
+			t.Errorf("NodePort 30080 with nodeport-ips: %s to %s, want on %s alone to %s", p.Host, p.To, srvAddr4, kubeNodePorts[30080][0])
+		}
+		if got := string(p.Verdict.From(netip.MustParseAddr(cliAddr4))); got != seen[probe{"tcp", cliAddr4, 30080}] {
+			t.Errorf("NodePort 30080 with nodeport-ips: verdict %s, kernel %s", got, seen[probe{"tcp", cliAddr4, 30080}])
+		}
+	}
+	if n != 1 {
+		t.Errorf("NodePort 30080 with nodeport-ips: %d entries, want 1 (%+v)", n, rs.Published())
+	}
 }
 
 // kubeWidePort is a NodePort whose Service has more endpoints than the evaluator follows ways of a

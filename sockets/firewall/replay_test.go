@@ -43,7 +43,7 @@ var recordedTests = map[string]recordedTest{
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
-	"TestKubeProxyNft":      {steps: []stepCheck{checkKubeProxyNft, checkKubeProxyNftWide}},
+	"TestKubeProxyNft":      {steps: []stepCheck{checkKubeProxyNft, checkKubeProxyNftWide, checkKubeNodePortIPs}},
 	"TestRealDocker":        {steps: []stepCheck{checkRealDocker}},
 	"TestRealPodman":        {steps: []stepCheck{checkRealPodman}},
 	"TestRealUfw":           {steps: []stepCheck{checkRealUfw, checkRealUfwLater}},
