@@ -213,6 +213,9 @@ func checkKubeEntry(t *testing.T, e Published, want netip.AddrPort, seen map[pro
 			t.Errorf("NodePort %d to %s from %s: kernel %s, verdict %s (%+v)", e.HostPort, want, src, seen[p], got, e.Verdict)
 		}
 	}
+	if !strings.Contains(e.Verdict.Note, markRouteNote) {
+		t.Errorf("NodePort %d's verdict does not say the way to its DNAT set a mark before routing: %q", e.HostPort, e.Verdict.Note)
+	}
 	if e.Verdict.Frontend != "kube-proxy" {
 		t.Errorf("NodePort %d's forward verdict: frontend %q, want kube-proxy (%s)", e.HostPort, e.Verdict.Frontend, e.Verdict.Rule)
 	}

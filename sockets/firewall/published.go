@@ -103,6 +103,9 @@ func (ev *evaluator) forwardChain(c *chain) bool {
 	return false
 }
 
+// maxPublishedNotes bounds the notes a published port's verdict gathers from its ways to the DNAT.
+const maxPublishedNotes = 16
+
 // candidate is a port a DNAT rule matches.
 type candidate struct {
 	v6    bool
@@ -259,6 +262,7 @@ func (r *Ruleset) publishedFor(c candidate) []reach.Published {
 	}
 	hosts := map[dest][]netip.Addr{}
 	srcs := map[dest]addrSet{}
+	notes := map[dest][]string{} // what the way to the DNAT assumed (a mark, a fib lookup)
 	var order []dest
 	for _, a := range locals {
 		ev := &evaluator{rs: r, v6: c.v6, proto: c.proto, port: c.port, daddr: a}
@@ -272,6 +276,9 @@ func (r *Ruleset) publishedFor(c candidate) []reach.Published {
 				srcs[d] = emptySet(c.v6)
 			}
 			srcs[d] = srcs[d].union(p.set)
+			if len(notes[d]) < maxPublishedNotes {
+				notes[d] = append(notes[d], p.notes...)
+			}
 			if l := hosts[d]; len(l) == 0 || l[len(l)-1] != a {
 				hosts[d] = append(l, a)
 			}
@@ -280,6 +287,7 @@ func (r *Ruleset) publishedFor(c candidate) []reach.Published {
 	var out []reach.Published
 	for _, d := range order {
 		v := r.forwardVerdict(c, d.to, srcs[d])
+		v.Note = joinNotes(append([]string{v.Note}, notes[d]...)...)
 		proto := "tcp"
 		if c.proto == unix.IPPROTO_UDP {
 			proto = "udp"
