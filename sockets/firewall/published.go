@@ -149,7 +149,7 @@ func (r *Ruleset) dnatCandidates() []candidate {
 				ports = []candidate{{proto: proto, port: port}}
 			case port == 0 && (proto == unix.IPPROTO_TCP || proto == unix.IPPROTO_UDP) && !vmapsRead[c.table]:
 				vmapsRead[c.table] = true // the table's maps give every port-less DNAT of it the same
-				ports = r.vmapPorts(c.table, proto)
+				ports = r.tablePorts(c.table, proto)
 			}
 			for _, pp := range ports {
 				for _, v6 := range []bool{false, true} {

@@ -8,12 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Ports a verdict map sends on: kube-proxy's nftables mode matches a NodePort as a key of a
+// The ports of a DNAT that names none: kube-proxy's nftables mode matches a NodePort as a key of a
 // concatenated verdict map ("meta l4proto . th dport vmap @service-nodeports", elements
 // "tcp . 30080 : goto external-..."), and the endpoint chain it leads to DNATs with no port of
-// its own ("meta l4proto tcp dnat to 10.244.0.5:8080"). Such a DNAT's candidate ports are the
-// keys of the verdict maps of its table; the walk of the input path (publishedFor) then decides
-// which of them really reach it, so a key that does not (a ClusterIP's) is not published.
+// its own ("meta l4proto tcp dnat to 10.244.0.5:8080"); its iptables mode matches the port in
+// KUBE-NODEPORTS and DNATs in a KUBE-SEP chain with "-p tcp -m tcp" alone. Such a DNAT's
+// candidate ports are those its table's rules match and its verdict maps' keys; the walk of the
+// input path (publishedFor) then decides which of them really reach it, so a port that does not
+// (a ClusterIP's) is not published.
 
 // nft's datatype ids (nftables' include/datatype.h), and a concatenation's layout: each field's
 // id takes typeBits bits of the key type, the first field highest.
@@ -67,10 +69,26 @@ func keyFields(s *set) ([]keyField, bool) {
 	return out, off == int(s.keyLen)
 }
 
-// vmapPorts are the protocol and port of every element of the table's verdict maps whose key
-// holds a port (and a protocol: else the DNAT rule's own, proto).
-func (r *Ruleset) vmapPorts(t *table, proto uint8) []candidate {
+// tablePorts are a port-less DNAT's candidates: the protocol and port every rule of its table
+// matches (kube-proxy's iptables mode, "-A KUBE-NODEPORTS -p tcp -m tcp --dport 30080 -j
+// KUBE-EXT-..."), and every element of its verdict maps whose key holds a port (and a protocol:
+// else the DNAT rule's own, proto).
+func (r *Ruleset) tablePorts(t *table, proto uint8) []candidate {
 	var out []candidate
+	for _, c := range r.chains {
+		if c.table != t {
+			continue
+		}
+		for _, ru := range c.rules {
+			var d dnatScan
+			for _, n := range ru.nodes {
+				d.node(n)
+			}
+			if d.port != 0 && (d.proto == unix.IPPROTO_TCP || d.proto == unix.IPPROTO_UDP) {
+				out = append(out, candidate{proto: d.proto, port: d.port})
+			}
+		}
+	}
 	for _, s := range r.sets {
 		if s.table != t || s.dataType != dataVerdict {
 			continue
