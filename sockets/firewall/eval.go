@@ -72,7 +72,8 @@ type piece struct {
 	notes      []string
 	effectWhat string         // for vEffect: what was not modelled
 	dnatTo     netip.AddrPort // for vEffect by a DNAT: where it sends the packet
-	marked     bool           // a rule set the packet's or the connection's mark (else both are 0)
+	marked     bool           // a rule set the packet's or the connection's mark to what the evaluator does not know
+	mark       uint32         // else the packet's mark (0 until a rule sets one it knows), the connection's 0
 	recent     string         // the recent lists this packet was added to (--set), each name after a NUL
 }
 
@@ -80,6 +81,13 @@ type piece struct {
 func (p piece) markedNow() piece {
 	q := p
 	q.marked = true
+	return q
+}
+
+// markedTo is the piece after a rule set the packet's mark to a value the evaluator knows.
+func (p piece) markedTo(v uint32) piece {
+	q := p
+	q.mark = v
 	return q
 }
 
@@ -132,6 +140,8 @@ type evaluator struct {
 	// forward: the packet is a published port's, after its DNAT, on the forward path out of oif
 	forward bool
 	oif     string
+	// start is the mark the packet comes with (the forward path's: what the way to its DNAT set)
+	start piece
 	// pastDNAT: a DNAT changes nothing (the input path's verdict for a published port, as its
 	// rules would treat it without the DNAT)
 	pastDNAT bool
@@ -306,7 +316,7 @@ func (ev *evaluator) walk(chains []*chain, universe addrSet) []piece {
 
 // walkEach is walk with enter called before each chain is crossed (nil: nothing to tell).
 func (ev *evaluator) walkEach(chains []*chain, universe addrSet, enter func(*chain)) []piece {
-	live := []piece{{set: universe, out: vAccept}}
+	live := []piece{{set: universe, out: vAccept, marked: ev.start.marked, mark: ev.start.mark}}
 	var final []piece
 	for _, c := range chains {
 		if enter != nil {
@@ -480,7 +490,7 @@ func dedupe(ps []piece) []piece {
 
 func samePath(a, b *piece) bool {
 	if a.out != b.out || a.by != b.by || a.acceptBy != b.acceptBy || a.acceptPol != b.acceptPol ||
-		a.effectWhat != b.effectWhat || a.dnatTo != b.dnatTo || a.marked != b.marked || a.recent != b.recent || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
+		a.effectWhat != b.effectWhat || a.dnatTo != b.dnatTo || a.marked != b.marked || a.mark != b.mark || a.recent != b.recent || len(a.assumed) != len(b.assumed) || len(a.notes) != len(b.notes) {
 		return false
 	}
 	for i := range a.assumed {

@@ -34,33 +34,13 @@ var kubeRoutes = []Route{{Prefix: netip.MustParsePrefix("10.200.0.0/24"), Dev: "
 // TestKubeProxyNft: each NodePort of kube-proxy's nftables mode is listed as published, once per
 // endpoint, by kube-proxy, with the verdict the kernel gave the probes from the clients.
 func TestKubeProxyNft(t *testing.T) {
-	l := newLab(t, "kubenft", "tcp:22")
-	pod := l.srv[:len(l.srv)-2] + "-p"
-	_ = exec.Command("ip", "netns", "del", pod).Run()
-	run(t, "", "ip", "netns", "add", pod)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", pod).Run() })
-	run(t, "", "ip", "-n", l.srv, "link", "add", "cni0", "type", "bridge")
-	run(t, "", "ip", "-n", l.srv, "addr", "add", "10.244.0.1/24", "dev", "cni0")
-	run(t, "", "ip", "-n", l.srv, "link", "add", "vethp", "type", "veth", "peer", "name", "eth0", "netns", pod)
-	run(t, "", "ip", "-n", l.srv, "link", "set", "vethp", "master", "cni0", "up")
-	run(t, "", "ip", "-n", l.srv, "link", "set", "cni0", "up")
-	run(t, "", "ip", "-n", pod, "addr", "add", "10.244.0.5/24", "dev", "eth0")
-	run(t, "", "ip", "-n", pod, "addr", "add", "10.244.0.6/24", "dev", "eth0")
-	run(t, "", "ip", "-n", pod, "link", "set", "eth0", "up")
-	run(t, "", "ip", "-n", pod, "link", "set", "lo", "up")
-	run(t, "", "ip", "-n", pod, "route", "add", "default", "via", "10.244.0.1")
-	run(t, "", "ip", "netns", "exec", l.srv, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-	startListeners(t, pod, "tcp:8080")
+	l := kubeLab(t, "kubenft")
 	b, err := os.ReadFile("testdata/frontends/kube-proxy-nft.nft")
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.nft(string(b))
-	ps := []probe{{"tcp", cliAddr4, 22}}
-	for port := range kubeNodePorts {
-		ps = append(ps, probe{"tcp", cliAddr4, port}, probe{"tcp", cli2Addr4, port})
-	}
-	seen := l.probeAll(ps)
+	seen := l.probeAll(kubeProbes())
 	l.read(seen)
 
 	l.nft(kubeWideService())
@@ -116,6 +96,48 @@ func checkKubeNodePortIPs(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	}
 }
 
+// kubeLab is a node for kube-proxy's tests: the lab's server namespace, forwarding, with a bridge
+// cni0 to a third namespace that plays the pods 10.244.0.5 and 10.244.0.6, listening on 8080.
+func kubeLab(t *testing.T, name string, tools ...string) *lab {
+	needLab(t, tools...)
+	l := newLab(t, name, "tcp:22")
+	pod := l.srv[:len(l.srv)-2] + "-p"
+	_ = exec.Command("ip", "netns", "del", pod).Run()
+	run(t, "", "ip", "netns", "add", pod)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", pod).Run() })
+	run(t, "", "ip", "-n", l.srv, "link", "add", "cni0", "type", "bridge")
+	run(t, "", "ip", "-n", l.srv, "addr", "add", "10.244.0.1/24", "dev", "cni0")
+	run(t, "", "ip", "-n", l.srv, "link", "add", "vethp", "type", "veth", "peer", "name", "eth0", "netns", pod)
+	run(t, "", "ip", "-n", l.srv, "link", "set", "vethp", "master", "cni0", "up")
+	run(t, "", "ip", "-n", l.srv, "link", "set", "cni0", "up")
+	run(t, "", "ip", "-n", pod, "addr", "add", "10.244.0.5/24", "dev", "eth0")
+	run(t, "", "ip", "-n", pod, "addr", "add", "10.244.0.6/24", "dev", "eth0")
+	run(t, "", "ip", "-n", pod, "link", "set", "eth0", "up")
+	run(t, "", "ip", "-n", pod, "link", "set", "lo", "up")
+	run(t, "", "ip", "-n", pod, "route", "add", "default", "via", "10.244.0.1")
+	run(t, "", "ip", "netns", "exec", l.srv, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	startListeners(t, pod, "tcp:8080")
+	return l
+}
+
+// kubeProbes are a probe of the node's own listener and of each NodePort from both clients.
+func kubeProbes() []probe {
+	ps := []probe{{"tcp", cliAddr4, 22}}
+	for port := range kubeNodePorts {
+		ps = append(ps, probe{"tcp", cliAddr4, port}, probe{"tcp", cli2Addr4, port})
+	}
+	return ps
+}
+
+// TestKubeProxyIptables: kube-proxy's iptables mode for the same Services, on a node whose FORWARD
+// policy is drop: the NodePorts' packets pass by KUBE-FORWARD's accept of the mark KUBE-MARK-MASQ
+// set before routing, and one of api's endpoints is picked by -m statistic.
+func TestKubeProxyIptables(t *testing.T) {
+	l := kubeLab(t, "kubeipt", "iptables-nft-restore")
+	l.restore("iptables-nft-restore", "testdata/frontends/kube-proxy-iptables.rules")
+	l.read(l.probeAll(kubeProbes()))
+}
+
 // kubeWidePort is a NodePort whose Service has more endpoints than the evaluator follows ways of a
 // numgen (maxNumgenWays + 1, all of them 10.244.0.5:8080 here, so the kernel's outcome is known).
 const kubeWidePort = 30082
@@ -163,12 +185,18 @@ func checkKubeProxyNftWide(t *testing.T, rs *Ruleset, seen map[probe]string) {
 }
 
 func checkKubeProxyNft(t *testing.T, rs *Ruleset, seen map[probe]string) {
+	checkKubeMarkText(t, rs)
+	checkKubeNodePorts(t, rs, seen)
+}
+
+// checkKubeNodePorts: both modes' NodePorts, each published to each of its endpoints, judged as
+// the kernel did.
+func checkKubeNodePorts(t *testing.T, rs *Ruleset, seen map[probe]string) {
 	for p, got := range seen {
 		if got != "open" {
 			t.Errorf("kernel: %s from %s to %d: %s, the lab expects open", p.proto, p.src, p.port, got)
 		}
 	}
-	checkKubeMarkText(t, rs)
 	rs.SetLocal(kubeLocal)
 	rs.SetRoutes(kubeRoutes)
 	rs.SetForwarding(Forwarding{ForwardOn, ForwardOff})
@@ -203,8 +231,11 @@ func checkKubeEntry(t *testing.T, e Published, want netip.AddrPort, seen map[pro
 	if e.To != want || e.Host != netip.IPv4Unspecified() {
 		t.Errorf("NodePort %d: to %s on %s, want %s on any address", e.HostPort, e.To, e.Host, want)
 	}
-	// the Publisher's reading (sockets.Published.Publisher): the rule's chain lives in table kube-proxy
-	if f := strings.Fields(strings.SplitN(e.Rule, ": ", 2)[0]); len(f) != 4 || f[0] != "chain" || f[2] != "kube-proxy" || !strings.Contains(e.Rule, "dnat to "+want.String()) {
+	// the Publisher's reading (sockets.Published.Publisher): the rule's chain lives in table
+	// kube-proxy (nftables mode) or is a KUBE-* chain (iptables mode)
+	f := strings.Fields(strings.SplitN(e.Rule, ": ", 2)[0])
+	if len(f) != 4 || f[0] != "chain" || (f[2] != "kube-proxy" && !strings.HasPrefix(f[3], "KUBE-")) ||
+		!strings.Contains(e.Rule, "dnat to "+want.String()) && !strings.Contains(e.Rule, `xt target "DNAT"`) {
 		t.Errorf("NodePort %d's rule %q: not kube-proxy's DNAT to %s", e.HostPort, e.Rule, want)
 	}
 	for _, src := range []string{cliAddr4, cli2Addr4} {

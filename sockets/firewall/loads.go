@@ -18,7 +18,7 @@ import (
 // decides, any other store is not modelled.
 func (rr *ruleRun) meta(st *rstate, e *expr.Meta) outcome {
 	if !e.SourceRegister {
-		rr.ev.metaLoad(&st.regs, e, st.p.marked)
+		rr.ev.metaLoad(&st.regs, e, st.p)
 		return proceed
 	}
 	if e.Key == expr.MetaKeyMARK && rr.afterRouting() {
@@ -27,8 +27,15 @@ func (rr *ruleRun) meta(st *rstate, e *expr.Meta) outcome {
 	}
 	if e.Key == expr.MetaKeyMARK {
 		// before routing a mark could choose the route (ip rule fwmark), which the evaluator does
-		// not read: kube-proxy's masquerade mark does not, and the assumption is noted
-		st.p = st.p.markedNow()
+		// not read: kube-proxy's masquerade mark does not, and the assumption is noted; a value
+		// it knows (kube-proxy's "meta mark set meta mark | 0x4000" on mark 0) is kept, as the
+		// forward path's "-m mark --mark 0x4000/0x4000 -j ACCEPT" reads it
+		var b, k [64]byte
+		if st.regs.known(e.Register, 4, &b, &k) && allFF(k[:4]) {
+			st.p = st.p.markedTo(binary.NativeEndian.Uint32(b[:4]))
+		} else {
+			st.p = st.p.markedNow()
+		}
 		st.p.note(markRouteNote)
 		return proceed
 	}
@@ -110,13 +117,13 @@ func (ev *evaluator) ethertype() []byte {
 
 // metaLoad loads what the packet's metadata says. A packet from outside carries mark 0 until a
 // rule sets one (marked).
-func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta, marked bool) {
+func (ev *evaluator) metaLoad(rg *regs, e *expr.Meta, p piece) {
 	switch e.Key {
 	case expr.MetaKeyMARK:
-		if marked {
+		if p.marked {
 			rg.writeUnknown(e.Register, 4)
 		} else {
-			rg.writeKnown(e.Register, u32(0))
+			rg.writeKnown(e.Register, u32(p.mark))
 		}
 	case expr.MetaKeyL4PROTO:
 		rg.writeKnown(e.Register, []byte{ev.proto})

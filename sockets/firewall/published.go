@@ -263,6 +263,7 @@ func (r *Ruleset) publishedFor(c candidate) []reach.Published {
 	hosts := map[dest][]netip.Addr{}
 	srcs := map[dest]addrSet{}
 	notes := map[dest][]string{} // what the way to the DNAT assumed (a mark, a fib lookup)
+	marks := map[dest]piece{}    // the mark it set: the forward path's rules may read it
 	var order []dest
 	for _, a := range locals {
 		ev := &evaluator{rs: r, v6: c.v6, proto: c.proto, port: c.port, daddr: a}
@@ -276,6 +277,11 @@ func (r *Ruleset) publishedFor(c candidate) []reach.Published {
 				srcs[d] = emptySet(c.v6)
 			}
 			srcs[d] = srcs[d].union(p.set)
+			if m, ok := marks[d]; !ok {
+				marks[d] = piece{marked: p.marked, mark: p.mark}
+			} else if m.marked != p.marked || m.mark != p.mark {
+				marks[d] = piece{marked: true} // ways that set different marks: unknown
+			}
 			if len(notes[d]) < maxPublishedNotes {
 				notes[d] = append(notes[d], p.notes...)
 			}
@@ -286,7 +292,7 @@ func (r *Ruleset) publishedFor(c candidate) []reach.Published {
 	}
 	var out []reach.Published
 	for _, d := range order {
-		v := r.forwardVerdict(c, d.to, srcs[d])
+		v := r.forwardVerdict(c, d.to, srcs[d], marks[d])
 		v.Note = joinNotes(append([]string{v.Note}, notes[d]...)...)
 		proto := "tcp"
 		if c.proto == unix.IPPROTO_UDP {
@@ -322,12 +328,12 @@ func (r *Ruleset) inputPastDNAT(c candidate, host netip.Addr) Verdict {
 }
 
 // forwardVerdict is what the sources that reach a DNAT meet on the forward path to its destination.
-func (r *Ruleset) forwardVerdict(c candidate, to netip.AddrPort, srcs addrSet) Verdict {
+func (r *Ruleset) forwardVerdict(c candidate, to netip.AddrPort, srcs addrSet, mark piece) Verdict {
 	if r.forwardingOf(c.v6) == ForwardOff {
 		return notForwarded(c.v6)
 	}
 	ev := &evaluator{rs: r, v6: c.v6, proto: c.proto, port: to.Port(), daddr: to.Addr(), forward: true,
-		oif: r.routeDev(to.Addr())}
+		oif: r.routeDev(to.Addr()), start: mark}
 	chains := ev.inputPath()
 	if len(chains) == 0 {
 		return Verdict{Kind: Open, Note: "no firewall on the forward path"}

@@ -43,6 +43,7 @@ var recordedTests = map[string]recordedTest{
 	"TestXtMatches":         {steps: []stepCheck{checkXtMatches}},
 	"TestFirewalld":         {steps: []stepCheck{checkFirewalld}},
 	"TestDocker":            {steps: []stepCheck{checkDocker}},
+	"TestKubeProxyIptables": {steps: []stepCheck{checkKubeNodePorts}},
 	"TestKubeProxyNft":      {steps: []stepCheck{checkKubeProxyNft, checkKubeProxyNftWide, checkKubeNodePortIPs}},
 	"TestRealDocker":        {steps: []stepCheck{checkRealDocker}},
 	"TestRealPodman":        {steps: []stepCheck{checkRealPodman}},

@@ -134,7 +134,16 @@ func (rr *ruleRun) target(st *rstate, e *expr.Target) outcome {
 	case "REJECT":
 		rr.finish(*st, rr.ev.xtRejectKind(e), "")
 	case "MARK", "CONNMARK":
-		if !rr.afterRouting() {
+		switch {
+		case rr.afterRouting():
+		case e.Name == "MARK": // as meta mark set (loads.go): kube-proxy's KUBE-MARK-MASQ
+			st.p = st.p.with(st.p.set)
+			st.p.note(markRouteNote)
+			if v, ok := xtSetMark(st.p, e); ok {
+				st.p = st.p.markedTo(v)
+				return proceed
+			}
+		default:
 			rr.finish(*st, vEffect, "xt target "+e.Name+" before routing")
 			return ended
 		}
@@ -169,4 +178,16 @@ func (r *rule) logsOnly() bool {
 		}
 	}
 	return logs
+}
+
+// xtSetMark is the mark an xt MARK target (revision 2, struct xt_mark_tginfo2: mark, mask) leaves
+// on a packet whose mark the evaluator knows: --set-xmark's (mark & ~mask) ^ value.
+func xtSetMark(p piece, e *expr.Target) (uint32, bool) {
+	info, ok := e.Info.(*xt.Unknown)
+	if !ok || p.marked || e.Rev != 2 || len(*info) < 8 {
+		return 0, false
+	}
+	b := []byte(*info)
+	v, mask := binary.NativeEndian.Uint32(b), binary.NativeEndian.Uint32(b[4:])
+	return p.mark&^mask ^ v, true
 }

@@ -48,7 +48,11 @@ func (ev *evaluator) xtRaw(p piece, name string, rev uint32, b []byte) ([]branch
 		if p.marked {
 			return all(set, bUndecided), true
 		}
-		return all(set, xtMark(rev, b)), true
+		mark := p.mark
+		if name == "connmark" {
+			mark = 0 // the connection's: only a CONNMARK target or ct mark set changes it (marked)
+		}
+		return all(set, xtMark(rev, b, mark)), true
 	}
 	return nil, false
 }
@@ -179,7 +183,7 @@ func (ev *evaluator) daddrIn(region addrSet) bres {
 // xtMark is struct xt_mark_mtinfo1 and xt_connmark_mtinfo1 (mark, mask as u32, invert), or
 // xt_mark_info (revision 0: unsigned long mark, mask, invert). A packet from outside, and its new
 // connection, carry mark 0: a rule that sets one before routing is not modelled (unknown).
-func xtMark(rev uint32, b []byte) bres {
+func xtMark(rev uint32, b []byte, m uint32) bres {
 	var mark, mask uint64
 	var invert bool
 	switch {
@@ -190,7 +194,7 @@ func xtMark(rev uint32, b []byte) bres {
 	default:
 		return bUndecided
 	}
-	return boolRes((0&mask == mark) != invert)
+	return boolRes((uint64(m)&mask == mark) != invert)
 }
 
 // xtAddrtype is the addrtype match (revision 0 or 1): the destination of a packet to a
