@@ -29,6 +29,7 @@ func TestFrontendMeasure(t *testing.T) {
 		"TestXtMatches":          {local: []netip.Addr{netip.MustParseAddr(srvAddr4), netip.MustParseAddr(srvAddr6)}},
 		"TestFirewalld":          {local: firewalldLocal},
 		"TestDocker":             {local: dockerLocal, routes: dockerRoutes},
+		"TestKubeProxyIptables":  {local: kubeLocal, routes: kubeRoutes},
 		"TestKubeProxyNft":       {local: kubeLocal, routes: kubeRoutes},
 		"TestKubeProxyNft, wide": {local: kubeLocal, routes: kubeRoutes, test: "TestKubeProxyNft", step: 1},
 		"TestRealUfw":            {local: firewalldLocal, routes: realRoutes, listeners: realUfwListeners},
