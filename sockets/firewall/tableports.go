@@ -4,6 +4,8 @@ package firewall
 
 import (
 	"encoding/binary"
+	"slices"
+	"sort"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,7 +75,28 @@ func keyFields(s *set) ([]keyField, bool) {
 // matches (kube-proxy's iptables mode, "-A KUBE-NODEPORTS -p tcp -m tcp --dport 30080 -j
 // KUBE-EXT-..."), and every element of its verdict maps whose key holds a port (and a protocol:
 // else the DNAT rule's own, proto).
+// Each is walked through the input path: the port-less DNATs of a table give at most
+// maxPortlessCandidates, the lowest ports (a candidate's walk crosses kube-proxy's KUBE-SERVICES,
+// a rule per Service: 1000 Services in iptables mode cost seconds without the bound).
 func (r *Ruleset) tablePorts(t *table, proto uint8) []candidate {
+	out := r.tablePortsAll(t, proto)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].port != out[j].port {
+			return out[i].port < out[j].port
+		}
+		return out[i].proto < out[j].proto
+	})
+	out = slices.Compact(out)
+	if len(out) > maxPortlessCandidates {
+		out = out[:maxPortlessCandidates]
+	}
+	return out
+}
+
+// maxPortlessCandidates bounds the ports tablePorts gives a table's port-less DNATs.
+const maxPortlessCandidates = 256
+
+func (r *Ruleset) tablePortsAll(t *table, proto uint8) []candidate {
 	var out []candidate
 	for _, c := range r.chains {
 		if c.table != t {
