@@ -83,11 +83,24 @@ func summarize(snap *sockets.Snapshot) childView {
 	return v
 }
 
-// childSnapshot runs the test binary again as cmd's program says (argv
-// ends with the binary, prefix holds what runs it: setpriv, unshare), with
-// cred when not nil, and returns its report. The binary is copied where
-// any user may run it: go test leaves it in a private folder.
+// childSnapshot runs the test binary again as prefix says, with cred when
+// not nil (runChild), and returns its snapshot report.
 func childSnapshot(t *testing.T, cred *syscall.Credential, prefix ...string) childView {
+	t.Helper()
+	out := runChild(t, childSnapshotEnv, cred, prefix...)
+	var got childView
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("the child's report: %v\n%s", err, out)
+	}
+	return got
+}
+
+// runChild runs the test binary again with env set to 1 (which child it
+// is), as its program says (argv ends with the binary, prefix holds what
+// runs it: setpriv, unshare), with cred when not nil, and returns what it
+// printed. The binary is copied where any user may run it: go test leaves
+// it in a private folder.
+func runChild(t *testing.T, env string, cred *syscall.Credential, prefix ...string) []byte {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "portwatch-child-")
 	if err != nil {
@@ -99,7 +112,7 @@ func childSnapshot(t *testing.T, cred *syscall.Credential, prefix ...string) chi
 	copyFile(t, bin)
 	args := append(prefix, bin, "-test.run=^$")
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), childSnapshotEnv+"=1")
+	cmd.Env = append(os.Environ(), env+"=1")
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
@@ -107,13 +120,9 @@ func childSnapshot(t *testing.T, cred *syscall.Credential, prefix ...string) chi
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("snapshot in %v: %v\n%s", args, err, stderr.String())
+		t.Fatalf("the child in %v: %v\n%s", args, err, stderr.String())
 	}
-	var got childView
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("the child's report: %v\n%s", err, out)
-	}
-	return got
+	return out
 }
 
 // socketAt is the child's report of the socket bound to want, or a failed test.

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -288,26 +287,7 @@ func renameChild() {
 // runRenameChild runs the child as prefix and cred say, and returns its report.
 func runRenameChild(t *testing.T, cred *syscall.Credential, prefix ...string) renameReport {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "portwatch-child-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "test")
-	copyFile(t, bin)
-	args := append(prefix, bin, "-test.run=^$")
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), childRenameEnv+"=1")
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%v: %v\n%s", args, err, stderr.String())
-	}
+	out := runChild(t, childRenameEnv, cred, prefix...)
 	var r renameReport
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("the child's report: %v\n%s", err, out)
