@@ -71,23 +71,10 @@ func TestFrontendMeasure(t *testing.T) {
 				cfg(t, rs)
 			}
 			outcome, _ := realOutcome(rs, ls, seen)
-			right, unknown, wrong := 0, 0, 0
-			for _, r := range outcome {
-				switch r {
-				case "right":
-					right++
-				case "unknown":
-					unknown++
-				default:
-					wrong++
-				}
-			}
+			line, right := tallyOutcome(t, name, outcome, len(seen))
 			total += len(outcome)
 			totalRight += right
-			lines = append(lines, fmt.Sprintf("| %s | %d | %d | %d | %d | %d |", strings.TrimPrefix(name, "Test"), len(outcome), len(seen), right, unknown, wrong))
-			if wrong > 0 {
-				t.Errorf("%s: %d listeners wrong", name, wrong)
-			}
+			lines = append(lines, line)
 			continue
 		}
 		published := map[uint16]Published{}
@@ -123,27 +110,35 @@ func TestFrontendMeasure(t *testing.T) {
 				outcome[k] = res
 			}
 		}
-		right, unknown, wrong := 0, 0, 0
-		for _, r := range outcome {
-			switch r {
-			case "right":
-				right++
-			case "unknown":
-				unknown++
-			default:
-				wrong++
-			}
-		}
+		line, right := tallyOutcome(t, name, outcome, len(seen))
 		total += len(outcome)
 		totalRight += right
-		lines = append(lines, fmt.Sprintf("| %s | %d | %d | %d | %d | %d |", strings.TrimPrefix(name, "Test"), len(outcome), len(seen), right, unknown, wrong))
-		if wrong > 0 {
-			t.Errorf("%s: %d listeners wrong", name, wrong)
-		}
+		lines = append(lines, line)
 	}
 	t.Logf("\n| rule set | listeners | probes | right | unknown | wrong |\n| --- | --- | --- | --- | --- | --- |\n%s\n| all | %d | | %d (%.0f%%) | | |",
 		strings.Join(lines, "\n"), total, totalRight, 100*float64(totalRight)/float64(total))
 	if float64(totalRight) < 0.95*float64(total) {
 		t.Errorf("%d of %d right: under 95%%", totalRight, total)
 	}
+}
+
+// tallyOutcome counts one rule set's listeners right, unknown and wrong (an error for any
+// wrong), and returns its table row and how many were right.
+func tallyOutcome[K comparable](t *testing.T, name string, outcome map[K]string, probes int) (string, int) {
+	t.Helper()
+	right, unknown, wrong := 0, 0, 0
+	for _, r := range outcome {
+		switch r {
+		case "right":
+			right++
+		case "unknown":
+			unknown++
+		default:
+			wrong++
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%s: %d listeners wrong", name, wrong)
+	}
+	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d |", strings.TrimPrefix(name, "Test"), len(outcome), probes, right, unknown, wrong), right
 }
