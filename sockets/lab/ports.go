@@ -112,13 +112,19 @@ const NetnsLabel = "lab"
 
 // Mine reports whether a socket belongs to the scene: in the lab's own
 // namespace, every socket of that namespace (the collector labels it
-// host, or NetnsLabel once relabelled); on loopback, a socket with an end
-// on the scene's block or its backdoor port. The monitor shows only these
+// host, or NetnsLabel once relabelled); on loopback, a socket of the
+// host's namespace with an end on the scene's block or its backdoor port. The monitor shows only these
 // by default, so that each student of a class sees their own scene.
 func (s *scene) Mine(sk *sockets.Socket) bool {
 	// Blocks do not overlap: a port of this block is no other lab's.
 	if s.netns {
 		return sk.Netns == sockets.HostNetns || sk.Netns == "" || sk.Netns == NetnsLabel
+	}
+	// A lab in a namespace of its own (another student's, or the test's
+	// beside this one) uses the same ports there: as root the collector
+	// reads that namespace too, and its sockets are not this scene's.
+	if sk.Netns != sockets.HostNetns && sk.Netns != "" {
+		return false
 	}
 	for _, p := range []int{int(sk.LPort), int(sk.RPort)} {
 		if (p >= s.base && p < s.base+blockSpan) || p == int(s.backdoor.Load()) {

@@ -44,6 +44,20 @@ func TestScenesTakeBlocksOfTheirOwn(t *testing.T) {
 			t.Errorf("scene at %d: Mine(port %d) = %v, want %v", c.s.base, c.port, got, c.mine)
 		}
 	}
+	// A lab in a namespace of its own uses the default ports there; as
+	// root the collector reads that namespace too. Its server is not
+	// this scene's, even on this scene's port (CI: the baseline found
+	// another namespace's 62001 UNEXPECTED).
+	other := on(sa.port(PortServer))
+	other.Netns = "netns:4026532999"
+	if sa.Mine(other) {
+		t.Errorf("scene at %d: a socket of another namespace on its port %d is Mine", sa.base, other.LPort)
+	}
+	host := on(sa.port(PortServer))
+	host.Netns = sockets.HostNetns
+	if !sa.Mine(host) {
+		t.Errorf("scene at %d: its own port %d in the host's namespace is not Mine", sa.base, host.LPort)
+	}
 	if portFree(sa.base) {
 		t.Errorf("scene a's block %d is not held", sa.base)
 	}
