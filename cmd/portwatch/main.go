@@ -47,6 +47,7 @@ var errDeviations = errors.New("listeners differ from the baseline")
 // 3: watch's metrics port is held by another process; the lab's namespace
 // process's own code when it fails (it has said why).
 func run(args []string, stdout, stderr io.Writer) int {
+	defer startCPUProfile(stderr)()
 	return exitCode(execute(newPortwatch(), args, stdout, stderr), stderr)
 }
 

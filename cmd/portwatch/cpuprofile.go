@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+)
+
+// cpuProfileEnv names a file for a CPU profile of the whole run: bench/
+// scripts profile the monitor as it runs (its drawing, its merges, the
+// collector's work), which a benchmark of the poll alone does not see.
+const cpuProfileEnv = "PORTWATCH_CPUPROFILE"
+
+// startCPUProfile starts the profile PORTWATCH_CPUPROFILE asks for and
+// returns what stops it; a file that cannot be made is one line on stderr
+// and no profile, never a failed run.
+func startCPUProfile(stderr io.Writer) (stop func()) {
+	path := os.Getenv(cpuProfileEnv)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_EXCL, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "portwatch: %s: %v (no profile)\n", cpuProfileEnv, err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintf(stderr, "portwatch: %s: %v (no profile)\n", cpuProfileEnv, err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
