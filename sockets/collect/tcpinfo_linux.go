@@ -86,18 +86,23 @@ func (in *trafficInterner) finish() { in.prev, in.next = in.next, in.prev }
 
 // intern is t as a shared value.
 func (in *trafficInterner) intern(inode uint64, t sockets.Traffic) *sockets.Traffic {
-	if in == nil {
-		return &t
-	}
 	var p *sockets.Traffic
-	for i := in.pos; i < min(in.pos+internWindow, len(in.prev)); i++ {
-		if in.prev[i].inode == inode {
-			p, in.pos = in.prev[i].t, i+1
-			break
+	if in != nil {
+		for i := in.pos; i < min(in.pos+internWindow, len(in.prev)); i++ {
+			if in.prev[i].inode == inode {
+				p, in.pos = in.prev[i].t, i+1
+				break
+			}
 		}
 	}
 	if p == nil || *p != t {
-		p = &t
+		// A new value only here: &t would move t to the heap on every call,
+		// a copy of every connection's counters whether they changed or not.
+		p = new(sockets.Traffic)
+		*p = t
+	}
+	if in == nil {
+		return p
 	}
 	in.next = append(in.next, internedTraffic{inode, p})
 	return p
