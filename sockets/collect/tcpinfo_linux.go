@@ -21,8 +21,6 @@ var (
 	tiRTTVar        = int(unsafe.Offsetof(unix.TCPInfo{}.Rttvar))
 	tiBytesAcked    = int(unsafe.Offsetof(unix.TCPInfo{}.Bytes_acked))
 	tiBytesReceived = int(unsafe.Offsetof(unix.TCPInfo{}.Bytes_received))
-	tiSegsOut       = int(unsafe.Offsetof(unix.TCPInfo{}.Segs_out))
-	tiSegsIn        = int(unsafe.Offsetof(unix.TCPInfo{}.Segs_in))
 	tiDeliveryRate  = int(unsafe.Offsetof(unix.TCPInfo{}.Delivery_rate))
 	tiSndWnd        = int(unsafe.Offsetof(unix.TCPInfo{}.Snd_wnd))
 )
@@ -45,8 +43,6 @@ func parseTCPInfo(b []byte) sockets.Traffic {
 		BytesSent:     u64(tiBytesAcked),
 		BytesReceived: u64(tiBytesReceived),
 		DeliveryRate:  u64(tiDeliveryRate),
-		SegsOut:       u32(tiSegsOut),
-		SegsIn:        u32(tiSegsIn),
 		Retransmits:   u32(tiTotalRetrans),
 		RTT:           u32(tiRTT),
 		RTTVar:        u32(tiRTTVar),
