@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"runtime"
 	"syscall"
+	"unsafe"
 
 	"github.com/portwatch/portwatch/sockets"
 	"golang.org/x/sys/unix"
@@ -256,7 +257,7 @@ func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.So
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
 	}
 	for {
-		n, _, err := unix.Recvfrom(fd, l.buf, unix.MSG_TRUNC) // n: the datagram's whole length
+		n, err := recvTrunc(fd, l.buf) // n: the datagram's whole length
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
@@ -275,6 +276,19 @@ func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.So
 			return socks, nil
 		}
 	}
+}
+
+// recvTrunc reads one datagram into buf and says its whole length, which
+// is more than len(buf) when it did not fit (MSG_TRUNC). It is recvfrom(2)
+// without the sender's address: unix.Recvfrom makes a Sockaddr of it, an
+// allocation a datagram, a hundred sockets each.
+func recvTrunc(fd int, buf []byte) (int, error) {
+	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
+		unix.MSG_TRUNC, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // parseDiagMessages appends the sockets in one netlink datagram and says
