@@ -71,14 +71,21 @@ type internedTraffic struct {
 // for: connections opened or closed since the last dump shift the rest.
 const internWindow = 8
 
-// start begins a dump.
+// start begins a dump (nil: no interner, nothing to do).
 func (in *trafficInterner) start() {
+	if in == nil {
+		return
+	}
 	clear(in.next[:cap(in.next)]) // let go of values no longer listed
 	in.next, in.pos = in.next[:0], 0
 }
 
 // finish makes a complete dump's counters the ones the next compares with.
-func (in *trafficInterner) finish() { in.prev, in.next = in.next, in.prev }
+func (in *trafficInterner) finish() {
+	if in != nil {
+		in.prev, in.next = in.next, in.prev
+	}
+}
 
 // intern is t as a shared value.
 func (in *trafficInterner) intern(inode uint64, t sockets.Traffic) *sockets.Traffic {
