@@ -259,19 +259,38 @@ func readStatus(path string) (map[string]string, error) {
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	// Lines are read as bytes, and only the three values kept made strings:
+	// the status file is most of a megabyte of descriptions, which became
+	// a string a line.
+	value := func(line []byte, key string) (string, bool) {
+		if !bytes.HasPrefix(line, []byte(key)) {
+			return "", false
+		}
+		return string(bytes.TrimSpace(line[len(key):])), true
+	}
 	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
+		line := sc.Bytes()
+		if len(line) == 0 {
 			flush()
-		case strings.HasPrefix(line, "Package: "):
-			name = strings.TrimSpace(line[len("Package: "):])
-		case strings.HasPrefix(line, "Architecture: "):
-			arch = strings.TrimSpace(line[len("Architecture: "):])
-		case strings.HasPrefix(line, "Version: "):
-			version = strings.TrimSpace(line[len("Version: "):])
-		case strings.HasPrefix(line, "Status: "):
-			installed = strings.HasSuffix(line, " installed")
+			continue
+		}
+		switch line[0] {
+		case 'P':
+			if v, ok := value(line, "Package: "); ok {
+				name = v
+			}
+		case 'A':
+			if v, ok := value(line, "Architecture: "); ok {
+				arch = v
+			}
+		case 'V':
+			if v, ok := value(line, "Version: "); ok {
+				version = v
+			}
+		case 'S':
+			if bytes.HasPrefix(line, []byte("Status: ")) {
+				installed = bytes.HasSuffix(line, []byte(" installed"))
+			}
 		}
 	}
 	flush()

@@ -3,8 +3,10 @@
 package pkgproof
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,5 +55,34 @@ func TestDpkgIndexIsCompact(t *testing.T) {
 	}
 	if bytes := cap(ix.hashes)*8 + cap(ix.pkgs)*2; bytes != 10*len(ix.hashes) {
 		t.Errorf("%d bytes for %d paths, want 10 a path", bytes, len(ix.hashes))
+	}
+}
+
+// dpkg's status is read for its packages' names, architectures, versions
+// and states only: its descriptions, most of the file, cost nothing (each
+// of its lines was made a string).
+func TestDpkgStatusDescriptionsCostNothing(t *testing.T) {
+	var status strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&status, "Package: p%d\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.%d\nDescription: a package\n", i, i)
+		for range 100 {
+			status.WriteString(" a line of its long description, as dpkg keeps it\n")
+		}
+		status.WriteString("\n")
+	}
+	status.WriteString("Package: removed\nStatus: deinstall ok config-files\nVersion: 9\n")
+	path := filepath.Join(t.TempDir(), "status")
+	must(t, os.WriteFile(path, []byte(status.String()), 0o644))
+	got, err := readStatus(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 40 || got["p7"] != "1.7" || got["p7:amd64"] != "1.7" || got["removed"] != "" {
+		t.Fatalf("%d entries: p7 %q, p7:amd64 %q, removed %q", len(got), got["p7"], got["p7:amd64"], got["removed"])
+	}
+	// The file, the scanner and its buffer, the map; per package its name,
+	// architecture, version and name:arch, the map growing: never per line.
+	if allocs := testing.AllocsPerRun(5, func() { readStatus(path) }); allocs > 150 {
+		t.Errorf("%.0f allocations for 21 packages of 106 lines each, want at most 150", allocs)
 	}
 }
