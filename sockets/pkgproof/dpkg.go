@@ -5,11 +5,11 @@ package pkgproof
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"hash/fnv"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -57,11 +57,24 @@ type dpkgIndex struct {
 	err      string // why the index could not be built
 }
 
-// indexEntry is one path of a .list while the index is built.
-type indexEntry struct {
-	hash uint64
-	pkg  uint16
+// indexEntries are the paths of the .list files while the index is built,
+// in two arrays as the index keeps them (10 bytes a line, grown by
+// doubling: a struct of the two took 16).
+type indexEntries struct {
+	hashes []uint64
+	pkgs   []uint16
 }
+
+func (e *indexEntries) Len() int { return len(e.hashes) }
+func (e *indexEntries) Less(i, j int) bool {
+	return e.hashes[i] < e.hashes[j] || (e.hashes[i] == e.hashes[j] && e.pkgs[i] < e.pkgs[j])
+}
+func (e *indexEntries) Swap(i, j int) {
+	e.hashes[i], e.hashes[j] = e.hashes[j], e.hashes[i]
+	e.pkgs[i], e.pkgs[j] = e.pkgs[j], e.pkgs[i]
+}
+
+func (e *indexEntries) truncate(n int) { e.hashes, e.pkgs = e.hashes[:n], e.pkgs[:n] }
 
 // dpkgIndex builds the index at the first check that needs one, or when
 // dpkg's status changed; nil where the machine has no dpkg database.
@@ -105,7 +118,7 @@ func buildDpkgIndex(dir string, stamp time.Time) *dpkgIndex {
 		ix.err = "dpkg lists no package files in " + filepath.Join(dir, "info")
 		return ix
 	}
-	var entries []indexEntry
+	entries := &indexEntries{}
 	buf := make([]byte, 0, 4096) // one scanner's buffer for every list
 	for _, list := range lists {
 		file := strings.TrimSuffix(filepath.Base(list), ".list")
@@ -126,7 +139,7 @@ func buildDpkgIndex(dir string, stamp time.Time) *dpkgIndex {
 		// text read from the machine is.
 		ix.packages = append(ix.packages, dpkgPackage{file: file, name: clean.Text(name), version: clean.Text(ver)})
 		var full bool
-		if entries, buf, full = addList(entries, buf, list, n); full {
+		if buf, full = addList(entries, buf, list, n); full {
 			ix.err = "dpkg's file lists are larger than portwatch indexes"
 			return ix
 		}
@@ -138,12 +151,12 @@ func buildDpkgIndex(dir string, stamp time.Time) *dpkgIndex {
 }
 
 // addList appends one package's paths to entries (read with buf, which
-// it returns, perhaps grown); full says the lists hold too many lines.
-// A directory, listed before what it holds, is left out.
-func addList(entries []indexEntry, buf []byte, list string, pkg uint16) ([]indexEntry, []byte, bool) {
+// it returns); full says the lists hold too many lines. A directory,
+// listed before what it holds, is left out.
+func addList(entries *indexEntries, buf []byte, list string, pkg uint16) ([]byte, bool) {
 	f, err := os.Open(list)
 	if err != nil {
-		return entries, buf, false // one unreadable list: its files are unowned, said so per file
+		return buf, false // one unreadable list: its files are unowned, said so per file
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -156,40 +169,44 @@ func addList(entries []indexEntry, buf []byte, list string, pkg uint16) ([]index
 			continue
 		}
 		if lastAt >= 0 && len(line) > len(last) && line[len(last)] == '/' && bytes.HasPrefix(line, last) {
-			entries, lastAt = entries[:lastAt], -1 // the last one was a directory
+			entries.truncate(lastAt) // the last one was a directory
+			lastAt = -1
 		}
 		if skippedPath(line) {
 			continue
 		}
 		// Lines, with directories and the paths several packages list: a
 		// bound on the work before the paths are counted once each.
-		if len(entries) >= 2*maxIndexed {
-			return entries, buf, true
+		if entries.Len() >= 2*maxIndexed {
+			return buf, true
 		}
-		lastAt = len(entries)
-		entries = append(entries, indexEntry{hashPath(line), pkg})
+		lastAt = entries.Len()
+		entries.hashes = append(entries.hashes, hashPath(line))
+		entries.pkgs = append(entries.pkgs, pkg)
 		last = append(last[:0], line...)
 	}
-	return entries, buf, false
+	return buf, false
 }
 
 // seal sorts the paths into the index, each once with the first package
 // that listed it; false when they are more than maxIndexed.
-func (ix *dpkgIndex) seal(entries []indexEntry) bool {
-	slices.SortFunc(entries, func(a, b indexEntry) int {
-		if c := cmp.Compare(a.hash, b.hash); c != 0 {
-			return c
+func (ix *dpkgIndex) seal(entries *indexEntries) bool {
+	sort.Sort(entries)
+	n := 0 // the paths kept, each with its first package (the lowest: the first list)
+	for i, h := range entries.hashes {
+		if i > 0 && h == entries.hashes[i-1] {
+			continue
 		}
-		return cmp.Compare(a.pkg, b.pkg)
-	})
-	entries = slices.CompactFunc(entries, func(a, b indexEntry) bool { return a.hash == b.hash })
-	if len(entries) > maxIndexed {
+		entries.hashes[n], entries.pkgs[n] = h, entries.pkgs[i]
+		n++
+	}
+	if n > maxIndexed {
 		return false
 	}
-	ix.hashes, ix.pkgs = make([]uint64, len(entries)), make([]uint16, len(entries))
-	for i, e := range entries {
-		ix.hashes[i], ix.pkgs[i] = e.hash, e.pkg
-	}
+	// Copied to arrays of their size: the build's are up to twice as long.
+	ix.hashes, ix.pkgs = make([]uint64, n), make([]uint16, n)
+	copy(ix.hashes, entries.hashes)
+	copy(ix.pkgs, entries.pkgs)
 	return true
 }
 
