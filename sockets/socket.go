@@ -241,7 +241,10 @@ func (s *Socket) TimeLeft() time.Duration {
 // tcp_info, and the queues of inet_diag_msg), as of one poll. It is never
 // changed once made: polls and outputs share it, and an idle connection's
 // counters may be the very same value from poll to poll. Counters run from
-// the connection's start.
+// the connection's start. The segment counters (tcpi_segs_out, segs_in)
+// are left out on purpose: nothing reads them, and an idle connection's
+// keep-alive probes move them, which made every idle connection a new
+// value every few polls.
 type Traffic struct {
 	// BytesSent is the bytes the peer acknowledged (tcpi_bytes_acked, as
 	// ss -i shows it): the data, and one for the SYN on the side that
@@ -252,8 +255,6 @@ type Traffic struct {
 	// delivery, in bytes per second (tcpi_delivery_rate): the speed of the
 	// path when the sender last had data, not a running average.
 	DeliveryRate uint64
-	SegsOut      uint32 // segments sent, retransmissions included
-	SegsIn       uint32 // segments received
 	// Retransmits counts the segments sent again over the connection's
 	// life (tcpi_total_retrans).
 	Retransmits uint32

@@ -5,6 +5,7 @@ package collect
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,6 +67,9 @@ type fwView struct {
 	// (verdicts has them through the host's too): what a published port's connection meets
 	// inside, past the host's DNAT and forward path. nil: verdicts are its own.
 	own map[fwKey]reach.Verdict
+	// keys is the list of listeners the round judged (wantsOf's, never written): a round given
+	// the same list, ruleset and env hands this view out again, judging and allocating nothing.
+	keys []fwKey
 }
 
 // ownVerdict is the listener's verdict by its namespace's rules alone, if the round judged it.
@@ -105,6 +109,13 @@ type fwReader struct {
 	rounds map[uint64]*nsRound
 	polls  int
 	self   uint64 // our own namespace: the host that namespaces behind it are reached through
+
+	// What wantsOf keeps from poll to poll, used by Snapshot's goroutine
+	// only: each namespace's last listeners (immutable: a round may still
+	// read them), the lists being built, the questions of the poll.
+	keys     map[uint64][]fwKey
+	building map[uint64][]fwKey
+	wants    map[uint64]want
 }
 
 func newFWReader(c *firewall.Cache) *fwReader {
@@ -116,6 +127,56 @@ type want struct {
 	pid   int
 	label string // the namespace as its sockets are labelled
 	keys  []fwKey
+}
+
+// wantsOf is each namespace's question of this poll, from its listeners (members: the other
+// namespaces' processes). A namespace whose listeners are those of the last poll is handed the
+// very same list (a round compares it to judge nothing again); a list once handed out is never
+// written, and the map is the fwReader's, refilled every poll: a quiet poll allocates none.
+func (f *fwReader) wantsOf(socks []sockets.Socket, self uint64, members map[uint64][]int32) map[uint64]want {
+	if f.wants == nil {
+		f.wants, f.keys, f.building = map[uint64]want{}, map[uint64][]fwKey{}, map[uint64][]fwKey{}
+	}
+	clear(f.wants)
+	for ino, b := range f.building {
+		f.building[ino] = b[:0]
+	}
+	for i := range socks {
+		s := &socks[i]
+		if !s.IsListening() {
+			continue
+		}
+		w, ok := f.wants[s.NetnsInode]
+		if !ok && s.NetnsInode != self {
+			m := members[s.NetnsInode]
+			if len(m) == 0 {
+				continue
+			}
+			w.pid = int(m[0])
+		}
+		w.label = s.Netns
+		f.wants[s.NetnsInode] = w
+		f.building[s.NetnsInode] = append(f.building[s.NetnsInode], fwKeyOf(s))
+	}
+	for ino, b := range f.building {
+		w, ok := f.wants[ino]
+		if !ok { // no listener there now
+			delete(f.building, ino)
+			delete(f.keys, ino)
+			continue
+		}
+		if !slices.Equal(f.keys[ino], b) {
+			f.keys[ino] = slices.Clone(b)
+		}
+		w.keys = f.keys[ino]
+		f.wants[ino] = w
+	}
+	return f.wants
+}
+
+// sameList says whether a and b are the very same list (not only equal).
+func sameList(a, b []fwKey) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // poll starts a round for each namespace that has none running, waits as described above, and
@@ -237,7 +298,12 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 			host = f.hostView(routes)
 			env += fmt.Sprintf(" behind %p", host)
 		}
-		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env, addrs: addrs}
+		if last != nil && last.rs == rs && last.env == env && sameList(last.keys, w.keys) {
+			f.finish(ino, r, last)
+			return
+		}
+		view = &fwView{rs: rs, verdicts: make(map[fwKey]reach.Verdict, len(w.keys)), pending: reasonVerdictPending, env: env, addrs: addrs,
+			keys: w.keys}
 		view.published = rs.Published()
 		for _, k := range w.keys {
 			if last != nil && last.rs == rs && last.env == env {
@@ -264,6 +330,11 @@ func (f *fwReader) round(ino uint64, other bool, w want, r *nsRound) {
 		}
 	}
 
+	f.finish(ino, r, view)
+}
+
+// finish ends a round with its view.
+func (f *fwReader) finish(ino uint64, r *nsRound, view *fwView) {
 	f.mu.Lock()
 	r.view, r.seen, r.busy = view, true, false
 	close(r.done)

@@ -284,26 +284,7 @@ func (l *Live) readFirewalls(socks []sockets.Socket) (map[uint64]sockets.Firewal
 	if l.fw == nil {
 		l.fw = newFWReader(l.firewalls)
 	}
-	wants := map[uint64]want{}
-	for i := range socks {
-		s := &socks[i]
-		if !s.IsListening() {
-			continue
-		}
-		w, ok := wants[s.NetnsInode]
-		if !ok {
-			if s.NetnsInode != l.netns.self {
-				members := l.members[s.NetnsInode]
-				if len(members) == 0 {
-					continue
-				}
-				w.pid = int(members[0])
-			}
-		}
-		w.label = s.Netns
-		w.keys = append(w.keys, fwKeyOf(s))
-		wants[s.NetnsInode] = w
-	}
+	wants := l.fw.wantsOf(socks, l.netns.self, l.members)
 	exist := func(ino uint64) bool { return ino == l.netns.self || len(l.members[ino]) > 0 }
 	return l.fw.poll(l.netns.self, wants, exist, socks)
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"runtime"
 	"syscall"
+	"unsafe"
 
 	"github.com/portwatch/portwatch/sockets"
 	"golang.org/x/sys/unix"
@@ -70,8 +71,46 @@ type netlinkLister struct {
 	// skip says to leave them out of the next dumps (Live.WantCounters).
 	counters, skip bool
 	// interned keeps the last dump's counters: a connection whose counters
-	// did not change keeps the same value, with nothing allocated.
+	// did not change keeps the same value, with nothing allocated. Each
+	// other namespace listIn dumps has its own (by the namespace's inode):
+	// one shared by all compared each namespace's counters with another's.
 	interned trafficInterner
+	others   map[uint64]*nsInterner
+	dumps    uint64 // listIn's dumps so far: the clock an unused interner is forgotten by
+}
+
+// nsInterner is the interner of another namespace, and the dump that last
+// used it.
+type nsInterner struct {
+	in   trafficInterner
+	used uint64
+}
+
+// internerOf is the interner of the namespace nsPath names (nil when it
+// cannot be told: its counters are then each a new value). Namespaces are
+// dumped once a poll each: an interner unused over the last two rounds of
+// every namespace known belongs to a namespace gone, and is forgotten.
+func (l *netlinkLister) internerOf(nsPath string) *trafficInterner {
+	var st unix.Stat_t
+	if err := unix.Stat(nsPath, &st); err != nil {
+		return nil
+	}
+	l.dumps++
+	if l.others == nil {
+		l.others = map[uint64]*nsInterner{}
+	}
+	for ino, o := range l.others {
+		if l.dumps-o.used > 2*uint64(len(l.others)) {
+			delete(l.others, ino)
+		}
+	}
+	o := l.others[st.Ino]
+	if o == nil {
+		o = &nsInterner{}
+		l.others[st.Ino] = o
+	}
+	o.used = l.dumps
+	return &o.in
 }
 
 func newNetlinkLister() *netlinkLister {
@@ -81,7 +120,7 @@ func newNetlinkLister() *netlinkLister {
 // list dumps TCP and UDP sockets of both families, into spare's array if
 // there is one. retried says the dump has been redone once already.
 func (l *netlinkLister) list(spare []sockets.Socket, retried bool) ([]sockets.Socket, error) {
-	return l.listWith(diagSocket, spare, retried)
+	return l.listWith(diagSocket, spare, retried, &l.interned)
 }
 
 // listIn dumps the sockets of another network namespace, the one nsPath
@@ -89,7 +128,7 @@ func (l *netlinkLister) list(spare []sockets.Socket, retried bool) ([]sockets.So
 // says why: the namespace's process has exited (fs.ErrNotExist), portwatch
 // may not enter namespaces (EPERM: not root), or sock_diag failed.
 func (l *netlinkLister) listIn(nsPath string) ([]sockets.Socket, error) {
-	return l.listWith(func() (int, error) { return diagSocketIn(nsPath) }, nil, false)
+	return l.listWith(func() (int, error) { return diagSocketIn(nsPath) }, nil, false, l.internerOf(nsPath))
 }
 
 // diagSocket opens a NETLINK_SOCK_DIAG socket in the calling thread's
@@ -153,8 +192,9 @@ func diagSocketIn(nsPath string) (int, error) {
 	return r.fd, r.err
 }
 
-// listWith is list with the socket open makes; a retry opens another.
-func (l *netlinkLister) listWith(open func() (int, error), spare []sockets.Socket, retried bool) ([]sockets.Socket, error) {
+// listWith is list with the socket open makes, and the namespace's
+// interner (nil: none); a retry opens another.
+func (l *netlinkLister) listWith(open func() (int, error), spare []sockets.Socket, retried bool, in *trafficInterner) ([]sockets.Socket, error) {
 	fd, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNetlinkUnavailable, err)
@@ -176,19 +216,19 @@ func (l *netlinkLister) listWith(open func() (int, error), spare []sockets.Socke
 		for i := range queries {
 			queries[i].ext = extInfo
 		}
-		l.interned.start() // a dump without counters leaves the last counters to compare with
+		in.start() // a dump without counters leaves the last counters to compare with
 	}
 	queries = append(queries, byFamily(unix.AF_INET, unix.IPPROTO_UDP), byFamily(unix.AF_INET6, unix.IPPROTO_UDP))
 	for _, q := range queries {
 		var err error
-		socks, err = l.dump(fd, q, uint32(len(socks)+1), socks)
+		socks, err = l.dump(fd, q, uint32(len(socks)+1), socks, in)
 		if errors.Is(err, errDatagramTruncated) && !retried {
-			return l.listWith(open, spare, true)
+			return l.listWith(open, spare, true, in)
 		}
 		if err != nil && q.combined && errors.Is(err, errNetlinkUnavailable) {
 			// An old request this kernel no longer serves: ask per family.
 			l.splitTCP = true
-			return l.listWith(open, spare, retried)
+			return l.listWith(open, spare, retried, in)
 		}
 		if err != nil {
 			return nil, err
@@ -196,7 +236,7 @@ func (l *netlinkLister) listWith(open func() (int, error), spare []sockets.Socke
 	}
 	l.last = len(socks)
 	if withCounters {
-		l.interned.finish()
+		in.finish()
 	}
 	return socks, nil
 }
@@ -250,13 +290,14 @@ func (q diagQuery) header(req []byte, seq uint32) {
 	ne.PutUint32(req[8:], seq)
 }
 
-// dump appends the sockets q asks for to socks.
-func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.Socket) ([]sockets.Socket, error) {
+// dump appends the sockets q asks for to socks, their counters made
+// through in.
+func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.Socket, in *trafficInterner) ([]sockets.Socket, error) {
 	if err := unix.Sendto(fd, q.request(seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
 	}
 	for {
-		n, _, err := unix.Recvfrom(fd, l.buf, unix.MSG_TRUNC) // n: the datagram's whole length
+		n, err := recvTrunc(fd, l.buf) // n: the datagram's whole length
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
@@ -267,7 +308,7 @@ func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.So
 			l.buf = make([]byte, 2*n)
 			return nil, errDatagramTruncated
 		}
-		done, err := parseDiagMessages(l.buf[:n], q, seq, &socks, &l.interned)
+		done, err := parseDiagMessages(l.buf[:n], q, seq, &socks, in)
 		if err != nil {
 			return nil, err
 		}
@@ -275,6 +316,19 @@ func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.So
 			return socks, nil
 		}
 	}
+}
+
+// recvTrunc reads one datagram into buf and says its whole length, which
+// is more than len(buf) when it did not fit (MSG_TRUNC). It is recvfrom(2)
+// without the sender's address: unix.Recvfrom makes a Sockaddr of it, an
+// allocation a datagram, a hundred sockets each.
+func recvTrunc(fd int, buf []byte) (int, error) {
+	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
+		unix.MSG_TRUNC, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // parseDiagMessages appends the sockets in one netlink datagram and says

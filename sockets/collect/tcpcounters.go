@@ -3,80 +3,167 @@
 package collect
 
 import (
-	"bufio"
 	"bytes"
-	"io"
-	"os"
+	"errors"
+	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
-	"strings"
+	"sync"
 
 	"github.com/portwatch/portwatch/sockets"
+	"golang.org/x/sys/unix"
 )
 
 // maxCounterFile bounds what is read of /proc/PID/net/snmp and netstat:
 // they are a few kilobytes; a kernel that wrote more is not believed.
 const maxCounterFile = 64 << 10
 
+// counterBufs holds the buffers the counter files are read into, kept
+// from poll to poll: a namespace's two files were read into new buffers,
+// scanned by a bufio.Scanner and split into a hundred strings each, every
+// poll.
+var counterBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
 // readTCPCounters reads a namespace's TCP counters through one of its
 // processes (dir is /proc/self or /proc/PID). ok is false when the files
 // cannot be read (the process is gone, or another user's as non-root).
 func readTCPCounters(dir string) (c sockets.TCPCounters, ok bool) {
-	snmp, err1 := readCounterFile(filepath.Join(dir, "net/snmp"), "Tcp")
-	ext, err2 := readCounterFile(filepath.Join(dir, "net/netstat"), "TcpExt")
-	if err1 != nil || err2 != nil {
-		return c, false
+	bp := counterBufs.Get().(*[]byte)
+	defer counterBufs.Put(bp)
+	for _, f := range [...]struct{ name, section string }{{"net/snmp", "Tcp"}, {"net/netstat", "TcpExt"}} {
+		data, err := readCounterFile(dir+"/"+f.name, (*bp)[:0])
+		*bp = data[:0]
+		if err != nil {
+			return sockets.TCPCounters{}, false
+		}
+		parseCounters(data, f.section, &c)
 	}
-	c.OutRsts, c.PassiveOpens = snmp["OutRsts"], snmp["PassiveOpens"]
-	c.EmbryonicRsts, c.ListenDrops, c.ListenOverflows = ext["EmbryonicRsts"], ext["ListenDrops"], ext["ListenOverflows"]
 	return c, true
 }
 
-// wantedCounters are the only names kept: the files hold a hundred and more.
-var wantedCounters = map[string]bool{"OutRsts": true, "PassiveOpens": true, "EmbryonicRsts": true, "ListenDrops": true, "ListenOverflows": true}
-
-// readCounterFile parses the two lines of one section ("Tcp: names..." and
-// "Tcp: values...") of a /proc/net counter file into the wanted counters.
-func readCounterFile(path, section string) (map[string]uint64, error) {
-	f, err := os.Open(path)
+// readCounterFile reads a counter file into buf, at most maxCounterFile
+// bytes of it, through the system calls themselves (an *os.File is an
+// allocation and a finalizer a file).
+func readCounterFile(path string, buf []byte) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return buf, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCounterFile))
-	if err != nil {
-		return nil, err
+	defer unix.Close(fd)
+	for len(buf) < maxCounterFile {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), maxCounterFile-len(buf)))
+		}
+		n, err := unix.Read(fd, buf[len(buf):min(cap(buf), maxCounterFile)])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return buf, err
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
 	}
-	return parseCounters(data, section), nil
+	return buf, nil
 }
 
-// parseCounters reads the section's header and value lines; a value that
-// is not a number, or a missing line, leaves its counter out.
-func parseCounters(data []byte, section string) map[string]uint64 {
-	out := map[string]uint64{}
-	prefix := section + ":"
-	var names []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, prefix) {
-			continue
-		}
-		fields := strings.Fields(line[len(prefix):])
-		if names == nil {
-			names = fields
-			continue
-		}
-		for i, v := range fields {
-			if i < len(names) && wantedCounters[names[i]] {
-				if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-					out[names[i]] = n
-				}
-			}
-		}
-		break
+// parseCounters reads the section's header and value lines ("Tcp: names"
+// then "Tcp: values") into the counters portwatch keeps; a value that is
+// not a number, or a missing line, leaves its counter as it was. The file
+// holds a hundred counters and more: none is kept but these, and nothing
+// is allocated.
+func parseCounters(data []byte, section string, c *sockets.TCPCounters) {
+	names, values, found := counterLines(data, section)
+	if !found {
+		return
 	}
-	return out
+	for {
+		var name, value []byte
+		name, names = nextField(names)
+		value, values = nextField(values)
+		if name == nil || value == nil {
+			return
+		}
+		var dst *uint64
+		switch string(name) {
+		case "OutRsts":
+			dst = &c.OutRsts
+		case "PassiveOpens":
+			dst = &c.PassiveOpens
+		case "EmbryonicRsts":
+			dst = &c.EmbryonicRsts
+		case "ListenDrops":
+			dst = &c.ListenDrops
+		case "ListenOverflows":
+			dst = &c.ListenOverflows
+		default:
+			continue
+		}
+		if n, ok := parseDecimal(value); ok {
+			*dst = n
+		}
+	}
+}
+
+// counterLines finds the section's first two lines, without their
+// "section:" prefix.
+func counterLines(data []byte, section string) (names, values []byte, found bool) {
+	n := 0
+	for len(data) > 0 && n < 2 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) <= len(section) || line[len(section)] != ':' || string(line[:len(section)]) != section {
+			continue
+		}
+		if n == 0 {
+			names = line[len(section)+1:]
+		} else {
+			values = line[len(section)+1:]
+		}
+		n++
+	}
+	return names, values, n == 2
+}
+
+// nextField is the first space-separated field of b and what follows it;
+// nil when there is none.
+func nextField(b []byte) (field, rest []byte) {
+	b = bytes.TrimLeft(b, " \t")
+	if len(b) == 0 {
+		return nil, nil
+	}
+	end := bytes.IndexAny(b, " \t")
+	if end < 0 {
+		end = len(b)
+	}
+	return b[:end], b[end:]
+}
+
+// parseDecimal is strconv.ParseUint(b, 10, 64) of a byte slice, without
+// making it a string.
+func parseDecimal(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // readTCPStats reads the counters of every namespace that has a listener,

@@ -21,8 +21,6 @@ var (
 	tiRTTVar        = int(unsafe.Offsetof(unix.TCPInfo{}.Rttvar))
 	tiBytesAcked    = int(unsafe.Offsetof(unix.TCPInfo{}.Bytes_acked))
 	tiBytesReceived = int(unsafe.Offsetof(unix.TCPInfo{}.Bytes_received))
-	tiSegsOut       = int(unsafe.Offsetof(unix.TCPInfo{}.Segs_out))
-	tiSegsIn        = int(unsafe.Offsetof(unix.TCPInfo{}.Segs_in))
 	tiDeliveryRate  = int(unsafe.Offsetof(unix.TCPInfo{}.Delivery_rate))
 	tiSndWnd        = int(unsafe.Offsetof(unix.TCPInfo{}.Snd_wnd))
 )
@@ -45,8 +43,6 @@ func parseTCPInfo(b []byte) sockets.Traffic {
 		BytesSent:     u64(tiBytesAcked),
 		BytesReceived: u64(tiBytesReceived),
 		DeliveryRate:  u64(tiDeliveryRate),
-		SegsOut:       u32(tiSegsOut),
-		SegsIn:        u32(tiSegsIn),
 		Retransmits:   u32(tiTotalRetrans),
 		RTT:           u32(tiRTT),
 		RTTVar:        u32(tiRTTVar),
@@ -75,29 +71,41 @@ type internedTraffic struct {
 // for: connections opened or closed since the last dump shift the rest.
 const internWindow = 8
 
-// start begins a dump.
+// start begins a dump (nil: no interner, nothing to do).
 func (in *trafficInterner) start() {
+	if in == nil {
+		return
+	}
 	clear(in.next[:cap(in.next)]) // let go of values no longer listed
 	in.next, in.pos = in.next[:0], 0
 }
 
 // finish makes a complete dump's counters the ones the next compares with.
-func (in *trafficInterner) finish() { in.prev, in.next = in.next, in.prev }
+func (in *trafficInterner) finish() {
+	if in != nil {
+		in.prev, in.next = in.next, in.prev
+	}
+}
 
 // intern is t as a shared value.
 func (in *trafficInterner) intern(inode uint64, t sockets.Traffic) *sockets.Traffic {
-	if in == nil {
-		return &t
-	}
 	var p *sockets.Traffic
-	for i := in.pos; i < min(in.pos+internWindow, len(in.prev)); i++ {
-		if in.prev[i].inode == inode {
-			p, in.pos = in.prev[i].t, i+1
-			break
+	if in != nil {
+		for i := in.pos; i < min(in.pos+internWindow, len(in.prev)); i++ {
+			if in.prev[i].inode == inode {
+				p, in.pos = in.prev[i].t, i+1
+				break
+			}
 		}
 	}
 	if p == nil || *p != t {
-		p = &t
+		// A new value only here: &t would move t to the heap on every call,
+		// a copy of every connection's counters whether they changed or not.
+		p = new(sockets.Traffic)
+		*p = t
+	}
+	if in == nil {
+		return p
 	}
 	in.next = append(in.next, internedTraffic{inode, p})
 	return p

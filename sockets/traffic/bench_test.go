@@ -58,3 +58,22 @@ func BenchmarkObserveBusy(b *testing.B) {
 		tr.Observe(snap)
 	}
 }
+
+// BenchmarkObserveChurn is a quiet poll of 20,000 connections where one
+// in a hundred closed and another opened since the last poll.
+func BenchmarkObserveChurn(b *testing.B) {
+	snap := benchSnapshot(20000)
+	tr := NewTracker()
+	tr.Observe(snap)
+	next := uint64(1 << 30)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		snap.Taken = snap.Taken.Add(time.Second)
+		for j := 200 + i%100; j < len(snap.Sockets); j += 100 {
+			snap.Sockets[j].Inode = next
+			next++
+		}
+		tr.Observe(snap)
+	}
+}

@@ -66,10 +66,12 @@ func (r *ring) add(from, to time.Time, in, out float64) {
 
 // history is the ring's last HistorySeconds whole seconds as a History:
 // prev itself when nothing in it changed, nil when the whole minute (and
-// the current second) is without a byte.
-func (r *ring) history(now time.Time, prev *History) *History {
+// the current second) is without a byte. It is built in scratch, and
+// copied to a new value only when it differs from prev.
+func (r *ring) history(now time.Time, prev, scratch *History) *History {
 	cur := max(now.Unix(), r.sec)
-	var h History
+	h := scratch
+	*h = History{}
 	h.End = time.Unix(cur, 0)
 	idle := r.in[slot(cur)] == 0 && r.out[slot(cur)] == 0
 	for i := range HistorySeconds {
@@ -82,8 +84,10 @@ func (r *ring) history(now time.Time, prev *History) *History {
 	switch {
 	case idle:
 		return nil
-	case prev != nil && *prev == h:
+	case prev != nil && *prev == *h:
 		return prev
 	}
-	return &h
+	made := new(History)
+	*made = *h
+	return made
 }

@@ -47,7 +47,11 @@ type Flow struct {
 // Total is the bytes per second both ways.
 func (f *Flow) Total() float64 { return f.In + f.Out }
 
-// Poll is what the tracker says of one snapshot.
+// Poll is what the tracker says of one snapshot. Its arrays (Flows,
+// Health) are the tracker's own, refilled by the second Observe after the
+// one that gave them: a holder may read them while the next poll runs (the
+// monitor's UI does), not beyond it. The Flows they point to are immutable
+// and may be kept.
 type Poll struct {
 	// Flows has one entry per socket of the snapshot, in its order: a TCP
 	// connection's traffic, a TCP listener's sum over its connections; nil
@@ -116,9 +120,62 @@ type Tracker struct {
 	last      time.Time        // the last snapshot with counters: its Taken
 	gen       uint32
 	histories int // rings held, over every socket
+	// bufs are the two polls' arrays handed out in turn (Poll): a quiet
+	// poll allocates none, and the last poll's stay as they were while
+	// this one is made.
+	bufs [2]pollBuf
+	turn int
+	// Scratch of one poll, kept so that it is not allocated every poll:
+	// the TCP listeners of the snapshot, their sums, a history being
+	// compared with the last.
+	listeners []int
+	sums      sums
+	hist      History
 	// eager: the last poll with counters saw something move, a health
 	// state or a connection not yet measured: the next poll wants them.
 	eager bool
+}
+
+// pollBuf is one poll's output, refilled every other poll.
+type pollBuf struct {
+	poll   Poll
+	flows  []*Flow
+	health []sockets.Health
+}
+
+// startPoll hands out the other buffer, emptied, for this poll.
+func (t *Tracker) startPoll() *Poll {
+	t.turn ^= 1
+	b := &t.bufs[t.turn]
+	b.poll = Poll{}
+	return &b.poll
+}
+
+// flowsFor gives the poll its array of flows, one per socket, all nil.
+func (t *Tracker) flowsFor(p *Poll, n int) {
+	b := &t.bufs[t.turn]
+	clear(b.flows[:cap(b.flows)]) // also past n: no flow kept alive that is gone
+	if cap(b.flows) < n {
+		b.flows = make([]*Flow, n, n+n/8)
+	}
+	b.flows = b.flows[:n]
+	p.Flows = b.flows
+}
+
+// setHealth records socket i's health in the poll, with its array of
+// healths made (zeroed) the first time a poll needs one.
+func (t *Tracker) setHealth(p *Poll, i int, h sockets.Health) {
+	if p.Health == nil {
+		b := &t.bufs[t.turn]
+		n := len(p.Flows)
+		if cap(b.health) < n {
+			b.health = make([]sockets.Health, n, n+n/8)
+		}
+		b.health = b.health[:n]
+		clear(b.health)
+		p.Health = b.health
+	}
+	p.Health[i] = h
 }
 
 // conn is what the tracker remembers of one socket.
@@ -204,22 +261,24 @@ func (t *Tracker) Observe(snap *sockets.Snapshot) *Poll {
 	t.pos = 0
 	clear(t.next[:cap(t.next)])
 	t.next = t.next[:0]
-	var p *Poll
+	p := t.startPoll()
 	switch {
 	case fresh:
-		p = t.counted(snap)
+		t.counted(snap, p)
 	case len(t.conns) > 0 && snap.Taken.Sub(t.last) < 3*t.recheck():
-		p = t.carried(snap)
-	default:
-		p = &Poll{}
+		t.carried(snap, p)
 	}
 	if len(t.next) < len(t.conns) { // forget the sockets that are gone
-		for k, c := range t.conns {
-			if c.seen != t.gen {
+		// Every socket remembered was listed by the last poll (order): it
+		// is walked rather than the map, at a tenth of the cost a poll on
+		// a machine where connections come and go. An inode this poll gave
+		// a new entry keeps it.
+		for _, c := range t.order {
+			if c.seen != t.gen && t.conns[c.inode] == c {
 				if c.ring != nil {
 					t.histories--
 				}
-				delete(t.conns, k)
+				delete(t.conns, c.inode)
 			}
 		}
 	}
@@ -233,16 +292,16 @@ func isListener(s *sockets.Socket) bool {
 }
 
 // counted is a poll with counters.
-func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
-	p := &Poll{Flows: make([]*Flow, len(snap.Sockets))}
+func (t *Tracker) counted(snap *sockets.Snapshot, p *Poll) {
+	t.flowsFor(p, len(snap.Sockets))
 	taken := snap.Taken
 	dt := taken.Sub(t.last).Seconds()
 	if t.last.IsZero() {
 		dt = 0
 	}
 	eager := false
-	var listeners []int // the TCP listeners, summed once every connection is read
-	var sums *sums
+	listeners := t.listeners[:0] // the TCP listeners, summed once every connection is read
+	var sums *sums               // nil while no inbound connection moved
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		if s.Traffic == nil || s.Inode == 0 {
@@ -273,16 +332,13 @@ func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
 		f := c.flow
 		p.Flows[i] = f
 		if f.Health != 0 {
-			if p.Health == nil {
-				p.Health = make([]sockets.Health, len(snap.Sockets))
-			}
-			p.Health[i] = f.Health
+			t.setHealth(p, i, f.Health)
 		}
 		moved := f.Measured && (f.In > 0 || f.Out > 0)
 		eager = eager || moved || f.Health != 0 || !f.Measured
 		if moved && s.Direction == sockets.Inbound {
 			if sums == nil {
-				sums = newSums()
+				sums = t.sums.reset()
 			}
 			sums.add(s, f)
 		}
@@ -290,11 +346,11 @@ func (t *Tracker) counted(snap *sockets.Snapshot) *Poll {
 	for _, i := range listeners {
 		p.Flows[i] = t.listener(&snap.Sockets[i], sums, taken, dt)
 	}
+	t.listeners = listeners
 	if dt > 0 || t.last.IsZero() {
 		t.last = taken
 		t.eager = eager
 	}
-	return p
 }
 
 // addMoved adds what a connection moved since the last poll with counters
@@ -322,8 +378,8 @@ func (p *Poll) addMoved(s *sockets.Socket, c *conn, fresh bool) {
 // carried is a poll without counters: every socket keeps its last flow;
 // a connection not seen before reads as not measured yet, and makes the
 // next poll ask for counters.
-func (t *Tracker) carried(snap *sockets.Snapshot) *Poll {
-	p := &Poll{Flows: make([]*Flow, len(snap.Sockets))}
+func (t *Tracker) carried(snap *sockets.Snapshot, p *Poll) {
+	t.flowsFor(p, len(snap.Sockets))
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		if s.Proto != sockets.TCP || s.Inode == 0 {
@@ -345,13 +401,9 @@ func (t *Tracker) carried(snap *sockets.Snapshot) *Poll {
 		t.keep(c)
 		p.Flows[i] = c.flow
 		if h := c.flow.Health; h != 0 {
-			if p.Health == nil {
-				p.Health = make([]sockets.Health, len(snap.Sockets))
-			}
-			p.Health[i] = h
+			t.setHealth(p, i, h)
 		}
 	}
-	return p
 }
 
 // shrank reports whether a counter went down: the kernel never lowers
@@ -383,7 +435,7 @@ func (t *Tracker) step(c *conn, s *sockets.Socket, taken time.Time, dt float64) 
 	hist := c.flow.History
 	if c.ring != nil {
 		c.ring.add(taken.Add(-time.Duration(dt*float64(time.Second))), taken, in, out)
-		hist = c.ring.history(taken, hist)
+		hist = c.ring.history(taken, hist, &t.hist)
 		if hist == nil { // a minute without a byte: the ring goes back to the pool
 			c.ring = nil
 			t.histories--
@@ -445,7 +497,7 @@ func (t *Tracker) listener(s *sockets.Socket, sm *sums, taken time.Time, dt floa
 		}
 		if c.ring != nil {
 			c.ring.add(taken.Add(-time.Duration(dt*float64(time.Second))), taken, in, out)
-			hist = c.ring.history(taken, hist)
+			hist = c.ring.history(taken, hist, &t.hist)
 			if hist == nil {
 				c.ring = nil
 				t.histories--
@@ -480,7 +532,15 @@ type total struct {
 	n       int32
 }
 
-func newSums() *sums { return &sums{byAddr: map[endKey]total{}, byPort: map[endKey]total{}} }
+// reset empties the sums for a poll, keeping their maps.
+func (sm *sums) reset() *sums {
+	if sm.byAddr == nil {
+		sm.byAddr, sm.byPort = map[endKey]total{}, map[endKey]total{}
+	}
+	clear(sm.byAddr)
+	clear(sm.byPort)
+	return sm
+}
 
 func (sm *sums) add(s *sockets.Socket, f *Flow) {
 	addTo(sm.byAddr, endKey{s.NetnsInode, s.Local, s.LPort}, f)

@@ -363,3 +363,24 @@ func TestCountersWantedWhileMovingAndNowAndThen(t *testing.T) {
 		t.Errorf("flows kept for a minute and a half without counters: %+v", p.Flows)
 	}
 }
+
+// In one poll a connection closes and another inode now names a new
+// connection (the kernel reuses inodes): the gone one is forgotten, the
+// new one is kept and measured from the next poll, whatever order the
+// tracker forgets in.
+func TestAClosedAndAReusedInodeInOnePoll(t *testing.T) {
+	tr := NewTracker()
+	tr.Observe(snapAt(t0, tcpConn(1, 40000, 80, sockets.Traffic{}), tcpConn(2, 40001, 80, sockets.Traffic{}), tcpConn(3, 40002, 80, sockets.Traffic{})))
+	tr.Observe(snapAt(t0.Add(time.Second), tcpConn(1, 40000, 80, sockets.Traffic{BytesSent: 10}), tcpConn(2, 40001, 80, sockets.Traffic{}),
+		tcpConn(3, 40002, 80, sockets.Traffic{})))
+	// 1 closed; 2 is now another connection (another port); 3 stays.
+	tr.Observe(snapAt(t0.Add(2*time.Second), tcpConn(2, 40009, 80, sockets.Traffic{BytesSent: 5}), tcpConn(3, 40002, 80, sockets.Traffic{})))
+	if len(tr.conns) != 2 || tr.conns[1] != nil || tr.conns[2] == nil || tr.conns[2].lport != 40009 || tr.histories != 0 {
+		t.Fatalf("kept %d connections (inode 2's port %v), %d histories; want 2 and 3, with 2 the new one, and none",
+			len(tr.conns), tr.conns[2] != nil && tr.conns[2].lport == 40009, tr.histories)
+	}
+	p := tr.Observe(snapAt(t0.Add(3*time.Second), tcpConn(2, 40009, 80, sockets.Traffic{BytesSent: 1005}), tcpConn(3, 40002, 80, sockets.Traffic{})))
+	if f := p.Flows[0]; !f.Measured || !near(f.Out, 1000) {
+		t.Errorf("the new connection on inode 2: %+v, want measured at 1000 B/s", f)
+	}
+}
