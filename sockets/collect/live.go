@@ -48,6 +48,10 @@ type Live struct {
 	dualStack      bool
 	spare          []sockets.Socket // a recycled snapshot's array, for the next poll
 	dedupe         deduper          // drops a socket the kernel listed twice in one poll
+	// pids is this poll's processes, lowest first, its array reused poll
+	// after poll (read with scratch's buffers): nothing keeps it past a poll.
+	pids    []int32
+	scratch fdScratch
 	// firewalls reads each namespace's nftables ruleset, again only when
 	// its generation changed; nil when the Live was made without it.
 	firewalls *firewall.Cache
@@ -212,10 +216,11 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 		return nil, err
 	}
 	socks = l.dedupe.dedupe(socks)
-	pids, err := listPIDs(l.procRoot)
+	pids, err := l.scratch.appendPIDs(l.procRoot, l.pids)
 	if err != nil {
 		return nil, err
 	}
+	l.pids = pids // kept for the next poll: nothing holds it past this one
 	for i := range socks {
 		socks[i].Netns, socks[i].NetnsInode = sockets.HostNetns, l.netns.self
 	}

@@ -49,11 +49,10 @@ func readNetnsInode(link string) (uint64, error) {
 	return strconv.ParseUint(rest[:len(rest)-1], 10, 64)
 }
 
-// update reads the namespace of every new process and forgets the dead.
+// update reads the namespace of every new process (pids: lowest first)
+// and forgets the dead.
 func (ix *netnsIndex) update(pids []int32) {
-	alive := make(map[int32]bool, len(pids))
 	for _, pid := range pids {
-		alive[pid] = true
 		if _, ok := ix.ofPID[pid]; ok || ix.denied[pid] {
 			continue
 		}
@@ -66,12 +65,12 @@ func (ix *netnsIndex) update(pids []int32) {
 		}
 	}
 	for pid := range ix.ofPID {
-		if !alive[pid] {
+		if !listed(pids, pid) {
 			delete(ix.ofPID, pid)
 		}
 	}
 	for pid := range ix.denied {
-		if !alive[pid] {
+		if !listed(pids, pid) {
 			delete(ix.denied, pid)
 		}
 	}

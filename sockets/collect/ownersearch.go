@@ -1,0 +1,76 @@
+//go:build linux
+
+package collect
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+)
+
+// candidate is one process a search may read, with what ranks it.
+type candidate struct {
+	pid    int32
+	tier   int8   // 0: holds sockets and runs as a sought socket's uid; 1: holds sockets; 2: holds none
+	gained uint64 // the last poll at which a read found it holding a socket no process was known to hold
+	held   int    // how many socket descriptors it held
+}
+
+// search reads, one after another, the processes most likely to hold the
+// sockets in ix.want, and stops as soon as every one is found: a new
+// socket on a server that accepts a connection every second is found by
+// reading that server alone, not every process. Likeliest first: those
+// that held sockets and run as a sought socket's uid (the kernel records
+// the uid of the process that made a socket), then those that held
+// sockets, then the rest; within each, the one that last gained a socket
+// nobody was known to hold, then the one with the most sockets, then the
+// newest pid. A process read at this poll already is not read again. When
+// every process was read and a socket is still held by none, the poll
+// ends as a full walk's does (endRound): it is an orphan.
+func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time) {
+	order := ix.order[:0]
+	for _, pid := range pids {
+		m := ix.meta[pid]
+		if m.walked == ix.polls {
+			continue
+		}
+		if _, denied := ix.denied[pid]; denied {
+			continue // read again by the periodic walk
+		}
+		c := candidate{pid: pid, tier: 2, gained: m.gained, held: len(ix.ofPID[pid])}
+		if c.held > 0 {
+			c.tier = 1
+			if slices.Contains(ix.uids, m.dir.uid) {
+				c.tier = 0
+			}
+		}
+		order = append(order, c)
+	}
+	slices.SortFunc(order, func(a, b candidate) int {
+		if c := cmp.Compare(a.tier, b.tier); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.gained, a.gained); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.held, a.held); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.pid, a.pid)
+	})
+	ix.order = order
+	for _, c := range order {
+		if len(ix.want) == 0 {
+			return
+		}
+		ix.rewalk(c.pid)
+	}
+	if len(ix.want) == 0 {
+		return
+	}
+	ix.endRound(socks)
+	ix.lastFull = now
+	ix.fullWalks++
+}
