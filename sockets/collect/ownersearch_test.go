@@ -1,0 +1,175 @@
+//go:build linux
+
+package collect
+
+import (
+	"os"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
+)
+
+// socketOf is a listed socket as the index sees it: the inode and uid of
+// a connection or listener of this process.
+func socketOf(t *testing.T, c syscall.Conn, listening bool) sockets.Socket {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = syscall.Fstat(int(fd), &st) }); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	s := sockets.Socket{Inode: st.Ino, UID: uint32(os.Geteuid()), Proto: sockets.TCP, State: sockets.StateEstablished}
+	if listening {
+		s.State = sockets.StateListen
+	}
+	return s
+}
+
+// TestNewSocketIsFoundByReadingItsOwnerAlone: a process that opens a new
+// connection each poll, among thirty others holding sockets of the same
+// uid (and newer pids), has its new sockets found by reading it alone from
+// the second poll on, not every process on the machine; a socket no
+// process holds is looked for in every process once, then is an orphan
+// and costs nothing more.
+func TestNewSocketIsFoundByReadingItsOwnerAlone(t *testing.T) {
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	for range 30 {
+		startChildHolding(t, ln)
+	}
+	self := int32(os.Getpid())
+	mine := []sockets.Socket{socketOf(t, ln, true)}
+	ix := newOwnerIndex("/proc")
+	pids, err := listPIDs("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ix.update(pids, mine, now)
+	one, _ := socketInodes("/proc", self) // what reading this process costs, about
+	for poll := range 8 {
+		c, s := sockettest.Connect(t, ln)
+		mine = append(mine, socketOf(t, c, false), socketOf(t, s, false))
+		if pids, err = listPIDs("/proc"); err != nil {
+			t.Fatal(err)
+		}
+		walks, fds, full := ix.pidWalks, ix.fdsRead, ix.fullWalks
+		now = now.Add(time.Millisecond) // not long enough for the periodic walk to owe a process
+		ix.update(pids, mine, now)
+		for _, s := range mine[len(mine)-2:] {
+			var o [1]int32
+			if got := ix.owners(s.Inode, &o); !slices.Equal(got, []int32{self}) {
+				t.Fatalf("poll %d: the new connection's owners %v, want [%d]", poll, got, self)
+			}
+		}
+		if ix.fullWalks != full {
+			t.Errorf("poll %d: a full walk for a socket whose owner is known to hold sockets", poll)
+		}
+		if poll == 0 {
+			continue // the first search learns which process gains sockets
+		}
+		// New processes of the machine are read too (one or two a poll).
+		if n := ix.pidWalks - walks; n > 4 {
+			t.Errorf("poll %d: %d processes read for one new connection, want this one (of %d)", poll, n, len(pids))
+		}
+		if n := ix.fdsRead - fds; n > 4*(len(one)+64) {
+			t.Errorf("poll %d: %d descriptors read for one new connection", poll, n)
+		}
+	}
+	// A socket no process holds: every process is read once, then never for it.
+	nobody := sockets.Socket{Inode: 1 << 60, UID: uint32(os.Geteuid())}
+	mine = append(mine, nobody)
+	full := ix.fullWalks
+	now = now.Add(time.Millisecond)
+	ix.update(pids, mine, now)
+	if ix.fullWalks != full+1 || !ix.orphans[nobody.Inode] {
+		t.Fatalf("a socket nobody holds: %d full walks, orphan %v; want one, true", ix.fullWalks-full, ix.orphans[nobody.Inode])
+	}
+	walks := ix.pidWalks
+	now = now.Add(time.Millisecond)
+	ix.update(pids, mine, now)
+	if n := ix.pidWalks - walks; n != 0 {
+		t.Errorf("an orphan already known had %d processes read again", n)
+	}
+}
+
+// TestPeriodicWalkReadsASliceEachPoll: a poll a second reads about a
+// thirtieth of the processes again, never all of them at once, and after
+// fullWalkEvery every process has been read again.
+func TestPeriodicWalkReadsASliceEachPoll(t *testing.T) {
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	mine := []sockets.Socket{socketOf(t, ln, true)}
+	ix := newOwnerIndex("/proc")
+	pids, err := listPIDs("/proc") // the same list each poll: what is read is the periodic walk's alone
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ix.update(pids, mine, start)
+	first := ix.polls
+	slice := (len(pids)+int(fullWalkEvery/time.Second)-1)/int(fullWalkEvery/time.Second) + 1
+	for s := 1; s <= int(fullWalkEvery/time.Second); s++ {
+		walks := ix.pidWalks
+		ix.update(pids, mine, start.Add(time.Duration(s)*time.Second))
+		if n := ix.pidWalks - walks; n > slice {
+			t.Errorf("second %d: %d of %d processes read, want at most %d", s, n, len(pids), slice)
+		}
+	}
+	for _, pid := range pids {
+		if m, ok := ix.meta[pid]; ok && m.walked <= first {
+			t.Errorf("process %d not read again within %v", pid, fullWalkEvery)
+		}
+	}
+	var o [1]int32
+	if got := ix.owners(mine[0].Inode, &o); !slices.Contains(got, int32(os.Getpid())) {
+		t.Errorf("our listener's owners %v after the periodic walk", got)
+	}
+}
+
+// TestQuietOwnerPollAllocatesNothing: a poll with no new process and no
+// new socket (listing the pids, bringing the index up to date, checking
+// the listeners' owners) allocates nothing, with few sockets or hundreds.
+func TestQuietOwnerPollAllocatesNothing(t *testing.T) {
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	mine := []sockets.Socket{socketOf(t, ln, true)}
+	measure := func() float64 {
+		ix := newOwnerIndex("/proc")
+		pids, err := listPIDs("/proc") // the same list each poll: the machine's new processes are not this test's
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		ix.update(pids, mine, now)
+		var sc fdScratch
+		listing := make([]int32, 0, len(pids)+8192)
+		best := -1.0
+		for range 3 { // the least of three: another goroutine's allocations count too
+			n := testing.AllocsPerRun(20, func() {
+				listing, _ = sc.appendPIDs("/proc", listing)
+				ix.update(pids, mine, now)
+				ix.checkListeners(pids, mine, now)
+			})
+			if best < 0 || n < best {
+				best = n
+			}
+		}
+		return best
+	}
+	if n := measure(); n != 0 {
+		t.Errorf("a quiet poll with one listener allocates %v times", n)
+	}
+	for range 200 {
+		c, s := sockettest.Connect(t, ln)
+		mine = append(mine, socketOf(t, c, false), socketOf(t, s, false))
+	}
+	if n := measure(); n != 0 {
+		t.Errorf("a quiet poll with %d sockets allocates %v times", len(mine), n)
+	}
+}
