@@ -211,9 +211,17 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	start := time.Now()
+	var early *earlyWalk
+	if l.method != MethodReference && l.index.lastFull.IsZero() {
+		early = l.index.startEarly() // the first poll: every process's descriptors read while the dump runs
+		defer early.wait()           // the index is the walk's until then, whatever happens
+	}
 	socks, err := l.list()
 	if err != nil {
 		return nil, err
+	}
+	if early != nil {
+		l.index.seed(early)
 	}
 	socks = l.dedupe.dedupe(socks)
 	pids, err := l.scratch.appendPIDs(l.procRoot, l.pids)

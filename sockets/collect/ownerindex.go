@@ -60,10 +60,11 @@ type ownerIndex struct {
 	// The periodic walk: when the last poll was, the processes owed to the
 	// walk since (a fraction carried over), and the last pid it read.
 	lastPoll time.Time
-	owed     float64
+	owed     int64
 	cursor   int32
-	// polls numbers the updates; meta's walked and gained are such numbers.
-	polls uint64
+	// polls numbers the updates (and a seed); meta's walked and gained
+	// are such numbers, seeded the seed's.
+	polls, seeded uint64
 	// The search's memory, kept between polls: the inodes sought, their
 	// sockets' uids, the processes in the order they are read.
 	want  map[uint64]struct{}
@@ -128,9 +129,14 @@ func (ix *ownerIndex) update(pids []int32, socks []sockets.Socket, now time.Time
 	ix.fresh = ix.fresh[:0]
 	ix.polls++
 	defer func() { ix.lastPoll = now }()
-	if ix.lastFull.IsZero() {
+	seeded := ix.seeded != 0 && ix.seeded == ix.polls-1
+	if ix.lastFull.IsZero() && !seeded {
 		ix.fullWalk(pids, socks, now)
 		return
+	}
+	if ix.lastFull.IsZero() { // every process read early (seed): as a full walk, done
+		ix.lastFull, ix.lastPoll = now, now
+		ix.fullWalks++
 	}
 	for _, pid := range pids {
 		_, walked := ix.ofPID[pid]
@@ -165,12 +171,12 @@ func listed(pids []int32, pid int32) bool {
 // pace, after the last one it read. Once round, orphans that are no longer
 // listed are let go of.
 func (ix *ownerIndex) walkSlice(pids []int32, socks []sockets.Socket, now time.Time) {
-	if elapsed := now.Sub(ix.lastPoll); elapsed > 0 {
-		ix.owed += float64(len(pids)) * float64(elapsed) / float64(fullWalkEvery)
-	}
-	ix.owed = min(ix.owed, float64(len(pids)))
-	n := int(ix.owed)
-	ix.owed -= float64(n)
+	// In integers (processes times nanoseconds), so that the slices of
+	// fullWalkEvery's polls add up to every process exactly.
+	ix.owed += int64(len(pids)) * int64(min(max(now.Sub(ix.lastPoll), 0), fullWalkEvery))
+	n := min(int(ix.owed/int64(fullWalkEvery)), len(pids))
+	ix.owed -= int64(n) * int64(fullWalkEvery)
+	ix.owed = min(ix.owed, int64(fullWalkEvery)) // what is owed beyond a round is not carried over
 	i, _ := slices.BinarySearch(pids, ix.cursor+1)
 	for ; n > 0; n-- {
 		if i >= len(pids) {

@@ -13,7 +13,7 @@ import (
 // candidate is one process a search may read, with what ranks it.
 type candidate struct {
 	pid    int32
-	tier   int8   // 0: holds sockets and runs as a sought socket's uid; 1: holds sockets; 2: holds none
+	tier   int8   // -1: read early, its descriptors counted differently now; 0: holds sockets and runs as a sought socket's uid; 1: holds sockets; 2: holds none
 	gained uint64 // the last poll at which a read found it holding a socket no process was known to hold
 	held   int    // how many socket descriptors it held
 }
@@ -24,13 +24,16 @@ type candidate struct {
 // reading that server alone, not every process. Likeliest first: those
 // that held sockets and run as a sought socket's uid (the kernel records
 // the uid of the process that made a socket), then those that held
-// sockets, then the rest; within each, the one that last gained a socket
+// sockets, then the rest (at the poll that read every process early, while
+// the dump ran, those whose count of descriptors changed since come
+// first); within each, the one that last gained a socket
 // nobody was known to hold, then the one with the most sockets, then the
 // newest pid. A process read at this poll already is not read again. When
 // every process was read and a socket is still held by none, the poll
 // ends as a full walk's does (endRound): it is an orphan.
 func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time) {
 	order := ix.order[:0]
+	early := ix.seeded != 0 && ix.seeded == ix.polls-1
 	for _, pid := range pids {
 		m := ix.meta[pid]
 		if m.walked == ix.polls {
@@ -44,6 +47,13 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 			c.tier = 1
 			if slices.Contains(ix.uids, m.dir.uid) {
 				c.tier = 0
+			}
+		}
+		if early && m.walked == ix.seeded {
+			// Read before the dump: one that opened or closed descriptors
+			// since is the likeliest owner of a socket made meanwhile.
+			if n, ok := ix.scratch[0].fdCount(ix.procRoot, pid); ok && n != m.dir.count {
+				c.tier = -1
 			}
 		}
 		order = append(order, c)

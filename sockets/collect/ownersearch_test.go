@@ -4,7 +4,9 @@ package collect
 
 import (
 	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -171,5 +173,68 @@ func TestQuietOwnerPollAllocatesNothing(t *testing.T) {
 	}
 	if n := measure(); n != 0 {
 		t.Errorf("a quiet poll with %d sockets allocates %v times", len(mine), n)
+	}
+}
+
+// TestEarlyWalkThenSocketsMadeMeanwhile: the first poll's early walk reads
+// every process while the dump runs; a socket a process made after it was
+// read is found by reading that process again (its count of descriptors
+// changed), not every process, and the index is exact. The process is a
+// shell that opens a UDP socket when told, among ten others of the same
+// uid holding a socket each.
+func TestEarlyWalkThenSocketsMadeMeanwhile(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("needs bash (its /dev/udp)")
+	}
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	for range 10 {
+		startChildHolding(t, ln)
+	}
+	shell := exec.Command(bash, "-c", "read -r _; exec 7<>/dev/udp/127.0.0.1/9; exec sleep 60")
+	tell, err := shell.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shell.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shell.Process.Kill(); shell.Wait() })
+	pid := int32(shell.Process.Pid)
+	ix := newOwnerIndex("/proc")
+	w := ix.startEarly()
+	w.wait()
+	if _, err := tell.Write([]byte("now\n")); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	link := "/proc/" + strconv.Itoa(int(pid)) + "/fd/7"
+	for deadline := time.Now().Add(10 * time.Second); syscall.Stat(link, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the shell made no socket")
+		}
+	}
+	made := sockets.Socket{Inode: st.Ino, UID: uint32(os.Geteuid())}
+	mine := []sockets.Socket{socketOf(t, ln, true), made}
+	ix.seed(w)
+	early := ix.pidWalks
+	pids, err := listPIDs("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.update(pids, mine, time.Now())
+	var o [1]int32
+	if got := ix.owners(made.Inode, &o); !slices.Equal(got, []int32{pid}) {
+		t.Errorf("the socket made after the early walk: owners %v, want [%d]", got, pid)
+	}
+	if got := ix.owners(mine[0].Inode, &o); len(got) != 11 {
+		t.Errorf("the listener: owners %v, want this process and its ten children", got)
+	}
+	if ix.fullWalks != 1 {
+		t.Errorf("%d full walks, want the early one alone", ix.fullWalks)
+	}
+	// Besides the processes started since the early walk (a few on a busy machine).
+	if n := ix.pidWalks - early; n > 4 {
+		t.Errorf("%d processes read again after the early walk of %d, want the shell", n, early)
 	}
 }
