@@ -31,6 +31,15 @@ type candidate struct {
 // newest pid. A process read at this poll already is not read again. When
 // every process was read and a socket is still held by none, the poll
 // ends as a full walk's does (endRound): it is an orphan.
+//
+// At the poll whose every process was read early, while the dump ran
+// (ownerearly.go), a process whose count of descriptors is what it was
+// then is not read again: reading them all for the one orphan most
+// machines have (a kernel's socket, a process out of view) would double
+// the first poll. A socket made in that window by a process that closed
+// another meanwhile, the count unchanged, is then taken for an orphan
+// until the periodic walk reads its owner, within fullWalkEvery: the bound
+// the index gives a socket passed between processes.
 func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time) {
 	order := ix.order[:0]
 	early := ix.seeded != 0 && ix.seeded == ix.polls-1
@@ -50,10 +59,15 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 			}
 		}
 		if early && m.walked == ix.seeded {
-			// Read before the dump: one that opened or closed descriptors
-			// since is the likeliest owner of a socket made meanwhile.
-			if n, ok := ix.scratch[0].fdCount(ix.procRoot, pid); ok && n != m.dir.count {
+			// Read before the dump: only one that opened or closed
+			// descriptors since can hold a socket made meanwhile (see
+			// below); a kernel before 6.2 counts none, and all are read.
+			n, ok := ix.scratch[0].fdCount(ix.procRoot, pid)
+			switch {
+			case ok && n != m.dir.count:
 				c.tier = -1
+			case ok && m.dir.count > 0:
+				continue
 			}
 		}
 		order = append(order, c)
@@ -80,7 +94,10 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 	if len(ix.want) == 0 {
 		return
 	}
+	clear(ix.want) // held by none: orphans now, not sought at the next poll's reads
 	ix.endRound(socks)
-	ix.lastFull = now
-	ix.fullWalks++
+	if !early { // the early walk was this poll's full walk
+		ix.lastFull = now
+		ix.fullWalks++
+	}
 }

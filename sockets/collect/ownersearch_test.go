@@ -3,6 +3,7 @@
 package collect
 
 import (
+	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -236,5 +237,23 @@ func TestEarlyWalkThenSocketsMadeMeanwhile(t *testing.T) {
 	// Besides the processes started since the early walk (a few on a busy machine).
 	if n := ix.pidWalks - early; n > 4 {
 		t.Errorf("%d processes read again after the early walk of %d, want the shell", n, early)
+	}
+}
+
+// TestFirstSnapshotReadsOwnersDuringTheDump: the first poll's walk of
+// every process is the early one, started before the dump (seeded), and
+// the only full walk; the owners it finds are right.
+func TestFirstSnapshotReadsOwnersDuringTheDump(t *testing.T) {
+	if !netlinkWorks() {
+		t.Skip("netlink sock_diag is not available here")
+	}
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	src := newLive("/proc", MethodNetlink)
+	s := findOne(t, snapshot(t, src), sockets.TCP, sockettest.AddrPort(ln.Addr()), netip.AddrPort{})
+	if !hasOwner(s, os.Getpid()) {
+		t.Errorf("our listener's owners %v", s.Owners)
+	}
+	if src.index.seeded == 0 || src.index.fullWalks != 1 {
+		t.Errorf("the first poll: seeded at %d, %d full walks; want the early walk, alone", src.index.seeded, src.index.fullWalks)
 	}
 }
