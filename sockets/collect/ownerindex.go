@@ -67,9 +67,10 @@ type ownerIndex struct {
 	polls, seeded uint64
 	// The search's memory, kept between polls: the inodes sought, their
 	// sockets' uids, the processes in the order they are read.
-	want  map[uint64]struct{}
-	uids  []uint32
-	order []candidate
+	want    map[uint64]struct{}
+	uids    []uint32
+	order   []candidate
+	readBuf []heldSocket // what seek reads into, before it is merged
 	// scratch is each reading goroutine's buffers (fdScratch).
 	scratch [maxWalkers]fdScratch
 	// Counters for tests and benchmarks: full walks, processes read.
@@ -139,19 +140,13 @@ func (ix *ownerIndex) update(pids []int32, socks []sockets.Socket, now time.Time
 		ix.fullWalks++
 	}
 	for _, pid := range pids {
-		_, walked := ix.ofPID[pid]
-		if _, denied := ix.denied[pid]; !walked && !denied {
+		if _, seen := ix.meta[pid]; !seen { // read once already, even if it failed
 			ix.walk(pid)
 		}
 	}
-	for pid := range ix.ofPID {
+	for pid := range ix.meta {
 		if !listed(pids, pid) {
 			ix.forget(pid)
-			delete(ix.meta, pid)
-		}
-	}
-	for pid := range ix.denied {
-		if !listed(pids, pid) {
 			delete(ix.denied, pid)
 			delete(ix.meta, pid)
 		}

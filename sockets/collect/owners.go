@@ -160,10 +160,18 @@ func socketInodes(procRoot string, pid int32) ([]heldSocket, error) {
 
 // socketInodes is socketInodes with s's buffers, appending to held[:0].
 func (s *fdScratch) socketInodes(procRoot string, pid int32, held []heldSocket) ([]heldSocket, fdDir, error) {
-	held = held[:0]
+	held, dir, _, err := s.socketInodesUntil(procRoot, pid, held, nil)
+	return held, dir, err
+}
+
+// socketInodesUntil is socketInodes that stops after the socket for which
+// stop (if not nil) says true: the kernel lists descriptors lowest first,
+// and last is the descriptor it stopped at, -1 when it read them all.
+func (s *fdScratch) socketInodesUntil(procRoot string, pid int32, held []heldSocket, stop func(heldSocket) bool) (_ []heldSocket, _ fdDir, last int32, _ error) {
+	held, last = held[:0], -1
 	dirfd, err := openDir(s.procPath(procRoot, pid, "fd"))
 	if err != nil {
-		return nil, fdDir{}, err
+		return nil, fdDir{}, -1, err
 	}
 	defer unix.Close(dirfd)
 	var st unix.Stat_t
@@ -183,16 +191,20 @@ func (s *fdScratch) socketInodes(procRoot string, pid int32, held []heldSocket) 
 		if st.Mode&unix.S_IFMT == unix.S_IFSOCK {
 			fd, _ := parsePID(name) // descriptor 0 reads as not ok, and 0 is right
 			held = append(held, heldSocket{st.Ino, fd})
+			if stop != nil && stop(held[len(held)-1]) {
+				last = fd
+				return false
+			}
 		}
 		return true
 	})
 	if denied != nil {
-		return nil, dir, denied
+		return nil, dir, -1, denied
 	}
 	if err != nil {
-		return nil, dir, err
+		return nil, dir, -1, err
 	}
-	return held, dir, nil
+	return held, dir, last, nil
 }
 
 // stillHolds says whether the process's descriptor fd is still the socket

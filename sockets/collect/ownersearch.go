@@ -89,7 +89,7 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 		if len(ix.want) == 0 {
 			return
 		}
-		ix.rewalk(c.pid)
+		ix.seek(c.pid)
 	}
 	if len(ix.want) == 0 {
 		return
@@ -100,4 +100,67 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 		ix.lastFull = now
 		ix.fullWalks++
 	}
+}
+
+// seek reads a process's descriptors again, lowest first, as far as the
+// last socket sought (ix.want) that it holds, or all of them: a server
+// accepting connections gets the lowest descriptors free, so its new
+// socket is found early in its list. What lies past the stop is kept as
+// the last read found it: a descriptor closed or received there since is
+// noticed by the periodic walk, within fullWalkEvery, as anywhere else.
+func (ix *ownerIndex) seek(pid int32) {
+	sc := &ix.scratch[0]
+	before := sc.read
+	gained := false
+	stop := func(h heldSocket) bool {
+		if _, sought := ix.want[h.ino]; sought {
+			delete(ix.want, h.ino)
+			gained = true
+		}
+		return len(ix.want) == 0
+	}
+	var d described
+	var last int32
+	d.held, d.dir, last, d.err = sc.socketInodesUntil(ix.procRoot, pid, ix.readBuf, stop)
+	d.read = sc.read - before
+	if d.held != nil {
+		ix.readBuf = d.held[:0]
+	}
+	old := ix.ofPID[pid]
+	ix.forget(pid)
+	delete(ix.denied, pid)
+	if d.err == nil {
+		d.held = mergeHeld(old, d.held, last)
+	}
+	ix.record(pid, d)
+	if gained {
+		m := ix.meta[pid]
+		m.gained = ix.polls
+		ix.meta[pid] = m
+	}
+}
+
+// mergeHeld is a process's sockets after a read that stopped at
+// descriptor last (-1: read whole): what the read found (head), then the
+// earlier list's past last. Both lists are in descriptor order, as the
+// kernel lists them; old's array is reused where it is large enough, and
+// head is copied (it is the scratch's).
+func mergeHeld(old, head []heldSocket, last int32) []heldSocket {
+	k := len(old)
+	if last >= 0 {
+		for k > 0 && old[k-1].fd > last {
+			k--
+		}
+	}
+	tail := len(old) - k
+	total := len(head) + tail
+	if cap(old) < total {
+		out := make([]heldSocket, 0, total+total/4)
+		out = append(out, head...)
+		return append(out, old[k:]...)
+	}
+	out := old[:total]
+	copy(out[len(head):], old[k:len(old)]) // overlapping: copy moves
+	copy(out, head)
+	return out
 }

@@ -3,6 +3,7 @@
 package collect
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -255,5 +256,83 @@ func TestFirstSnapshotReadsOwnersDuringTheDump(t *testing.T) {
 	}
 	if src.index.seeded == 0 || src.index.fullWalks != 1 {
 		t.Errorf("the first poll: seeded at %d, %d full walks; want the early walk, alone", src.index.seeded, src.index.fullWalks)
+	}
+}
+
+// TestSearchStopsAtTheNewSocket: a server holding hundreds of connections
+// that closes one and accepts another each poll (the new one gets the
+// lowest descriptors free) has its list read only as far as the new
+// sockets, not whole, and every socket it holds is still its.
+func TestSearchStopsAtTheNewSocket(t *testing.T) {
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
+	type pair struct{ c, s *net.TCPConn }
+	var open []pair
+	var mine []sockets.Socket
+	for range 200 {
+		c, s := sockettest.Connect(t, ln)
+		open = append(open, pair{c, s})
+		mine = append(mine, socketOf(t, c, false), socketOf(t, s, false))
+	}
+	mine = append(mine, socketOf(t, ln, true))
+	self := int32(os.Getpid())
+	ix := newOwnerIndex("/proc")
+	pids, err := listPIDs("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ix.update(pids, mine, now)
+	whole := len(ix.ofPID[self])
+	for poll := range 5 {
+		gone := open[poll]
+		gone.c.Close()
+		gone.s.Close()
+		c, s := sockettest.Connect(t, ln)
+		mine[2*poll], mine[2*poll+1] = socketOf(t, c, false), socketOf(t, s, false)
+		fds := ix.fdsRead
+		now = now.Add(time.Millisecond)
+		ix.update(pids, mine, now)
+		if n := ix.fdsRead - fds; n > whole/2 {
+			t.Errorf("poll %d: %d descriptors read to find a new connection, of the %d sockets this process holds", poll, n, whole)
+		}
+		var o [1]int32
+		for _, s := range mine {
+			if got := ix.owners(s.Inode, &o); !slices.Contains(got, self) {
+				t.Fatalf("poll %d: socket %d has owners %v, want this process among them", poll, s.Inode, got)
+			}
+		}
+	}
+}
+
+// TestMergeHeld: a read that stopped at a descriptor keeps the earlier
+// list past it, in order, whether the head grew or shrank, in the old
+// array or a new one.
+func TestMergeHeld(t *testing.T) {
+	h := func(fds ...int32) []heldSocket {
+		var out []heldSocket
+		for _, fd := range fds {
+			out = append(out, heldSocket{uint64(fd) * 10, fd})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		old, head []heldSocket
+		last      int32
+		want      []heldSocket
+	}{
+		{h(3, 5, 7, 9), h(3, 4, 5, 6), 6, h(3, 4, 5, 6, 7, 9)}, // the head grew
+		{h(3, 5, 7, 9), h(5), 5, h(5, 7, 9)},                   // it shrank
+		{h(3, 5, 7, 9), h(4), -1, h(4)},                        // read whole
+		{h(), h(1, 2), 2, h(1, 2)},
+		{h(3, 5, 7, 9), h(), 9, h()},
+	} {
+		old := slices.Clip(slices.Clone(c.old))
+		if got := mergeHeld(old, c.head, c.last); !slices.Equal(got, c.want) {
+			t.Errorf("mergeHeld(%v, %v, %d) = %v, want %v", c.old, c.head, c.last, got, c.want)
+		}
+		roomy := append(make([]heldSocket, 0, 16), c.old...)
+		if got := mergeHeld(roomy, c.head, c.last); !slices.Equal(got, c.want) {
+			t.Errorf("in place: mergeHeld(%v, %v, %d) = %v, want %v", c.old, c.head, c.last, got, c.want)
+		}
 	}
 }
