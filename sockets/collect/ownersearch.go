@@ -160,7 +160,7 @@ func mergeHeld(old, head []heldSocket, last int32) []heldSocket {
 		return append(out, old[k:]...)
 	}
 	out := old[:total]
-	copy(out[len(head):], old[k:len(old)]) // overlapping: copy moves
+	copy(out[len(head):], old[k:]) // overlapping: copy moves
 	copy(out, head)
 	return out
 }
