@@ -179,6 +179,11 @@ func (s *fdScratch) socketInodesUntil(procRoot string, pid int32, held []heldSoc
 	if unix.Fstat(dirfd, &st) == nil {
 		dir = fdDir{count: st.Size, uid: st.Uid}
 	}
+	if stop == nil && int64(cap(held)) < dir.count && dir.count <= 1<<20 {
+		// Room for every descriptor at once: a server's 16,000 sockets
+		// grown by doubling would leave as much again behind as garbage.
+		held = make([]heldSocket, 0, dir.count)
+	}
 	var denied error
 	err = s.eachDirent(dirfd, func(name []byte, cname *byte) bool {
 		if err := fstatatName(dirfd, cname, &st); err != nil {

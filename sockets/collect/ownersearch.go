@@ -13,23 +13,28 @@ import (
 // candidate is one process a search may read, with what ranks it.
 type candidate struct {
 	pid    int32
-	tier   int8   // -1: read early, its descriptors counted differently now; 0: holds sockets and runs as a sought socket's uid; 1: holds sockets; 2: holds none
+	tier   int8   // -1: its count of descriptors changed since it was read; 0: holds sockets and runs as a sought socket's uid; 1: holds sockets; 2: holds none
 	gained uint64 // the last poll at which a read found it holding a socket no process was known to hold
 	held   int    // how many socket descriptors it held
 }
 
+// maxGainers is how many of the processes last found gaining a socket a
+// search reads before it ranks the rest.
+const maxGainers = 2
+
 // search reads, one after another, the processes most likely to hold the
 // sockets in ix.want, and stops as soon as every one is found: a new
 // socket on a server that accepts a connection every second is found by
-// reading that server alone, not every process. Likeliest first: those
-// that held sockets and run as a sought socket's uid (the kernel records
-// the uid of the process that made a socket), then those that held
-// sockets, then the rest (at the poll that read every process early, while
-// the dump ran, those whose count of descriptors changed since come
-// first); within each, the one that last gained a socket
-// nobody was known to hold, then the one with the most sockets, then the
-// newest pid. A process read at this poll already is not read again. When
-// every process was read and a socket is still held by none, the poll
+// reading that server alone, not every process. Likeliest first: the
+// processes a read last found holding a socket nobody was known to hold
+// (a server accepting connections), at most maxGainers; then, ranked by
+// a stat of each one's fd directory, those whose count of descriptors
+// changed since they were read, those that held sockets and run as a
+// sought socket's uid (the kernel records the uid of the process that
+// made a socket), those that held sockets, the rest; within each, the last
+// to gain a socket, then the fewest sockets (the cheapest to read), then
+// the newest pid. A process read at this poll already is not read again.
+// When every process was read and a socket is still held by none, the poll
 // ends as a full walk's does (endRound): it is an orphan.
 //
 // At the poll whose every process was read early, while the dump ran
@@ -39,10 +44,14 @@ type candidate struct {
 // the first poll. A socket made in that window by a process that closed
 // another meanwhile, the count unchanged, is then taken for an orphan
 // until the periodic walk reads its owner, within fullWalkEvery: the bound
-// the index gives a socket passed between processes.
+// the index gives a socket passed between processes. (A kernel before 6.2
+// counts no descriptors there: every process is then read.)
 func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time) {
-	order := ix.order[:0]
 	early := ix.seeded != 0 && ix.seeded == ix.polls-1
+	if !early && ix.seekGainers(pids) {
+		return
+	}
+	order := ix.order[:0]
 	for _, pid := range pids {
 		m := ix.meta[pid]
 		if m.walked == ix.polls {
@@ -58,17 +67,12 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 				c.tier = 0
 			}
 		}
-		if early && m.walked == ix.seeded {
-			// Read before the dump: only one that opened or closed
-			// descriptors since can hold a socket made meanwhile (see
-			// below); a kernel before 6.2 counts none, and all are read.
-			n, ok := ix.scratch[0].fdCount(ix.procRoot, pid)
-			switch {
-			case ok && n != m.dir.count:
-				c.tier = -1
-			case ok && m.dir.count > 0:
-				continue
-			}
+		n, ok := ix.scratch[0].fdCount(ix.procRoot, pid)
+		switch {
+		case ok && n != m.dir.count:
+			c.tier = -1
+		case early && ok && m.dir.count > 0 && m.walked == ix.seeded:
+			continue
 		}
 		order = append(order, c)
 	}
@@ -79,7 +83,7 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 		if c := cmp.Compare(b.gained, a.gained); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(b.held, a.held); c != 0 {
+		if c := cmp.Compare(a.held, b.held); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.pid, a.pid)
@@ -100,6 +104,42 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 		ix.lastFull = now
 		ix.fullWalks++
 	}
+}
+
+// seekGainers reads the processes last found gaining a socket (at most
+// maxGainers, the latest first) and says whether every socket sought is
+// found: the common case, a server's new connections, costs no stat of
+// every process.
+func (ix *ownerIndex) seekGainers(pids []int32) bool {
+	var top [maxGainers]candidate
+	n := 0
+	for _, pid := range pids {
+		m := ix.meta[pid]
+		if m.gained == 0 || m.walked == ix.polls {
+			continue
+		}
+		if _, denied := ix.denied[pid]; denied {
+			continue
+		}
+		c := candidate{pid: pid, gained: m.gained}
+		i := n
+		for i > 0 && top[i-1].gained < c.gained {
+			i--
+		}
+		if i >= maxGainers {
+			continue
+		}
+		copy(top[i+1:], top[i:min(n, maxGainers-1)])
+		top[i] = c
+		n = min(n+1, maxGainers)
+	}
+	for _, c := range top[:n] {
+		ix.seek(c.pid)
+		if len(ix.want) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // seek reads a process's descriptors again, lowest first, as far as the
