@@ -76,6 +76,7 @@ func TestNewSocketIsFoundByReadingItsOwnerAlone(t *testing.T) {
 		if ix.fullWalks != full {
 			t.Errorf("poll %d: a full walk for a socket whose owner is known to hold sockets", poll)
 		}
+		t.Logf("poll %d: %d processes and %d descriptors read (%d processes listed)", poll, ix.pidWalks-walks, ix.fdsRead-fds, len(pids))
 		if poll == 0 {
 			continue // the first search learns which process gains sockets
 		}
@@ -292,6 +293,7 @@ func TestSearchStopsAtTheNewSocket(t *testing.T) {
 		fds := ix.fdsRead
 		now = now.Add(time.Millisecond)
 		ix.update(pids, mine, now)
+		t.Logf("poll %d: %d descriptors read, of %d sockets held", poll, ix.fdsRead-fds, whole)
 		if n := ix.fdsRead - fds; n > whole/2 {
 			t.Errorf("poll %d: %d descriptors read to find a new connection, of the %d sockets this process holds", poll, n, whole)
 		}
