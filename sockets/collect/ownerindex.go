@@ -85,6 +85,7 @@ type ownerIndex struct {
 type pidMeta struct {
 	walked, gained uint64
 	dir            fdDir
+	read           int // directory entries its last read read: for tests
 }
 
 // maxUIDs bounds the uids a search ranks processes by: beyond them, the
@@ -343,7 +344,7 @@ func (ix *ownerIndex) record(pid int32, d described) {
 	ix.pidWalks++
 	ix.fdsRead += d.read
 	m := ix.meta[pid]
-	m.walked, m.dir = ix.polls, d.dir
+	m.walked, m.dir, m.read = ix.polls, d.dir, d.read
 	ix.meta[pid] = m
 	if errors.Is(d.err, fs.ErrPermission) {
 		ix.denied[pid] = unreadableReason(ix.procRoot, pid, d.err)
