@@ -48,6 +48,10 @@ type Live struct {
 	dualStack      bool
 	spare          []sockets.Socket // a recycled snapshot's array, for the next poll
 	dedupe         deduper          // drops a socket the kernel listed twice in one poll
+	// pids is this poll's processes, lowest first, its array reused poll
+	// after poll (read with scratch's buffers): nothing keeps it past a poll.
+	pids    []int32
+	scratch fdScratch
 	// firewalls reads each namespace's nftables ruleset, again only when
 	// its generation changed; nil when the Live was made without it.
 	firewalls *firewall.Cache
@@ -207,15 +211,24 @@ func (l *Live) Snapshot(ctx context.Context) (*sockets.Snapshot, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	start := time.Now()
+	var early *earlyWalk
+	if l.method != MethodReference && l.index.lastFull.IsZero() {
+		early = l.index.startEarly() // the first poll: every process's descriptors read while the dump runs
+		defer early.wait()           // the index is the walk's until then, whatever happens
+	}
 	socks, err := l.list()
 	if err != nil {
 		return nil, err
 	}
+	if early != nil {
+		l.index.seed(early)
+	}
 	socks = l.dedupe.dedupe(socks)
-	pids, err := listPIDs(l.procRoot)
+	pids, err := l.scratch.appendPIDs(l.procRoot, l.pids)
 	if err != nil {
 		return nil, err
 	}
+	l.pids = pids // kept for the next poll: nothing holds it past this one
 	for i := range socks {
 		socks[i].Netns, socks[i].NetnsInode = sockets.HostNetns, l.netns.self
 	}

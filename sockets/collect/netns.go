@@ -25,12 +25,17 @@ type netnsIndex struct {
 	self     uint64
 	ofPID    map[int32]uint64
 	denied   map[int32]bool
+	exiting  map[int32]bool // listed, but with no namespace left to read
 	labels   map[uint64]string
 	names    *containerNames
+	// members and inodes are foreign's answer, their memory reused poll
+	// after poll.
+	members map[uint64][]int32
+	inodes  []uint64
 }
 
 func newNetnsIndex(procRoot string) *netnsIndex {
-	ix := &netnsIndex{procRoot: procRoot, ofPID: map[int32]uint64{}, denied: map[int32]bool{}, labels: map[uint64]string{}}
+	ix := &netnsIndex{procRoot: procRoot, ofPID: map[int32]uint64{}, denied: map[int32]bool{}, exiting: map[int32]bool{}, labels: map[uint64]string{}}
 	ix.names = newContainerNames("/")
 	ix.self, _ = readNetnsInode(filepath.Join(procRoot, "self/ns/net"))
 	return ix
@@ -49,48 +54,67 @@ func readNetnsInode(link string) (uint64, error) {
 	return strconv.ParseUint(rest[:len(rest)-1], 10, 64)
 }
 
-// update reads the namespace of every new process and forgets the dead.
+// update reads the namespace of every new process (pids: lowest first)
+// and forgets the dead.
 func (ix *netnsIndex) update(pids []int32) {
-	alive := make(map[int32]bool, len(pids))
 	for _, pid := range pids {
-		alive[pid] = true
-		if _, ok := ix.ofPID[pid]; ok || ix.denied[pid] {
+		if _, ok := ix.ofPID[pid]; ok || ix.denied[pid] || ix.exiting[pid] {
 			continue
 		}
 		ino, err := readNetnsInode(filepath.Join(ix.procRoot, strconv.Itoa(int(pid)), "ns/net"))
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			ix.denied[pid] = true
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
+			ix.exiting[pid] = true // exited since the listing, or a zombie: not asked again each poll
 		case err == nil:
 			ix.ofPID[pid] = ino
 		}
 	}
+	for pid := range ix.exiting {
+		if !listed(pids, pid) {
+			delete(ix.exiting, pid)
+		}
+	}
 	for pid := range ix.ofPID {
-		if !alive[pid] {
+		if !listed(pids, pid) {
 			delete(ix.ofPID, pid)
 		}
 	}
 	for pid := range ix.denied {
-		if !alive[pid] {
+		if !listed(pids, pid) {
 			delete(ix.denied, pid)
 		}
 	}
 }
 
 // foreign lists the namespaces other than ours, each with its member pids
-// (lowest first), in a stable order.
+// (lowest first), in a stable order. The map, its lists and the inodes are
+// the index's, filled again by the next call: a poll's, not to be kept.
 func (ix *netnsIndex) foreign() (inodes []uint64, members map[uint64][]int32) {
-	members = map[uint64][]int32{}
+	if ix.members == nil {
+		ix.members = map[uint64][]int32{}
+	}
+	members = ix.members
+	for ino, pids := range members {
+		members[ino] = pids[:0]
+	}
 	for pid, ino := range ix.ofPID {
 		if ino != ix.self && ix.self != 0 {
 			members[ino] = append(members[ino], pid)
 		}
 	}
+	inodes = ix.inodes[:0]
 	for ino, pids := range members {
+		if len(pids) == 0 {
+			delete(members, ino) // a namespace gone since the last poll
+			continue
+		}
 		slices.Sort(pids)
 		inodes = append(inodes, ino)
 	}
 	slices.Sort(inodes)
+	ix.inodes = inodes
 	return inodes, members
 }
 

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,14 +17,22 @@ import (
 
 // fullWalkEvery bounds how stale the owner map may get: a connection passed
 // to another process over a Unix socket, or a pid reused between two polls,
-// is noticed by the next full walk at the latest. (A listener passed so is
-// noticed at the next poll: see checkListeners.)
+// is noticed within it at the latest. (A listener passed so is noticed at
+// the next poll: see checkListeners.) The index gets there by reading a
+// slice of the processes each poll, in pid order, so that every process is
+// read again once in fullWalkEvery and no poll pays for them all at once.
+// The process events connector (procevents_linux.go) does not make this
+// walk needless: it tells of exec and exit, not of a descriptor received
+// over a Unix socket or dup'ed into another process, and it may drop
+// messages when its queue fills.
 const fullWalkEvery = 30 * time.Second
 
 // ownerIndex keeps the inode -> owners map between polls. Reading every
-// process's descriptors costs about 3.6 us a descriptor, so a poll walks
-// only the processes that are new; it walks them all only when a socket's
-// owner is unknown, or every fullWalkEvery.
+// process's descriptors costs about 3.6 us a descriptor, so a poll reads
+// only the processes that are new, a slice of the rest (fullWalkEvery),
+// and, when a socket's owner is unknown, the processes most likely to hold
+// it until it is found (search). Every process is read at once only at the
+// first poll, and when a search for a socket found no owner anywhere.
 type ownerIndex struct {
 	procRoot string
 	// byInode has each socket's lowest owning pid; shared lists every owner
@@ -34,7 +41,9 @@ type ownerIndex struct {
 	byInode map[uint64]int32
 	shared  map[uint64][]int32
 	ofPID   map[int32][]heldSocket // what each walked process held, and at which descriptor
-	orphans map[uint64]bool        // inodes no process held at the last full walk
+	meta    map[int32]pidMeta      // what else a walk of each process learnt: hints for the search
+	orphans map[uint64]bool        // inodes no process held when every process was last read
+	spare   map[uint64]bool        // orphans' other buffer, for pruning it without allocating
 	// fresh lists the inodes this poll's full walk found held by no process
 	// that were not orphans before: their owner may have exited since they
 	// were listed, which the caller checks (gone, not outside).
@@ -48,9 +57,40 @@ type ownerIndex struct {
 	// socket, those sockets' inodes (a reverse shell's, an inetd service's).
 	stdio    map[int32][3]uint64
 	lastFull time.Time
-	// Counters for tests and benchmarks.
-	fullWalks, pidWalks int
+	// The periodic walk: when the last poll was, the processes owed to the
+	// walk since (a fraction carried over), and the last pid it read.
+	lastPoll time.Time
+	owed     int64
+	cursor   int32
+	// polls numbers the updates (and a seed); meta's walked and gained
+	// are such numbers, seeded the seed's.
+	polls, seeded uint64
+	// The search's memory, kept between polls: the inodes sought, their
+	// sockets' uids, the processes in the order they are read.
+	want    map[uint64]struct{}
+	uids    []uint32
+	order   []candidate
+	readBuf []heldSocket // what seek reads into, before it is merged
+	// scratch is each reading goroutine's buffers (fdScratch).
+	scratch [maxWalkers]fdScratch
+	// Counters for tests and benchmarks: full walks, processes read.
+	fullWalks, pidWalks, fdsRead int
 }
+
+// pidMeta is what the index knows of a process besides its sockets: when
+// it was last read (a poll number), the last poll at which a read found it
+// holding a socket no process was known to hold (a server accepting
+// connections: the likeliest owner of the next new socket), and its fd
+// directory's hints (fdDir).
+type pidMeta struct {
+	walked, gained uint64
+	dir            fdDir
+	read           int // directory entries its last read read: for tests
+}
+
+// maxUIDs bounds the uids a search ranks processes by: beyond them, the
+// uid hint is dropped for the rest (the order only, never the result).
+const maxUIDs = 16
 
 // pidInode is one process's hold on one socket.
 type pidInode struct {
@@ -60,7 +100,8 @@ type pidInode struct {
 
 func newOwnerIndex(procRoot string) *ownerIndex {
 	return &ownerIndex{procRoot: procRoot, byInode: map[uint64]int32{}, shared: map[uint64][]int32{}, ofPID: map[int32][]heldSocket{},
-		orphans: map[uint64]bool{}, denied: map[int32]string{}, listenerFD: map[pidInode]int32{}, stdio: map[int32][3]uint64{}}
+		meta: map[int32]pidMeta{}, orphans: map[uint64]bool{}, spare: map[uint64]bool{}, denied: map[int32]string{},
+		listenerFD: map[pidInode]int32{}, stdio: map[int32][3]uint64{}, want: map[uint64]struct{}{}}
 }
 
 // owners returns the pids holding an inode, lowest first; a single owner
@@ -82,40 +123,104 @@ func (ix *ownerIndex) owned(inode uint64) bool {
 	return ok
 }
 
-// update brings the map up to date for this poll's processes and sockets.
+// update brings the map up to date for this poll's processes (pids, lowest
+// first) and sockets: new processes are read, the exited forgotten, the
+// periodic walk's slice read again, then any socket whose owner is still
+// unknown is searched for.
 func (ix *ownerIndex) update(pids []int32, socks []sockets.Socket, now time.Time) {
 	ix.fresh = ix.fresh[:0]
-	if ix.lastFull.IsZero() || now.Sub(ix.lastFull) >= fullWalkEvery {
+	ix.polls++
+	defer func() { ix.lastPoll = now }()
+	seeded := ix.seeded != 0 && ix.seeded == ix.polls-1
+	if ix.lastFull.IsZero() && !seeded {
 		ix.fullWalk(pids, socks, now)
 		return
 	}
-	alive := make(map[int32]bool, len(pids))
+	if ix.lastFull.IsZero() { // every process read early (seed): as a full walk, done
+		ix.lastFull, ix.lastPoll = now, now
+		ix.fullWalks++
+	}
 	for _, pid := range pids {
-		alive[pid] = true
-		_, walked := ix.ofPID[pid]
-		if _, denied := ix.denied[pid]; !walked && !denied {
+		if _, seen := ix.meta[pid]; !seen { // read once already, even if it failed
 			ix.walk(pid)
 		}
 	}
-	for pid := range ix.ofPID {
-		if !alive[pid] {
+	for pid := range ix.meta {
+		if !listed(pids, pid) {
 			ix.forget(pid)
-		}
-	}
-	for pid := range ix.denied {
-		if !alive[pid] {
 			delete(ix.denied, pid)
+			delete(ix.meta, pid)
 		}
 	}
-	for i := range socks {
-		ino := socks[i].Inode
-		if ino != 0 && !ix.owned(ino) && !ix.orphans[ino] {
-			ix.fullWalk(pids, socks, now) // a new socket of a process we know
-			return
+	ix.walkSlice(pids, socks, now)
+	ix.findMissing(pids, socks, now)
+}
+
+// listed: is pid in pids (lowest first)?
+func listed(pids []int32, pid int32) bool {
+	_, found := slices.BinarySearch(pids, pid)
+	return found
+}
+
+// walkSlice reads again the processes the periodic walk owes this poll:
+// as many as make every process read once in fullWalkEvery, at the polls'
+// pace, after the last one it read. Once round, orphans that are no longer
+// listed are let go of.
+func (ix *ownerIndex) walkSlice(pids []int32, socks []sockets.Socket, now time.Time) {
+	// In integers (processes times nanoseconds), so that the slices of
+	// fullWalkEvery's polls add up to every process exactly.
+	ix.owed += int64(len(pids)) * int64(min(max(now.Sub(ix.lastPoll), 0), fullWalkEvery))
+	n := min(int(ix.owed/int64(fullWalkEvery)), len(pids))
+	ix.owed -= int64(n) * int64(fullWalkEvery)
+	ix.owed = min(ix.owed, int64(fullWalkEvery)) // what is owed beyond a round is not carried over
+	i, _ := slices.BinarySearch(pids, ix.cursor+1)
+	for ; n > 0; n-- {
+		if i >= len(pids) {
+			i = 0
+			ix.pruneOrphans(socks)
+		}
+		pid := pids[i]
+		i++
+		ix.cursor = pid
+		if ix.meta[pid].walked != ix.polls {
+			ix.rewalk(pid)
 		}
 	}
 }
 
+// pruneOrphans drops the orphans no longer listed (an orphan found held
+// is dropped when it is, by record): a pass over the sockets, once round
+// the periodic walk.
+func (ix *ownerIndex) pruneOrphans(socks []sockets.Socket) {
+	next := ix.spare
+	clear(next)
+	for i := range socks {
+		if ino := socks[i].Inode; ix.orphans[ino] {
+			next[ino] = true
+		}
+	}
+	ix.spare, ix.orphans = ix.orphans, next
+}
+
+// findMissing searches for the owners of this poll's sockets that no
+// process is known to hold and that were not orphans already.
+func (ix *ownerIndex) findMissing(pids []int32, socks []sockets.Socket, now time.Time) {
+	clear(ix.want)
+	ix.uids = ix.uids[:0]
+	for i := range socks {
+		s := &socks[i]
+		if s.Inode == 0 || ix.owned(s.Inode) || ix.orphans[s.Inode] {
+			continue
+		}
+		ix.want[s.Inode] = struct{}{}
+		if len(ix.uids) < maxUIDs && !slices.Contains(ix.uids, s.UID) {
+			ix.uids = append(ix.uids, s.UID)
+		}
+	}
+	if len(ix.want) > 0 {
+		ix.search(pids, socks, now)
+	}
+}
 func (ix *ownerIndex) fullWalk(pids []int32, socks []sockets.Socket, now time.Time) {
 	// Sized for this poll's sockets: growing a map by doubling would leave
 	// its old tables behind as garbage, at the first walk most of all.
@@ -125,35 +230,63 @@ func (ix *ownerIndex) fullWalk(pids []int32, socks []sockets.Socket, now time.Ti
 	ix.denied = map[int32]string{}
 	clear(ix.listenerFD)
 	clear(ix.stdio)
-	read := readDescriptors(ix.procRoot, pids)
+	read := readDescriptorsWith(ix.scratch[:], ix.procRoot, pids)
 	for i, pid := range pids {
-		ix.record(pid, read[i].held, read[i].err)
+		ix.record(pid, read[i])
 	}
-	before := ix.orphans
-	ix.orphans = map[uint64]bool{}
+	ix.endRound(socks)
+	ix.lastFull = now
+	ix.fullWalks++
+}
+
+// endRound follows a poll at which every process was read: the sockets
+// still held by none are the orphans now, and those that were not before
+// are fresh (their owner may have exited since the listing).
+func (ix *ownerIndex) endRound(socks []sockets.Socket) {
+	before, next := ix.orphans, ix.spare
+	clear(next)
 	ix.fresh = ix.fresh[:0]
 	for i := range socks {
 		if ino := socks[i].Inode; ino != 0 && !ix.owned(ino) {
-			ix.orphans[ino] = true
+			next[ino] = true
 			if !before[ino] {
 				ix.fresh = append(ix.fresh, ino)
 			}
 		}
 	}
-	ix.lastFull = now
-	ix.fullWalks++
+	ix.spare, ix.orphans = before, next
 }
 
 // walk reads one process's descriptors; a process that has exited is
 // skipped, one whose descriptors may not be read is recorded as denied.
 func (ix *ownerIndex) walk(pid int32) {
-	held, err := socketInodes(ix.procRoot, pid)
-	ix.record(pid, held, err)
+	var d described
+	sc := &ix.scratch[0]
+	before := sc.read
+	d.held, d.dir, d.err = sc.socketInodes(ix.procRoot, pid, nil)
+	d.read = sc.read - before
+	ix.record(pid, d)
+}
+
+// rewalk reads again the descriptors of a process read before, in the
+// memory of its last list.
+func (ix *ownerIndex) rewalk(pid int32) {
+	old := ix.ofPID[pid]
+	ix.forget(pid)
+	delete(ix.denied, pid)
+	var d described
+	sc := &ix.scratch[0]
+	before := sc.read
+	d.held, d.dir, d.err = sc.socketInodes(ix.procRoot, pid, old)
+	d.read = sc.read - before
+	ix.record(pid, d)
 }
 
 // described is one process's descriptors as readDescriptors read them.
 type described struct {
 	held []heldSocket
+	dir  fdDir
+	read int // directory entries read
 	err  error
 }
 
@@ -161,28 +294,40 @@ type described struct {
 const maxWalkers = 4
 
 // readDescriptors reads the socket descriptors of every pid, in order, on
-// as many goroutines as there are cores (at most maxWalkers): at 100,000
-// connections a full walk is 200,000 stats of /proc/PID/fd, most of a
-// first poll, and each process is read on its own. What was read is
+// as many goroutines as there are cores (at most maxWalkers).
+func readDescriptors(procRoot string, pids []int32) []described {
+	var scratch [maxWalkers]fdScratch
+	return readDescriptorsWith(scratch[:], procRoot, pids)
+}
+
+// readDescriptorsWith is readDescriptors with a scratch per goroutine: at
+// 100,000 connections a full walk is 200,000 stats of /proc/PID/fd, most
+// of a first poll, and each process is read on its own. What was read is
 // recorded afterwards, in the pids' order, on one goroutine (record), so
 // the index comes out as a walk one process after another makes it.
-func readDescriptors(procRoot string, pids []int32) []described {
+func readDescriptorsWith(scratch []fdScratch, procRoot string, pids []int32) []described {
 	out := make([]described, len(pids))
-	workers := min(runtime.GOMAXPROCS(0), maxWalkers, len(pids))
+	read := func(sc *fdScratch, i int) {
+		before := sc.read
+		out[i].held, out[i].dir, out[i].err = sc.socketInodes(procRoot, pids[i], nil)
+		out[i].read = sc.read - before
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(scratch), len(pids))
 	if workers <= 1 {
-		for i, pid := range pids {
-			out[i].held, out[i].err = socketInodes(procRoot, pid)
+		for i := range pids {
+			read(&scratch[0], i)
 		}
 		return out
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(workers)
-	for range workers {
+	for w := range workers {
 		go func() {
 			defer wg.Done()
+			sc := &scratch[w]
 			for i := int(next.Add(1) - 1); i < len(pids); i = int(next.Add(1) - 1) {
-				out[i].held, out[i].err = socketInodes(procRoot, pids[i])
+				read(sc, i)
 			}
 		}()
 	}
@@ -192,24 +337,39 @@ func readDescriptors(procRoot string, pids []int32) []described {
 
 // record notes what one process's descriptors held (read by walk or
 // readDescriptors); a process that has exited is skipped, one whose
-// descriptors may not be read is recorded as denied.
-func (ix *ownerIndex) record(pid int32, held []heldSocket, err error) {
+// descriptors may not be read is recorded as denied. A read that finds a
+// socket no process was known to hold marks the process as gaining, the
+// search's first hint.
+func (ix *ownerIndex) record(pid int32, d described) {
 	ix.pidWalks++
-	if errors.Is(err, fs.ErrPermission) {
-		ix.denied[pid] = unreadableReason(ix.procRoot, pid, err)
+	ix.fdsRead += d.read
+	m := ix.meta[pid]
+	m.walked, m.dir, m.read = ix.polls, d.dir, d.read
+	ix.meta[pid] = m
+	if errors.Is(d.err, fs.ErrPermission) {
+		ix.denied[pid] = unreadableReason(ix.procRoot, pid, d.err)
 		return
 	}
-	if err != nil {
+	if d.err != nil {
 		return
 	}
-	ix.ofPID[pid] = held
+	ix.ofPID[pid] = d.held
 	var stdio [3]uint64
-	for _, h := range held {
+	gained := false
+	for _, h := range d.held {
+		if _, sought := ix.want[h.ino]; sought {
+			delete(ix.want, h.ino)
+			gained = true
+		}
 		ix.add(h.ino, pid)
 		delete(ix.orphans, h.ino)
 		if h.fd >= 0 && h.fd < 3 {
 			stdio[h.fd] = h.ino
 		}
+	}
+	if gained {
+		m.gained = ix.polls
+		ix.meta[pid] = m
 	}
 	if stdio != ([3]uint64{}) {
 		ix.stdio[pid] = stdio
@@ -298,15 +458,9 @@ func (ix *ownerIndex) checkListeners(pids []int32, socks []sockets.Socket, now t
 		return
 	}
 	for _, pid := range stale {
-		ix.forget(pid)
-		ix.walk(pid)
+		ix.rewalk(pid)
 	}
-	for i := range socks {
-		if ino := socks[i].Inode; ino != 0 && socks[i].IsListening() && !ix.owned(ino) && !ix.orphans[ino] {
-			ix.fullWalk(pids, socks, now)
-			return
-		}
-	}
+	ix.findMissing(pids, socks, now) // a listener left with no owner: its receiver
 }
 
 // holds checks that pid still holds the socket ino at the descriptor where
@@ -322,7 +476,7 @@ func (ix *ownerIndex) holds(pid int32, ino uint64) bool {
 		fd = ix.ofPID[pid][i].fd
 		ix.listenerFD[key] = fd
 	}
-	if stillHolds(ix.procRoot, pid, fd, ino) {
+	if ix.scratch[0].stillHolds(ix.procRoot, pid, fd, ino) {
 		return true
 	}
 	delete(ix.listenerFD, key)
@@ -356,17 +510,8 @@ func (ix *ownerIndex) unreadable(last *sockets.UnreadableOwners) *sockets.Unread
 	return &sockets.UnreadableOwners{Processes: list, Ptrace: holdsPtrace()}
 }
 
-// listPIDs lists the processes under procRoot.
+// listPIDs lists the processes under procRoot, lowest first.
 func listPIDs(procRoot string) ([]int32, error) {
-	names, err := dirNames(procRoot)
-	if err != nil {
-		return nil, err
-	}
-	pids := make([]int32, 0, len(names))
-	for _, n := range names {
-		if pid, err := strconv.ParseInt(n, 10, 32); err == nil && pid > 0 {
-			pids = append(pids, int32(pid))
-		}
-	}
-	return pids, nil
+	var s fdScratch
+	return s.appendPIDs(procRoot, nil)
 }
