@@ -74,18 +74,23 @@ type listenerKey struct {
 // looked at again, so that what has gone is forgotten.
 const rebuildEvery = 30
 
-// findingKey names a connection finding already reported: by the socket's
-// inode, or by remote address (and namespace) for a scan or a flood; by the
-// socket's whole key only for a socket without an inode (a TIME_WAIT
-// remnant, a half-open connection). Kept for every connection with a
-// finding (20,000 of them on a loaded server), so it holds no pointer for
-// the collector to follow: the address as its 16 bytes, the code as its
-// number in Tracker.codes.
-type findingKey struct {
-	id     uint64   // the inode, or for a scan or a flood the namespace's
-	remote [16]byte // a scan's or a flood's remote address
+// A connection finding already reported is named by the socket's inode
+// (inodeFinding), or by remote address and namespace for a scan or a flood
+// (remoteFinding), or by the socket's whole key only for a socket without
+// an inode (a TIME_WAIT remnant, a half-open connection: keyedFinding).
+// They are kept for every connection with a finding (20,000 of them on a
+// loaded server), so they hold no pointer for the collector to follow (the
+// code as its number in Tracker.codes), and the commonest, by inode, is 16
+// bytes.
+type inodeFinding struct {
+	inode uint64
+	code  uint16
+}
+
+type remoteFinding struct {
+	netns  uint64
+	remote [16]byte // the address as its 16 bytes
 	code   uint16
-	by     findingBy
 }
 
 // keyedFinding is a finding of a socket without an inode, by its key.
@@ -94,22 +99,60 @@ type keyedFinding struct {
 	code   uint16
 }
 
-// findingBy says what a findingKey's id is.
-type findingBy uint8
-
-const (
-	byInode findingBy = iota
-	byRemote
-)
-
-// findings are the connection findings already reported.
+// findings are the connection findings already reported, each with the
+// epoch of the last rebuild that saw it. The sets are kept, poll after
+// poll: a rebuild (every rebuildEvery polls) moves the epoch on, marks what
+// is still said, and then forgets what it did not mark, so no set is made
+// again (at 20,000 connections, a set of half a megabyte every 30 polls).
 type findings struct {
-	keys  map[findingKey]bool
-	keyed map[keyedFinding]bool
+	byInode  map[inodeFinding]uint8
+	byRemote map[remoteFinding]uint8
+	keyed    map[keyedFinding]uint8
+	epoch    uint8
+	peak     int // the most findings held since the sets were made
 }
 
-func newFindings(size int) findings {
-	return findings{keys: make(map[findingKey]bool, size), keyed: map[keyedFinding]bool{}}
+func newFindings() findings {
+	return findings{byInode: map[inodeFinding]uint8{}, byRemote: map[remoteFinding]uint8{}, keyed: map[keyedFinding]uint8{}}
+}
+
+// mark notes k in m, and says whether this poll (or, in a rebuild, this
+// rebuild) has marked it already, and whether it was known before.
+func mark[K comparable](m map[K]uint8, k K, epoch uint8) (already, known bool) {
+	e, known := m[k]
+	m[k] = epoch
+	return known && e == epoch, known
+}
+
+// rebuilt forgets what the rebuild just done did not mark. Sets that
+// shrank to a quarter of their peak are made again at their size: a map
+// keeps its table whatever it holds.
+func (fs *findings) rebuilt() {
+	sweep(fs.byInode, fs.epoch)
+	sweep(fs.byRemote, fs.epoch)
+	sweep(fs.keyed, fs.epoch)
+	n := len(fs.byInode) + len(fs.byRemote) + len(fs.keyed)
+	fs.peak = max(fs.peak, n)
+	if n < fs.peak/4 {
+		fs.byInode, fs.byRemote, fs.keyed = resized(fs.byInode), resized(fs.byRemote), resized(fs.keyed)
+		fs.peak = n
+	}
+}
+
+func sweep[K comparable](m map[K]uint8, epoch uint8) {
+	for k, e := range m {
+		if e != epoch {
+			delete(m, k)
+		}
+	}
+}
+
+func resized[K comparable](m map[K]uint8) map[K]uint8 {
+	out := make(map[K]uint8, len(m))
+	for k, e := range m {
+		out[k] = e
+	}
+	return out
 }
 
 // seen is what the tracker remembers of a listener.
@@ -143,7 +186,7 @@ type Tracker struct {
 // NewTracker returns a tracker that has seen nothing yet.
 func NewTracker() *Tracker {
 	return &Tracker{listeners: map[listenerKey]seen{}, spareL: map[listenerKey]seen{}, missing: map[string]bool{},
-		conns: newFindings(0), codes: map[string]uint16{}}
+		conns: newFindings(), codes: map[string]uint16{}}
 }
 
 // Observe returns what happened since the last assessment. The first one
@@ -154,23 +197,20 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 	first := !t.started
 	t.started = true
 	var out []Event
-	// The listeners' maps are reused, poll after poll: a quiet poll
-	// makes none. The findings' set is made again at a rebuild, sized as
-	// the last (one set held, not two: at 20,000 connections it is the
-	// bigger).
+	// The listeners' maps are reused, poll after poll, and so are the
+	// findings' sets: a quiet poll makes none.
 	now := t.spareL
 	clear(now)
 	t.polls++
 	rebuild := first || t.polls%rebuildEvery == 0
-	conns := t.conns
 	if rebuild {
-		conns = newFindings(len(t.conns.keys))
+		t.conns.epoch++
 	}
 	for i, v := range a.Verdicts {
 		s := &v.Socket
 		if !s.IsListening() {
 			if rebuild || i >= len(t.prev) || t.prev[i] != v {
-				out = t.connectionFindings(v, at, first, conns, out)
+				out = t.connectionFindings(v, at, first, out)
 			}
 			continue
 		}
@@ -218,7 +258,9 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 		}
 	}
 	t.listeners, t.spareL = now, t.listeners
-	t.conns = conns
+	if rebuild {
+		t.conns.rebuilt()
+	}
 	t.prev = append(t.prev[:0], a.Verdicts...)
 	missing := map[string]bool{}
 	for _, v := range a.Missing {
@@ -236,8 +278,9 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 
 // connectionFindings reports a connection's reportable findings the first
 // time each is seen (a flood once per address).
-func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, conns findings, out []Event) []Event {
+func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, out []Event) []Event {
 	s := &v.Socket
+	fs := &t.conns
 	for _, f := range v.Findings {
 		if !reportable(f) {
 			continue
@@ -248,27 +291,17 @@ func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool
 		case f.Code == assess.CodePortScan || f.Code == assess.CodeFlood:
 			// A scan or a flood is one event per remote address, not one
 			// per connection it opened.
-			seenNow, known = conns.mark(findingKey{id: s.NetnsInode, remote: s.Remote.As16(), code: code, by: byRemote}, t.conns)
+			seenNow, known = mark(fs.byRemote, remoteFinding{netns: s.NetnsInode, remote: s.Remote.As16(), code: code}, fs.epoch)
 		case s.Inode != 0:
-			seenNow, known = conns.mark(findingKey{id: s.Inode, code: code}, t.conns)
+			seenNow, known = mark(fs.byInode, inodeFinding{inode: s.Inode, code: code}, fs.epoch)
 		default:
-			k := keyedFinding{socket: s.Key(), code: code}
-			seenNow, known = conns.keyed[k], t.conns.keyed[k]
-			conns.keyed[k] = true
+			seenNow, known = mark(fs.keyed, keyedFinding{socket: s.Key(), code: code}, fs.epoch)
 		}
 		if !seenNow && !first && !known {
 			out = append(out, event(v, at, Finding, []string{f.Code}, f.Text))
 		}
 	}
 	return out
-}
-
-// mark notes k in fs, and says whether it was there already and whether
-// last (the last rebuild's set, or fs itself while no rebuild) holds it.
-func (fs findings) mark(k findingKey, last findings) (already, known bool) {
-	already, known = fs.keys[k], last.keys[k]
-	fs.keys[k] = true
-	return already, known
 }
 
 // codeOf is a finding code's number, given the first time it is met. The
