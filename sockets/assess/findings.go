@@ -431,16 +431,15 @@ func OwnerAbsence(s *sockets.Socket) string {
 
 // baselineFindings adds what the baseline says of a listener, worst first
 // kept: an unexpected or changed listener is HIGH, a missing one MEDIUM.
-func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
-	j := v.Baseline
+func baselineFindings(s *sockets.Socket, j baseline.Judgement, b *baseline.Baseline, f []Finding) []Finding {
 	var add Finding
 	switch j.Status {
 	case baseline.Unexpected:
 		add = Finding{Severity: RiskHigh, Code: CodeUnexpected, Text: fmt.Sprintf("Not in the baseline (%s): nothing was listening on %s port %d when it was saved. Find out what opened it; if it belongs, save the baseline again (b, or portwatch baseline save).",
-			b.Path, v.Socket.Proto, v.Socket.LPort)}
+			b.Path, s.Proto, s.LPort)}
 	case baseline.Changed:
 		add = Finding{Severity: RiskHigh, Code: CodeChanged, Text: fmt.Sprintf("The baseline (%s line %d) expects %s as %s on this port; now it is %s.",
-			b.Path, j.Entry.Line, j.Entry.Program, j.Entry.User, ownerWords(&v.Socket))}
+			b.Path, j.Entry.Line, j.Entry.Program, j.Entry.User, ownerWords(s))}
 	case baseline.Expected:
 		// An admin's baseline naming a listener portwatch cannot name is
 		// evidence: the "may be a backdoor" alarm gives way to a note.
@@ -451,7 +450,7 @@ func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
 		if i >= 0 {
 			f = slices.Delete(slices.Clone(f), i, i+1)
 			add = Finding{Severity: RiskInfo, Code: CodeExpectedUnknown, Text: fmt.Sprintf("No registered service uses port %d, but the baseline (%s line %d) expects %s here: someone said it belongs.",
-				v.Socket.LPort, b.Path, j.Entry.Line, j.Entry.Program)}
+				s.LPort, b.Path, j.Entry.Line, j.Entry.Program)}
 			break
 		}
 		i = slices.IndexFunc(f, func(x Finding) bool { return x.Code == CodeServiceMismatch })
@@ -460,7 +459,7 @@ func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
 		}
 		f = slices.Delete(slices.Clone(f), i, i+1)
 		add = Finding{Severity: RiskInfo, Code: CodeExpectedProgram, Text: fmt.Sprintf("Port %d is %s's, and its program is not one that serves it, but the baseline (%s line %d) names %s for this port: someone said it belongs.",
-			v.Socket.LPort, lookupName(&v.Socket), b.Path, j.Entry.Line, j.Entry.Program)}
+			s.LPort, lookupName(s), b.Path, j.Entry.Line, j.Entry.Program)}
 	case baseline.Missing:
 		add = Finding{Severity: RiskMedium, Code: CodeMissing, Text: fmt.Sprintf("The baseline (%s line %d) expects %s listening here; nothing is: the service is down, moved, or was replaced.",
 			b.Path, j.Entry.Line, j.Entry.Program)}
