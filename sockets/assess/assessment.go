@@ -187,6 +187,7 @@ type Assessor struct {
 	gen                uint64
 	shared             map[uint64][]Finding    // findings shared by verdicts that say the same, by their hash (intern)
 	outcomes           map[outcomeKey]*Outcome // outcomes shared by verdicts that say the same (intern.go)
+	texts              *texts                  // sentences many sockets share (texts.go)
 	// listeners are the last poll's listener verdicts by inode, and
 	// nextListeners this poll's, filled as it goes (listenerVerdict).
 	listeners, nextListeners map[uint64]listenerMemo
@@ -225,7 +226,7 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 		c = as.assessRemembering(snap, ctx, a, health)
 	} else { // judged once: everything counted from this snapshot
 		c = countSnapshot(snap)
-		c.baseline, c.firewall = ctx.Baseline, ctx.Firewall
+		c.baseline, c.firewall, c.texts = ctx.Baseline, ctx.Firewall, as.sentences()
 		c.scanners = scanMemory{}.observe(snap, snap.Taken)
 		a.perPID = c.perPID
 		for i := range snap.Sockets {
@@ -236,6 +237,14 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 	as.addMissing(a, snap, c)
 	a.Published = as.publishedRows(snap.Published)
 	return a
+}
+
+// sentences is the assessor's texts, made at its first use.
+func (as *Assessor) sentences() *texts {
+	if as.texts == nil {
+		as.texts = &texts{}
+	}
+	return as.texts
 }
 
 // Recycle hands back an assessment nobody reads any more: the next
@@ -285,7 +294,7 @@ func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdi
 	o.Findings = judgeFindings(s, info, fw, c, o.Role)
 	o.Findings = baselineFindings(s, o.Baseline, c.baseline, o.Findings)
 	o.Findings = healthFindings(s, h, o.Findings)
-	addRemedies(s, info, fw, o.Findings)
+	addRemedies(s, info, fw, o.Findings, c.texts)
 	o.Findings = as.intern(o.Findings)
 	o.Risk = worstRisk(s, info, fw, o.Findings)
 	if o.Role == RoleClientSocket {

@@ -2,6 +2,7 @@ package assess
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -88,10 +89,12 @@ const FloodThreshold = 20
 var worldWritableDirs = []string{"/tmp/", "/var/tmp/", "/dev/shm/"}
 
 // findings collects a socket's findings; sorted worst first at the end.
-type findings []Finding
+type findings struct {
+	list []Finding
+}
 
 func (f *findings) add(r Risk, code, format string, args ...any) {
-	*f = append(*f, Finding{Severity: r, Code: code, Text: fmt.Sprintf(format, args...)})
+	f.list = append(f.list, Finding{Severity: r, Code: code, Text: fmt.Sprintf(format, args...)})
 }
 
 // judgeFindings lists what an analyst should think about this socket on
@@ -113,7 +116,7 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *co
 		identityNote(s, &f)
 	default:
 		if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
-			f.add(RiskMedium, CodeFlood, "%s holds %d connections to this port: a flood, a scan or a very busy client.", s.Remote, n)
+			f.list = append(f.list, Finding{Severity: RiskMedium, Code: CodeFlood, Text: c.texts.floodText(s.Remote, n)})
 		}
 		shellFindings(s, &f)
 	}
@@ -124,12 +127,14 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *co
 		f.add(RiskMedium, CodeCleartext, "%s is a cleartext protocol: passwords and data cross the network unencrypted.", info.Name)
 	}
 	backdoorPortFinding(s, info, &f)
-	for _, p := range s.Owners {
-		processFindings(s, p, info, &f)
-	}
-	provenanceFindings(s, &f)
-	slices.SortStableFunc(f, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
-	return f
+	c.texts.ownerFindings(s, info, &f)
+	slices.SortStableFunc(f.list, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
+	return f.list
+}
+
+// floodSentence is what a flooding connection's finding says.
+func floodSentence(remote netip.Addr, n int) string {
+	return fmt.Sprintf("%s holds %d connections to this port: a flood, a scan or a very busy client.", remote, n)
 }
 
 func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f *findings) {

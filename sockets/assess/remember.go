@@ -213,7 +213,7 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 	lc.scan.expire(at)
 
 	c := &counts{conns: lc.conns, perRemote: lc.perRemote, floods: lc.floods, baseline: ctx.Baseline,
-		firewall: ctx.Firewall, scanners: lc.scan.scanners}
+		firewall: ctx.Firewall, scanners: lc.scan.scanners, texts: as.sentences()}
 	a.perPID = lc.pids()
 	if transient != nil {
 		a.perPID = maps.Clone(a.perPID)
