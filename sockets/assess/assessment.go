@@ -182,12 +182,13 @@ type Assessor struct {
 	memory map[uint64]*remembered // connections by inode: a cheaper key than SocketKey
 	live   *liveCounts            // the counts judging needs, kept between polls (remember.go)
 	// order is the last poll's remembered connections in its order, where
-	// each is looked for first; rows and spare are reused arrays.
-	order, spare, rows []*remembered
-	gen                uint64
-	shared             map[uint64][]Finding    // findings shared by verdicts that say the same, by their hash (intern)
-	outcomes           map[outcomeKey]*Outcome // outcomes shared by verdicts that say the same (intern.go)
-	texts              *texts                  // sentences many sockets share (texts.go)
+	// each is looked for first; spare is the array of the poll before,
+	// refilled by the next.
+	order, spare []*remembered
+	gen          uint64
+	shared       map[uint64][]Finding    // findings shared by verdicts that say the same, by their hash (intern)
+	outcomes     map[outcomeKey]*Outcome // outcomes shared by verdicts that say the same (intern.go)
+	texts        *texts                  // sentences many sockets share (texts.go)
 	// listeners are the last poll's listener verdicts by inode, and
 	// nextListeners this poll's, filled as it goes (listenerVerdict).
 	listeners, nextListeners map[uint64]listenerMemo

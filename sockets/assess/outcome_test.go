@@ -27,8 +27,9 @@ func serverConns(n int) []sockets.Socket {
 // The connections of one server that are judged alike share one outcome:
 // a verdict is its socket and a pointer, and the remembering assessor's
 // memory per connection (its verdict, its memory, its share of the counts)
-// stays under 360 bytes (issue 24: 288 bytes a verdict alone, 192 of them
-// its socket; 410 in all).
+// stays under 335 bytes (issue 24: 288 bytes a verdict alone, 192 of them
+// its socket; 419 in all, and 339 with a scratch array of a pointer a
+// connection kept between polls).
 func TestVerdictsShareTheirOutcome(t *testing.T) {
 	const n = 20000
 	socks := serverConns(n)
@@ -48,8 +49,8 @@ func TestVerdictsShareTheirOutcome(t *testing.T) {
 	if len(outcomes) > 2 {
 		t.Errorf("%d connections judged alike have %d outcomes", n, len(outcomes))
 	}
-	if perConn > 360 {
-		t.Errorf("the assessor holds %d bytes a connection, want at most 360", perConn)
+	if perConn > 335 {
+		t.Errorf("the assessor holds %d bytes a connection, want at most 335", perConn)
 	}
 	runtime.KeepAlive(socks)
 	runtime.KeepAlive(as)

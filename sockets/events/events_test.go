@@ -280,3 +280,33 @@ func TestRebuildForgetsWhatWent(t *testing.T) {
 		t.Error("a new connection on the inode of one gone a rebuild ago: no finding event, the gone one was not forgotten")
 	}
 }
+
+// The tracker reads the last assessment's verdicts where they are, never
+// a copy of them: at 20,000 connections without findings it holds next
+// to nothing (issue 24: a copy of the array, 160 KB).
+func TestTrackerHoldsNoCopyOfTheVerdicts(t *testing.T) {
+	const n = 20000
+	socks := make([]sockets.Socket, n)
+	for i := range socks {
+		socks[i] = sockets.Socket{Proto: sockets.TCP, Family: 4, Local: netip.MustParseAddr("10.0.0.1"), LPort: uint16(20000 + i%40000),
+			Remote: netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), RPort: 443, State: sockets.StateEstablished, Inode: uint64(1000 + i),
+			Netns: sockets.HostNetns, Owners: []*sockets.Process{sshd}, OwnerStatus: sockets.OwnerKnown}
+	}
+	sockets.SetDirections(socks)
+	a := assess.NewAssessor(kb).AssessWith(&sockets.Snapshot{Sockets: socks, Taken: t0}, assess.Context{})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tr := NewTracker()
+	tr.Observe(a, t0)
+	tr.Observe(a, t0)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("a tracker of %d connections without findings holds %d bytes", n, held)
+	if held > 32<<10 {
+		t.Errorf("a tracker of %d connections without findings holds %d bytes, want at most 32 KB", n, held)
+	}
+	runtime.KeepAlive(tr)
+	runtime.KeepAlive(a)
+}
