@@ -11,13 +11,17 @@ import (
 
 // serverConns is a web server's listener and n inbound connections to it,
 // ten from each address (below FloodThreshold): a loaded server.
-func serverConns(n int) []sockets.Socket {
+func serverConns(n int) []sockets.Socket { return clientConns(n, 10) }
+
+// clientConns is a web server's listener and n inbound connections to
+// it, perAddr from each client address.
+func clientConns(n, perAddr int) []sockets.Socket {
 	web := &sockets.Process{PID: 100, Name: "nginx", Exe: "/usr/sbin/nginx", User: "www-data", UID: 33}
 	socks := []sockets.Socket{{Proto: sockets.TCP, Family: 4, Local: netip.IPv4Unspecified(), LPort: 443, Remote: netip.IPv4Unspecified(),
 		State: sockets.StateListen, Inode: 1, Owners: []*sockets.Process{web}, OwnerStatus: sockets.OwnerKnown, Netns: sockets.HostNetns}}
 	for i := range n {
 		socks = append(socks, sockets.Socket{Proto: sockets.TCP, Family: 4, Local: netip.MustParseAddr("10.0.0.5"), LPort: 443,
-			Remote: netip.AddrFrom4([4]byte{10, 1, byte(i / 10 >> 8), byte(i / 10)}), RPort: uint16(1024 + i%60000), State: sockets.StateEstablished,
+			Remote: netip.AddrFrom4([4]byte{10, 1, byte(i / perAddr >> 8), byte(i / perAddr)}), RPort: uint16(1024 + i%60000), State: sockets.StateEstablished,
 			Inode: uint64(1000 + i), Owners: []*sockets.Process{web}, OwnerStatus: sockets.OwnerKnown, Netns: sockets.HostNetns})
 	}
 	sockets.SetDirections(socks)
@@ -33,14 +37,7 @@ func serverConns(n int) []sockets.Socket {
 func TestVerdictsShareTheirOutcome(t *testing.T) {
 	const n = 20000
 	socks := serverConns(n)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	as := NewAssessor(testKnowledge(t))
-	a := as.AssessWith(&sockets.Snapshot{Sockets: socks, Taken: time.Unix(1_000_000, 0)}, Context{})
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	perConn := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	as, a, perConn := heldPerConn(t, socks)
 	outcomes := map[*Outcome]bool{}
 	for _, v := range a.Verdicts[1:] {
 		outcomes[v.Outcome] = true
@@ -52,9 +49,37 @@ func TestVerdictsShareTheirOutcome(t *testing.T) {
 	if perConn > 335 {
 		t.Errorf("the assessor holds %d bytes a connection, want at most 335", perConn)
 	}
-	runtime.KeepAlive(socks)
 	runtime.KeepAlive(as)
 	runtime.KeepAlive(a)
+}
+
+// heldPerConn is what a remembering assessor holds a connection once it
+// has judged socks (its listener and connections).
+func heldPerConn(t *testing.T, socks []sockets.Socket) (*Assessor, *Assessment, int64) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	as := NewAssessor(testKnowledge(t))
+	a := as.AssessWith(&sockets.Snapshot{Sockets: socks, Taken: time.Unix(1_000_000, 0)}, Context{})
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(socks)
+	return as, a, (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / int64(len(socks)-1)
+}
+
+// A server's clients each reach a port: the scan memory of 20,000
+// connections from as many addresses is an entry of one flat map each, not
+// a map and a pointer of their own (issue 24: the assessor held 672 bytes
+// a connection of them, 537 since).
+func TestScanMemoryOfManyClients(t *testing.T) {
+	as, a, perConn := heldPerConn(t, clientConns(20000, 1))
+	t.Logf("20,000 connections from as many addresses: %d bytes held a connection", perConn)
+	if perConn > 600 {
+		t.Errorf("the assessor holds %d bytes a connection of 20,000 clients, want at most 600", perConn)
+	}
+	if len(as.live.scan.reached) != 20000 || len(a.Verdicts) != 20001 {
+		t.Errorf("%d addresses remembered for 20,000 clients", len(as.live.scan.reached))
+	}
 }
 
 // Verdicts that say something else do not share: a connection whose send

@@ -67,7 +67,7 @@ type liveCounts struct {
 
 func newLiveCounts() *liveCounts {
 	return &liveCounts{conns: map[portKey]int{}, perRemote: map[portKey]map[netip.Addr]int{}, perPID: map[int32]int{},
-		pidsView: map[int32]int{}, scan: scanLive{remotes: map[remoteKey]map[uint16]*portSeen{}, scanners: map[remoteKey]int{}}}
+		pidsView: map[int32]int{}, scan: newScanLive()}
 }
 
 // apply adds a connection's share (sign +1) or takes it out (-1).
