@@ -185,7 +185,7 @@ type Assessor struct {
 	// each is looked for first; spare is the array of the poll before,
 	// refilled by the next.
 	order, spare []*remembered
-	gen          uint64
+	gen          uint32                  // polls, wrapping after 136 years of one a second
 	shared       map[uint64][]Finding    // findings shared by verdicts that say the same, by their hash (intern)
 	outcomes     map[outcomeKey]*Outcome // outcomes shared by verdicts that say the same (intern.go)
 	texts        *texts                  // sentences many sockets share (texts.go)

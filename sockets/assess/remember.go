@@ -26,7 +26,7 @@ import (
 type remembered struct {
 	v     *Verdict
 	inode uint64
-	seen  uint64
+	seen  uint32 // the poll that last listed it (Assessor.gen): 24 bytes in all, not 32
 	// stale: the socket changed since v was made; it is judged again.
 	stale bool
 }
