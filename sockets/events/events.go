@@ -75,13 +75,23 @@ type listenerKey struct {
 const rebuildEvery = 30
 
 // A connection finding already reported is named by the socket's inode
-// (inodeFinding), or by remote address and namespace for a scan or a flood
-// (remoteFinding), or by the socket's whole key only for a socket without
-// an inode (a TIME_WAIT remnant, a half-open connection: keyedFinding).
-// They are kept for every connection with a finding (20,000 of them on a
-// loaded server), so they hold no pointer for the collector to follow (the
-// code as its number in Tracker.codes), and the commonest, by inode, is 16
-// bytes.
+// (inodeCodes: the codes of one inode, as bits of their numbers in
+// Tracker.codes; inodeFinding for a code numbered past them), or by remote
+// address and namespace for a scan or a flood (remoteFinding), or by the
+// socket's whole key only for a socket without an inode (a TIME_WAIT
+// remnant, a half-open connection: keyedFinding). They are kept for every
+// connection with a finding (20,000 of them on a loaded server), so they
+// hold no pointer for the collector to follow, and the commonest, a
+// connection's, is one entry of 32 bytes whatever its number of codes.
+type inodeCodes struct {
+	codes uint64 // every code reported
+	fresh uint64 // the codes marked since epoch began: in a rebuild, what is still said
+	epoch uint8
+}
+
+// inodeBits is how many codes an inodeCodes holds.
+const inodeBits = 64
+
 type inodeFinding struct {
 	inode uint64
 	code  uint16
@@ -105,7 +115,8 @@ type keyedFinding struct {
 // is still said, and then forgets what it did not mark, so no set is made
 // again (at 20,000 connections, a set of half a megabyte every 30 polls).
 type findings struct {
-	byInode  map[inodeFinding]uint8
+	byInode  map[uint64]inodeCodes
+	byCode   map[inodeFinding]uint8 // a code numbered inodeBits or more
 	byRemote map[remoteFinding]uint8
 	keyed    map[keyedFinding]uint8
 	epoch    uint8
@@ -113,7 +124,24 @@ type findings struct {
 }
 
 func newFindings() findings {
-	return findings{byInode: map[inodeFinding]uint8{}, byRemote: map[remoteFinding]uint8{}, keyed: map[keyedFinding]uint8{}}
+	return findings{byInode: map[uint64]inodeCodes{}, byCode: map[inodeFinding]uint8{}, byRemote: map[remoteFinding]uint8{}, keyed: map[keyedFinding]uint8{}}
+}
+
+// markInode is mark for a connection's code, in its inode's bits.
+func (fs *findings) markInode(inode uint64, code uint16) (already, known bool) {
+	if code >= inodeBits {
+		return mark(fs.byCode, inodeFinding{inode: inode, code: code}, fs.epoch)
+	}
+	e := fs.byInode[inode]
+	if e.epoch != fs.epoch { // first met since the rebuild began
+		e.fresh, e.epoch = 0, fs.epoch
+	}
+	bit := uint64(1) << code
+	already, known = e.fresh&bit != 0, e.codes&bit != 0
+	e.codes |= bit
+	e.fresh |= bit
+	fs.byInode[inode] = e
+	return already, known
 }
 
 // mark notes k in m, and says whether this poll (or, in a rebuild, this
@@ -128,13 +156,21 @@ func mark[K comparable](m map[K]uint8, k K, epoch uint8) (already, known bool) {
 // shrank to a quarter of their peak are made again at their size: a map
 // keeps its table whatever it holds.
 func (fs *findings) rebuilt() {
-	sweep(fs.byInode, fs.epoch)
+	for inode, e := range fs.byInode {
+		if e.epoch != fs.epoch {
+			delete(fs.byInode, inode)
+		} else if e.codes != e.fresh {
+			e.codes = e.fresh // forget the codes no longer said
+			fs.byInode[inode] = e
+		}
+	}
+	sweep(fs.byCode, fs.epoch)
 	sweep(fs.byRemote, fs.epoch)
 	sweep(fs.keyed, fs.epoch)
-	n := len(fs.byInode) + len(fs.byRemote) + len(fs.keyed)
+	n := len(fs.byInode) + len(fs.byCode) + len(fs.byRemote) + len(fs.keyed)
 	fs.peak = max(fs.peak, n)
 	if n < fs.peak/4 {
-		fs.byInode, fs.byRemote, fs.keyed = resized(fs.byInode), resized(fs.byRemote), resized(fs.keyed)
+		fs.byInode, fs.byCode, fs.byRemote, fs.keyed = resized(fs.byInode), resized(fs.byCode), resized(fs.byRemote), resized(fs.keyed)
 		fs.peak = n
 	}
 }
@@ -147,8 +183,8 @@ func sweep[K comparable](m map[K]uint8, epoch uint8) {
 	}
 }
 
-func resized[K comparable](m map[K]uint8) map[K]uint8 {
-	out := make(map[K]uint8, len(m))
+func resized[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
 	for k, e := range m {
 		out[k] = e
 	}
@@ -296,7 +332,7 @@ func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool
 			// per connection it opened.
 			seenNow, known = mark(fs.byRemote, remoteFinding{netns: s.NetnsInode, remote: s.Remote.As16(), code: code}, fs.epoch)
 		case s.Inode != 0:
-			seenNow, known = mark(fs.byInode, inodeFinding{inode: s.Inode, code: code}, fs.epoch)
+			seenNow, known = fs.markInode(s.Inode, code)
 		default:
 			seenNow, known = mark(fs.keyed, keyedFinding{socket: s.Key(), code: code}, fs.epoch)
 		}

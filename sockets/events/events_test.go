@@ -310,3 +310,35 @@ func TestTrackerHoldsNoCopyOfTheVerdicts(t *testing.T) {
 	runtime.KeepAlive(tr)
 	runtime.KeepAlive(a)
 }
+
+// A connection's findings reported are one entry, whatever their number:
+// 20,000 netcat connections of two findings each hold under 72 bytes each
+// in the tracker (issue 24: an entry a finding, 87 bytes a connection).
+func TestFindingsOfAConnectionAreOneEntry(t *testing.T) {
+	const n = 20000
+	a := ncConns(n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tr := NewTracker()
+	tr.Observe(a, t0)
+	tr.Observe(a, t0)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perConn := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	reported := 0
+	for _, e := range tr.conns.byInode {
+		for c := e.codes; c != 0; c &= c - 1 {
+			reported++
+		}
+	}
+	t.Logf("%d netcat connections, %d findings reported: %d bytes held a connection", n, reported, perConn)
+	if reported < 2*n {
+		t.Fatalf("%d connections of a netcat: %d findings remembered, want two each", n, reported)
+	}
+	if perConn > 72 {
+		t.Errorf("the tracker holds %d bytes a connection, want at most 72", perConn)
+	}
+	runtime.KeepAlive(tr)
+	runtime.KeepAlive(a)
+}
