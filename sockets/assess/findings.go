@@ -91,6 +91,7 @@ var worldWritableDirs = []string{"/tmp/", "/var/tmp/", "/dev/shm/"}
 // findings collects a socket's findings; sorted worst first at the end.
 type findings struct {
 	list []Finding
+	t    *texts // the sentences many sockets share; nil: each written afresh
 }
 
 func (f *findings) add(r Risk, code, format string, args ...any) {
@@ -100,7 +101,7 @@ func (f *findings) add(r Risk, code, format string, args ...any) {
 // judgeFindings lists what an analyst should think about this socket on
 // this machine, worst first.
 func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *counts, role Role) []Finding {
-	var f findings
+	f := findings{t: c.texts}
 	switch {
 	case role == RoleClientSocket:
 		f.add(RiskInfo, CodeClientSocket, "A client socket of %s: an unconnected UDP socket on ephemeral port %d, where its own queries (DNS, RADIUS, a proxy's upstream) are sent from and answered; not a service it offers.",
@@ -116,7 +117,7 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *co
 		identityNote(s, &f)
 	default:
 		if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
-			f.list = append(f.list, Finding{Severity: RiskMedium, Code: CodeFlood, Text: c.texts.floodText(s.Remote, n)})
+			f.list = append(f.list, Finding{Severity: RiskMedium, Code: CodeFlood, Text: f.t.floodText(s.Remote, n)})
 		}
 		shellFindings(s, &f)
 	}

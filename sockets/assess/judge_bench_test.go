@@ -38,8 +38,8 @@ func BenchmarkAssessListeners(b *testing.B) {
 // outbound ones, each side one process of a program no package installed, built in /tmp.
 func firstPollSnapshot(n int) *sockets.Snapshot {
 	id := &sockets.Identity{Proof: sockets.ProofUnowned, Reason: "no package installed /tmp/pw-bench/load"}
-	srv := &sockets.Process{PID: 500, Name: "load", Exe: "/tmp/pw-bench/load", Cmdline: "load serve", User: "root", Identity: id}
-	cli := &sockets.Process{PID: 501, Name: "load", Exe: "/tmp/pw-bench/load", Cmdline: "load dial", User: "root", Identity: id}
+	srv := &sockets.Process{PID: 500, Name: "load", Exe: "/tmp/pw-bench/load", Cmdline: "load -serve -n 10000", User: "root", Identity: id}
+	cli := &sockets.Process{PID: 501, Name: "load", Exe: "/tmp/pw-bench/load", Cmdline: "load -dial -n 10000", User: "root", Identity: id}
 	l := sock(sockets.TCP, "127.0.0.1", 40000, "0.0.0.0", 0, sockets.StateListen, 1)
 	l.Owners, l.OwnerStatus = []*sockets.Process{srv}, sockets.OwnerKnown
 	snap := &sockets.Snapshot{Sockets: []sockets.Socket{l}}

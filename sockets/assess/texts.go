@@ -12,13 +12,16 @@ import (
 // connection (issue 24: fmt.Sprintf in the findings and their remedies
 // was half of a first poll's 20 MB). Each is found by what decides its
 // words exactly: a process (immutable once made: collection hands a
-// changed one on as a copy), a finding code, a remote address and a count.
+// changed one on as a copy), a finding code, a remote address and a count
+// (a flood's, a scan's).
 // An Assessor keeps one between polls; each map is forgotten when it holds
 // maxShared sentences, and what is still said comes back at once.
 type texts struct {
-	owned map[ownedKey][]Finding // the findings a connection's one owner brings (processFindings, provenanceFindings)
-	stop  map[stopKey]string     // stopWords
-	flood map[floodKey]string    // a flooding connection's sentence
+	owned map[ownedKey][]Finding      // the findings a connection's one owner brings (processFindings, provenanceFindings)
+	stop  map[stopKey]string          // stopWords
+	flood map[floodKey]string         // a flooding connection's sentence
+	scan  map[floodKey]string         // a scanner's connection's sentence
+	exec  map[*sockets.Process]string // execWords, which splits the command line
 	// written counts the sentences written (not found): what a test of
 	// the sharing reads.
 	written int
@@ -34,6 +37,7 @@ type stopKey struct {
 	shell bool // the code is a shell's on a connection: never the unit's stop
 }
 
+// floodKey is a remote address and its count: a flood's or a scan's.
 type floodKey struct {
 	remote netip.Addr
 	n      int
@@ -99,6 +103,37 @@ func (t *texts) floodText(remote netip.Addr, n int) string {
 		w = floodSentence(remote, n)
 		t.flood = bounded(t.flood)
 		t.flood[k] = w
+		t.written++
+	}
+	return w
+}
+
+// scanText is a scanner's connection's sentence.
+func (t *texts) scanText(remote netip.Addr, n int) string {
+	if t == nil {
+		return scanSentence(remote, n)
+	}
+	k := floodKey{remote, n}
+	w, ok := t.scan[k]
+	if !ok {
+		w = scanSentence(remote, n)
+		t.scan = bounded(t.scan)
+		t.scan[k] = w
+		t.written++
+	}
+	return w
+}
+
+// execWords is execWords(p), its command line split once per process.
+func (t *texts) execWords(p *sockets.Process) string {
+	if t == nil {
+		return execWords(p)
+	}
+	w, ok := t.exec[p]
+	if !ok {
+		w = execWords(p)
+		t.exec = bounded(t.exec)
+		t.exec[p] = w
 		t.written++
 	}
 	return w
