@@ -342,3 +342,18 @@ func TestFindingsOfAConnectionAreOneEntry(t *testing.T) {
 	runtime.KeepAlive(tr)
 	runtime.KeepAlive(a)
 }
+
+// An unchanged connection's verdict (the very verdict of the last poll, at
+// the same place) is passed by without being read between rebuilds: here
+// one is changed behind the tracker's back into a listener, which a read
+// would report as opened.
+func TestUnchangedConnectionNotRead(t *testing.T) {
+	tr := NewTracker()
+	a := ncConns(3)
+	tr.Observe(a, t0)
+	tr.Observe(a, t0)
+	a.Verdicts[1].Socket.State = sockets.StateListen // the same pointer, read or not
+	if evs := tr.Observe(a, t0); len(evs) != 0 {
+		t.Errorf("a poll with the same verdicts read one again: %v", kinds(evs))
+	}
+}
