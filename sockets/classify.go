@@ -1,6 +1,9 @@
 package sockets
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+)
 
 // Kind sorts sockets into the tabs portwatch shows.
 type Kind int
@@ -110,18 +113,50 @@ func (s *Socket) Exposure() Exposure {
 // every network namespace (the kernel creates lo first: LOOPBACK_IFINDEX).
 const loopbackIfindex = 1
 
-// listenerIndex answers "is this local endpoint one of our listeners?".
-type listenerIndex map[listenerKey]bool
+// listenerIndex answers "is this local endpoint one of our listeners?":
+// the listeners' endpoints sorted by port, protocol and namespace, searched
+// by halves. A machine has a few dozen listeners and tens of thousands of
+// connections: the index lives on SetDirections's stack up to
+// stackListeners of them, so a poll makes nothing for it, and a connection
+// on an ephemeral port (every outbound one) is told apart by its port
+// alone.
+type listenerIndex []listenerKey
+
+// stackListeners is how many listeners the index holds without the heap.
+const stackListeners = 64
 
 type listenerKey struct {
-	netns uint64
-	proto Proto
 	port  uint16
+	proto Proto
+	netns uint64
 	addr  netip.Addr // the zero Addr for a wildcard listener
 }
 
-func newListenerIndex(socks []Socket) listenerIndex {
-	idx := listenerIndex{}
+// comparePort orders keys by port, protocol and namespace, not address.
+func comparePort(a, b *listenerKey) int {
+	switch {
+	case a.port != b.port:
+		return int(a.port) - int(b.port)
+	case a.proto != b.proto:
+		return cmpUint(uint64(a.proto), uint64(b.proto))
+	}
+	return cmpUint(a.netns, b.netns)
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// newListenerIndex indexes socks's listeners in buf's array (grown past it
+// only for more listeners than it holds).
+func newListenerIndex(socks []Socket, buf []listenerKey) listenerIndex {
+	idx := buf[:0]
 	for i := range socks {
 		s := &socks[i]
 		if !s.IsListening() {
@@ -131,26 +166,39 @@ func newListenerIndex(socks []Socket) listenerIndex {
 		if !s.Local.IsUnspecified() {
 			k.addr = s.Local
 		}
-		idx[k] = true
+		idx = append(idx, k)
 	}
+	slices.SortFunc(idx, func(a, b listenerKey) int { return comparePort(&a, &b) })
 	return idx
 }
 
 // accepts reports whether a connection with this local endpoint came in
-// through one of the listeners.
+// through one of the listeners: a wildcard one on its port, or one on its
+// very address.
 func (idx listenerIndex) accepts(s *Socket) bool {
 	k := listenerKey{netns: s.NetnsInode, proto: s.Proto, port: s.LPort}
-	if idx[k] {
-		return true
+	lo, hi := 0, len(idx) // the first key not before k's port
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if comparePort(&idx[m], &k) < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
 	}
-	k.addr = s.Local
-	return idx[k]
+	for i := lo; i < len(idx) && comparePort(&idx[i], &k) == 0; i++ {
+		if !idx[i].addr.IsValid() || idx[i].addr == s.Local {
+			return true
+		}
+	}
+	return false
 }
 
 // SetDirections marks every connection inbound (its local endpoint is one of
 // this machine's listeners for the same protocol) or outbound.
 func SetDirections(socks []Socket) {
-	idx := newListenerIndex(socks)
+	var buf [stackListeners]listenerKey
+	idx := newListenerIndex(socks, buf[:])
 	for i := range socks {
 		s := &socks[i]
 		if s.IsListening() {

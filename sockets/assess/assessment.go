@@ -29,7 +29,16 @@ type Context struct {
 type Verdict struct {
 	// Socket is the socket as it was read, without its counters (Traffic
 	// is nil): they are the poll's flows'.
-	Socket   sockets.Socket
+	Socket sockets.Socket
+	// Outcome is what was said of the socket (v.Service, v.Findings,
+	// v.Risk, ...): shared by the verdicts that say the same, read only.
+	// The 20,000 connections of one server usually do: a verdict is then
+	// its socket and a pointer (208 bytes, not 288).
+	*Outcome
+}
+
+// Outcome is what judging a socket said of it, besides the socket.
+type Outcome struct {
 	Service  *ServiceInfo // shared by every socket of the same service: read only
 	Findings []Finding    // worst first
 	Conns    int32        // a listener's established inbound connections
@@ -56,6 +65,17 @@ type Verdict struct {
 	// Published is, for a published port's row (state PUBLISHED), the DNAT
 	// it stands for; nil for every socket.
 	Published *sockets.Published
+}
+
+// newVerdict is a verdict of s with an outcome of its own, both in one
+// allocation (what a one-shot assessment, and a new outcome, make).
+func newVerdict(s *sockets.Socket) *Verdict {
+	vo := &struct {
+		v Verdict
+		o Outcome
+	}{v: Verdict{Socket: *s}}
+	vo.v.Outcome = &vo.o
+	return &vo.v
 }
 
 // Firewall is a listener's verdict from its namespace's firewall (open,
@@ -162,13 +182,20 @@ type Assessor struct {
 	memory map[uint64]*remembered // connections by inode: a cheaper key than SocketKey
 	live   *liveCounts            // the counts judging needs, kept between polls (remember.go)
 	// order is the last poll's remembered connections in its order, where
-	// each is looked for first; rows and spare are reused arrays.
-	order, spare, rows []*remembered
-	gen                uint64
-	shared             map[uint64][]Finding // findings shared by verdicts that say the same, by their hash (intern)
+	// each is looked for first; spare is the array of the poll before,
+	// refilled by the next.
+	order, spare []*remembered
+	gen          uint32                  // polls, wrapping after 136 years of one a second
+	shared       map[uint64][]Finding    // findings shared by verdicts that say the same, by their hash (intern)
+	outcomes     map[outcomeKey]*Outcome // outcomes shared by verdicts that say the same (intern.go)
+	texts        *texts                  // sentences many sockets share (texts.go)
 	// listeners are the last poll's listener verdicts by inode, and
 	// nextListeners this poll's, filled as it goes (listenerVerdict).
 	listeners, nextListeners map[uint64]listenerMemo
+	// spareVerdicts is a verdicts array handed back by Recycle, refilled by the
+	// next AssessWith instead of another being made (a pointer a socket:
+	// 160 KB a poll at 20,000 sockets).
+	spareVerdicts []*Verdict
 }
 
 // NewAssessor returns an Assessor that remembers verdicts between polls.
@@ -184,7 +211,7 @@ func (as *Assessor) Assess(snap *sockets.Snapshot) *Assessment {
 
 // AssessWith is Assess against a context.
 func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment {
-	a := &Assessment{Verdicts: make([]*Verdict, len(snap.Sockets)),
+	a := &Assessment{Verdicts: as.verdictsArray(len(snap.Sockets)),
 		hidden: snap.Hidden, netnsSkipped: snap.NetnsSkipped, Baseline: ctx.Baseline}
 	if as.counts != nil {
 		a.Scans = as.counts.observe(snap.TCPStats, snap.Taken)
@@ -200,63 +227,121 @@ func (as *Assessor) AssessWith(snap *sockets.Snapshot, ctx Context) *Assessment 
 		c = as.assessRemembering(snap, ctx, a, health)
 	} else { // judged once: everything counted from this snapshot
 		c = countSnapshot(snap)
-		c.baseline, c.firewall = ctx.Baseline, ctx.Firewall
+		c.baseline, c.firewall, c.texts = ctx.Baseline, ctx.Firewall, as.sentences()
 		c.scanners = scanMemory{}.observe(snap, snap.Taken)
 		a.perPID = c.perPID
 		for i := range snap.Sockets {
 			a.Verdicts[i] = as.judge(&snap.Sockets[i], c, health(i))
 		}
 	}
-	a.measureSurface()
+	a.measureSurface(snap.Sockets)
 	as.addMissing(a, snap, c)
 	a.Published = as.publishedRows(snap.Published)
 	return a
 }
 
+// sentences is the assessor's texts, made at its first use.
+func (as *Assessor) sentences() *texts {
+	if as.texts == nil {
+		as.texts = &texts{}
+	}
+	return as.texts
+}
+
+// Recycle hands back an assessment nobody reads any more: the next
+// AssessWith fills its verdicts array again. The verdicts themselves are
+// not touched (rows and events may still hold them); a.Verdicts is nil
+// afterwards. Only the array of an assessment that no goroutine can still
+// read may be handed back (poll.Poller hands back the one of three polls
+// ago, the monitor holding at most the last two).
+func (as *Assessor) Recycle(a *Assessment) {
+	if a == nil || a.Verdicts == nil {
+		return
+	}
+	if cap(a.Verdicts) > cap(as.spareVerdicts) {
+		as.spareVerdicts = a.Verdicts
+	}
+	a.Verdicts = nil
+}
+
+// verdictsArray is an array of n verdicts, the spare one when it is big
+// enough; every element is written by AssessWith.
+func (as *Assessor) verdictsArray(n int) []*Verdict {
+	if cap(as.spareVerdicts) < n {
+		return make([]*Verdict, n)
+	}
+	vs := as.spareVerdicts[:n]
+	as.spareVerdicts = nil
+	// What is past n would keep verdicts alive: let them go.
+	tail := vs[n:cap(vs)]
+	for i := range tail { // the builtin clear is shadowed in this package
+		tail[i] = nil
+	}
+	return vs
+}
+
 func (as *Assessor) judge(s *sockets.Socket, c *counts, h sockets.Health) *Verdict {
 	info := as.kb.sharedForSocket(s)
-	v := &Verdict{Socket: *s, Service: info, Flooded: c.flooded(s), Scanned: int32(c.scanned(s)), Health: h, Role: as.kb.roleOf(s)}
-	// The counters change poll after poll, a verdict does not: a kept
-	// verdict would show its first counters, and hold them (64 bytes a
-	// connection, 13 MB at 200,000 sockets once every connection's have
-	// changed). They are read from the poll's flows (traffic.Flow.Counters).
-	v.Socket.Traffic = nil
+	o := Outcome{Service: info, Flooded: c.flooded(s), Scanned: int32(c.scanned(s)), Health: h, Role: as.kb.roleOf(s)}
 	if c.baseline != nil && s.IsListening() {
-		v.Baseline = c.baseline.Check(s)
+		o.Baseline = c.baseline.Check(s)
 	}
 	var fw reach.Verdict
 	if c.firewall != nil && s.IsListening() && s.Exposure() != sockets.ExposureLoopback {
 		if fv, ok := c.firewall(s); ok {
-			fw, v.fw = fv, &fv
+			fw, o.fw = fv, &fv
 		}
 	}
-	v.Findings = judgeFindings(s, info, fw, c, v.Role)
-	v.Findings = baselineFindings(v, c.baseline, v.Findings)
-	v.Findings = healthFindings(s, h, v.Findings)
-	addRemedies(s, info, fw, v.Findings)
-	v.Findings = as.intern(v.Findings)
-	v.Risk = worstRisk(s, info, fw, v.Findings)
-	if v.Role == RoleClientSocket {
-		v.Risk = RiskInfo // the port's own risk is a service's; only the findings count
-		if len(v.Findings) > 0 {
-			v.Risk = v.Findings[0].Severity
+	o.Findings = judgeFindings(s, info, fw, c, o.Role)
+	o.Findings = baselineFindings(s, o.Baseline, c.baseline, o.Findings)
+	o.Findings = healthFindings(s, h, o.Findings)
+	addRemedies(s, info, fw, o.Findings, c.texts)
+	o.Findings = as.intern(o.Findings)
+	o.Risk = worstRisk(s, info, fw, o.Findings)
+	if o.Role == RoleClientSocket {
+		o.Risk = RiskInfo // the port's own risk is a service's; only the findings count
+		if len(o.Findings) > 0 {
+			o.Risk = o.Findings[0].Severity
 		}
 	}
 	if s.IsListening() {
-		v.Conns = int32(c.conns[portOf(s)])
+		o.Conns = int32(c.conns[portOf(s)])
 	}
+	return as.verdict(s, &o)
+}
+
+// verdict is s's verdict with outcome o: the counters are left out of the
+// socket's copy (they change poll after poll, a verdict does not: a kept
+// verdict would show its first counters, and hold them, 64 bytes a
+// connection; they are read from the poll's flows, traffic.Flow.Counters).
+func (as *Assessor) verdict(s *sockets.Socket, o *Outcome) *Verdict {
+	var v *Verdict
+	if shared, k, ok := as.sharedOutcome(o); shared != nil {
+		v = &Verdict{Socket: *s, Outcome: shared}
+	} else {
+		v = newVerdict(s)
+		*v.Outcome = *o
+		if ok {
+			as.keepOutcome(k, v.Outcome)
+		}
+	}
+	v.Socket.Traffic = nil
 	return v
 }
 
 // measureSurface counts the reachable listeners and says why firewall
-// verdicts are unknown when one reason covers them all.
-func (a *Assessment) measureSurface() {
+// verdicts are unknown when one reason covers them all. Only a listener
+// can be reachable or carry a firewall verdict: the sockets, in the
+// verdicts' order, say which they are, so the 20,000 verdicts of the
+// connections, each its own allocation, are not read (a cache miss each).
+func (a *Assessment) measureSurface(socks []sockets.Socket) {
 	reasons, unknown, judged := map[string]bool{}, 0, 0
 	var listeners []*Verdict
-	for _, v := range a.Verdicts {
-		if v.Socket.IsListening() {
-			listeners = append(listeners, v)
+	for i, v := range a.Verdicts {
+		if !socks[i].IsListening() {
+			continue
 		}
+		listeners = append(listeners, v)
 		if v.Reachable() {
 			a.Surface.Reachable++
 			if v.Risk == RiskHigh {
@@ -317,8 +402,9 @@ func (as *Assessor) addMissing(a *Assessment, snap *sockets.Snapshot, c *counts)
 		}
 		info := as.kb.Lookup(e.Proto, e.Low)
 		info.Source = ByPort
-		v := &Verdict{Socket: s, Service: &info, Baseline: baseline.Judgement{Status: baseline.Missing, Entry: e}}
-		v.Findings = baselineFindings(v, c.baseline, nil)
+		v := newVerdict(&s)
+		v.Service, v.Baseline = &info, baseline.Judgement{Status: baseline.Missing, Entry: e}
+		v.Findings = baselineFindings(&s, v.Baseline, c.baseline, nil)
 		v.Risk = v.Findings[0].Severity
 		a.Missing = append(a.Missing, v)
 	}

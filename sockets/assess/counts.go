@@ -30,6 +30,7 @@ type counts struct {
 	baseline  *baseline.Baseline             // what listeners are compared with, or nil
 	scanners  map[remoteKey]int              // remote addresses that reached many of our ports
 	firewall  func(*sockets.Socket) (reach.Verdict, bool)
+	texts     *texts // the sentences many sockets share
 }
 
 func countSnapshot(snap *sockets.Snapshot) *counts {

@@ -2,6 +2,7 @@ package assess
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -88,16 +89,19 @@ const FloodThreshold = 20
 var worldWritableDirs = []string{"/tmp/", "/var/tmp/", "/dev/shm/"}
 
 // findings collects a socket's findings; sorted worst first at the end.
-type findings []Finding
+type findings struct {
+	list []Finding
+	t    *texts // the sentences many sockets share; nil: each written afresh
+}
 
 func (f *findings) add(r Risk, code, format string, args ...any) {
-	*f = append(*f, Finding{Severity: r, Code: code, Text: fmt.Sprintf(format, args...)})
+	f.list = append(f.list, Finding{Severity: r, Code: code, Text: fmt.Sprintf(format, args...)})
 }
 
 // judgeFindings lists what an analyst should think about this socket on
 // this machine, worst first.
 func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *counts, role Role) []Finding {
-	var f findings
+	f := findings{t: c.texts}
 	switch {
 	case role == RoleClientSocket:
 		f.add(RiskInfo, CodeClientSocket, "A client socket of %s: an unconnected UDP socket on ephemeral port %d, where its own queries (DNS, RADIUS, a proxy's upstream) are sent from and answered; not a service it offers.",
@@ -113,7 +117,7 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *co
 		identityNote(s, &f)
 	default:
 		if n := c.fromRemote(s); n >= FloodThreshold && s.Direction == sockets.Inbound {
-			f.add(RiskMedium, CodeFlood, "%s holds %d connections to this port: a flood, a scan or a very busy client.", s.Remote, n)
+			f.list = append(f.list, Finding{Severity: RiskMedium, Code: CodeFlood, Text: f.t.floodText(s.Remote, n)})
 		}
 		shellFindings(s, &f)
 	}
@@ -124,12 +128,14 @@ func judgeFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, c *co
 		f.add(RiskMedium, CodeCleartext, "%s is a cleartext protocol: passwords and data cross the network unencrypted.", info.Name)
 	}
 	backdoorPortFinding(s, info, &f)
-	for _, p := range s.Owners {
-		processFindings(s, p, info, &f)
-	}
-	provenanceFindings(s, &f)
-	slices.SortStableFunc(f, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
-	return f
+	c.texts.ownerFindings(s, info, &f)
+	slices.SortStableFunc(f.list, func(x, y Finding) int { return int(y.Severity) - int(x.Severity) })
+	return f.list
+}
+
+// floodSentence is what a flooding connection's finding says.
+func floodSentence(remote netip.Addr, n int) string {
+	return fmt.Sprintf("%s holds %d connections to this port: a flood, a scan or a very busy client.", remote, n)
 }
 
 func exposureFindings(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f *findings) {
@@ -431,16 +437,15 @@ func OwnerAbsence(s *sockets.Socket) string {
 
 // baselineFindings adds what the baseline says of a listener, worst first
 // kept: an unexpected or changed listener is HIGH, a missing one MEDIUM.
-func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
-	j := v.Baseline
+func baselineFindings(s *sockets.Socket, j baseline.Judgement, b *baseline.Baseline, f []Finding) []Finding {
 	var add Finding
 	switch j.Status {
 	case baseline.Unexpected:
 		add = Finding{Severity: RiskHigh, Code: CodeUnexpected, Text: fmt.Sprintf("Not in the baseline (%s): nothing was listening on %s port %d when it was saved. Find out what opened it; if it belongs, save the baseline again (b, or portwatch baseline save).",
-			b.Path, v.Socket.Proto, v.Socket.LPort)}
+			b.Path, s.Proto, s.LPort)}
 	case baseline.Changed:
 		add = Finding{Severity: RiskHigh, Code: CodeChanged, Text: fmt.Sprintf("The baseline (%s line %d) expects %s as %s on this port; now it is %s.",
-			b.Path, j.Entry.Line, j.Entry.Program, j.Entry.User, ownerWords(&v.Socket))}
+			b.Path, j.Entry.Line, j.Entry.Program, j.Entry.User, ownerWords(s))}
 	case baseline.Expected:
 		// An admin's baseline naming a listener portwatch cannot name is
 		// evidence: the "may be a backdoor" alarm gives way to a note.
@@ -451,7 +456,7 @@ func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
 		if i >= 0 {
 			f = slices.Delete(slices.Clone(f), i, i+1)
 			add = Finding{Severity: RiskInfo, Code: CodeExpectedUnknown, Text: fmt.Sprintf("No registered service uses port %d, but the baseline (%s line %d) expects %s here: someone said it belongs.",
-				v.Socket.LPort, b.Path, j.Entry.Line, j.Entry.Program)}
+				s.LPort, b.Path, j.Entry.Line, j.Entry.Program)}
 			break
 		}
 		i = slices.IndexFunc(f, func(x Finding) bool { return x.Code == CodeServiceMismatch })
@@ -460,7 +465,7 @@ func baselineFindings(v *Verdict, b *baseline.Baseline, f []Finding) []Finding {
 		}
 		f = slices.Delete(slices.Clone(f), i, i+1)
 		add = Finding{Severity: RiskInfo, Code: CodeExpectedProgram, Text: fmt.Sprintf("Port %d is %s's, and its program is not one that serves it, but the baseline (%s line %d) names %s for this port: someone said it belongs.",
-			v.Socket.LPort, lookupName(&v.Socket), b.Path, j.Entry.Line, j.Entry.Program)}
+			s.LPort, lookupName(s), b.Path, j.Entry.Line, j.Entry.Program)}
 	case baseline.Missing:
 		add = Finding{Severity: RiskMedium, Code: CodeMissing, Text: fmt.Sprintf("The baseline (%s line %d) expects %s listening here; nothing is: the service is down, moved, or was replaced.",
 			b.Path, j.Entry.Line, j.Entry.Program)}

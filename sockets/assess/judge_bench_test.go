@@ -32,3 +32,35 @@ func BenchmarkAssessListeners(b *testing.B) {
 		as.Assess(snap)
 	}
 }
+
+// firstPollSnapshot is bench/load's loopback scene at n connections: a
+// server's listener, its n inbound connections and the clients' n
+// outbound ones, each side one process of a program no package installed, built in /tmp.
+func firstPollSnapshot(n int) *sockets.Snapshot {
+	id := &sockets.Identity{Proof: sockets.ProofUnowned, Reason: "no package installed /tmp/pw-bench/load"}
+	srv := &sockets.Process{PID: 500, Name: "load", Exe: "/tmp/pw-bench/load", Cmdline: "load -serve -n 10000", User: "root", Identity: id}
+	cli := &sockets.Process{PID: 501, Name: "load", Exe: "/tmp/pw-bench/load", Cmdline: "load -dial -n 10000", User: "root", Identity: id}
+	l := sock(sockets.TCP, "127.0.0.1", 40000, "0.0.0.0", 0, sockets.StateListen, 1)
+	l.Owners, l.OwnerStatus = []*sockets.Process{srv}, sockets.OwnerKnown
+	snap := &sockets.Snapshot{Sockets: []sockets.Socket{l}}
+	for i := range n {
+		in := sock(sockets.TCP, "127.0.0.1", 40000, "127.0.0.1", uint16(20000+i%40000), sockets.StateEstablished, uint64(1000+2*i))
+		in.Owners, in.OwnerStatus = []*sockets.Process{srv}, sockets.OwnerKnown
+		out := sock(sockets.TCP, "127.0.0.1", uint16(20000+i%40000), "127.0.0.1", 40000, sockets.StateEstablished, uint64(1001+2*i))
+		out.Owners, out.OwnerStatus = []*sockets.Process{cli}, sockets.OwnerKnown
+		snap.Sockets = append(snap.Sockets, in, out)
+	}
+	sockets.SetDirections(snap.Sockets)
+	return snap
+}
+
+// BenchmarkFirstPoll judges every socket of bench/load's 10,000 loopback
+// connections afresh, as the monitor's first poll does.
+func BenchmarkFirstPoll(b *testing.B) {
+	kb := NewKnowledge("/nonexistent", "/nonexistent")
+	snap := firstPollSnapshot(10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		NewAssessor(kb).Assess(snap)
+	}
+}

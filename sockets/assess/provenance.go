@@ -88,7 +88,7 @@ func identityNote(s *sockets.Socket, f *findings) {
 			continue // a disproof of a claim is a finding of its own
 		}
 		said = append(said, id)
-		*f = append(*f, Finding{Severity: RiskInfo, Code: CodeIdentity, Text: identityText(exeName(p), id)})
+		f.list = append(f.list, Finding{Severity: RiskInfo, Code: CodeIdentity, Text: identityText(exeName(p), id)})
 	}
 }
 

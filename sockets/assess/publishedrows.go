@@ -51,7 +51,8 @@ func (as *Assessor) publishedRow(p *sockets.Published) *Verdict {
 	}
 	info.Source = ByPort
 	fw := p.Verdict
-	v := &Verdict{Socket: s, Service: &info, fw: &fw, Role: RoleListener, Published: p}
+	v := newVerdict(&s)
+	v.Service, v.fw, v.Role, v.Published = &info, &fw, RoleListener, p
 	v.Findings = PublishedFindings(*p)
 	v.Risk = info.Risk
 	if len(v.Findings) > 0 && v.Findings[0].Severity > v.Risk {

@@ -43,13 +43,13 @@ var bindSettings = map[string]bindSetting{
 // portwatch knows of the socket: the owner's systemd unit, the daemon's
 // bind setting, or a firewall rule in the syntax of the firewall the
 // machine runs (nftables; iptables where the ruleset is legacy).
-func addRemedies(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f []Finding) {
+func addRemedies(s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, f []Finding, t *texts) {
 	for i := range f {
-		f[i].Remedy = remedyFor(f[i].Code, s, info, fw)
+		f[i].Remedy = remedyFor(f[i].Code, s, info, fw, t)
 	}
 }
 
-func remedyFor(code string, s *sockets.Socket, info *ServiceInfo, fw reach.Verdict) string {
+func remedyFor(code string, s *sockets.Socket, info *ServiceInfo, fw reach.Verdict, t *texts) string {
 	switch code {
 	case CodeDBExposed, CodeAdminExposed, CodeInternalExposed, CodeBehindFirewall:
 		if b, ok := bindSettingOf(s); ok {
@@ -61,7 +61,7 @@ func remedyFor(code string, s *sockets.Socket, info *ServiceInfo, fw reach.Verdi
 	case CodeUnknownListener, CodeBackdoorPort, CodeBackdoorTool, CodeUnownedExe, CodeModifiedExe, CodeKernelName,
 		CodeInlineCode, CodeExecTool, CodeReverseShell, CodeShellConnection, CodePivot, CodeWorldWritableExe,
 		CodeScriptWritable, CodeServiceMismatch, CodeUnexpected, CodeUnpackagedExe, CodeFileServer, CodeRenamedProcess:
-		return stopWords(s, code)
+		return t.stopWords(s, code)
 	case CodeDeletedExe:
 		if u := serviceUnit(s); u != "" {
 			return "systemctl restart " + u + " (an upgrade not restarted); if no upgrade explains it, save /proc/PID/exe first"

@@ -26,7 +26,7 @@ import (
 type remembered struct {
 	v     *Verdict
 	inode uint64
-	seen  uint64
+	seen  uint32 // the poll that last listed it (Assessor.gen): 24 bytes in all, not 32
 	// stale: the socket changed since v was made; it is judged again.
 	stale bool
 }
@@ -67,7 +67,7 @@ type liveCounts struct {
 
 func newLiveCounts() *liveCounts {
 	return &liveCounts{conns: map[portKey]int{}, perRemote: map[portKey]map[netip.Addr]int{}, perPID: map[int32]int{},
-		pidsView: map[int32]int{}, scan: scanLive{remotes: map[remoteKey]map[uint16]*portSeen{}, scanners: map[remoteKey]int{}}}
+		pidsView: map[int32]int{}, scan: newScanLive()}
 }
 
 // apply adds a connection's share (sign +1) or takes it out (-1).
@@ -151,7 +151,9 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 	// The sockets judged afresh every poll (listeners, few; inode 0:
 	// TIME_WAIT and half-open connections) count for this poll only.
 	var transient map[int32]int
-	rs := as.rows[:0]
+	// order is this poll's remembered connections, in its order: the
+	// sockets judged afresh are told apart again below by the same test.
+	order := as.spare[:0]
 	prev, j := as.order, 0
 	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
@@ -165,7 +167,6 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 			if s.Direction == sockets.Inbound && s.Remote.IsValid() && !s.Remote.IsUnspecified() {
 				lc.scan.touch(remoteKey{s.NetnsInode, s.Remote}, s.LPort, at)
 			}
-			rs = append(rs, nil)
 			continue
 		}
 		// Where the last poll listed it first: the kernel's order holds.
@@ -199,7 +200,7 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 			r.seen = as.gen
 			listed++
 		}
-		rs = append(rs, r)
+		order = append(order, r)
 	}
 	if listed < len(as.memory) { // forget the connections that are gone
 		for k, r := range as.memory {
@@ -213,7 +214,7 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 	lc.scan.expire(at)
 
 	c := &counts{conns: lc.conns, perRemote: lc.perRemote, floods: lc.floods, baseline: ctx.Baseline,
-		firewall: ctx.Firewall, scanners: lc.scan.scanners}
+		firewall: ctx.Firewall, scanners: lc.scan.scanners, texts: as.sentences()}
 	a.perPID = lc.pids()
 	if transient != nil {
 		a.perPID = maps.Clone(a.perPID)
@@ -221,14 +222,16 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 			a.perPID[pid] += n
 		}
 	}
-	order := as.spare[:0]
-	for i, r := range rs {
+	k := 0
+	for i := range snap.Sockets {
 		s := &snap.Sockets[i]
 		h := health(i)
-		if r == nil {
+		if s.IsListening() || s.Inode == 0 {
 			a.Verdicts[i] = as.listenerVerdict(s, c, h)
 			continue
 		}
+		r := order[k]
+		k++
 		switch {
 		case r.stale:
 			r.v, r.stale = as.judge(s, c, h), false
@@ -244,7 +247,6 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 			}
 		}
 		a.Verdicts[i] = r.v
-		order = append(order, r)
 	}
 	// The order of this poll is the next poll's hint; the slices are
 	// reused, so a quiet poll allocates none.
@@ -254,10 +256,6 @@ func (as *Assessor) assessRemembering(snap *sockets.Snapshot, ctx Context, a *As
 		as.order[i] = nil
 	}
 	as.spare, as.order = as.order, order
-	for i := range rs {
-		rs[i] = nil
-	}
-	as.rows = rs[:0]
 	for k := range as.listeners { // the builtin clear is shadowed here (above)
 		delete(as.listeners, k)
 	}

@@ -128,8 +128,8 @@ func TestRememberedScan(t *testing.T) {
 	if a := poll(append(append([]sockets.Socket{}, listeners...), c)...); a.Verdicts[len(a.Verdicts)-1].Scanned != 0 {
 		t.Fatalf("after the window: still scanned %d", a.Verdicts[len(a.Verdicts)-1].Scanned)
 	}
-	if len(as.live.scan.remotes) > 1 || len(as.live.scan.queue) > ScanThreshold+2 {
-		t.Errorf("the scan memory kept %d addresses and %d queued ports after the window", len(as.live.scan.remotes), len(as.live.scan.queue))
+	if len(as.live.scan.reached) > 1 || len(as.live.scan.ports) > 1 || len(as.live.scan.queue) > ScanThreshold+2 {
+		t.Errorf("the scan memory kept %d addresses, %d ports and %d queued ports after the window", len(as.live.scan.reached), len(as.live.scan.ports), len(as.live.scan.queue))
 	}
 }
 

@@ -67,8 +67,13 @@ func (c *counts) scanned(s *sockets.Socket) int {
 }
 
 func scanFinding(s *sockets.Socket, n int, f *findings) {
-	f.add(RiskMedium, CodePortScan, "%s reached %d of this machine's listening ports within %s: that is what a port scan looks like from the inside. Find out who it is; a scan of closed or filtered ports leaves no socket to see, so check the firewall's log too.",
-		s.Remote, n, durationWords(ScanWindow))
+	f.list = append(f.list, Finding{Severity: RiskMedium, Code: CodePortScan, Text: f.t.scanText(s.Remote, n)})
+}
+
+// scanSentence is what a scanner's connection's finding says.
+func scanSentence(remote netip.Addr, n int) string {
+	return fmt.Sprintf("%s reached %d of this machine's listening ports within %s: that is what a port scan looks like from the inside. Find out who it is; a scan of closed or filtered ports leaves no socket to see, so check the firewall's log too.",
+		remote, n, durationWords(ScanWindow))
 }
 
 func durationWords(d time.Duration) string {

@@ -48,7 +48,7 @@ func shellFindings(s *sockets.Socket, f *findings) {
 func pivotFinding(s *sockets.Socket, p *sockets.Process, f *findings) {
 	name := exeName(p)
 	switch {
-	case execWords(p) != "":
+	case f.t.execWords(p) != "":
 		return // said already: it hands the socket to a program
 	case netcats[name]:
 		f.add(RiskMedium, CodePivot, "%s (pid %d) relays this connection to %s: a pivot or tunnel through this machine, or a file carried by hand. %s", name, p.PID, s.RemoteEndpoint(), p.Cmdline)

@@ -74,18 +74,33 @@ type listenerKey struct {
 // looked at again, so that what has gone is forgotten.
 const rebuildEvery = 30
 
-// findingKey names a connection finding already reported: by the socket's
-// inode, or by remote address (and namespace) for a scan or a flood; by the
+// A connection finding already reported is named by the socket's inode
+// (inodeCodes: the codes of one inode, as bits of their numbers in
+// Tracker.codes; inodeFinding for a code numbered past them), or by remote
+// address and namespace for a scan or a flood (remoteFinding), or by the
 // socket's whole key only for a socket without an inode (a TIME_WAIT
-// remnant, a half-open connection). Kept for every connection with a
-// finding (20,000 of them on a loaded server), so it holds no pointer for
-// the collector to follow: the address as its 16 bytes, the code as its
-// number in Tracker.codes.
-type findingKey struct {
-	id     uint64   // the inode, or for a scan or a flood the namespace's
-	remote [16]byte // a scan's or a flood's remote address
+// remnant, a half-open connection: keyedFinding). They are kept for every
+// connection with a finding (20,000 of them on a loaded server), so they
+// hold no pointer for the collector to follow, and the commonest, a
+// connection's, is one entry of 32 bytes whatever its number of codes.
+type inodeCodes struct {
+	codes uint64 // every code reported
+	fresh uint64 // the codes marked since epoch began: in a rebuild, what is still said
+	epoch uint8
+}
+
+// inodeBits is how many codes an inodeCodes holds.
+const inodeBits = 64
+
+type inodeFinding struct {
+	inode uint64
+	code  uint16
+}
+
+type remoteFinding struct {
+	netns  uint64
+	remote [16]byte // the address as its 16 bytes
 	code   uint16
-	by     findingBy
 }
 
 // keyedFinding is a finding of a socket without an inode, by its key.
@@ -94,22 +109,86 @@ type keyedFinding struct {
 	code   uint16
 }
 
-// findingBy says what a findingKey's id is.
-type findingBy uint8
-
-const (
-	byInode findingBy = iota
-	byRemote
-)
-
-// findings are the connection findings already reported.
+// findings are the connection findings already reported, each with the
+// epoch of the last rebuild that saw it. The sets are kept, poll after
+// poll: a rebuild (every rebuildEvery polls) moves the epoch on, marks what
+// is still said, and then forgets what it did not mark, so no set is made
+// again (at 20,000 connections, a set of half a megabyte every 30 polls).
 type findings struct {
-	keys  map[findingKey]bool
-	keyed map[keyedFinding]bool
+	byInode  map[uint64]inodeCodes
+	byCode   map[inodeFinding]uint8 // a code numbered inodeBits or more
+	byRemote map[remoteFinding]uint8
+	keyed    map[keyedFinding]uint8
+	epoch    uint8
+	peak     int // the most findings held since the sets were made
 }
 
-func newFindings(size int) findings {
-	return findings{keys: make(map[findingKey]bool, size), keyed: map[keyedFinding]bool{}}
+func newFindings() findings {
+	return findings{byInode: map[uint64]inodeCodes{}, byCode: map[inodeFinding]uint8{}, byRemote: map[remoteFinding]uint8{}, keyed: map[keyedFinding]uint8{}}
+}
+
+// markInode is mark for a connection's code, in its inode's bits.
+func (fs *findings) markInode(inode uint64, code uint16) (already, known bool) {
+	if code >= inodeBits {
+		return mark(fs.byCode, inodeFinding{inode: inode, code: code}, fs.epoch)
+	}
+	e := fs.byInode[inode]
+	if e.epoch != fs.epoch { // first met since the rebuild began
+		e.fresh, e.epoch = 0, fs.epoch
+	}
+	bit := uint64(1) << code
+	already, known = e.fresh&bit != 0, e.codes&bit != 0
+	e.codes |= bit
+	e.fresh |= bit
+	fs.byInode[inode] = e
+	return already, known
+}
+
+// mark notes k in m, and says whether this poll (or, in a rebuild, this
+// rebuild) has marked it already, and whether it was known before.
+func mark[K comparable](m map[K]uint8, k K, epoch uint8) (already, known bool) {
+	e, known := m[k]
+	m[k] = epoch
+	return known && e == epoch, known
+}
+
+// rebuilt forgets what the rebuild just done did not mark. Sets that
+// shrank to a quarter of their peak are made again at their size: a map
+// keeps its table whatever it holds.
+func (fs *findings) rebuilt() {
+	for inode, e := range fs.byInode {
+		if e.epoch != fs.epoch {
+			delete(fs.byInode, inode)
+		} else if e.codes != e.fresh {
+			e.codes = e.fresh // forget the codes no longer said
+			fs.byInode[inode] = e
+		}
+	}
+	sweep(fs.byCode, fs.epoch)
+	sweep(fs.byRemote, fs.epoch)
+	sweep(fs.keyed, fs.epoch)
+	n := len(fs.byInode) + len(fs.byCode) + len(fs.byRemote) + len(fs.keyed)
+	fs.peak = max(fs.peak, n)
+	if n < fs.peak/4 {
+		fs.byInode, fs.byCode, fs.byRemote, fs.keyed = resized(fs.byInode), resized(fs.byCode), resized(fs.byRemote), resized(fs.keyed)
+		fs.peak = n
+	}
+}
+
+func sweep[K comparable](m map[K]uint8, epoch uint8) {
+	for k, e := range m {
+		if e != epoch {
+			delete(m, k)
+		}
+	}
+}
+
+func resized[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, e := range m {
+		out[k] = e
+	}
+	return out
 }
 
 // seen is what the tracker remembers of a listener.
@@ -134,16 +213,24 @@ type Tracker struct {
 	// in the same order poll after poll, and the assessor hands back the
 	// very same verdict for an unchanged connection, whose findings were
 	// looked at when it appeared. Only the others are looked at again, and
-	// every rebuildEvery polls all of them, to forget what has gone.
-	prev    []*assess.Verdict
-	polls   int
-	started bool
+	// every rebuildEvery polls all of them, to forget what has gone. It is
+	// the last assessment's own array, read only: a poller refills an
+	// assessment's array three polls later (sockets/poll), long after the
+	// next Observe replaced it here.
+	prev []*assess.Verdict
+	// listening marks which of prev are listeners, a bit each, and spareBits
+	// is the poll before's, refilled: an unchanged connection's verdict
+	// (the same pointer as the last poll's) is then passed by without
+	// being read, 20,000 cache misses a poll at 20,000 connections.
+	listening, spareBits []uint64
+	polls                int
+	started              bool
 }
 
 // NewTracker returns a tracker that has seen nothing yet.
 func NewTracker() *Tracker {
 	return &Tracker{listeners: map[listenerKey]seen{}, spareL: map[listenerKey]seen{}, missing: map[string]bool{},
-		conns: newFindings(0), codes: map[string]uint16{}}
+		conns: newFindings(), codes: map[string]uint16{}}
 }
 
 // Observe returns what happened since the last assessment. The first one
@@ -154,26 +241,35 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 	first := !t.started
 	t.started = true
 	var out []Event
-	// The listeners' maps are reused, poll after poll: a quiet poll
-	// makes none. The findings' set is made again at a rebuild, sized as
-	// the last (one set held, not two: at 20,000 connections it is the
-	// bigger).
+	// The listeners' maps are reused, poll after poll, and so are the
+	// findings' sets: a quiet poll makes none.
 	now := t.spareL
 	clear(now)
 	t.polls++
 	rebuild := first || t.polls%rebuildEvery == 0
-	conns := t.conns
 	if rebuild {
-		conns = newFindings(len(t.conns.keys))
+		t.conns.epoch++
+	}
+	bits := t.spareBits
+	if words := (len(a.Verdicts) + 63) / 64; cap(bits) < words {
+		bits = make([]uint64, words)
+	} else {
+		bits = bits[:words]
+		clear(bits)
 	}
 	for i, v := range a.Verdicts {
+		same := i < len(t.prev) && t.prev[i] == v
+		if same && !rebuild && t.listening[i/64]&(1<<(i%64)) == 0 {
+			continue // an unchanged connection: looked at when it changed
+		}
 		s := &v.Socket
 		if !s.IsListening() {
-			if rebuild || i >= len(t.prev) || t.prev[i] != v {
-				out = t.connectionFindings(v, at, first, conns, out)
+			if rebuild || !same {
+				out = t.connectionFindings(v, at, first, out)
 			}
 			continue
 		}
+		bits[i/64] |= 1 << (i % 64)
 		k := listenerKey{s.Netns, s.Proto, s.Local, s.LPort}
 		if _, twice := now[k]; twice { // SO_REUSEPORT: one place, several sockets
 			continue
@@ -218,8 +314,11 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 		}
 	}
 	t.listeners, t.spareL = now, t.listeners
-	t.conns = conns
-	t.prev = append(t.prev[:0], a.Verdicts...)
+	if rebuild {
+		t.conns.rebuilt()
+	}
+	t.prev = a.Verdicts // read, never written: no copy (20,000 pointers a poll)
+	t.listening, t.spareBits = bits, t.listening
 	missing := map[string]bool{}
 	for _, v := range a.Missing {
 		e := v.Baseline.Entry
@@ -236,8 +335,9 @@ func (t *Tracker) Observe(a *assess.Assessment, at time.Time) []Event {
 
 // connectionFindings reports a connection's reportable findings the first
 // time each is seen (a flood once per address).
-func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, conns findings, out []Event) []Event {
+func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool, out []Event) []Event {
 	s := &v.Socket
+	fs := &t.conns
 	for _, f := range v.Findings {
 		if !reportable(f) {
 			continue
@@ -248,27 +348,17 @@ func (t *Tracker) connectionFindings(v *assess.Verdict, at time.Time, first bool
 		case f.Code == assess.CodePortScan || f.Code == assess.CodeFlood:
 			// A scan or a flood is one event per remote address, not one
 			// per connection it opened.
-			seenNow, known = conns.mark(findingKey{id: s.NetnsInode, remote: s.Remote.As16(), code: code, by: byRemote}, t.conns)
+			seenNow, known = mark(fs.byRemote, remoteFinding{netns: s.NetnsInode, remote: s.Remote.As16(), code: code}, fs.epoch)
 		case s.Inode != 0:
-			seenNow, known = conns.mark(findingKey{id: s.Inode, code: code}, t.conns)
+			seenNow, known = fs.markInode(s.Inode, code)
 		default:
-			k := keyedFinding{socket: s.Key(), code: code}
-			seenNow, known = conns.keyed[k], t.conns.keyed[k]
-			conns.keyed[k] = true
+			seenNow, known = mark(fs.keyed, keyedFinding{socket: s.Key(), code: code}, fs.epoch)
 		}
 		if !seenNow && !first && !known {
 			out = append(out, event(v, at, Finding, []string{f.Code}, f.Text))
 		}
 	}
 	return out
-}
-
-// mark notes k in fs, and says whether it was there already and whether
-// last (the last rebuild's set, or fs itself while no rebuild) holds it.
-func (fs findings) mark(k findingKey, last findings) (already, known bool) {
-	already, known = fs.keys[k], last.keys[k]
-	fs.keys[k] = true
-	return already, known
 }
 
 // codeOf is a finding code's number, given the first time it is met. The

@@ -3,6 +3,8 @@ package poll
 import (
 	"context"
 	"net/netip"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,6 +75,84 @@ func TestQuietPollAllocationsDoNotGrow(t *testing.T) {
 	t.Logf("a quiet poll allocates %.0f times at 2,000 connections, %.0f at 20,000", small, large)
 	if large > small+16 {
 		t.Errorf("a quiet poll allocates %.0f times at 20,000 connections against %.0f at 2,000: it grows with the sockets", large, small)
+	}
+}
+
+// quietJudgeCost is the allocations and bytes of one quiet poll's own
+// part (assess and events, with the assessment's arrays handed back as a
+// poller does) at n connections, after the polls that learn them; the
+// source and the traffic tracker are measured in their own packages.
+func quietJudgeCost(n int) (allocs, bytes uint64) {
+	src := &steadySource{socks: steadySockets(n), at: time.Unix(1_000_000, 0)}
+	p := New(Config{Source: src, Knowledge: assess.NewKnowledge("/nonexistent", "/nonexistent")})
+	judge := func() {
+		snap, _ := src.Snapshot(context.Background())
+		p.judge(snap, nil, nil)
+		src.Recycle(snap)
+	}
+	for range 4 {
+		judge()
+	}
+	const runs = 10
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range runs {
+		judge()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.Mallocs - before.Mallocs) / runs, (after.TotalAlloc - before.TotalAlloc) / runs
+}
+
+// A quiet poll's judging allocates next to nothing, whatever the number of
+// sockets: no verdict, and no verdicts array either (the poller hands the
+// one of three polls ago back to the assessor).
+func TestQuietJudgingBytesDoNotGrow(t *testing.T) {
+	smallA, smallB := quietJudgeCost(2000)
+	largeA, largeB := quietJudgeCost(20000)
+	t.Logf("a quiet poll's assess and events: %d allocations, %d bytes at 2,000 connections; %d, %d at 20,000", smallA, smallB, largeA, largeB)
+	if largeB > smallB+4096 || largeA > smallA+4 {
+		t.Errorf("a quiet poll's judging makes %d bytes (%d allocations) at 20,000 connections against %d (%d) at 2,000: it grows with the sockets",
+			largeB, largeA, smallB, smallA)
+	}
+}
+
+// The verdicts array of a result stays as it was handed out while the next
+// two polls run, on other goroutines, as the monitor's do: the UI holds the
+// last poll's results (and, after a pause dropped a reply, the one before)
+// while the next poll runs. Run with -race.
+func TestHeldVerdictsSurviveTwoPolls(t *testing.T) {
+	src := &steadySource{socks: steadySockets(50), at: time.Unix(1_000_000, 0)}
+	p := New(Config{Source: src, Knowledge: assess.NewKnowledge("/nonexistent", "/nonexistent")})
+	type held struct {
+		r    *Result
+		copy []*assess.Verdict
+	}
+	var hist []held
+	for i := range 8 {
+		// A connection comes and goes, so verdicts differ poll to poll.
+		src.socks[1+i%len(src.socks[1:])].Inode += 100000
+		done := make(chan *Result)
+		go func() {
+			r, err := p.Poll(context.Background(), nil)
+			if err != nil {
+				panic(err)
+			}
+			r.Release()
+			done <- r
+		}()
+		for _, h := range hist[max(0, len(hist)-2):] { // read while the poll runs
+			for _, v := range h.r.Assessment.Verdicts {
+				_ = v.Socket.Inode
+			}
+		}
+		r := <-done
+		for k, h := range hist[max(0, len(hist)-2):] {
+			if !slices.Equal(h.r.Assessment.Verdicts, h.copy) {
+				t.Fatalf("poll %d changed the verdicts array of the result %d polls before it", i, 2-k)
+			}
+		}
+		hist = append(hist, held{r, slices.Clone(r.Assessment.Verdicts)})
 	}
 }
 

@@ -54,6 +54,10 @@ type Poller struct {
 	events   *events.Tracker
 	now      func() time.Time
 	timeout  time.Duration
+	// held are the assessments of the last three polls, oldest first:
+	// their verdicts arrays are the callers' (see Poll). The oldest goes
+	// back to the assessor at the next poll, so a quiet poll makes no array.
+	held [3]*assess.Assessment
 }
 
 // New returns a Poller for cfg.
@@ -104,6 +108,12 @@ type Result struct {
 
 // Poll reads the machine once and judges it against b (nil: no baseline).
 // ctx may end it early (a signal); the poll's own timeout bounds it too.
+//
+// A Result's Assessment.Verdicts array is the caller's for two more polls:
+// the third poll after it refills the array (the verdicts it pointed to
+// stay valid, immutable). The monitor holds the last poll's assessment
+// while the next poll runs, and one more when a pause drops a reply in
+// flight; a caller keeping an assessment longer copies its Verdicts.
 func (p *Poller) Poll(ctx context.Context, b *baseline.Baseline) (*Result, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
@@ -118,10 +128,19 @@ func (p *Poller) Poll(ctx context.Context, b *baseline.Baseline) (*Result, error
 	// The counters become rates and health before the assessment, which
 	// explains the health.
 	moves := *p.traffic.Observe(snap)
-	a := p.assessor.AssessWith(snap, assess.Context{Baseline: b, Firewall: assess.FirewallOf(snap.Firewalls), Health: moves.Health})
-	at := p.now()
-	evs := p.events.Observe(a, at)
+	a, evs, at := p.judge(snap, b, moves.Health)
 	return &Result{Snapshot: snap, Assessment: a, Traffic: moves, Events: evs, At: at, Took: time.Since(start), src: p.src}, nil
+}
+
+// judge assesses a snapshot with the traffic's health and says what
+// changed: the part of a poll that is the poller's own, besides the source
+// and the traffic tracker.
+func (p *Poller) judge(snap *sockets.Snapshot, b *baseline.Baseline, health []sockets.Health) (*assess.Assessment, []events.Event, time.Time) {
+	p.assessor.Recycle(p.held[0])
+	a := p.assessor.AssessWith(snap, assess.Context{Baseline: b, Firewall: assess.FirewallOf(snap.Firewalls), Health: health})
+	p.held = [3]*assess.Assessment{p.held[1], p.held[2], a}
+	at := p.now()
+	return a, p.events.Observe(a, at), at
 }
 
 // Release hands the snapshot's array of sockets back to the source, which
