@@ -42,9 +42,9 @@ const maxGainers = 2
 // then is not read again: reading them all for the one orphan most
 // machines have (a kernel's socket, a process out of view) would double
 // the first poll. A socket made in that window by a process that closed
-// another meanwhile, the count unchanged, is then taken for an orphan
-// until the periodic walk reads its owner, within fullWalkEvery: the bound
-// the index gives a socket passed between processes. (A kernel before 6.2
+// another meanwhile, the count unchanged, is then without its owner for
+// that poll: what no read found is not an orphan yet, and the next poll
+// reads every process for it. (A kernel before 6.2
 // counts no descriptors there: every process is then read.)
 func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time) {
 	early := ix.seeded != 0 && ix.seeded == ix.polls-1
@@ -100,10 +100,18 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 	}
 	clear(ix.want) // held by none: orphans now, not sought at the next poll's reads
 	ix.endRound(socks)
-	if !early { // the early walk was this poll's full walk
-		ix.lastFull = now
-		ix.fullWalks++
+	if early {
+		// The early walk was this poll's full walk, but a process it
+		// skipped (its count unchanged) may hold one of these: they are
+		// not orphans yet, and the next poll's search reads every process
+		// for them, as a walk after the dump would have. The first poll
+		// stays fast, and such a socket goes without its owner for one
+		// poll, not until the periodic walk.
+		clear(ix.orphans)
+		return
 	}
+	ix.lastFull = now
+	ix.fullWalks++
 }
 
 // seekGainers reads the processes last found gaining a socket (at most

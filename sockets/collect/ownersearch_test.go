@@ -357,3 +357,59 @@ func TestMergeHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyWalkSwapThatKeepsTheCount: a process that, while the first
+// poll's dump runs, replaces a descriptor by a socket (its count of
+// descriptors unchanged) is skipped by that poll's search, but its socket
+// is no orphan: the next poll finds its owner, not the periodic walk 30 s
+// later.
+func TestEarlyWalkSwapThatKeepsTheCount(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("needs bash (its /dev/udp)")
+	}
+	shell := exec.Command(bash, "-c", "exec 7</dev/null; read -r _; exec 7<>/dev/udp/127.0.0.1/9; exec sleep 60")
+	tell, err := shell.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shell.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shell.Process.Kill(); shell.Wait() })
+	pid := int32(shell.Process.Pid)
+	link := "/proc/" + strconv.Itoa(int(pid)) + "/fd/7"
+	waitMode := func(mode uint32) syscall.Stat_t {
+		var st syscall.Stat_t
+		for deadline := time.Now().Add(10 * time.Second); syscall.Stat(link, &st) != nil || st.Mode&syscall.S_IFMT != mode; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the shell's descriptor 7 never had mode %o", mode)
+			}
+		}
+		return st
+	}
+	waitMode(syscall.S_IFCHR) // /dev/null, before the early walk
+	ix := newOwnerIndex("/proc")
+	w := ix.startEarly()
+	w.wait()
+	if _, err := tell.Write([]byte("now\n")); err != nil {
+		t.Fatal(err)
+	}
+	st := waitMode(syscall.S_IFSOCK)
+	made := sockets.Socket{Inode: st.Ino, UID: uint32(os.Geteuid())}
+	mine := []sockets.Socket{made}
+	ix.seed(w)
+	for poll := 1; poll <= 2; poll++ {
+		pids, err := listPIDs("/proc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix.update(pids, mine, time.Now())
+		var o [1]int32
+		got := ix.owners(made.Inode, &o)
+		t.Logf("poll %d: owners %v", poll, got)
+		if poll == 2 && !slices.Equal(got, []int32{pid}) {
+			t.Errorf("the socket swapped in after the early walk: owners %v at the second poll, want [%d]", got, pid)
+		}
+	}
+}
