@@ -37,10 +37,10 @@ func joinLines(lines []string) string { return strings.Join(lines, "\n") }
 // below it.
 func (m *Model) viewBody() []string {
 	l := m.bodyLayout()
-	table := m.table.render(tableLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
+	table := m.table.render(tableLook{theme: *m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
 	var detail []string
 	if m.kill != nil { // the whole command line, where the details were
-		detail = renderKill(m.theme, m.kill, l.detailW, l.detailH)
+		detail = renderKill(*m.theme, m.kill, l.detailW, l.detailH)
 	} else {
 		detail = renderDetailPane(m.detailLook(), m.table.current(), l.detailW, l.detailH)
 	}
