@@ -66,6 +66,11 @@ type Model struct {
 
 	resolver resolver
 	lab      labState // portwatch lab's step and narration
+
+	// frame is the last frame drawn (shared by copies); shows numbers
+	// what this copy shows, a new number for every change (frame.go).
+	frame *frameMemo
+	shows uint64
 }
 
 // New builds the monitor's model.
@@ -85,6 +90,7 @@ func New(cfg Config) Model {
 		poller:   newPoller(cfg),
 		baseline: cfg.Baseline,
 		resolver: newResolver(cfg.Resolve),
+		frame:    newFrameMemo(),
 	}
 	m.help.ShortSeparator = "  "
 	m.lab.step = -1

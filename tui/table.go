@@ -36,6 +36,8 @@ type tableModel struct {
 	withTraffic bool
 	// link narrows the rows to a listener's connections (c); esc clears it.
 	link *link
+	// lines are the rows as the last frame drew them (shared by copies).
+	lines *rowLines
 }
 
 // link is a narrowing that follows a relation rather than text.
@@ -45,7 +47,7 @@ type link struct {
 }
 
 func newTable() tableModel {
-	var t tableModel
+	t := tableModel{lines: newRowLines()}
 	for tab := range t.sorts {
 		t.sorts[tab].col = defaultSort[tab]
 	}
@@ -207,8 +209,23 @@ func (t *tableModel) render(look tableLook, w, h int) []string {
 	v := t.view()
 	rows := v.Rows()
 	end := min(t.offset+h-1, len(rows))
+	showsAge := false
+	for _, c := range cols {
+		showsAge = showsAge || c.title == colAge.title
+	}
+	names := -1
+	if look.cells.names != nil {
+		names = len(look.cells.names)
+	}
+	t.lines.frame(lineLayout{tab: t.tab, width: w, multiNetns: look.multiNetns, withBaseline: t.withBaseline,
+		withFirewall: t.withFirewall, traffic: t.withTraffic, names: names})
 	for i := t.offset; i < end; i++ {
-		lines = append(lines, renderRow(look, rows[i], i == v.Cursor(), cols, widths, w))
+		r, selected := rows[i], i == v.Cursor()
+		marks := rowMarks{selected: selected, removed: r.Removed(), added: r.Added(look.cells.now)}
+		if showsAge {
+			marks.age = ageKey(look.cells.now.Sub(r.FirstSeen()))
+		}
+		lines = append(lines, t.lines.line(r, marks, func() string { return renderRow(look, r, selected, cols, widths, w) }))
 	}
 	if len(rows) == 0 {
 		lines = append(lines, look.theme.Muted.Render("  "+look.empty))

@@ -22,6 +22,7 @@ import (
 // filter's input) is replaced, never changed.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
+	shown := true // the message may change what the screen shows
 	if k, ok := msg.(tea.KeyMsg); ok {
 		var next tea.Model
 		next, cmd = m.handleKey(k)
@@ -31,16 +32,50 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m = nm
 	} else {
-		cmd = m.update(msg)
+		cmd, shown = m.update(msg)
+	}
+	if !shown {
+		return m, cmd // its frame is the last one (frame.go)
 	}
 	if m.laidOut != m.chromeHeight() {
 		m.relayout()
 	}
+	m.shows = m.frame.next()
 	return m, cmd
 }
 
-// update handles every message but a key.
-func (m *Model) update(msg tea.Msg) tea.Cmd {
+// update handles every message but a key, and says whether it may have
+// changed what the screen shows.
+func (m *Model) update(msg tea.Msg) (tea.Cmd, bool) {
+	if _, ok := msg.(tickMsg); ok {
+		return m.tick()
+	}
+	return m.handle(msg), true
+}
+
+// tick re-arms the ticker and starts a poll. The poll's reply, a moment
+// later, moves the clock to its time and draws the screen: until then the
+// tick changes nothing shown, and its frame is the last one (frame.go).
+// Without a poll to start (paused, or the last still running) the clock
+// moves now, and closed rows whose mark has run out go.
+func (m *Model) tick() (tea.Cmd, bool) {
+	next := m.cfg.After(m.cfg.Interval, tickMsg{})
+	if !m.paused && !m.polling {
+		return tea.Batch(next, m.startPoll()), false
+	}
+	m.now = m.cfg.Now()
+	m.expire()
+	return next, true
+}
+
+// expire drops the closed rows whose mark has run out at m.now.
+func (m *Model) expire() {
+	if m.store.Expire(m.now) {
+		m.refreshRows()
+	}
+}
+
+func (m *Model) handle(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -49,16 +84,6 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.help = &help
 		m.relayout()
 		return nil
-	case tickMsg:
-		m.now = m.cfg.Now()
-		cmds := []tea.Cmd{m.cfg.After(m.cfg.Interval, tickMsg{})}
-		if !m.paused && !m.polling {
-			cmds = append(cmds, m.startPoll())
-		}
-		if m.store.Expire(m.now) { // closed rows whose mark has run out go now
-			m.refreshRows()
-		}
-		return tea.Batch(cmds...)
 	case snapshotMsg:
 		m.polling = false
 		if msg.seq != m.seq || m.paused {
@@ -77,6 +102,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.seq == m.seq {
 			m.now = msg.at
 			m.pollErr = msg.err
+			m.expire() // no poll merged: the ticks' sweep is here
 		}
 		return nil
 	case signalSentMsg:

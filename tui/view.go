@@ -10,8 +10,8 @@ import (
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
-// View renders the screen within the terminal's size. It changes nothing.
-func (m Model) View() string {
+// draw renders the screen within the terminal's size.
+func (m *Model) draw() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
