@@ -2,8 +2,12 @@ package tui
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/tui/rowset"
 )
 
 // perRun is what one call of f allocates, on average over runs calls
@@ -110,5 +114,89 @@ func TestUnchangedFrameAllocatesNothing(t *testing.T) {
 	}
 	if after := hs.m.View(); after != before {
 		t.Errorf("the tick that starts a poll changed the screen:\n%s\n---\n%s", before, after)
+	}
+}
+
+// TestQuietFrameFormatsNoRow: after a quiet poll the frame formats no row
+// again; after a poll in which one row on screen changed, that row (and
+// any row its move brings on screen), not the forty others; and each frame
+// is the one drawn afresh.
+func TestQuietFrameFormatsNoRow(t *testing.T) {
+	hs, msgs := quietHarness(t, 1000, 1)
+	_ = hs.m.View()
+	drawn := hs.m.table.lines.drawn
+	m, _ := hs.m.Update(msgs[0])
+	hs.m = m.(Model)
+	screen := hs.m.View()
+	if hs.m.table.lines.drawn != drawn {
+		t.Errorf("a quiet poll's frame formatted %d rows again", hs.m.table.lines.drawn-drawn)
+	}
+	if fresh := drawnAfresh(hs.m); screen != fresh {
+		t.Errorf("the frame differs from one drawn afresh:\n%s\n---\n%s", screen, fresh)
+	}
+	// The first established connection on screen closes its side.
+	var row *rowset.Row
+	for _, r := range hs.rows()[:20] {
+		if r.Socket.State == "ESTABLISHED" && row == nil {
+			row = r
+		}
+	}
+	if row == nil {
+		t.Fatal("set-up: no established connection on screen")
+	}
+	changed := *hs.src.snaps[0]
+	changed.Sockets = slices.Clone(changed.Sockets)
+	for i := range changed.Sockets {
+		if s := &changed.Sockets[i]; s.Inode == row.Socket.Inode {
+			s.State = closeWait
+		}
+	}
+	hs.src.snaps = []*sockets.Snapshot{&changed}
+	drawn = hs.m.table.lines.drawn
+	hs.poll()
+	screen = hs.m.View()
+	if n := hs.m.table.lines.drawn - drawn; n < 1 || n > 2 {
+		t.Errorf("a poll that changed one row on screen formatted %d rows, want 1 (2 if it moved off screen)", n)
+	}
+	if r := hs.m.store.Get(row.Key()); r == nil || r.Socket.State != closeWait {
+		t.Fatalf("set-up: the row did not change")
+	}
+	if fresh := drawnAfresh(hs.m); screen != fresh {
+		t.Errorf("the frame differs from one drawn afresh:\n%s\n---\n%s", screen, fresh)
+	}
+}
+
+// drawnAfresh is m's screen drawn without the last frame's lines.
+func drawnAfresh(m Model) string {
+	m.table.lines = newRowLines()
+	return m.draw()
+}
+
+const closeWait = "CLOSE_WAIT"
+
+// TestMovingRowsAreDrawnAgain: a row whose bytes moved is drawn again with
+// its new rates (its verdict is the same: only its flow is new), and a row
+// idle since the last frame is the last frame's line; each frame is the
+// one drawn afresh.
+func TestMovingRowsAreDrawnAgain(t *testing.T) {
+	base := bigSnapshot(200)
+	var snaps []*sockets.Snapshot
+	for i, step := range []uint64{0, 3, 3, 0, 0, 9} { // moving, steady, idle, faster
+		snaps = append(snaps, withCounters(base, time.Duration(i)*time.Second, step))
+	}
+	hs := newHarness(t, 120, 40, snaps...)
+	hs.send(tickMsg{})
+	hs.keys("2")
+	screens := map[string]bool{}
+	for range len(snaps) - 1 {
+		hs.poll()
+		screen := hs.m.View()
+		if fresh := drawnAfresh(hs.m); screen != fresh {
+			t.Fatalf("the frame differs from one drawn afresh:\n%s\n---\n%s", screen, fresh)
+		}
+		screens[screen] = true
+	}
+	if len(screens) < 3 {
+		t.Errorf("set-up: the rates drew %d screens, want 3 at least", len(screens))
 	}
 }

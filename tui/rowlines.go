@@ -21,6 +21,7 @@ import (
 type rowLines struct {
 	layout    lineLayout
 	cur, prev map[*rowset.Row]drawnRow
+	drawn     int // lines formatted so far (the tests count them)
 }
 
 // lineLayout is what every row's line depends on besides the row: the
@@ -71,6 +72,7 @@ func (c *rowLines) line(r *rowset.Row, marks rowMarks, draw func() string) strin
 	}
 	if !ok || d.verdict != r.Verdict || d.flow != r.Flow() || d.marks != marks {
 		d = drawnRow{verdict: r.Verdict, flow: r.Flow(), marks: marks, line: draw()}
+		c.drawn++
 	}
 	c.cur[r] = d
 	return d.line
