@@ -38,6 +38,16 @@ type tableModel struct {
 	link *link
 	// lines are the rows as the last frame drew them (shared by copies).
 	lines *rowLines
+	// kept is the last queries made, for the sorts they were made for:
+	// every poll asks for them. Replaced, never changed.
+	kept *keptQueries
+}
+
+// keptQueries is every tab's query for the sorts and the baseline flag.
+type keptQueries struct {
+	sorts        [rowset.TabCount]sortState
+	withBaseline bool
+	qs           []rowset.Query
 }
 
 // link is a narrowing that follows a relation rather than text.
@@ -74,10 +84,14 @@ func (t *tableModel) query(filter string) rowset.Query {
 // keeps (a tab not on screen too, so that switching to it finds its rows
 // in order).
 func (t *tableModel) queries() []rowset.Query {
+	if k := t.kept; k != nil && k.sorts == t.sorts && k.withBaseline == t.withBaseline {
+		return k.qs // every poll asks: made again only for another sort
+	}
 	qs := make([]rowset.Query, 0, rowset.TabCount)
 	for tab := range rowset.TabCount {
 		qs = append(qs, t.queryOf(tab))
 	}
+	t.kept = &keptQueries{sorts: t.sorts, withBaseline: t.withBaseline, qs: qs}
 	return qs
 }
 
