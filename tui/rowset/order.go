@@ -170,7 +170,7 @@ func (s *Store) SortJob(qs []Query) func() Sorted {
 	s.rows.each(func(r *Row) {
 		real = append(real, r)
 		c := *r
-		c.next, c.history = nil, nil
+		c.history = nil
 		copies = append(copies, c)
 	})
 	gen := s.gen

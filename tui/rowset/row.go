@@ -42,9 +42,8 @@ type Row struct {
 	// flow is the socket's traffic as of the latest poll (immutable, from
 	// the traffic tracker); nil where there are no counters.
 	flow *traffic.Flow
-	// next is the row after this one among those whose keys hash alike
-	// (rowIndex).
-	next *Row
+	// hash is the hash of its key (rowIndex).
+	hash uint64
 }
 
 // Flow is the socket's traffic as of the latest poll: a connection's rates,
