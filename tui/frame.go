@@ -27,6 +27,9 @@ func (f *frameMemo) next() uint64 {
 // View renders the screen within the terminal's size. It changes nothing
 // (but the memo of the last frame).
 func (m Model) View() string {
+	if m.frame == nil { // a model not made by New
+		return m.draw()
+	}
 	if m.frame.drawn == m.shows && m.shows != 0 {
 		return m.frame.text
 	}

@@ -200,3 +200,35 @@ func TestMovingRowsAreDrawnAgain(t *testing.T) {
 		t.Errorf("set-up: the rates drew %d screens, want 3 at least", len(screens))
 	}
 }
+
+// TestChromeHeightCountsTheDrawnLines: the chrome's height, which every
+// message asks for without drawing the header and the status line, is the
+// number of lines they draw: with the warnings, the baseline's question
+// and the kill dialog's, at every width.
+func TestChromeHeightCountsTheDrawnLines(t *testing.T) {
+	snap := snapAt(t0, fixtureSockets())
+	snap.Root, snap.Hidden, snap.NetnsSkipped = false, 3, 1 // a warning, wrapped at narrow widths
+	for w := 1; w <= 200; w += 7 {
+		hs := started(t, w, 30, snap)
+		cfg := hs.m.cfg
+		cfg.BaselinePath = "/etc/portwatch/a-rather-long-directory-name/baseline.conf"
+		hs.m = New(cfg)
+		hs.send(windowSize(w, 30))
+		hs.send(tickMsg{})
+		check := func(state string) {
+			t.Helper()
+			drawn := len(hs.m.headerLines()) + 1 + len(hs.m.statusLines()) + 1
+			if got := hs.m.chromeHeight(); got != drawn {
+				t.Errorf("%d columns, %s: chrome %d lines, drawn %d", w, state, got, drawn)
+			}
+		}
+		check("the table")
+		if len(hs.m.headerLines()) < 3 {
+			t.Fatalf("set-up: no warning line at %d columns", w)
+		}
+		hs.keys("b")
+		check("the baseline's question")
+		hs.keys("n", "G", "K")
+		check("the kill dialog")
+	}
+}

@@ -134,13 +134,8 @@ func spread(left, right string, w int) string {
 // statusLines is the status line: one line, or a dialog's question
 // wrapped onto up to three, so that its end (and y/n) is never cut.
 func (m *Model) statusLines() []string {
-	q := ""
-	switch {
-	case m.kill != nil:
-		q = m.kill.question()
-	case m.saving != nil:
-		q = m.saving.question()
-	default:
+	q := m.question()
+	if q == "" {
 		return []string{m.viewStatus()}
 	}
 	lines := wrap(q, max(m.width, 1))
@@ -152,6 +147,25 @@ func (m *Model) statusLines() []string {
 		lines[i] = m.theme.Dialog.Render(fit(l, m.width))
 	}
 	return lines
+}
+
+// question is the open dialog's question, "" for none.
+func (m *Model) question() string {
+	switch {
+	case m.kill != nil:
+		return m.kill.question()
+	case m.saving != nil:
+		return m.saving.question()
+	}
+	return ""
+}
+
+// statusHeight is len(statusLines()) without drawing them.
+func (m *Model) statusHeight() int {
+	if q := m.question(); q != "" {
+		return min(len(wrap(q, max(m.width, 1))), maxQuestionLines)
+	}
+	return 1
 }
 
 // maxQuestionLines bounds a dialog's question: its essentials come first,

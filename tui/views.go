@@ -64,7 +64,7 @@ func (m *Model) contentHeight() int {
 // and the warnings), the tab bar, the status line (two for a dialog's
 // question) and the footer.
 func (m *Model) chromeHeight() int {
-	return len(m.headerLines()) + 1 + len(m.statusLines()) + 1
+	return m.headerHeight() + 1 + m.statusHeight() + 1
 }
 
 // openAt shows view i, at its top, when it has something to show.
