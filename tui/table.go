@@ -219,7 +219,11 @@ func (t *tableModel) render(look tableLook, w, h int) []string {
 		}
 		cells[i] = align(title, widths[i], c.right)
 	}
-	lines := []string{look.theme.ColumnHeader.Render(fit("  "+strings.Join(cells, " "), w))}
+	// Every line is made exactly w cells here, once: a row's line is kept
+	// fitted (measuring forty styled lines again, grapheme by grapheme, was
+	// most of a quiet frame).
+	lines := make([]string, 0, h)
+	lines = append(lines, fit(look.theme.ColumnHeader.Render(fit("  "+strings.Join(cells, " "), w)), w))
 	v := t.view()
 	rows := v.Rows()
 	end := min(t.offset+h-1, len(rows))
@@ -239,12 +243,15 @@ func (t *tableModel) render(look tableLook, w, h int) []string {
 		if showsAge {
 			marks.age = ageKey(look.cells.now.Sub(r.FirstSeen()))
 		}
-		lines = append(lines, t.lines.line(r, marks, func() string { return renderRow(look, r, selected, cols, widths, w) }))
+		lines = append(lines, t.lines.line(r, marks, func() string { return fit(renderRow(look, r, selected, cols, widths, w), w) }))
 	}
-	if len(rows) == 0 {
-		lines = append(lines, look.theme.Muted.Render("  "+look.empty))
+	if len(rows) == 0 && len(lines) < h {
+		lines = append(lines, fit(look.theme.Muted.Render("  "+look.empty), w))
 	}
-	return fitLines(lines, w, h)
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", max(w, 0)))
+	}
+	return lines
 }
 
 func renderRow(look tableLook, r *rowset.Row, selected bool, cols []column, widths []int, w int) string {
