@@ -67,6 +67,9 @@ type Model struct {
 	resolver resolver
 	lab      labState // portwatch lab's step and narration
 
+	// scratch is Update's working memory between messages (shared by
+	// copies, which never use it at once: one goroutine runs Update).
+	scratch *scratch
 	// frame is the last frame drawn (shared by copies); shows numbers
 	// what this copy shows, a new number for every change (frame.go).
 	frame *frameMemo
@@ -91,6 +94,7 @@ func New(cfg Config) Model {
 		baseline: cfg.Baseline,
 		resolver: newResolver(cfg.Resolve),
 		frame:    newFrameMemo(),
+		scratch:  &scratch{},
 	}
 	m.help.ShortSeparator = "  "
 	m.lab.step = -1
@@ -107,6 +111,12 @@ func New(cfg Config) Model {
 	m.keys.Master.SetEnabled(false)
 	m.keys.Cancel.SetEnabled(false)
 	return m
+}
+
+// scratch is memory Update reuses from message to message; nothing in it
+// outlives the message that filled it.
+type scratch struct {
+	verdicts []*assess.Verdict // a poll's verdicts with its MISSING and published rows
 }
 
 // ptrTo is a pointer to a copy of v.
