@@ -31,8 +31,10 @@ func (m *Model) askSaveBaseline() {
 		}
 	}
 	m.saving = &saveDialog{path: m.cfg.BaselinePath, listeners: ls}
-	m.keys.Confirm.SetEnabled(true)
-	m.keys.Cancel.SetEnabled(true)
+	m.setKeys(func(k *keyMap) {
+		k.Confirm.SetEnabled(true)
+		k.Cancel.SetEnabled(true)
+	})
 }
 
 func (d *saveDialog) question() string {
@@ -45,8 +47,10 @@ func (d *saveDialog) question() string {
 func (m Model) saveKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	d, yes := m.saving, key.Matches(msg, m.keys.Confirm)
 	m.saving = nil
-	m.keys.Confirm.SetEnabled(false)
-	m.keys.Cancel.SetEnabled(false)
+	m.setKeys(func(k *keyMap) {
+		k.Confirm.SetEnabled(false)
+		k.Cancel.SetEnabled(false)
+	})
 	if !yes {
 		m.setStatus("cancelled: the baseline is unchanged")
 		return m, nil

@@ -22,7 +22,7 @@ func (eventsView) text(m *Model, width int) string {
 	if m.assessment != nil {
 		scans = m.assessment.Scans
 	}
-	return eventsText(m.theme, m.events, scans, width, m.now)
+	return eventsText(*m.theme, m.events, scans, width, m.now)
 }
 
 // eventsText is the events pane: the scans the kernel's counters show now

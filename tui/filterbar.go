@@ -9,9 +9,12 @@ import (
 )
 
 // filterBar is the filter component: a text input that has the focus while
-// the user types, and the text it keeps after enter.
+// the user types, and the text it keeps after enter. The input (5 KB) is
+// behind a pointer, replaced by each change and never changed in place, so
+// that copies of the model share it and the copy of the model each message
+// returns stays small.
 type filterBar struct {
-	input  textinput.Model
+	input  *textinput.Model
 	active bool // it has the focus
 }
 
@@ -23,7 +26,7 @@ func newFilterBar() filterBar {
 	// A steady cursor: a blinking one wakes the program twice a second,
 	// over SSH too, for nothing.
 	ti.Cursor.SetMode(cursor.CursorStatic)
-	return filterBar{input: ti}
+	return filterBar{input: &ti}
 }
 
 // needle is the text rows must hold, in lower case; "" for no filter.
@@ -34,25 +37,37 @@ func (f *filterBar) value() string { return f.input.Value() }
 
 func (f *filterBar) focus() tea.Cmd {
 	f.active = true
-	return f.input.Focus()
+	in := *f.input
+	cmd := in.Focus()
+	f.input = &in
+	return cmd
 }
 
 // keep ends typing and keeps the filter.
 func (f *filterBar) keep() {
 	f.active = false
-	f.input.Blur()
+	in := *f.input
+	in.Blur()
+	f.input = &in
+}
+
+// set puts text in the filter (a lab step's).
+func (f *filterBar) set(text string) {
+	in := *f.input
+	in.SetValue(text)
+	f.input = &in
 }
 
 // clear ends typing and drops the filter.
 func (f *filterBar) clear() {
 	f.keep()
-	f.input.SetValue("")
+	f.input.SetValue("") // f.input is keep's own copy
 }
 
 // update passes a key to the input while it has the focus.
 func (f filterBar) update(msg tea.Msg) (filterBar, tea.Cmd) {
-	var cmd tea.Cmd
-	f.input, cmd = f.input.Update(msg)
+	in, cmd := f.input.Update(msg)
+	f.input = &in
 	return f, cmd
 }
 

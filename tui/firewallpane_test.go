@@ -29,7 +29,7 @@ func TestFirewallVerdictAndRuleAt80x24(t *testing.T) {
 		hs.m = New(cfg)
 		hs.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 		hs.run(hs.m.Init())
-		hs.m.filter.input.SetValue(":6379")
+		hs.m.filter.set(":6379")
 		hs.m.refreshRows()
 		screen := hs.m.View()
 		if !strings.Contains(screen, "all/"+string(v.Kind)+" ") {

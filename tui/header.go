@@ -26,6 +26,12 @@ func (m *Model) headerLines() []string {
 	return lines
 }
 
+// headerHeight is len(headerLines()) without drawing them: every message
+// asks it (Update sizes the content again when it changed).
+func (m *Model) headerHeight() int {
+	return 2 + len(packWarnings(m.warnings(), max(m.width, 1)))
+}
+
 // packWarnings lays the warnings out on lines of width w (packItems), at
 // most maxWarnLines: the last says more follow.
 func packWarnings(warn []string, w int) []string {

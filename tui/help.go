@@ -18,7 +18,7 @@ func (helpView) applies(*Model) bool            { return true }
 func (helpView) follows() change                { return 0 }
 
 func (helpView) text(m *Model, width int) string {
-	return helpText(m.theme, m.help, m.keys, width, m.snap)
+	return helpText(*m.theme, *m.help, *m.keys, width, m.snap)
 }
 
 // helpText is the full help: the keys (a lab's among them), then what the

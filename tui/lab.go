@@ -65,7 +65,7 @@ func (m *Model) labStepped(msg labStepMsg) {
 	}
 	m.table.link = nil
 	m.filter.clear()
-	m.filter.input.SetValue(msg.narration.Filter)
+	m.filter.set(msg.narration.Filter)
 	m.refreshRows()
 }
 

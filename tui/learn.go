@@ -20,7 +20,7 @@ func (learnView) applies(*Model) bool            { return true }
 func (learnView) follows() change                { return 0 }
 
 func (learnView) text(m *Model, width int) string {
-	return learnText(learnContext{theme: m.theme, store: m.store, kb: m.cfg.Knowledge, assessment: m.assessment,
+	return learnText(learnContext{theme: *m.theme, store: m.store, kb: m.cfg.Knowledge, assessment: m.assessment,
 		baseline: m.baseline != nil || (m.assessment != nil && m.assessment.Baseline != nil),
 		saveKey:  m.keys.SaveBaseline, lab: m.cfg.Lab != nil}, width)
 }

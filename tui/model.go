@@ -21,10 +21,13 @@ import (
 // changes (store.Apply in Update); everything a key changes (tab, sort,
 // filter, selection, dialog) lives in the copy itself.
 type Model struct {
-	cfg   Config
-	keys  keyMap
-	theme Theme
-	help  help.Model
+	cfg  Config
+	keys *keyMap // replaced by setKeys, never changed in place: copies share it
+	// The theme and the help never change once built, and are the largest
+	// parts of the model: behind pointers, the copy of the model every
+	// message returns (a tea.Model) is a few kilobytes, not 23.
+	theme *Theme
+	help  *help.Model // replaced, never changed in place: copies share it
 
 	table  tableModel
 	filter filterBar
@@ -63,6 +66,14 @@ type Model struct {
 
 	resolver resolver
 	lab      labState // portwatch lab's step and narration
+
+	// scratch is Update's working memory between messages (shared by
+	// copies, which never use it at once: one goroutine runs Update).
+	scratch *scratch
+	// frame is the last frame drawn (shared by copies); shows numbers
+	// what this copy shows, a new number for every change (frame.go).
+	frame *frameMemo
+	shows uint64
 }
 
 // New builds the monitor's model.
@@ -70,9 +81,9 @@ func New(cfg Config) Model {
 	cfg.setDefaults()
 	m := Model{
 		cfg:      cfg,
-		keys:     newKeyMap(),
-		theme:    NewTheme(cfg.Color),
-		help:     help.New(),
+		keys:     ptrTo(newKeyMap()),
+		theme:    ptrTo(NewTheme(cfg.Color)),
+		help:     ptrTo(help.New()),
 		table:    newTable(),
 		filter:   newFilterBar(),
 		open:     noView,
@@ -82,6 +93,8 @@ func New(cfg Config) Model {
 		poller:   newPoller(cfg),
 		baseline: cfg.Baseline,
 		resolver: newResolver(cfg.Resolve),
+		frame:    newFrameMemo(),
+		scratch:  &scratch{},
 	}
 	m.help.ShortSeparator = "  "
 	m.lab.step = -1
@@ -99,6 +112,15 @@ func New(cfg Config) Model {
 	m.keys.Cancel.SetEnabled(false)
 	return m
 }
+
+// scratch is memory Update reuses from message to message; nothing in it
+// outlives the message that filled it.
+type scratch struct {
+	verdicts []*assess.Verdict // a poll's verdicts with its MISSING and published rows
+}
+
+// ptrTo is a pointer to a copy of v.
+func ptrTo[T any](v T) *T { return &v }
 
 // Init sends the first tick at once: it starts the first poll and arms the
 // ticker.
@@ -157,7 +179,7 @@ func (m *Model) cells() cellContext {
 }
 
 func (m *Model) detailLook() detailLook {
-	look := detailLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), interval: m.cfg.Interval}
+	look := detailLook{theme: *m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), interval: m.cfg.Interval}
 	if m.assessment != nil {
 		look.socketsOf = m.assessment.SocketsOf
 	}
@@ -165,6 +187,14 @@ func (m *Model) detailLook() detailLook {
 		look.published = m.snap.Published
 	}
 	return look
+}
+
+// setKeys changes the key bindings (enabling a dialog's) on a copy of
+// them: other copies of the model keep theirs.
+func (m *Model) setKeys(change func(*keyMap)) {
+	k := *m.keys
+	change(&k)
+	m.keys = &k
 }
 
 func (m *Model) setStatus(s string) {

@@ -25,7 +25,7 @@ func (profileView) follows() change                { return everyPoll }
 func (profileView) text(m *Model, width int) string {
 	var b strings.Builder
 	b.WriteString(m.theme.PaneTitle.Render("Server profiling") + m.theme.Muted.Render("  R or esc: back · ↑/↓ pgup/pgdn: scroll") + "\n")
-	for _, l := range profileLines(m.theme, m.assessment, m.store, width) {
+	for _, l := range profileLines(*m.theme, m.assessment, m.store, width) {
 		b.WriteString(l + "\n")
 	}
 	return b.String()

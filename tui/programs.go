@@ -19,7 +19,7 @@ func (programsView) applies(*Model) bool            { return true }
 func (programsView) follows() change                { return bytesMoved }
 
 func (programsView) text(m *Model, width int) string {
-	return programsText(m.theme, m.store.Each, width)
+	return programsText(*m.theme, m.store.Each, width)
 }
 
 // programUse is one program's share of the network: its connections and

@@ -43,7 +43,7 @@ func TestPublishedRow(t *testing.T) {
 				hs.run(hs.m.Init())
 				hs.clock.Advance(42 * time.Second)
 				hs.send(tickMsg{})
-				hs.m.filter.input.SetValue(":8080")
+				hs.m.filter.set(":8080")
 				hs.m.refreshRows()
 				rows := hs.rows()
 				if len(rows) != 1 || rows[0].Socket.State != sockets.StatePublished || rows[0].Published == nil {
@@ -73,7 +73,7 @@ func TestPublishedRow(t *testing.T) {
 	hs := newHarness(t, 120, 40, withPublished(snapAt(t0, fixtureSockets())))
 	hs.run(hs.m.Init())
 	// K on it says there is no process, and why: a rule, not a socket the kernel holds.
-	hs.m.filter.input.SetValue(":8080")
+	hs.m.filter.set(":8080")
 	hs.m.refreshRows()
 	hs.keys("K")
 	if st := ansi.Strip(hs.m.View()); !strings.Contains(st, "a DNAT rule publishes this port") {

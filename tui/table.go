@@ -36,6 +36,18 @@ type tableModel struct {
 	withTraffic bool
 	// link narrows the rows to a listener's connections (c); esc clears it.
 	link *link
+	// lines are the rows as the last frame drew them (shared by copies).
+	lines *rowLines
+	// kept is the last queries made, for the sorts they were made for:
+	// every poll asks for them. Replaced, never changed.
+	kept *keptQueries
+}
+
+// keptQueries is every tab's query for the sorts and the baseline flag.
+type keptQueries struct {
+	sorts        [rowset.TabCount]sortState
+	withBaseline bool
+	qs           []rowset.Query
 }
 
 // link is a narrowing that follows a relation rather than text.
@@ -45,7 +57,7 @@ type link struct {
 }
 
 func newTable() tableModel {
-	var t tableModel
+	t := tableModel{lines: newRowLines()}
 	for tab := range t.sorts {
 		t.sorts[tab].col = defaultSort[tab]
 	}
@@ -72,10 +84,14 @@ func (t *tableModel) query(filter string) rowset.Query {
 // keeps (a tab not on screen too, so that switching to it finds its rows
 // in order).
 func (t *tableModel) queries() []rowset.Query {
+	if k := t.kept; k != nil && k.sorts == t.sorts && k.withBaseline == t.withBaseline {
+		return k.qs // every poll asks: made again only for another sort
+	}
 	qs := make([]rowset.Query, 0, rowset.TabCount)
 	for tab := range rowset.TabCount {
 		qs = append(qs, t.queryOf(tab))
 	}
+	t.kept = &keptQueries{sorts: t.sorts, withBaseline: t.withBaseline, qs: qs}
 	return qs
 }
 
@@ -203,17 +219,39 @@ func (t *tableModel) render(look tableLook, w, h int) []string {
 		}
 		cells[i] = align(title, widths[i], c.right)
 	}
-	lines := []string{look.theme.ColumnHeader.Render(fit("  "+strings.Join(cells, " "), w))}
+	// Every line is made exactly w cells here, once: a row's line is kept
+	// fitted (measuring forty styled lines again, grapheme by grapheme, was
+	// most of a quiet frame).
+	lines := make([]string, 0, h)
+	lines = append(lines, fit(look.theme.ColumnHeader.Render(fit("  "+strings.Join(cells, " "), w)), w))
 	v := t.view()
 	rows := v.Rows()
 	end := min(t.offset+h-1, len(rows))
+	showsAge := false
+	for _, c := range cols {
+		showsAge = showsAge || c.title == colAge.title
+	}
+	names := -1
+	if look.cells.names != nil {
+		names = len(look.cells.names)
+	}
+	t.lines.frame(lineLayout{tab: t.tab, width: w, multiNetns: look.multiNetns, withBaseline: t.withBaseline,
+		withFirewall: t.withFirewall, traffic: t.withTraffic, names: names})
 	for i := t.offset; i < end; i++ {
-		lines = append(lines, renderRow(look, rows[i], i == v.Cursor(), cols, widths, w))
+		r, selected := rows[i], i == v.Cursor()
+		marks := rowMarks{selected: selected, removed: r.Removed(), added: r.Added(look.cells.now)}
+		if showsAge {
+			marks.age = ageKey(look.cells.now.Sub(r.FirstSeen()))
+		}
+		lines = append(lines, t.lines.line(r, marks, func() string { return fit(renderRow(look, r, selected, cols, widths, w), w) }))
 	}
-	if len(rows) == 0 {
-		lines = append(lines, look.theme.Muted.Render("  "+look.empty))
+	if len(rows) == 0 && len(lines) < h {
+		lines = append(lines, fit(look.theme.Muted.Render("  "+look.empty), w))
 	}
-	return fitLines(lines, w, h)
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", max(w, 0)))
+	}
+	return lines
 }
 
 func renderRow(look tableLook, r *rowset.Row, selected bool, cols []column, widths []int, w int) string {

@@ -121,6 +121,31 @@ func TestNewAndClosedRowsAreMarkedThenExpire(t *testing.T) {
 	}
 }
 
+// TestClosedRowsExpireWhilePollsFail: the tick that starts a poll leaves
+// the sweep to the poll's reply; a reply that is an error sweeps too, so a
+// closed row's mark still runs out while every poll fails.
+func TestClosedRowsExpireWhilePollsFail(t *testing.T) {
+	base := fixtureSockets()
+	extra := sk(sockets.TCP, 4, "0.0.0.0", 8080, "0.0.0.0", 0, "LISTEN", 301, procNginx)
+	hs := started(t, 100, 30, snapAt(t0, append(slices.Clone(base), extra)), snapAt(t0, base))
+	hs.poll() // it closes
+	if got := hs.m.store.Get(extra.Key()); got == nil || !got.Removed() {
+		t.Fatal("set-up: the listener is not marked closed")
+	}
+	hs.src.mu.Lock()
+	hs.src.err = errors.New("netlink: no buffer space")
+	hs.src.mu.Unlock()
+	for range 6 {
+		hs.poll()
+	}
+	if hs.m.pollErr == nil {
+		t.Fatal("set-up: the polls did not fail")
+	}
+	if hs.m.store.Get(extra.Key()) != nil {
+		t.Error("the closed row is still there after its mark ran out, the polls failing")
+	}
+}
+
 func TestFilterAsYouTypeAndEscClears(t *testing.T) {
 	hs := started(t, 100, 30)
 	hs.keys("/", "r", "e", "d")

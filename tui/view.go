@@ -10,8 +10,8 @@ import (
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
-// View renders the screen within the terminal's size. It changes nothing.
-func (m Model) View() string {
+// draw renders the screen within the terminal's size.
+func (m *Model) draw() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
@@ -37,10 +37,10 @@ func joinLines(lines []string) string { return strings.Join(lines, "\n") }
 // below it.
 func (m *Model) viewBody() []string {
 	l := m.bodyLayout()
-	table := m.table.render(tableLook{theme: m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
+	table := m.table.render(tableLook{theme: *m.theme, cells: m.cells(), multiNetns: m.store.MultiNetns(), empty: m.emptyTable()}, l.tableW, l.tableH)
 	var detail []string
 	if m.kill != nil { // the whole command line, where the details were
-		detail = renderKill(m.theme, m.kill, l.detailW, l.detailH)
+		detail = renderKill(*m.theme, m.kill, l.detailW, l.detailH)
 	} else {
 		detail = renderDetailPane(m.detailLook(), m.table.current(), l.detailW, l.detailH)
 	}
@@ -134,13 +134,8 @@ func spread(left, right string, w int) string {
 // statusLines is the status line: one line, or a dialog's question
 // wrapped onto up to three, so that its end (and y/n) is never cut.
 func (m *Model) statusLines() []string {
-	q := ""
-	switch {
-	case m.kill != nil:
-		q = m.kill.question()
-	case m.saving != nil:
-		q = m.saving.question()
-	default:
+	q := m.question()
+	if q == "" {
 		return []string{m.viewStatus()}
 	}
 	lines := wrap(q, max(m.width, 1))
@@ -152,6 +147,25 @@ func (m *Model) statusLines() []string {
 		lines[i] = m.theme.Dialog.Render(fit(l, m.width))
 	}
 	return lines
+}
+
+// question is the open dialog's question, "" for none.
+func (m *Model) question() string {
+	switch {
+	case m.kill != nil:
+		return m.kill.question()
+	case m.saving != nil:
+		return m.saving.question()
+	}
+	return ""
+}
+
+// statusHeight is len(statusLines()) without drawing them.
+func (m *Model) statusHeight() int {
+	if q := m.question(); q != "" {
+		return min(len(wrap(q, max(m.width, 1))), maxQuestionLines)
+	}
+	return 1
 }
 
 // maxQuestionLines bounds a dialog's question: its essentials come first,

@@ -64,7 +64,7 @@ func (m *Model) contentHeight() int {
 // and the warnings), the tab bar, the status line (two for a dialog's
 // question) and the footer.
 func (m *Model) chromeHeight() int {
-	return len(m.headerLines()) + 1 + len(m.statusLines()) + 1
+	return m.headerHeight() + 1 + m.statusHeight() + 1
 }
 
 // openAt shows view i, at its top, when it has something to show.
@@ -89,11 +89,16 @@ func (m *Model) redrawView() {
 	if v == nil {
 		return
 	}
-	if !v.applies(m) {
+	// The views read a copy: handed to an interface's method, the model
+	// itself would escape, and every message would copy it to the heap
+	// (redrawView is on the path of every poll), not only those that
+	// draw a view.
+	c := *m
+	if !v.applies(&c) {
 		m.open = noView
 		return
 	}
-	m.pane.SetContent(v.text(m, m.width))
+	m.pane.SetContent(v.text(&c, m.width))
 	// The viewport keeps its offset when the content or the screen
 	// changes, and only goes back when it is past the last line: a view
 	// scrolled to its end on a short screen, then made taller, showed its
@@ -112,7 +117,7 @@ func (m *Model) redrawOn(c change) {
 // tableViewKey opens the view whose key msg is, and says whether it was one.
 func (m *Model) tableViewKey(msg tea.KeyMsg) bool {
 	for i, v := range views {
-		if key.Matches(msg, *v.binding(&m.keys)) {
+		if key.Matches(msg, *v.binding(m.keys)) {
 			m.openAt(i)
 			return true
 		}
@@ -123,7 +128,7 @@ func (m *Model) tableViewKey(msg tea.KeyMsg) bool {
 // viewKey handles a key in the open view: its key or esc closes it, g and
 // G go to its top and bottom, and the viewport scrolls with the rest.
 func (m Model) viewKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	k, pane := &m.keys, &m.pane
+	k, pane := m.keys, &m.pane
 	switch {
 	case key.Matches(msg, k.Back), key.Matches(msg, *views[m.open].binding(k)):
 		m.closeView()

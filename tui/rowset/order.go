@@ -81,6 +81,32 @@ func (s *Store) catchUp(o *keptOrder, q Query) {
 	}
 	since := o.gen
 	dirty := func(r *Row) bool { return r.changed > since || q.ReadsFlows && r.moved > since }
+	// each calls add with every row dirty for the order and shown by its
+	// tab, once.
+	each := func(add func(*Row)) {
+		s.mark++
+		pick := func(r *Row) {
+			if dirty(r) && !r.dropped && r.mark != s.mark && q.Tab.Shows(r) {
+				r.mark = s.mark
+				add(r)
+			}
+		}
+		if since+1 >= s.touchedFrom {
+			for _, r := range s.touched {
+				pick(r)
+			}
+		} else {
+			s.rows.each(pick)
+		}
+	}
+	changed := 0
+	each(func(*Row) { changed++ })
+	if o.drops == s.drops && stillSorted(o.rows, changed, dirty, q) {
+		o.gen = s.gen // the same array: nothing moved in it
+		return
+	}
+	moved := make([]*Row, 0, changed)
+	each(func(r *Row) { moved = append(moved, r) })
 	// A new array, never the old one changed: Rows hands the order out
 	// itself, and a View may still read the last one.
 	keep := make([]*Row, 0, len(o.rows))
@@ -89,26 +115,34 @@ func (s *Store) catchUp(o *keptOrder, q Query) {
 			keep = append(keep, r)
 		}
 	}
-	var moved []*Row
-	s.mark++
-	pick := func(r *Row) {
-		if dirty(r) && !r.dropped && r.mark != s.mark && q.Tab.Shows(r) {
-			r.mark = s.mark
-			moved = append(moved, r)
-		}
-	}
-	if since+1 >= s.touchedFrom {
-		for _, r := range s.touched {
-			pick(r)
-		}
-	} else {
-		s.rows.each(pick)
-	}
 	if len(moved) == 0 && len(keep) == len(o.rows) {
 		keep = o.rows // nothing changed for this order: the same array
 	}
 	o.rows = insertSorted(keep, moved, q.compare)
 	o.gen, o.drops = s.gen, s.drops
+}
+
+// stillSorted reports whether rows, an order right before the moved rows
+// (those dirty, still shown: so many) changed, is still right: every one of them is
+// in it and sorts between its neighbours there, and no row dirty in it
+// left the tab. The usual poll of a busy machine changes rows that keep
+// their places (a verdict made again, bytes moving in an order by name):
+// the order then stays the same array, not two new ones of every row.
+func stillSorted(rows []*Row, moved int, dirty func(*Row) bool, q Query) bool {
+	in := 0
+	for i, r := range rows {
+		if !dirty(r) {
+			continue
+		}
+		if r.dropped || !q.Tab.Shows(r) {
+			return false
+		}
+		if i > 0 && q.compare(rows[i-1], r) > 0 || i+1 < len(rows) && q.compare(r, rows[i+1]) > 0 {
+			return false
+		}
+		in++
+	}
+	return in == moved
 }
 
 // touch notes that a poll changed how a row may sort (stamp is its
@@ -170,7 +204,7 @@ func (s *Store) SortJob(qs []Query) func() Sorted {
 	s.rows.each(func(r *Row) {
 		real = append(real, r)
 		c := *r
-		c.next, c.history = nil, nil
+		c.history = nil
 		copies = append(copies, c)
 	})
 	gen := s.gen

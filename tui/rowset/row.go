@@ -13,7 +13,9 @@ const MarkFor = 5 * time.Second
 
 // Row is a socket as the monitor follows it across polls: its latest
 // verdict and when it came and went. There is one per socket, 60,000 on a
-// busy server, so it is kept small.
+// busy server, so it is kept small: 72 bytes, in the allocator's 80-byte
+// class (TestRowIsSmall); with the history's slice inline it was 88, in
+// the 96-byte class.
 type Row struct {
 	*assess.Verdict        // the latest poll's verdict: read only
 	firstSeen       stamp  // when the monitor first saw it
@@ -34,14 +36,14 @@ type Row struct {
 	// history goes on when the kernel swaps it for a TIME_WAIT remnant.
 	// Empty while a connection is still in the state it was first seen in
 	// (most of them, most of the time): that one transition is the row's
-	// state at FirstSeen, and 20,000 rows do not each keep a slice of it.
-	history []Transition
+	// state at FirstSeen, and 20,000 rows do not each keep a slice of it,
+	// nor the 24 bytes of an empty one: nil, or a slice of one or more.
+	history *[]Transition
 	// flow is the socket's traffic as of the latest poll (immutable, from
 	// the traffic tracker); nil where there are no counters.
 	flow *traffic.Flow
-	// next is the row after this one among those whose keys hash alike
-	// (rowIndex).
-	next *Row
+	// hash is the hash of its key (rowIndex).
+	hash uint64
 }
 
 // Flow is the socket's traffic as of the latest poll: a connection's rates,
@@ -67,17 +69,26 @@ const maxHistory = 12
 // History is the states the socket went through, oldest first; none for a
 // listener. States shorter than the poll interval can be missed.
 func (r *Row) History() []Transition {
-	if len(r.history) == 0 && !r.unrecorded && !r.Socket.IsListening() {
+	h := r.states()
+	if len(h) == 0 && !r.unrecorded && !r.Socket.IsListening() {
 		return []Transition{{r.Socket.State, r.FirstSeen()}}
 	}
-	return r.history
+	return h
+}
+
+// states is the history kept (none while the row is in its first state).
+func (r *Row) states() []Transition {
+	if r.history == nil {
+		return nil
+	}
+	return *r.history
 }
 
 // InStateSince is when the socket entered its current state (as far as the
 // monitor saw), or its first sighting.
 func (r *Row) InStateSince() time.Time {
-	if n := len(r.history); n > 0 {
-		return r.history[n-1].At
+	if h := r.states(); len(h) > 0 {
+		return h[len(h)-1].At
 	}
 	return r.FirstSeen()
 }
@@ -86,7 +97,7 @@ func (r *Row) InStateSince() time.Time {
 // state it was in (its first, while the history is empty). The slice is
 // replaced, never changed in place: a View's copy may still read the old.
 func (r *Row) record(was, state string, at time.Time, s *Store) {
-	old := r.history
+	old := r.states()
 	switch n := len(old); {
 	case n > 0 && old[n-1].State == state:
 		return
@@ -97,14 +108,14 @@ func (r *Row) record(was, state string, at time.Time, s *Store) {
 	}
 	if s.historyTotal >= MaxHistoryTotal {
 		// the bound in total: a machine with a million connections keeps states, not memory
-		r.unrecorded = r.unrecorded || len(r.history) == 0
+		r.unrecorded = r.unrecorded || len(r.states()) == 0
 		return
 	}
 	h := make([]Transition, 0, min(len(old)+1, maxHistory))
 	h = append(h, old[max(len(old)+1-maxHistory, 0):]...)
 	h = append(h, Transition{state, at})
-	s.historyTotal += len(h) - len(r.history)
-	r.history = h
+	s.historyTotal += len(h) - len(r.states())
+	r.history = &h
 }
 
 // Key is the socket's identity across polls.

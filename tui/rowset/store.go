@@ -112,6 +112,12 @@ func (s *Store) ApplyFlows(verdicts []*assess.Verdict, flows []*traffic.Flow, no
 	wasShown := s.rows.n - s.ghosts
 	listed := 0
 	clear(s.spare[:cap(s.spare)]) // it holds no row that may be dropped
+	if cap(s.spare) < len(verdicts) {
+		// Sized once, with room for a few more sockets, rather than grown by
+		// doubling: the first two polls each grew one from nothing (1 MB at
+		// 20,000 sockets), and kept up to twice the room it needs.
+		s.spare = make([]*Row, 0, len(verdicts)+len(verdicts)/16)
+	}
 	order := s.spare[:0]
 	next := 0 // where in the last poll's order the next socket is likely
 	for i, v := range verdicts {
@@ -243,7 +249,7 @@ func (s *Store) sweep(now time.Time, events []Event, prev []*Row) []Event {
 			s.rows.remove(r)
 			r.dropped = true
 			s.drops++
-			s.historyTotal -= len(r.history)
+			s.historyTotal -= len(r.states())
 		default:
 			keep = append(keep, r)
 		}
