@@ -25,12 +25,41 @@ func perRun(runs int, f func()) (objects, bytes float64) {
 	return float64(after.Mallocs-before.Mallocs) / float64(runs), float64(after.TotalAlloc-before.TotalAlloc) / float64(runs)
 }
 
+// perRunAfter is perRun of f alone, each call after a call of prepare
+// whose allocations are not counted.
+func perRunAfter(runs int, prepare, f func()) (objects, bytes float64) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	prepare()
+	f()
+	var mallocs, total uint64
+	for range runs {
+		prepare()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		mallocs += after.Mallocs - before.Mallocs
+		total += after.TotalAlloc - before.TotalAlloc
+	}
+	return float64(mallocs) / float64(runs), float64(total) / float64(runs)
+}
+
 // quietHarness is a monitor at n connections on the All-states tab, past
-// its first polls, and the replies of the next polls: run first, through
-// the model's own poller, so that their verdicts are the ones the store
-// holds (a quiet poll hands back the same verdicts) and their work, off
-// the UI goroutine, is not counted.
+// its first polls, and the replies of the next polls, made through the
+// model's own poller, so that their verdicts are the ones the store
+// holds (a quiet poll hands back the same verdicts).
 func quietHarness(t *testing.T, n, polls int, of ...func(*sockets.Snapshot) *sockets.Snapshot) (*harness, []snapshotMsg) {
+	t.Helper()
+	hs := quietMonitor(t, n, of...)
+	msgs := make([]snapshotMsg, polls)
+	for i := range msgs {
+		msgs[i] = hs.nextReply()
+	}
+	return hs, msgs
+}
+
+// quietMonitor is quietHarness's monitor alone.
+func quietMonitor(t *testing.T, n int, of ...func(*sockets.Snapshot) *sockets.Snapshot) *harness {
 	t.Helper()
 	snap := bigSnapshot(n)
 	for _, f := range of {
@@ -45,33 +74,37 @@ func quietHarness(t *testing.T, n, polls int, of ...func(*sockets.Snapshot) *soc
 	// second, its age changed).
 	hs.clock.Advance(2 * time.Minute)
 	hs.poll()
-	msgs := make([]snapshotMsg, polls)
-	for i := range msgs {
-		hs.clock.Advance(time.Second)
-		msgs[i] = hs.m.poller.pollCmd(hs.m.seq, nil)().(snapshotMsg)
-	}
 	if len(hs.rows()) < n {
 		t.Fatalf("set-up: %d rows on the All-states tab, want at least %d", len(hs.rows()), n)
 	}
-	return hs, msgs
+	return hs
+}
+
+// nextReply runs the next poll, a second later, off the model: its work
+// is not the UI goroutine's.
+func (hs *harness) nextReply() snapshotMsg {
+	hs.clock.Advance(time.Second)
+	return hs.m.poller.pollCmd(hs.m.seq, nil)().(snapshotMsg)
 }
 
 // quietSecond is what the UI goroutine allocates for a quiet second at n
 // connections: the tick and its frame, the poll's reply and its frame.
+// Each reply is made just before it is applied, as the monitor's are: a
+// poll's arrays are refilled by the polls after it (Assessor.Recycle, the
+// traffic tracker's two buffers), so replies made ahead would be stale.
 func quietSecond(t *testing.T, n int, of ...func(*sockets.Snapshot) *sockets.Snapshot) (objects, bytes float64) {
 	t.Helper()
 	const runs = 8
-	hs, msgs := quietHarness(t, n, runs+1, of...)
-	i := 0
-	return perRun(runs, func() {
+	hs := quietMonitor(t, n, of...)
+	var msg snapshotMsg
+	return perRunAfter(runs, func() { msg = hs.nextReply() }, func() {
 		m, _ := hs.m.Update(tickMsg{})
 		hs.m = m.(Model)
 		_ = hs.m.View()
-		hs.m.polling = false // the poll it asked for is msgs[i]
-		m, _ = hs.m.Update(msgs[i])
+		hs.m.polling = false // the poll it asked for is msg
+		m, _ = hs.m.Update(msg)
 		hs.m = m.(Model)
 		_ = hs.m.View()
-		i++
 	})
 }
 
