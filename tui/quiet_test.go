@@ -10,23 +10,10 @@ import (
 	"github.com/portwatch/portwatch/tui/rowset"
 )
 
-// perRun is what one call of f allocates, on average over runs calls
-// after a first one: objects and bytes (runtime.MemStats, exact, unlike a
-// profile's samples).
-func perRun(runs int, f func()) (objects, bytes float64) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	f()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range runs {
-		f()
-	}
-	runtime.ReadMemStats(&after)
-	return float64(after.Mallocs-before.Mallocs) / float64(runs), float64(after.TotalAlloc-before.TotalAlloc) / float64(runs)
-}
-
-// perRunAfter is perRun of f alone, each call after a call of prepare
-// whose allocations are not counted.
+// perRunAfter is what one call of f allocates, on average over runs
+// calls after a first one (runtime.MemStats, exact, unlike a profile's
+// samples), each call after a call of prepare, whose allocations are
+// not counted.
 func perRunAfter(runs int, prepare, f func()) (objects, bytes float64) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	prepare()
