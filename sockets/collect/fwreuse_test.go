@@ -24,6 +24,9 @@ func fwListener(ino uint64, label string, port uint16) sockets.Socket {
 // it); a namespace without listeners, or without a process to read it
 // through, is not asked about.
 func TestFirewallWantsAreKeptWhileTheListenersAre(t *testing.T) {
+	if !alone(t) {
+		return
+	}
 	f := newFWReader(&firewall.Cache{})
 	members := map[uint64][]int32{2: {77}}
 	socks := []sockets.Socket{fwListener(1, "host", 22), fwListener(1, "host", 80), fwListener(2, "c1", 8080), fwListener(3, "orphan", 9)}
