@@ -25,7 +25,6 @@ type netnsIndex struct {
 	self     uint64
 	ofPID    map[int32]uint64
 	denied   map[int32]bool
-	exiting  map[int32]bool // listed, but with no namespace left to read
 	labels   map[uint64]string
 	names    *containerNames
 	// members and inodes are foreign's answer, their memory reused poll
@@ -35,7 +34,7 @@ type netnsIndex struct {
 }
 
 func newNetnsIndex(procRoot string) *netnsIndex {
-	ix := &netnsIndex{procRoot: procRoot, ofPID: map[int32]uint64{}, denied: map[int32]bool{}, exiting: map[int32]bool{}, labels: map[uint64]string{}}
+	ix := &netnsIndex{procRoot: procRoot, ofPID: map[int32]uint64{}, denied: map[int32]bool{}, labels: map[uint64]string{}}
 	ix.names = newContainerNames("/")
 	ix.self, _ = readNetnsInode(filepath.Join(procRoot, "self/ns/net"))
 	return ix
@@ -58,22 +57,18 @@ func readNetnsInode(link string) (uint64, error) {
 // and forgets the dead.
 func (ix *netnsIndex) update(pids []int32) {
 	for _, pid := range pids {
-		if _, ok := ix.ofPID[pid]; ok || ix.denied[pid] || ix.exiting[pid] {
+		if _, ok := ix.ofPID[pid]; ok || ix.denied[pid] {
 			continue
 		}
 		ino, err := readNetnsInode(filepath.Join(ix.procRoot, strconv.Itoa(int(pid)), "ns/net"))
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			ix.denied[pid] = true
-		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH):
-			ix.exiting[pid] = true // exited since the listing, or a zombie: not asked again each poll
+		// Not found (exited since the listing, or a zombie): asked again at
+		// the next poll, where the pid may be a new process's, alone in a
+		// namespace of its own.
 		case err == nil:
 			ix.ofPID[pid] = ino
-		}
-	}
-	for pid := range ix.exiting {
-		if !listed(pids, pid) {
-			delete(ix.exiting, pid)
 		}
 	}
 	for pid := range ix.ofPID {

@@ -13,7 +13,7 @@ import (
 // candidate is one process a search may read, with what ranks it.
 type candidate struct {
 	pid    int32
-	tier   int8   // -1: its count of descriptors changed since it was read; 0: holds sockets and runs as a sought socket's uid; 1: holds sockets; 2: holds none
+	tier   int8   // -1: its count of descriptors changed since it was read; 0: holds sockets and runs as a sought socket's uid; 1: holds sockets; 2: holds none; 3: its last read was refused
 	gained uint64 // the last poll at which a read found it holding a socket no process was known to hold
 	held   int    // how many socket descriptors it held
 }
@@ -57,10 +57,15 @@ func (ix *ownerIndex) search(pids []int32, socks []sockets.Socket, now time.Time
 		if m.walked == ix.polls {
 			continue
 		}
-		if _, denied := ix.denied[pid]; denied {
-			continue // read again by the periodic walk
-		}
 		c := candidate{pid: pid, tier: 2, gained: m.gained, held: len(ix.ofPID[pid])}
+		if _, denied := ix.denied[pid]; denied {
+			// Last, but read: the pid may be a new process's since its
+			// read was refused (another user's that exited), and the
+			// socket sought its. A refused read costs one open.
+			c.tier = 3
+			order = append(order, c)
+			continue
+		}
 		if c.held > 0 {
 			c.tier = 1
 			if slices.Contains(ix.uids, m.dir.uid) {

@@ -416,3 +416,50 @@ func TestEarlyWalkSwapThatKeepsTheCount(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchReadsAPidOnceRefused: a socket sought is looked for in a
+// process whose last read was refused too (last): its pid may be a new,
+// readable process's (another user's exited, the pid reused), and the
+// socket its. (The search skipped such pids; here the socket is found
+// even so, by another path, so this test guards the outcome, not the
+// search's ranking.)
+func TestSearchReadsAPidOnceRefused(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("needs bash (its /dev/udp)")
+	}
+	shell := exec.Command(bash, "-c", "read -r _; exec 7<>/dev/udp/127.0.0.1/9; exec sleep 60")
+	tell, err := shell.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shell.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shell.Process.Kill(); shell.Wait() })
+	pid := int32(shell.Process.Pid)
+	ix := newOwnerIndex("/proc")
+	pids, err := listPIDs("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Now()
+	ix.update(pids, nil, first) // the first poll: every process read
+	ix.denied[pid] = "permission denied (as when another user's process had this pid)"
+	if _, err := tell.Write([]byte("now\n")); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	link := "/proc/" + strconv.Itoa(int(pid)) + "/fd/7"
+	for deadline := time.Now().Add(10 * time.Second); syscall.Stat(link, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the shell made no socket")
+		}
+	}
+	// A millisecond later: the periodic walk's slice reads no process.
+	ix.update(pids, []sockets.Socket{{Inode: st.Ino, UID: uint32(os.Geteuid())}}, first.Add(time.Millisecond))
+	var o [1]int32
+	if got := ix.owners(st.Ino, &o); !slices.Equal(got, []int32{pid}) {
+		t.Errorf("the socket of a process whose last read was refused: owners %v, want [%d]", got, pid)
+	}
+}
