@@ -43,11 +43,19 @@ type floodKey struct {
 	n      int
 }
 
-func bounded[K comparable, V any](m map[K]V) map[K]V {
-	if m == nil || len(m) >= maxShared {
-		return map[K]V{}
+// shared is m's value for k, written by write the first time (and again
+// once m, full at maxShared, was forgotten).
+func shared[K comparable, V any](t *texts, m *map[K]V, k K, write func() V) V {
+	if v, ok := (*m)[k]; ok {
+		return v
 	}
-	return m
+	v := write()
+	if *m == nil || len(*m) >= maxShared {
+		*m = map[K]V{}
+	}
+	(*m)[k] = v
+	t.written++
+	return v
 }
 
 // ownerFindings adds what a socket's owners bring: each one's process
@@ -62,16 +70,12 @@ func (t *texts) ownerFindings(s *sockets.Socket, info *ServiceInfo, f *findings)
 		return
 	}
 	k := ownedKey{p: s.Owners[0], grave: s.IsListening() || len(s.Owners[0].StdioOn(s.Inode)) > 0}
-	said, ok := t.owned[k]
-	if !ok {
+	said := shared(t, &t.owned, k, func() []Finding {
 		var own findings
 		processFindings(s, k.p, info, &own)
 		provenanceFindings(s, &own)
-		said = slices.Clip(own.list)
-		t.owned = bounded(t.owned)
-		t.owned[k] = said
-		t.written++
-	}
+		return slices.Clip(own.list)
+	})
 	f.list = append(f.list, said...)
 }
 
@@ -82,14 +86,7 @@ func (t *texts) stopWords(s *sockets.Socket, code string) string {
 		return stopWords(s, code)
 	}
 	k := stopKey{p: p, shell: code == CodeReverseShell || code == CodeShellConnection}
-	w, ok := t.stop[k]
-	if !ok {
-		w = stopWords(s, code)
-		t.stop = bounded(t.stop)
-		t.stop[k] = w
-		t.written++
-	}
-	return w
+	return shared(t, &t.stop, k, func() string { return stopWords(s, code) })
 }
 
 // floodText is a flooding connection's sentence.
@@ -97,15 +94,7 @@ func (t *texts) floodText(remote netip.Addr, n int) string {
 	if t == nil {
 		return floodSentence(remote, n)
 	}
-	k := floodKey{remote, n}
-	w, ok := t.flood[k]
-	if !ok {
-		w = floodSentence(remote, n)
-		t.flood = bounded(t.flood)
-		t.flood[k] = w
-		t.written++
-	}
-	return w
+	return shared(t, &t.flood, floodKey{remote, n}, func() string { return floodSentence(remote, n) })
 }
 
 // scanText is a scanner's connection's sentence.
@@ -113,15 +102,7 @@ func (t *texts) scanText(remote netip.Addr, n int) string {
 	if t == nil {
 		return scanSentence(remote, n)
 	}
-	k := floodKey{remote, n}
-	w, ok := t.scan[k]
-	if !ok {
-		w = scanSentence(remote, n)
-		t.scan = bounded(t.scan)
-		t.scan[k] = w
-		t.written++
-	}
-	return w
+	return shared(t, &t.scan, floodKey{remote, n}, func() string { return scanSentence(remote, n) })
 }
 
 // execWords is execWords(p), its command line split once per process.
@@ -129,12 +110,5 @@ func (t *texts) execWords(p *sockets.Process) string {
 	if t == nil {
 		return execWords(p)
 	}
-	w, ok := t.exec[p]
-	if !ok {
-		w = execWords(p)
-		t.exec = bounded(t.exec)
-		t.exec[p] = w
-		t.written++
-	}
-	return w
+	return shared(t, &t.exec, p, func() string { return execWords(p) })
 }

@@ -3,11 +3,11 @@
 package collect
 
 import (
-	"net"
 	"runtime"
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // A dump of sockets whose counters did not change allocates what its
@@ -21,11 +21,7 @@ func TestQuietDumpAllocationsDoNotGrow(t *testing.T) {
 	if !alone(t) {
 		return
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Skip("no loopback:", err)
-	}
-	defer ln.Close()
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
 	l := newNetlinkLister()
 	var spare []sockets.Socket
 	last := map[uint64]*sockets.Traffic{}
@@ -33,6 +29,7 @@ func TestQuietDumpAllocationsDoNotGrow(t *testing.T) {
 	// counters that changed (each a new value).
 	dumpAllocs := func() int {
 		fewest := -1
+		var err error
 		for range 4 {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -59,16 +56,7 @@ func TestQuietDumpAllocationsDoNotGrow(t *testing.T) {
 	}
 	few := dumpAllocs()
 	for range 600 { // 1,200 sockets more with counters: a dozen datagrams
-		c, err := net.Dial("tcp4", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		sockettest.Connect(t, ln)
 	}
 	spare = make([]sockets.Socket, 0, 2*len(spare)+2000)
 	many := dumpAllocs()

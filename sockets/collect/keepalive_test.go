@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // An idle connection's keep-alive probes do not make it a new value dump
@@ -18,27 +19,14 @@ func TestKeepAlivesLeaveIdleCountersShared(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for keep-alive probes (4 s)")
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Skip("no loopback:", err)
-	}
-	defer ln.Close()
+	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	const pairs = 20
 	for range pairs {
-		c, err := net.Dial("tcp4", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		for _, e := range []net.Conn{c, s} {
+		c, s := sockettest.Connect(t, ln)
+		for _, e := range []*net.TCPConn{c, s} {
 			// A probe a second once idle a second.
-			if err := e.(*net.TCPConn).SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 9}); err != nil {
+			if err := e.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 9}); err != nil {
 				t.Fatal(err)
 			}
 		}

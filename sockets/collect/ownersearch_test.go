@@ -3,6 +3,7 @@
 package collect
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -208,37 +209,16 @@ func TestQuietOwnerPollAllocatesNothing(t *testing.T) {
 // shell that opens a UDP socket when told, among ten others of the same
 // uid holding a socket each.
 func TestEarlyWalkThenSocketsMadeMeanwhile(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("needs bash (its /dev/udp)")
-	}
 	ln := sockettest.Listen(t, "tcp4", "127.0.0.1:0")
 	for range 10 {
 		startChildHolding(t, ln)
 	}
-	shell := exec.Command(bash, "-c", "read -r _; exec 7<>/dev/udp/127.0.0.1/9; exec sleep 60")
-	tell, err := shell.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := shell.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { shell.Process.Kill(); shell.Wait() })
-	pid := int32(shell.Process.Pid)
+	shell := startFD7Shell(t, "")
+	pid := shell.pid
 	ix := newOwnerIndex("/proc")
 	w := ix.startEarly()
 	w.wait()
-	if _, err := tell.Write([]byte("now\n")); err != nil {
-		t.Fatal(err)
-	}
-	var st syscall.Stat_t
-	link := "/proc/" + strconv.Itoa(int(pid)) + "/fd/7"
-	for deadline := time.Now().Add(10 * time.Second); syscall.Stat(link, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the shell made no socket")
-		}
-	}
+	st := shell.swap(t)
 	made := sockets.Socket{Inode: st.Ino, UID: uint32(os.Geteuid())}
 	mine := []sockets.Socket{socketOf(t, ln, true), made}
 	ix.seed(w)
@@ -367,38 +347,13 @@ func TestMergeHeld(t *testing.T) {
 // is no orphan: the next poll finds its owner, not the periodic walk 30 s
 // later.
 func TestEarlyWalkSwapThatKeepsTheCount(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("needs bash (its /dev/udp)")
-	}
-	shell := exec.Command(bash, "-c", "exec 7</dev/null; read -r _; exec 7<>/dev/udp/127.0.0.1/9; exec sleep 60")
-	tell, err := shell.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := shell.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { shell.Process.Kill(); shell.Wait() })
-	pid := int32(shell.Process.Pid)
-	link := "/proc/" + strconv.Itoa(int(pid)) + "/fd/7"
-	waitMode := func(mode uint32) syscall.Stat_t {
-		var st syscall.Stat_t
-		for deadline := time.Now().Add(10 * time.Second); syscall.Stat(link, &st) != nil || st.Mode&syscall.S_IFMT != mode; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the shell's descriptor 7 never had mode %o", mode)
-			}
-		}
-		return st
-	}
-	waitMode(syscall.S_IFCHR) // /dev/null, before the early walk
+	shell := startFD7Shell(t, "exec 7</dev/null; ")
+	pid := shell.pid
+	shell.waitMode(t, syscall.S_IFCHR) // /dev/null, before the early walk
 	ix := newOwnerIndex("/proc")
 	w := ix.startEarly()
 	w.wait()
-	if _, err := tell.Write([]byte("now\n")); err != nil {
-		t.Fatal(err)
-	}
-	st := waitMode(syscall.S_IFSOCK)
+	st := shell.swap(t)
 	made := sockets.Socket{Inode: st.Ino, UID: uint32(os.Geteuid())}
 	mine := []sockets.Socket{made}
 	ix.seed(w)
@@ -424,11 +379,41 @@ func TestEarlyWalkSwapThatKeepsTheCount(t *testing.T) {
 // even so, by another path, so this test guards the outcome, not the
 // search's ranking.)
 func TestSearchReadsAPidOnceRefused(t *testing.T) {
+	shell := startFD7Shell(t, "")
+	pid := shell.pid
+	ix := newOwnerIndex("/proc")
+	pids, err := listPIDs("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Now()
+	ix.update(pids, nil, first) // the first poll: every process read
+	ix.denied[pid] = "permission denied (as when another user's process had this pid)"
+	st := shell.swap(t)
+	// A millisecond later: the periodic walk's slice reads no process.
+	ix.update(pids, []sockets.Socket{{Inode: st.Ino, UID: uint32(os.Geteuid())}}, first.Add(time.Millisecond))
+	var o [1]int32
+	if got := ix.owners(st.Ino, &o); !slices.Equal(got, []int32{pid}) {
+		t.Errorf("the socket of a process whose last read was refused: owners %v, want [%d]", got, pid)
+	}
+}
+
+// fd7Shell is a bash child that, told to (swap), makes its descriptor 7 a
+// UDP socket: a socket made at a moment the test chooses. before runs
+// first (an "exec 7</dev/null" keeps the count of descriptors the same).
+type fd7Shell struct {
+	pid  int32
+	tell io.Writer
+	link string
+}
+
+func startFD7Shell(t *testing.T, before string) *fd7Shell {
+	t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("needs bash (its /dev/udp)")
 	}
-	shell := exec.Command(bash, "-c", "read -r _; exec 7<>/dev/udp/127.0.0.1/9; exec sleep 60")
+	shell := exec.Command(bash, "-c", before+"read -r _; exec 7<>/dev/udp/127.0.0.1/9; exec sleep 60")
 	tell, err := shell.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -438,28 +423,26 @@ func TestSearchReadsAPidOnceRefused(t *testing.T) {
 	}
 	t.Cleanup(func() { shell.Process.Kill(); shell.Wait() })
 	pid := int32(shell.Process.Pid)
-	ix := newOwnerIndex("/proc")
-	pids, err := listPIDs("/proc")
-	if err != nil {
+	return &fd7Shell{pid: pid, tell: tell, link: "/proc/" + strconv.Itoa(int(pid)) + "/fd/7"}
+}
+
+// swap tells the shell to make its socket, and waits for it.
+func (sh *fd7Shell) swap(t *testing.T) syscall.Stat_t {
+	t.Helper()
+	if _, err := sh.tell.Write([]byte("now\n")); err != nil {
 		t.Fatal(err)
 	}
-	first := time.Now()
-	ix.update(pids, nil, first) // the first poll: every process read
-	ix.denied[pid] = "permission denied (as when another user's process had this pid)"
-	if _, err := tell.Write([]byte("now\n")); err != nil {
-		t.Fatal(err)
-	}
+	return sh.waitMode(t, syscall.S_IFSOCK)
+}
+
+// waitMode waits for descriptor 7 to be a file of that mode.
+func (sh *fd7Shell) waitMode(t *testing.T, mode uint32) syscall.Stat_t {
+	t.Helper()
 	var st syscall.Stat_t
-	link := "/proc/" + strconv.Itoa(int(pid)) + "/fd/7"
-	for deadline := time.Now().Add(10 * time.Second); syscall.Stat(link, &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); syscall.Stat(sh.link, &st) != nil || st.Mode&syscall.S_IFMT != mode; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the shell made no socket")
+			t.Fatalf("the shell's descriptor 7 never had mode %o", mode)
 		}
 	}
-	// A millisecond later: the periodic walk's slice reads no process.
-	ix.update(pids, []sockets.Socket{{Inode: st.Ino, UID: uint32(os.Geteuid())}}, first.Add(time.Millisecond))
-	var o [1]int32
-	if got := ix.owners(st.Ino, &o); !slices.Equal(got, []int32{pid}) {
-		t.Errorf("the socket of a process whose last read was refused: owners %v, want [%d]", got, pid)
-	}
+	return st
 }

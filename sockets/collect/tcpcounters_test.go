@@ -3,11 +3,11 @@
 package collect
 
 import (
-	"net"
 	"os"
 	"testing"
 
 	"github.com/portwatch/portwatch/sockets"
+	"github.com/portwatch/portwatch/sockets/sockettest"
 )
 
 // A section's counters are read by their names in its header line, from
@@ -58,21 +58,8 @@ func TestReadTCPCountersOfThisNamespace(t *testing.T) {
 	if !ok {
 		t.Skip("/proc/self/net/snmp or netstat cannot be read here")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Skip("no loopback:", err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	ln := sockettest.Listen(t, "tcp", "127.0.0.1:0")
+	sockettest.Connect(t, ln)
 	after, ok := readTCPCounters("/proc/self")
 	if !ok || after.PassiveOpens < before.PassiveOpens+1 {
 		t.Errorf("passive opens %d, then %d after an accept", before.PassiveOpens, after.PassiveOpens)
