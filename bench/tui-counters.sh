@@ -9,6 +9,7 @@
 # machine are not counted.
 #   bash bench/tui-counters.sh 10000
 #   BEFORE=/path/to/portwatch bash bench/tui-counters.sh 10000   # a third monitor: another build
+#   WATCH=1 bash bench/tui-counters.sh 10000   # and portwatch watch (--log, --textfile), as a service runs it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/load.sh
@@ -37,9 +38,16 @@ go build -o "$work/load" ./bench/load
 start_load "$n"
 names="counters plain"
 [ -n "${BEFORE:-}" ] && names="$names before"
+[ "${WATCH:-}" = 1 ] && names="$names watch"
 tmux -L "$sock" new-session -d -s counters -x 120 -y 40 "$work/counters/portwatch"
 tmux -L "$sock" new-session -d -s plain -x 120 -y 40 "env PORTWATCH_NO_COUNTERS=1 $work/plain/portwatch"
 [ -n "${BEFORE:-}" ] && tmux -L "$sock" new-session -d -s before -x 120 -y 40 "$work/before/portwatch"
+if [ "${WATCH:-}" = 1 ]; then
+  # No baseline file: the default one is not read (XDG_CONFIG_HOME is empty).
+  mkdir -p "$work/watch" && cp "$work/counters/portwatch" "$work/watch/portwatch"
+  XDG_CONFIG_HOME="$work" "$work/watch/portwatch" watch --log "$work/events.jsonl" --textfile "$work/portwatch.prom" 2>"$work/watch.err" &
+  pids="$pids $!"
+fi
 sleep 5
 hz=$(getconf CLK_TCK)
 declare -A pid a
