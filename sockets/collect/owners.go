@@ -140,6 +140,9 @@ func parsePID(name []byte) (int32, bool) {
 type fdDir struct {
 	count int64
 	uid   uint32
+	// ino is the directory's inode: a process's own for its life (another
+	// process on the same pid has another).
+	ino uint64
 }
 
 // socketInodes lists the socket descriptors that one process holds open.
@@ -177,7 +180,7 @@ func (s *fdScratch) socketInodesUntil(procRoot string, pid int32, held []heldSoc
 	var st unix.Stat_t
 	var dir fdDir
 	if unix.Fstat(dirfd, &st) == nil {
-		dir = fdDir{count: st.Size, uid: st.Uid}
+		dir = fdDir{count: st.Size, uid: st.Uid, ino: st.Ino}
 	}
 	if stop == nil && int64(cap(held)) < dir.count && dir.count <= 1<<20 {
 		// Room for every descriptor at once: a server's 16,000 sockets
@@ -235,6 +238,16 @@ func (s *fdScratch) stillHolds(procRoot string, pid, fd int32, ino uint64) bool 
 		return true
 	}
 	return st.Ino == ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK
+}
+
+// fdDirOf is what process pid's fd directory says of itself now, in one
+// stat (fdDir).
+func (s *fdScratch) fdDirOf(procRoot string, pid int32) (fdDir, bool) {
+	var st unix.Stat_t
+	if fstatatName(unix.AT_FDCWD, s.procPath(procRoot, pid, "fd"), &st) != nil {
+		return fdDir{}, false
+	}
+	return fdDir{count: st.Size, uid: st.Uid, ino: st.Ino}, true
 }
 
 // fdCount is how many descriptors process pid has open, as its fd

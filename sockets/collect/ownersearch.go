@@ -175,7 +175,7 @@ func (ix *ownerIndex) seek(pid int32) {
 	var d described
 	var last int32
 	d.held, d.dir, last, d.err = sc.socketInodesUntil(ix.procRoot, pid, ix.readBuf, stop)
-	d.read = sc.read - before
+	d.read, d.whole = sc.read-before, last < 0
 	if d.held != nil {
 		ix.readBuf = d.held[:0]
 	}
