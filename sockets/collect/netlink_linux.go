@@ -132,8 +132,13 @@ func (l *netlinkLister) listIn(nsPath string) ([]sockets.Socket, error) {
 }
 
 // diagSocket opens a NETLINK_SOCK_DIAG socket in the calling thread's
-// network namespace.
-func diagSocket() (int, error) {
+// network namespace, without CAP_NET_ADMIN's attributes
+// (diagcaps_linux.go).
+func diagSocket() (int, error) { return openWithoutNetAdmin(plainDiagSocket) }
+
+// plainDiagSocket opens a NETLINK_SOCK_DIAG socket in the calling thread's
+// network namespace, with the caller's capabilities.
+func plainDiagSocket() (int, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return -1, err
@@ -178,7 +183,12 @@ func diagSocketIn(nsPath string) (int, error) {
 			done <- result{-1, fmt.Errorf("entering %s: %w", nsPath, err)}
 			return
 		}
-		fd, err := diagSocket()
+		fd, restored, err := withoutNetAdmin(plainDiagSocket)
+		if !restored { // the thread lacks CAP_NET_ADMIN now: it ends with this goroutine
+			unix.Setns(own, unix.CLONE_NEWNET)
+			done <- result{fd, err}
+			return
+		}
 		if rerr := unix.Setns(own, unix.CLONE_NEWNET); rerr != nil {
 			// Still locked: the thread dies with this goroutine. The socket,
 			// if made, is in the right namespace and may be used.
@@ -293,7 +303,11 @@ func (q diagQuery) header(req []byte, seq uint32) {
 // dump appends the sockets q asks for to socks, their counters made
 // through in.
 func (l *netlinkLister) dump(fd int, q diagQuery, seq uint32, socks []sockets.Socket, in *trafficInterner) ([]sockets.Socket, error) {
-	if err := unix.Sendto(fd, q.request(seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	// Sent without an address: an unconnected netlink socket sends to the
+	// kernel anyway, and a request sent with one is marked NETLINK_SKB_DST,
+	// for which the kernel judges CAP_NET_ADMIN by the sending thread alone,
+	// not by the socket's opener (diagcaps_linux.go).
+	if err := unix.Sendto(fd, q.request(seq), 0, nil); err != nil {
 		return nil, fmt.Errorf("%w: %v", errNetlinkUnavailable, err)
 	}
 	for {
