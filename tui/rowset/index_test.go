@@ -115,14 +115,21 @@ func TestRowIndexIsSmall(t *testing.T) {
 	for i := range rows {
 		rows[i] = indexRow(i)
 	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	ix := newRowIndex(len(rows))
-	for _, r := range rows {
-		ix.add(r.Key(), r)
+	// TotalAlloc counts every goroutine's allocations (another test's, the
+	// runtime's): the least of three builds is the index's own.
+	var ix rowIndex
+	got := uint64(1 << 62)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ix = newRowIndex(len(rows))
+		for _, r := range rows {
+			ix.add(r.Key(), r)
+		}
+		runtime.ReadMemStats(&after)
+		got = min(got, after.TotalAlloc-before.TotalAlloc)
 	}
-	runtime.ReadMemStats(&after)
-	if got := after.TotalAlloc - before.TotalAlloc; got > 260<<10 {
+	if got > 260<<10 {
 		t.Errorf("an index of 20,000 rows allocated %d KB, want 260 at most", got>>10)
 	}
 	if ix.n != len(rows) {
