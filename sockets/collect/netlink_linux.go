@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
-	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -164,42 +163,21 @@ func diagSocketIn(nsPath string) (int, error) {
 		return -1, &fs.PathError{Op: "open", Path: nsPath, Err: err}
 	}
 	defer unix.Close(target)
-	type result struct {
-		fd  int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
+	return onOwnThread(func() (int, bool, error) {
 		own, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			runtime.UnlockOSThread()
-			done <- result{-1, fmt.Errorf("this thread's network namespace: %w", err)}
-			return
+			return -1, true, fmt.Errorf("this thread's network namespace: %w", err)
 		}
 		defer unix.Close(own)
 		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			done <- result{-1, fmt.Errorf("entering %s: %w", nsPath, err)}
-			return
+			return -1, true, fmt.Errorf("entering %s: %w", nsPath, err)
 		}
 		fd, restored, err := withoutNetAdmin(plainDiagSocket)
-		if !restored { // the thread lacks CAP_NET_ADMIN now: it ends with this goroutine
-			unix.Setns(own, unix.CLONE_NEWNET)
-			done <- result{fd, err}
-			return
-		}
-		if rerr := unix.Setns(own, unix.CLONE_NEWNET); rerr != nil {
-			// Still locked: the thread dies with this goroutine. The socket,
-			// if made, is in the right namespace and may be used.
-			done <- result{fd, err}
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- result{fd, err}
-	}()
-	r := <-done
-	return r.fd, r.err
+		// A thread that lacks CAP_NET_ADMIN now, or cannot come back, stays
+		// locked and ends with the goroutine. The socket, if made, is in the
+		// right namespace and may be used.
+		return fd, restored && unix.Setns(own, unix.CLONE_NEWNET) == nil, err
+	})
 }
 
 // listWith is list with the socket open makes, and the namespace's

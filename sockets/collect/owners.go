@@ -180,7 +180,7 @@ func (s *fdScratch) socketInodesUntil(procRoot string, pid int32, held []heldSoc
 	var st unix.Stat_t
 	var dir fdDir
 	if unix.Fstat(dirfd, &st) == nil {
-		dir = fdDir{count: st.Size, uid: st.Uid, ino: st.Ino}
+		dir = fdDirFrom(&st)
 	}
 	if stop == nil && int64(cap(held)) < dir.count && dir.count <= 1<<20 {
 		// Room for every descriptor at once: a server's 16,000 sockets
@@ -240,24 +240,24 @@ func (s *fdScratch) stillHolds(procRoot string, pid, fd int32, ino uint64) bool 
 	return st.Ino == ino && st.Mode&unix.S_IFMT == unix.S_IFSOCK
 }
 
+// fdDirFrom is what a stat of a process's fd directory says (fdDir).
+func fdDirFrom(st *unix.Stat_t) fdDir { return fdDir{count: st.Size, uid: st.Uid, ino: st.Ino} }
+
 // fdDirOf is what process pid's fd directory says of itself now, in one
-// stat (fdDir).
+// stat.
 func (s *fdScratch) fdDirOf(procRoot string, pid int32) (fdDir, bool) {
 	var st unix.Stat_t
 	if fstatatName(unix.AT_FDCWD, s.procPath(procRoot, pid, "fd"), &st) != nil {
 		return fdDir{}, false
 	}
-	return fdDir{count: st.Size, uid: st.Uid, ino: st.Ino}, true
+	return fdDirFrom(&st), true
 }
 
 // fdCount is how many descriptors process pid has open, as its fd
 // directory's size says (Linux 6.2 on; 0 before).
 func (s *fdScratch) fdCount(procRoot string, pid int32) (int64, bool) {
-	var st unix.Stat_t
-	if fstatatName(unix.AT_FDCWD, s.procPath(procRoot, pid, "fd"), &st) != nil {
-		return 0, false
-	}
-	return st.Size, true
+	dir, ok := s.fdDirOf(procRoot, pid)
+	return dir.count, ok
 }
 
 // appendPIDs appends the processes under procRoot to pids[:0], lowest
